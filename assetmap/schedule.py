@@ -1,0 +1,329 @@
+"""When an activity happens: recurrence rules, their text form, and the next sessions.
+
+Rules carry what real feeds publish (OpenActive `eventSchedule`, ORUK `schedules`, iCalendar
+RRULE): weekly and monthly patterns ("first Monday", "last Friday"), intervals, start and end
+times, validity dates, exception dates, and one-off dated sessions. Times are wall-clock times
+in Europe/London; occurrences are computed with zoneinfo so British Summer Time is respected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from dateutil import rrule
+
+LONDON = ZoneInfo("Europe/London")
+DAY_CODES: tuple[str, ...] = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+DAY_NAMES: dict[str, str] = dict(zip(DAY_CODES, (
+    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True))
+_RRULE_DAYS = dict(zip(DAY_CODES, (rrule.MO, rrule.TU, rrule.WE, rrule.TH, rrule.FR, rrule.SA,
+                                   rrule.SU), strict=True))
+# Anchor for "every other week" when a rule gives no start date: a fixed Monday, so the
+# fortnight parity never depends on when the rule was read.
+_INTERVAL_ANCHOR = date(2024, 1, 1)
+
+Kind = Literal["weekly", "monthly", "daily", "once"]
+
+
+class ScheduleError(ValueError):
+    """A schedule that cannot be understood; the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class ScheduleRule:
+    kind: Kind
+    start_time: time | None = None
+    end_time: time | None = None
+    days: tuple[str, ...] = ()
+    positions: tuple[int, ...] = ()  # monthly: 1..5 = first..fifth, -1 = last
+    interval: int = 1
+    valid_from: date | None = None
+    valid_to: date | None = None
+    except_dates: tuple[date, ...] = ()
+    on_date: date | None = None  # the date of a one-off session
+
+    def __post_init__(self) -> None:
+        if self.kind == "once" and self.on_date is None:
+            raise ScheduleError("a one-off session needs a date")
+        if self.kind in ("weekly", "monthly") and not self.days:
+            raise ScheduleError(f"a {self.kind} schedule needs at least one day")
+        bad = [d for d in self.days if d not in DAY_CODES]
+        if bad:
+            raise ScheduleError(f"unknown day {bad[0]!r}; use one of {', '.join(DAY_CODES)}")
+        if self.interval < 1:
+            raise ScheduleError("interval must be 1 or more")
+        if any(p == 0 or not -5 <= p <= 5 for p in self.positions):
+            raise ScheduleError("monthly positions are 1 to 5, or -1 for the last")
+
+    # -- serialisation (JSON column / API) -------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "start_time": self.start_time.strftime("%H:%M") if self.start_time else None,
+            "end_time": self.end_time.strftime("%H:%M") if self.end_time else None,
+            "days": list(self.days),
+            "positions": list(self.positions),
+            "interval": self.interval,
+            "valid_from": self.valid_from.isoformat() if self.valid_from else None,
+            "valid_to": self.valid_to.isoformat() if self.valid_to else None,
+            "except_dates": [d.isoformat() for d in self.except_dates],
+            "on_date": self.on_date.isoformat() if self.on_date else None,
+            "text": describe(self),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ScheduleRule:
+        def t(v: str | None) -> time | None:
+            return time.fromisoformat(v) if v else None
+
+        def d(v: str | None) -> date | None:
+            return date.fromisoformat(v) if v else None
+
+        return cls(
+            kind=data["kind"],
+            start_time=t(data.get("start_time")),
+            end_time=t(data.get("end_time")),
+            days=tuple(data.get("days") or ()),
+            positions=tuple(data.get("positions") or ()),
+            interval=int(data.get("interval") or 1),
+            valid_from=d(data.get("valid_from")),
+            valid_to=d(data.get("valid_to")),
+            except_dates=tuple(date.fromisoformat(x) for x in data.get("except_dates") or ()),
+            on_date=d(data.get("on_date")),
+        )
+
+
+@dataclass(frozen=True, order=True)
+class Session:
+    start: datetime
+    end: datetime | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat() if self.end else None}
+
+
+# -- occurrences ---------------------------------------------------------------------------
+
+def _dates(rule: ScheduleRule, first: date, last: date) -> Iterator[date]:
+    if rule.kind == "once":
+        assert rule.on_date is not None
+        if first <= rule.on_date <= last:
+            yield rule.on_date
+        return
+    lo = max(first, rule.valid_from) if rule.valid_from else first
+    hi = min(last, rule.valid_to) if rule.valid_to else last
+    if lo > hi:
+        return
+    anchor = rule.valid_from or _INTERVAL_ANCHOR
+    if rule.kind == "daily":
+        freq, byweekday = rrule.DAILY, [_RRULE_DAYS[d] for d in rule.days] or None
+    elif rule.kind == "weekly":
+        freq, byweekday = rrule.WEEKLY, [_RRULE_DAYS[d] for d in rule.days]
+        # Weekly intervals count whole weeks from the anchor's Monday.
+        anchor = anchor - timedelta(days=anchor.weekday())
+    else:
+        freq = rrule.MONTHLY
+        positions = rule.positions or (1, 2, 3, 4, 5)
+        byweekday = [_RRULE_DAYS[d](p) for d in rule.days for p in positions]
+        anchor = anchor.replace(day=1)
+    if rule.interval > 1 and anchor > lo:
+        # Keep the parity of the anchor when looking before it.
+        anchor = lo
+    start = anchor if rule.interval > 1 else lo
+    recurrence = rrule.rrule(freq, interval=rule.interval, byweekday=byweekday,
+                             dtstart=datetime.combine(start, time()),
+                             until=datetime.combine(hi, time()), wkst=rrule.MO)
+    skip = set(rule.except_dates)
+    for dt in recurrence:
+        day = dt.date()
+        if day >= lo and day not in skip:
+            yield day
+
+
+def _local(day: date, at: time | None) -> datetime:
+    # fold=0 picks the first of a repeated hour; zoneinfo moves a skipped hour forward.
+    return datetime.combine(day, at or time(0, 0), tzinfo=LONDON)
+
+
+def occurrences(rules: Iterable[ScheduleRule], start: datetime, end: datetime) -> list[Session]:
+    """Every session of the rules that starts in [start, end), in London time, sorted."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("occurrences() needs timezone-aware datetimes")
+    first = start.astimezone(LONDON).date() - timedelta(days=1)
+    last = end.astimezone(LONDON).date()
+    sessions: set[Session] = set()
+    for rule in rules:
+        for day in _dates(rule, first, last):
+            begins = _local(day, rule.start_time)
+            if not start <= begins < end:
+                continue
+            finishes = None
+            if rule.end_time:
+                end_day = day + timedelta(days=1) if rule.end_time <= (
+                    rule.start_time or time()) else day
+                finishes = _local(end_day, rule.end_time)
+            sessions.add(Session(begins, finishes))
+    return sorted(sessions)
+
+
+def next_sessions(rules: Iterable[ScheduleRule], now: datetime, *, count: int = 3,
+                  horizon_days: int = 120) -> list[Session]:
+    """The next `count` sessions from `now` (a session under way counts as next)."""
+    rules = list(rules)
+    found = occurrences(rules, now - timedelta(hours=12), now + timedelta(days=horizon_days))
+    upcoming = [s for s in found if (s.end or s.start) > now]
+    return upcoming[:count]
+
+
+# -- text form -----------------------------------------------------------------------------
+
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3,
+             "fourth": 4, "4th": 4, "fifth": 5, "5th": 5, "last": -1}
+_ORDINAL_WORDS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "last"}
+_DAY_WORDS: dict[str, str] = {}
+for _code, _name in DAY_NAMES.items():
+    for _w in (_name.lower(), _name.lower() + "s", _name[:3].lower(), _name[:3].lower() + "s"):
+        _DAY_WORDS[_w] = _code
+_DAY_WORDS.update({"tues": "TU", "weds": "WE", "thur": "TH", "thurs": "TH"})
+_TIME = r"(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?"
+_RANGE_RE = re.compile(_TIME + r"\s*(?:-|–|—|to|until)\s*" + _TIME + r"\s*$")
+_SINGLE_TIME_RE = re.compile(r"(?:at\s+)?" + _TIME + r"\s*$")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _clock(hour: str, minute: str | None, meridiem: str | None, *, text: str) -> time:
+    h, m = int(hour), int(minute or 0)
+    if meridiem:
+        if not 1 <= h <= 12:
+            raise ScheduleError(f"{text!r}: {h}{meridiem} is not a time")
+        h = h % 12 + (12 if meridiem == "pm" else 0)
+    if not (0 <= h <= 23 and 0 <= m <= 59):
+        raise ScheduleError(f"{text!r}: {hour}:{minute or '00'} is not a time")
+    return time(h, m)
+
+
+def _parse_times(chunk: str, text: str) -> tuple[str, time | None, time | None]:
+    match = _RANGE_RE.search(chunk)
+    if match:
+        h1, m1, ap1, h2, m2, ap2 = match.groups()
+        if ap2 and not ap1 and int(h1) <= 12:
+            # "10-12pm", "2-4pm": the first time shares the second's am/pm unless that
+            # would put it after the end ("10-12pm" is 10am to noon).
+            ap1 = ap2 if (int(h1) % 12) <= (int(h2) % 12) or ap2 == "am" else "am"
+        start = _clock(h1, m1, ap1, text=text)
+        end = _clock(h2, m2, ap2, text=text)
+        return chunk[: match.start()].strip(), start, end
+    match = _SINGLE_TIME_RE.search(chunk)
+    if match and (match.group(2) or match.group(3)):
+        return chunk[: match.start()].strip(), _clock(*match.groups(), text=text), None
+    return chunk, None, None
+
+
+def parse_schedule(text: str) -> list[ScheduleRule]:
+    """Rules from the simple text form used in spreadsheets and forms.
+
+    Examples: "Tuesdays 10:00-12:00", "Mon and Thu 2pm-3.30pm", "first Monday 14:00-16:00",
+    "last Friday of the month 10am-12pm", "every other Wednesday 18:00-20:00",
+    "weekdays 9:30-11:00", "2026-12-05 14:00-16:00", several rules joined with ";", and an
+    "except 2026-12-25, 2027-01-01" tail on any rule.
+    """
+    if not text or not text.strip():
+        raise ScheduleError("schedule is empty; write e.g. 'Tuesdays 10:00-12:00'")
+    rules = [_parse_one(part.strip(), text) for part in text.split(";") if part.strip()]
+    return rules
+
+
+def _parse_one(chunk: str, text: str) -> ScheduleRule:
+    lowered = chunk.lower().replace(",", " , ")
+    except_dates: tuple[date, ...] = ()
+    if " except " in f" {lowered} ":
+        lowered, _, tail = lowered.partition("except")
+        found = _DATE_RE.findall(tail)
+        if not found:
+            raise ScheduleError(f"{text!r}: 'except' needs dates like 2026-12-25")
+        except_dates = tuple(date.fromisoformat(d) for d in found)
+    body, start, end = _parse_times(lowered.strip(" ,"), text)
+    if start is None:
+        raise ScheduleError(
+            f"{text!r}: no time found; write a time range like '10:00-12:00' or '2pm-4pm'")
+    dates = _DATE_RE.findall(body)
+    if dates:
+        if len(dates) > 1:
+            raise ScheduleError(f"{text!r}: one date per rule; separate rules with ';'")
+        return ScheduleRule("once", start, end, on_date=date.fromisoformat(dates[0]))
+    words = [w for w in re.split(r"[\s,/&]+", body) if w and w not in (
+        "and", "every", "each", "on", "of", "the", "month", "at", "from", "week", "weekly")]
+    days: list[str] = []
+    positions: list[int] = []
+    interval = 1
+    kind: Kind = "weekly"
+    for word in words:
+        if word in _DAY_WORDS:
+            days.append(_DAY_WORDS[word])
+        elif word in _ORDINALS:
+            positions.append(_ORDINALS[word])
+        elif word in ("other", "fortnightly", "alternate"):
+            interval = 2
+        elif word in ("daily", "day", "days"):
+            kind = "daily"
+        elif word in ("weekdays", "weekday"):
+            days.extend(DAY_CODES[:5])
+        elif word in ("weekends", "weekend"):
+            days.extend(DAY_CODES[5:])
+        elif word in ("monthly",):
+            kind = "monthly"
+        else:
+            raise ScheduleError(
+                f"{text!r}: did not understand {word!r}; write e.g. 'Tuesdays 10:00-12:00' or "
+                "'first Monday 14:00-16:00'")
+    if positions:
+        kind = "monthly"
+    if kind == "monthly" and not positions:
+        raise ScheduleError(f"{text!r}: say which week of the month, e.g. 'first Monday'")
+    if kind in ("weekly", "monthly") and not days:
+        raise ScheduleError(f"{text!r}: no day found; write e.g. 'Tuesdays 10:00-12:00'")
+    ordered = tuple(sorted(set(days), key=DAY_CODES.index))
+    return ScheduleRule(kind, start, end, days=ordered, positions=tuple(sorted(set(positions))),
+                        interval=interval, except_dates=except_dates)
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def describe(rule: ScheduleRule) -> str:
+    """Plain words for people, parseable back by `parse_schedule` for the common forms."""
+    times = ""
+    if rule.start_time:
+        times = rule.start_time.strftime("%H:%M")
+        if rule.end_time:
+            times += "-" + rule.end_time.strftime("%H:%M")
+    days = [DAY_NAMES[d] for d in rule.days]
+    if rule.kind == "once":
+        assert rule.on_date is not None
+        text = f"{rule.on_date.isoformat()} {times}"
+    elif rule.kind == "daily":
+        text = f"{'Daily' if not days else _join([d + 's' for d in days])} {times}"
+    elif rule.kind == "weekly":
+        every = "Every other " if rule.interval == 2 else (
+            f"Every {rule.interval} weeks on " if rule.interval > 2 else "")
+        text = f"{every}{_join(days if every else [d + 's' for d in days])} {times}"
+    else:
+        text = f"{_join([_ORDINAL_WORDS[p] for p in rule.positions])} {_join(days)} {times}"
+        text = text[0].upper() + text[1:]
+    if rule.except_dates:
+        text += " except " + ", ".join(d.isoformat() for d in rule.except_dates)
+    return text.strip()
+
+
+def describe_all(rules: Iterable[ScheduleRule]) -> str:
+    return "; ".join(describe(r) for r in rules)
+
+
+def with_exceptions(rule: ScheduleRule, dates: Iterable[date]) -> ScheduleRule:
+    return replace(rule, except_dates=tuple(sorted(set(rule.except_dates) | set(dates))))

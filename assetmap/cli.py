@@ -1,0 +1,196 @@
+"""The `assetmap` command. Errors print one readable line and exit non-zero."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from .errors import AssetMapError, ConfigError, ValidationError
+
+
+class AssetMapGroup(click.Group):
+    """Turns domain errors into one line on stderr: exit 2 for bad input, 1 otherwise."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ValidationError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except AssetMapError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+def _app() -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=AssetMapGroup)
+@click.version_option(package_name="assetmap")
+def main() -> None:
+    """AssetMap: community activities near a person, by walking minutes, kept fresh.
+
+    Configuration comes from ASSETMAP_* environment variables (see README).
+    """
+
+
+# -- serve ---------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="HOST")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535),
+              envvar="PORT")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the web app under gunicorn (a production WSGI server)."""
+    from gunicorn.app.base import BaseApplication
+
+    from . import db, migrate
+
+    app = _app()
+    engine = db.get_engine(app)
+    if migrate.pending(engine):
+        raise ConfigError("the database schema is out of date: run 'assetmap db upgrade'")
+    db.dispose(app)  # each worker opens its own connections after the fork
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+            # Search origins are client data: log the path only, never the query string.
+            self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms')
+
+        def load(self) -> Flask:
+            return app
+
+    click.echo(f"AssetMap on http://{host}:{port}/ ({workers} workers)")
+    Server().run()
+
+
+# -- database ------------------------------------------------------------------------------
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Create or upgrade the database schema."""
+    from . import db as dbmod
+    from . import migrate
+
+    app = _app()
+    migrate.upgrade(dbmod.get_engine(app), revision)
+    click.echo(f"database at {revision}: {app.config['DATABASE_URL']}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Step the schema back to REVISION (e.g. base)."""
+    from . import db as dbmod
+    from . import migrate
+
+    migrate.downgrade(dbmod.get_engine(_app()), revision)
+
+
+# -- demo data -----------------------------------------------------------------------------
+
+@main.group()
+def demo() -> None:
+    """Demo data: real Camden venues and areas, invented listings."""
+
+
+@demo.command("load")
+@click.option("--if-empty", is_flag=True, help="Only when there are no listings at all.")
+def demo_load(if_empty: bool) -> None:
+    from sqlalchemy import func, select
+
+    from .db import session_scope
+    from .demo import load_demo
+    from .models import Activity
+
+    app = _app()
+    with session_scope(app) as session:
+        if if_empty and session.scalar(select(func.count()).select_from(Activity)):
+            click.echo("database has listings; demo data not loaded")
+            return
+        created = load_demo(session, app.config["DATA_DIR"])
+    click.echo(f"demo data loaded: {created} demo activities")
+
+
+# -- import / export -----------------------------------------------------------------------
+
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def import_(file: Path, as_json: bool) -> None:
+    """Import listings from a CSV or GeoJSON FILE; prints what happened to each row."""
+    from .db import session_scope
+    from .services.transfer import import_file
+
+    if not file.exists():
+        raise ValidationError("FILE", f"{file} does not exist")
+    app = _app()
+    with session_scope(app) as session:
+        report = import_file(session, file, data_dir=app.config["DATA_DIR"])
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for row in report.rows:
+            click.echo(row.line())
+        click.echo(report.summary())
+    if report.count("rejected"):
+        sys.exit(3)
+
+
+@main.command("export")
+@click.option("--format", "fmt", type=click.Choice(["geojson", "csv"]), default="geojson",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: standard output).")
+def export(fmt: str, output: Path | None) -> None:
+    """Export every listing (public fields only) as GeoJSON or CSV; re-importable."""
+    from .db import session_scope
+    from .services.transfer import export_rows, to_csv, to_geojson
+
+    with session_scope(_app()) as session:
+        rows = export_rows(session)
+    text = to_csv(rows) if fmt == "csv" else json.dumps(to_geojson(rows), indent=1,
+                                                          ensure_ascii=False)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"{len(rows)} listings written to {output}", err=True)
+    else:
+        click.echo(text)
+
+
+# -- users ---------------------------------------------------------------------------------
+
+@main.group()
+def user() -> None:
+    """User accounts."""
+
+
+@user.command("add")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(["connector", "coordinator", "admin"]))
+@click.option("--name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def user_add(email: str, role: str, name: str | None, password: str) -> None:
+    from .db import session_scope
+    from .services.users import create_user
+
+    with session_scope(_app()) as session:
+        created = create_user(session, email=email, role=role, password=password, name=name)
+        click.echo(f"user {created.email} added as {created.role}")

@@ -1,0 +1,60 @@
+"""Configuration from ASSETMAP_* environment variables, with a test variant beside it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"ASSETMAP_{name}", default)
+
+
+class Config:
+    """Production defaults; every value can be set as ASSETMAP_<NAME> in the environment."""
+
+    def __init__(self) -> None:
+        self.DATABASE_URL: str = _env("DATABASE_URL") or (
+            f"sqlite:///{INSTANCE_DIR / 'assetmap.sqlite'}")
+        # A random key per process would log everyone out at each restart and break sessions
+        # across workers, so `serve` refuses to start without one outside development.
+        self.SECRET_KEY: str = _env("SECRET_KEY") or ""
+        self.DATA_DIR: Path = Path(_env("DATA_DIR") or PROJECT_ROOT / "data")
+        self.NETWORK_DIR: Path = Path(_env("NETWORK_DIR") or INSTANCE_DIR / "networks")
+        self.SQL_ECHO: bool = _env("SQL_ECHO", "0") == "1"
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE: bool = _env("SECURE_COOKIES", "0") == "1"
+        self.WTF_CSRF_TIME_LIMIT = None  # a form left open during a long session still posts
+        self.MAX_CONTENT_LENGTH: int = int(_env("MAX_CONTENT_LENGTH") or 2 * 1024 * 1024)
+        self.TESTING = False
+        self.DEMO_LABEL: str = _env("DEMO_LABEL", "") or ""
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k.isupper()}
+
+
+class DevConfig(Config):
+    def __init__(self) -> None:
+        super().__init__()
+        if not self.SECRET_KEY:
+            key_file = INSTANCE_DIR / "secret_key"
+            if not key_file.exists():
+                INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+                key_file.write_text(secrets.token_hex(32))
+                key_file.chmod(0o600)
+            self.SECRET_KEY = key_file.read_text().strip()
+
+
+class TestConfig(Config):
+    def __init__(self, database_url: str, **overrides: object) -> None:
+        super().__init__()
+        self.DATABASE_URL = database_url
+        self.SECRET_KEY = "test-secret-key"
+        self.TESTING = True
+        for key, value in overrides.items():
+            setattr(self, key, value)

@@ -1,0 +1,148 @@
+"""Engine and sessions for both backends: SpatiaLite (embedded default) and PostGIS.
+
+Python builds from pyenv and some macOS builds cannot load SQLite extensions with the standard
+library, so SQLite connections go through `sqlean` (a bundled SQLite with extension loading)
+and load `mod_spatialite` on connect.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .errors import ConfigError
+
+SPATIALITE_HELP = ("SpatiaLite (mod_spatialite) could not be loaded: install it with "
+                   "'apt-get install libsqlite3-mod-spatialite' (Debian/Ubuntu) or "
+                   "'brew install libspatialite' (macOS), or set SPATIALITE_LIBRARY_PATH to "
+                   "the library's path")
+
+
+def _load_spatialite(dbapi_conn, _record) -> None:
+    library = os.environ.get("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
+    dbapi_conn.enable_load_extension(True)
+    try:
+        dbapi_conn.load_extension(library)
+    except Exception as exc:  # sqlean raises its own OperationalError class
+        raise ConfigError(f"{SPATIALITE_HELP} ({exc})") from exc
+    finally:
+        dbapi_conn.enable_load_extension(False)
+    # WGS84-only metadata: a few ms instead of ~20 s for every EPSG code (PITFALLS.md).
+    if dbapi_conn.execute("SELECT CheckSpatialMetaData()").fetchone()[0] < 1:
+        dbapi_conn.execute("SELECT InitSpatialMetaData(1, 'WGS84')")
+    dbapi_conn.execute("PRAGMA foreign_keys = ON")
+    dbapi_conn.execute("PRAGMA busy_timeout = 10000")
+    dbapi_conn.execute("PRAGMA journal_mode = WAL")
+    dbapi_conn.execute("PRAGMA synchronous = NORMAL")
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine for `url`, checked by connecting once; ConfigError with advice otherwise."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(
+            f"ASSETMAP_DATABASE_URL {url!r} is not a database URL; use e.g. "
+            "'sqlite:///instance/assetmap.sqlite' or "
+            "'postgresql+psycopg://user@host/dbname'") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        import sqlean
+
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed.set(drivername="sqlite+pysqlite"), module=sqlean,
+                               echo=echo, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _load_spatialite)
+    elif backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        engine = create_engine(parsed, echo=echo, pool_pre_ping=True)
+    else:
+        raise ConfigError(f"database backend {backend!r} is not supported; use sqlite "
+                          "(SpatiaLite) or postgresql (PostGIS)")
+    try:
+        with engine.connect() as conn:
+            if backend == "postgresql":
+                has_postgis = conn.execute(text(
+                    "SELECT count(*) FROM pg_extension WHERE extname = 'postgis'")).scalar()
+                if not has_postgis:
+                    raise ConfigError(
+                        f"the database {parsed.database!r} has no PostGIS extension: run "
+                        "'CREATE EXTENSION postgis;' in it as a superuser")
+    except NoSuchModuleError as exc:
+        raise ConfigError(f"no driver for {parsed.drivername!r}: {exc}") from exc
+    except OperationalError as exc:
+        if isinstance(exc.orig, ConfigError):
+            raise exc.orig from None
+        first_line = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise ConfigError(f"cannot connect to the database {parsed.render_as_string()}: "
+                          f"{first_line}") from exc
+    return engine
+
+
+def is_sqlite(engine_or_session: Engine | Session) -> bool:
+    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else (
+        engine_or_session)
+    return bind.dialect.name == "sqlite"
+
+
+def init_app(app: Flask) -> None:
+    """Engine is made lazily on first use so that `create_app` stays cheap and CLI help works."""
+    app.extensions["assetmap.db"] = {"engine": None, "factory": None}
+
+    @app.teardown_appcontext
+    def _remove_session(exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()
+
+
+def get_engine(app: Flask | None = None) -> Engine:
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    state = app.extensions["assetmap.db"]
+    if state["engine"] is None:
+        state["engine"] = make_engine(app.config["DATABASE_URL"], echo=app.config["SQL_ECHO"])
+        state["factory"] = sessionmaker(bind=state["engine"], expire_on_commit=False)
+    return state["engine"]
+
+
+def get_session() -> Session:
+    """The session of the current request or app context, removed at teardown."""
+    if "db_session" not in g:
+        get_engine()
+        g.db_session = current_app.extensions["assetmap.db"]["factory"]()
+    return g.db_session
+
+
+@contextmanager
+def session_scope(app: Flask) -> Iterator[Session]:
+    """A session for CLI commands and scheduled jobs: commit on success, roll back on error."""
+    get_engine(app)
+    session: Session = app.extensions["assetmap.db"]["factory"]()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def dispose(app: Flask) -> None:
+    state = app.extensions.get("assetmap.db")
+    if state and state["engine"] is not None:
+        state["engine"].dispose()
+        state["engine"] = None
+        state["factory"] = None

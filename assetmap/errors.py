@@ -1,0 +1,43 @@
+"""Domain errors. Each message tells the user what went wrong and what to do about it."""
+
+from __future__ import annotations
+
+
+class AssetMapError(Exception):
+    """Base class: anything the CLI prints as one line and the web answers as 4xx."""
+
+    status_code = 400
+
+
+class ConfigError(AssetMapError):
+    """The service cannot start as configured (database URL, SpatiaLite, secrets)."""
+
+    status_code = 500
+
+
+class ValidationError(AssetMapError):
+    """Input that cannot be accepted; `field` names the offending parameter or column."""
+
+    def __init__(self, field: str, message: str, *, allowed: list[str] | None = None) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.allowed = allowed
+
+    def to_dict(self) -> dict:
+        body: dict = {"error": "invalid", "field": self.field, "message": self.message}
+        if self.allowed is not None:
+            body["allowed"] = self.allowed
+        return body
+
+
+class NotFound(AssetMapError):
+    status_code = 404
+
+
+class Conflict(AssetMapError):
+    status_code = 409
+
+
+class GeocodeError(ValidationError):
+    """A postcode or place that is malformed or not in the offline tables."""

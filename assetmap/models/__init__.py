@@ -1,0 +1,26 @@
+"""ORM models, one module per aggregate. Import from here."""
+
+from .base import Base, utcnow
+from .freshness import VerificationEvent
+from .history import ChangeRecord
+from .listing import Activity, ActivityTag, Organisation, ScheduleEntry, Venue
+from .people import Area, User, user_areas
+from .sources import ScrapeRun, Source, SourceLink
+
+__all__ = [
+    "Activity",
+    "ActivityTag",
+    "Area",
+    "Base",
+    "ChangeRecord",
+    "Organisation",
+    "ScheduleEntry",
+    "ScrapeRun",
+    "Source",
+    "SourceLink",
+    "User",
+    "Venue",
+    "VerificationEvent",
+    "user_areas",
+    "utcnow",
+]

@@ -1,0 +1,143 @@
+"""The listing aggregate: organisations, venues, activities, their tags and schedules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..schedule import ScheduleRule
+from .base import Base, Timestamps, point_column
+
+if TYPE_CHECKING:
+    from .freshness import VerificationEvent
+    from .sources import SourceLink
+
+
+class Organisation(Timestamps, Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), index=True)
+    url: Mapped[str | None] = mapped_column(String(500))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(60))
+
+    activities: Mapped[list[Activity]] = relationship(back_populates="organisation")
+
+
+class Venue(Timestamps, Base):
+    __tablename__ = "venues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), index=True)
+    address: Mapped[str | None] = mapped_column(String(500))
+    postcode: Mapped[str | None] = mapped_column(String(10), index=True)
+    geom = mapped_column(point_column(), nullable=False)
+    # True when the point is an outward-code centroid or similar, not the building.
+    location_approximate: Mapped[bool] = mapped_column(Boolean, default=False)
+    step_free: Mapped[bool | None] = mapped_column(Boolean)
+    accessible_toilet: Mapped[bool | None] = mapped_column(Boolean)
+    hearing_loop: Mapped[bool | None] = mapped_column(Boolean)
+    parking: Mapped[bool | None] = mapped_column(Boolean)
+    near_public_transport: Mapped[bool | None] = mapped_column(Boolean)
+    wheelchair: Mapped[str | None] = mapped_column(String(20))  # OSM: yes / limited / no
+    kind: Mapped[str | None] = mapped_column(String(80))  # e.g. amenity=library
+    opening_hours: Mapped[str | None] = mapped_column(String(300))
+    website: Mapped[str | None] = mapped_column(String(500))
+    phone: Mapped[str | None] = mapped_column(String(60))
+    osm_ref: Mapped[str | None] = mapped_column(String(40), unique=True)  # "way/123"
+    demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    activities: Mapped[list[Activity]] = relationship(back_populates="venue")
+
+
+class Activity(Timestamps, Base):
+    """A listing: something a person can go to (or join online / by phone)."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"),
+                                                        index=True)
+    venue_id: Mapped[int | None] = mapped_column(ForeignKey("venues.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(20), default="in-person")  # online / phone
+    cost_kind: Mapped[str] = mapped_column(String(20), default="unknown")
+    cost_amount: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    cost_text: Mapped[str | None] = mapped_column(String(200))
+    age_min: Mapped[int | None] = mapped_column(Integer)
+    age_max: Mapped[int | None] = mapped_column(Integer)
+    gender: Mapped[str] = mapped_column(String(10), default="any")
+    status: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    contact_phone: Mapped[str | None] = mapped_column(String(60))
+    contact_url: Mapped[str | None] = mapped_column(String(500))
+    first_visit: Mapped[str | None] = mapped_column(Text)  # what to expect the first time
+    # Derived from verification events, kept here so lists and maps need no aggregate query.
+    last_verified_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_verified_method: Mapped[str | None] = mapped_column(String(30))
+    last_seen_by_source_at: Mapped[datetime | None]
+    # Which fields a person (not a feed) set last: {field: {"by": "user:3", "at": iso}}.
+    field_provenance: Mapped[dict] = mapped_column(JSON, default=dict)
+    demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="activities")
+    venue: Mapped[Venue | None] = relationship(back_populates="activities")
+    tag_rows: Mapped[list[ActivityTag]] = relationship(
+        cascade="all, delete-orphan", order_by="ActivityTag.tag")
+    schedule_rows: Mapped[list[ScheduleEntry]] = relationship(
+        cascade="all, delete-orphan", order_by="ScheduleEntry.position")
+    verifications: Mapped[list[VerificationEvent]] = relationship(
+        back_populates="activity", cascade="all, delete-orphan",
+        order_by="VerificationEvent.verified_at")
+    source_links: Mapped[list[SourceLink]] = relationship(
+        back_populates="activity", cascade="all, delete-orphan")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def tags(self) -> list[str]:
+        return [row.tag for row in self.tag_rows]
+
+    @property
+    def schedules(self) -> list[ScheduleRule]:
+        return [ScheduleRule.from_dict(row.rule) for row in self.schedule_rows]
+
+
+class ActivityTag(Base):
+    __tablename__ = "activity_tags"
+
+    activity_id: Mapped[int] = mapped_column(
+        ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class ScheduleEntry(Base):
+    """One recurrence rule of an activity, stored as ScheduleRule.to_dict()."""
+
+    __tablename__ = "activity_schedules"
+    __table_args__ = (UniqueConstraint("activity_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(
+        ForeignKey("activities.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(10))
+    rule: Mapped[dict] = mapped_column(JSON)

@@ -1,0 +1,244 @@
+"""Creating and changing listings, with field-level history and provenance.
+
+Every change goes through `apply_changes`, which writes one history row per changed field and
+remembers which fields a person (rather than a feed) set last, so that scrapers can leave
+those alone. Nothing is deleted: a listing ends by status, and any change can be reverted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import vocab
+from ..errors import NotFound, ValidationError
+from ..models import Activity, ActivityTag, ChangeRecord, ScheduleEntry, utcnow
+from ..schedule import ScheduleError, ScheduleRule, parse_schedule
+
+HUMAN_ACTORS = frozenset({"user", "organiser", "community", "import"})
+
+# Plain columns a change may touch; relationships (tags, schedules) are handled apart.
+EDITABLE_FIELDS: tuple[str, ...] = (
+    "name", "description", "category", "organisation_id", "venue_id", "mode", "cost_kind",
+    "cost_amount", "cost_text", "age_min", "age_max", "gender", "status", "contact_name",
+    "contact_email", "contact_phone", "contact_url", "first_visit",
+)
+LIST_FIELDS: tuple[str, ...] = ("tags", "schedules")
+MODES = ("in-person", "online", "phone")
+GENDERS = ("any", "male", "female")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: a signed-in user, a feed, an import, an organiser's link..."""
+
+    type: str  # user / source / import / organiser / community / system
+    label: str
+    user_id: int | None = None
+    source_id: int | None = None
+
+    @property
+    def is_human(self) -> bool:
+        return self.type in HUMAN_ACTORS
+
+    @property
+    def ref(self) -> str:
+        if self.user_id is not None:
+            return f"user:{self.user_id}"
+        if self.source_id is not None:
+            return f"source:{self.source_id}"
+        return f"{self.type}:{self.label}"
+
+
+SYSTEM = Actor("system", "AssetMap")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _current(activity: Activity, field: str) -> Any:
+    if field == "tags":
+        return sorted(activity.tags)
+    if field == "schedules":
+        return [row.rule for row in activity.schedule_rows]
+    return _jsonable(getattr(activity, field))
+
+
+def validate_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Clean and check listing fields; ValidationError names the first bad one."""
+    clean: dict[str, Any] = {}
+    for field, value in fields.items():
+        if field not in EDITABLE_FIELDS and field not in LIST_FIELDS:
+            raise ValidationError(field, "is not a listing field",
+                                  allowed=list(EDITABLE_FIELDS + LIST_FIELDS))
+        if isinstance(value, str):
+            value = value.strip() or None
+        clean[field] = value
+    if "name" in clean and not clean["name"]:
+        raise ValidationError("name", "a listing needs a name")
+    if "name" in clean and len(clean["name"]) > 300:
+        raise ValidationError("name", "is longer than 300 characters")
+    if "category" in clean:
+        category = vocab.resolve_category(clean["category"] or "")
+        if category is None:
+            raise ValidationError("category", f"unknown category {clean['category']!r}",
+                                  allowed=sorted(vocab.CATEGORY_IDS))
+        clean["category"] = category
+    if "status" in clean and clean["status"] not in vocab.ACTIVITY_STATUSES:
+        raise ValidationError("status", f"unknown status {clean['status']!r}",
+                              allowed=list(vocab.ACTIVITY_STATUSES))
+    if "cost_kind" in clean and clean["cost_kind"] not in vocab.COST_KINDS:
+        raise ValidationError("cost_kind", f"unknown cost kind {clean['cost_kind']!r}",
+                              allowed=list(vocab.COST_KINDS))
+    if "mode" in clean and clean["mode"] not in MODES:
+        raise ValidationError("mode", f"unknown mode {clean['mode']!r}", allowed=list(MODES))
+    if "gender" in clean and clean["gender"] not in GENDERS:
+        raise ValidationError("gender", f"unknown value {clean['gender']!r}",
+                              allowed=list(GENDERS))
+    if clean.get("cost_amount") is not None:
+        try:
+            amount = Decimal(str(clean["cost_amount"]).lstrip("£"))
+        except InvalidOperation:
+            raise ValidationError("cost_amount", "is not an amount in pounds") from None
+        if amount < 0 or amount > 10000:
+            raise ValidationError("cost_amount", "must be between 0 and 10000")
+        clean["cost_amount"] = amount.quantize(Decimal("0.01"))
+    for field in ("age_min", "age_max"):
+        if clean.get(field) is not None:
+            try:
+                clean[field] = int(clean[field])
+            except (TypeError, ValueError):
+                raise ValidationError(field, "is not a whole number of years") from None
+            if not 0 <= clean[field] <= 120:
+                raise ValidationError(field, "must be between 0 and 120")
+    if "tags" in clean:
+        tags = []
+        for raw in clean["tags"] or []:
+            tag = vocab.resolve_tag(raw)
+            if tag is None:
+                raise ValidationError("tags", f"unknown suitability tag {raw!r}",
+                                      allowed=sorted(vocab.TAG_IDS))
+            tags.append(tag)
+        clean["tags"] = sorted(set(tags))
+    if "schedules" in clean:
+        clean["schedules"] = [_schedule_dict(s) for s in clean["schedules"] or []]
+    return clean
+
+
+def _schedule_dict(value: ScheduleRule | Mapping | str) -> dict:
+    try:
+        if isinstance(value, ScheduleRule):
+            rule = value
+        elif isinstance(value, str):
+            (rule,) = parse_schedule(value)
+        else:
+            rule = ScheduleRule.from_dict(dict(value))
+    except (ScheduleError, KeyError, ValueError) as exc:
+        raise ValidationError("schedule", str(exc)) from None
+    data = rule.to_dict()
+    data.pop("text", None)
+    return data
+
+
+def _set(session: Session, activity: Activity, field: str, value: Any) -> None:
+    if field == "tags":
+        activity.tag_rows = [ActivityTag(tag=t) for t in value]
+    elif field == "schedules":
+        for row in list(activity.schedule_rows):
+            activity.schedule_rows.remove(row)
+        session.flush()
+        activity.schedule_rows = [ScheduleEntry(position=i, kind=rule["kind"], rule=rule)
+                                  for i, rule in enumerate(value)]
+    else:
+        setattr(activity, field, value)
+
+
+def apply_changes(session: Session, activity: Activity, fields: Mapping[str, Any],
+                  actor: Actor, *, note: str | None = None,
+                  at: datetime | None = None) -> list[ChangeRecord]:
+    """Apply validated changes; one history row per field that really changed."""
+    clean = validate_fields(fields)
+    at = at or utcnow()
+    records: list[ChangeRecord] = []
+    is_new = activity.id is None
+    for field, value in clean.items():
+        old = None if is_new else _current(activity, field)
+        new = _jsonable(value) if field not in LIST_FIELDS else value
+        if old == new and not is_new:
+            continue
+        if is_new and new in (None, [], ""):
+            continue
+        _set(session, activity, field, value)
+        records.append(ChangeRecord(
+            field=field, old_value=old, new_value=new, changed_at=at, actor_type=actor.type,
+            actor_label=actor.label, user_id=actor.user_id, source_id=actor.source_id,
+            note=note))
+        if actor.is_human:
+            provenance = dict(activity.field_provenance or {})
+            provenance[field] = {"by": actor.ref, "at": at.isoformat()}
+            activity.field_provenance = provenance
+    if records:
+        if activity.id is None:
+            session.add(activity)
+        session.flush()
+        for record in records:
+            record.activity_id = activity.id
+        session.add_all(records)
+    return records
+
+
+def create_activity(session: Session, fields: Mapping[str, Any], actor: Actor, *,
+                    at: datetime | None = None, demo: bool = False) -> Activity:
+    clean = dict(fields)
+    clean.setdefault("status", "active")
+    for required in ("name", "category"):
+        if not clean.get(required):
+            raise ValidationError(required, "is required")
+    activity = Activity(demo=demo, field_provenance={}, created_at=at or utcnow(),
+                        updated_at=at or utcnow())
+    apply_changes(session, activity, clean, actor, at=at)
+    return activity
+
+
+def get_activity(session: Session, activity_id: int) -> Activity:
+    activity = session.get(Activity, activity_id)
+    if activity is None:
+        raise NotFound(f"no activity with id {activity_id}")
+    return activity
+
+
+def history(session: Session, activity_id: int) -> list[ChangeRecord]:
+    return list(session.scalars(
+        select(ChangeRecord).where(ChangeRecord.activity_id == activity_id)
+        .order_by(ChangeRecord.changed_at, ChangeRecord.id)))
+
+
+def revert(session: Session, change_id: int, actor: Actor) -> ChangeRecord:
+    """Put a field back to the value it had before `change_id`; itself a new change."""
+    change = session.get(ChangeRecord, change_id)
+    if change is None:
+        raise NotFound(f"no change with id {change_id}")
+    activity = get_activity(session, change.activity_id)
+    records = apply_changes(session, activity, {change.field: change.old_value}, actor,
+                            note=f"revert of change {change_id}")
+    if not records:
+        raise ValidationError("change", "the field already has the value from before it")
+    records[0].reverts_id = change_id
+    return records[0]
+
+
+def human_fields(activity: Activity) -> set[str]:
+    """Fields whose current value a person set; a feed must not overwrite them."""
+    return set((activity.field_provenance or {}).keys())
+

@@ -1,0 +1,337 @@
+"""Spreadsheet import and export (CSV and GeoJSON), round-tripping.
+
+Coordinators keep their lists in spreadsheets. Each row is validated and applied inside its
+own savepoint, so a bad row is rejected with its number and reason while the rest import and
+nothing already stored is damaged. Re-importing the same file changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import vocab
+from ..errors import AssetMapError, ValidationError
+from ..geocode import parse_lat_lon
+from ..models import Activity, Organisation, VerificationEvent
+from ..schedule import ScheduleError, ScheduleRule, describe_all, parse_schedule
+from .listings import Actor, apply_changes, create_activity
+from .query import ActivityFilter, find_activities
+from .venues import find_or_create_venue
+from .verification import record_verification
+
+COLUMNS: tuple[str, ...] = (
+    "id", "name", "category", "description", "organisation", "venue_name", "address",
+    "postcode", "lat", "lon", "schedule", "cost", "tags", "contact_email", "contact_phone",
+    "contact_url", "status", "last_verified_at", "verified_method",
+)
+COLUMN_HELP = {
+    "id": "AssetMap id, to update a listing exported earlier (leave empty for new ones)",
+    "name": "the activity's name (required)",
+    "category": "a category id or label, e.g. lunch-club or 'Tea dance' (required)",
+    "description": "what happens, in plain words",
+    "organisation": "the group or provider running it",
+    "venue_name": "where it happens (required unless lat/lon or postcode are given)",
+    "address": "street address of the venue",
+    "postcode": "venue postcode; used to place it when lat/lon are empty",
+    "lat": "latitude (WGS84), optional", "lon": "longitude (WGS84), optional",
+    "schedule": "e.g. 'Tuesdays 10:00-12:00', 'first Monday 14:00-16:00'; several joined "
+                "with ';'",
+    "cost": "'free', an amount like '£3.50', or 'small fee'",
+    "tags": "suitability tags separated by ';', e.g. 'step-free; drop-in'",
+    "contact_email": "", "contact_phone": "", "contact_url": "",
+    "status": "active (default), paused, ended or pending",
+    "last_verified_at": "date the listing was last checked, e.g. 2026-10-01",
+    "verified_method": "how it was checked: " + ", ".join(vocab.VERIFICATION_METHODS),
+}
+IMPORT_ACTOR_TYPE = "import"
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+@dataclass
+class RowResult:
+    row: int
+    outcome: str  # created / updated / unchanged / rejected
+    name: str | None = None
+    activity_id: int | None = None
+    reason: str | None = None
+    changed: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        what = f"row {self.row}: {self.outcome}"
+        if self.name:
+            what += f" {self.name!r}"
+        if self.activity_id:
+            what += f" (id {self.activity_id})"
+        if self.changed:
+            what += f" [{', '.join(self.changed)}]"
+        if self.reason:
+            what += f": {self.reason}"
+        return what
+
+
+@dataclass
+class ImportReport:
+    rows: list[RowResult] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for r in self.rows if r.outcome == outcome)
+
+    def summary(self) -> str:
+        return ", ".join(f"{self.count(o)} {o}" for o in ("created", "updated", "unchanged",
+                                                          "rejected"))
+
+    def to_dict(self) -> dict:
+        return {"summary": {o: self.count(o) for o in ("created", "updated", "unchanged",
+                                                       "rejected")},
+                "rows": [r.__dict__ for r in self.rows]}
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row number as a person counts it, fields) from a CSV or GeoJSON file."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            if not reader.fieldnames or "name" not in [f.strip().lower()
+                                                       for f in reader.fieldnames]:
+                raise ValidationError("file", f"{path.name} has no 'name' column; columns are "
+                                              + ", ".join(COLUMNS))
+            for number, row in enumerate(reader, start=2):  # row 1 is the header
+                yield number, {(k or "").strip().lower(): _undefuse((v or "").strip())
+                               for k, v in row.items() if k}
+    elif suffix in (".geojson", ".json"):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValidationError("file", f"{path.name} is not valid JSON ({exc})") from None
+        if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+            raise ValidationError("file", f"{path.name} is not a GeoJSON FeatureCollection")
+        for number, feature in enumerate(data.get("features") or [], start=1):
+            props = {k.lower(): v for k, v in (feature.get("properties") or {}).items()}
+            geometry = feature.get("geometry") or {}
+            if geometry.get("type") == "Point":
+                coords = geometry.get("coordinates") or [None, None]
+                props["lon"], props["lat"] = coords[0], coords[1]
+            if isinstance(props.get("tags"), list):
+                props["tags"] = ";".join(props["tags"])
+            yield number, props
+    else:
+        raise ValidationError("file", f"{path.name}: import takes .csv or .geojson files")
+
+
+def _undefuse(cell: str) -> str:
+    """Undo the quote `to_csv` puts before cells a spreadsheet would run as formulas."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in FORMULA_STARTS else cell
+
+
+def _cost(raw: str) -> dict[str, Any]:
+    text = (raw or "").strip()
+    if not text:
+        return {}
+    lowered = text.lower()
+    if lowered in ("free", "0", "£0", "0.00"):
+        return {"cost_kind": "free", "cost_amount": None, "cost_text": None}
+    if lowered in ("small fee", "small-fee", "donation", "small donation"):
+        return {"cost_kind": "small-fee", "cost_amount": None, "cost_text": None}
+    match = re.fullmatch(r"small[ -]fee\s*\((.+)\)", text, flags=re.IGNORECASE)
+    if match:
+        return {"cost_kind": "small-fee", "cost_amount": None,
+                "cost_text": match.group(1).strip()}
+    match = re.fullmatch(r"£?\s*(\d+(?:\.\d{1,2})?)", lowered)
+    if match:
+        return {"cost_kind": "amount", "cost_amount": Decimal(match.group(1)),
+                "cost_text": None}
+    raise ValidationError("cost", f"{text!r}: write 'free', an amount like '£3.50', "
+                                  "'small fee' or 'small fee (details)'")
+
+
+def _date(raw: str, column: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError(column, f"{raw!r} is not a date like 2026-10-01") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def row_to_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """Listing fields from one spreadsheet row (venue handled apart)."""
+    fields: dict[str, Any] = {}
+    for column in ("name", "category", "description", "contact_email", "contact_phone",
+                   "contact_url", "status"):
+        if row.get(column) not in (None, ""):
+            fields[column] = str(row[column])
+    if not fields.get("name"):
+        raise ValidationError("name", "is required")
+    if not fields.get("category"):
+        raise ValidationError("category", "is required", allowed=sorted(vocab.CATEGORY_IDS))
+    if row.get("schedule"):
+        try:
+            rules = parse_schedule(str(row["schedule"]))
+        except ScheduleError as exc:
+            raise ValidationError("schedule", str(exc)) from None
+        fields["schedules"] = rules
+    fields.update(_cost(str(row.get("cost") or "")))
+    if row.get("tags"):
+        fields["tags"] = [t for t in re.split(r"[;|]", str(row["tags"])) if t.strip()]
+    return fields
+
+
+def import_file(session: Session, path: Path, *, data_dir: Path,
+                actor: Actor | None = None) -> ImportReport:
+    actor = actor or Actor(IMPORT_ACTOR_TYPE, f"import of {path.name}")
+    report = ImportReport()
+    for number, row in read_rows(path):
+        try:
+            with session.begin_nested():
+                result = _import_row(session, row, data_dir=data_dir, actor=actor)
+        except (AssetMapError, ValueError, InvalidOperation) as exc:
+            reason = str(exc)
+            report.rows.append(RowResult(number, "rejected", row.get("name") or None,
+                                         reason=reason))
+            continue
+        result.row = number
+        report.rows.append(result)
+    return report
+
+
+def _import_row(session: Session, row: dict[str, Any], *, data_dir: Path,
+                actor: Actor) -> RowResult:
+    fields = row_to_fields(row)
+    lat = lon = None
+    if row.get("lat") not in (None, "") or row.get("lon") not in (None, ""):
+        lat, lon = parse_lat_lon(row.get("lat"), row.get("lon"))
+    venue = None
+    if row.get("venue_name") or row.get("postcode") or lat is not None:
+        venue = find_or_create_venue(
+            session, name=str(row.get("venue_name") or row.get("address") or fields["name"]),
+            address=row.get("address") or None, postcode=row.get("postcode") or None,
+            lat=lat, lon=lon, data_dir=data_dir)
+        fields["venue_id"] = venue.id
+    if row.get("organisation"):
+        fields["organisation_id"] = _organisation(session, str(row["organisation"])).id
+    verified = None
+    if row.get("last_verified_at"):
+        method = str(row.get("verified_method") or "imported")
+        if method not in vocab.VERIFICATION_METHODS:
+            raise ValidationError("verified_method", f"unknown method {method!r}",
+                                  allowed=list(vocab.VERIFICATION_METHODS))
+        verified = (_date(str(row["last_verified_at"]), "last_verified_at"), method)
+    activity = _match(session, row, fields)
+    if activity is None:
+        activity = create_activity(session, fields, actor)
+        outcome, changed = "created", []
+    else:
+        records = apply_changes(session, activity, fields, actor)
+        changed = [r.field for r in records]
+        outcome = "updated" if records else "unchanged"
+    if verified and not session.scalar(select(VerificationEvent.id).where(
+            VerificationEvent.activity_id == activity.id,
+            VerificationEvent.verified_at == verified[0],
+            VerificationEvent.method == verified[1])):
+        record_verification(session, activity, verified[1], actor, at=verified[0])
+        if outcome == "unchanged":
+            outcome, changed = "updated", ["verification"]
+        elif outcome == "updated":
+            changed.append("verification")
+    session.flush()
+    return RowResult(0, outcome, activity.name, activity.id, changed=changed)
+
+
+def _organisation(session: Session, name: str) -> Organisation:
+    found = session.scalar(select(Organisation).where(
+        func.lower(Organisation.name) == name.strip().lower()))
+    if found is None:
+        found = Organisation(name=name.strip())
+        session.add(found)
+        session.flush()
+    return found
+
+
+def _match(session: Session, row: dict[str, Any], fields: dict[str, Any]) -> Activity | None:
+    if row.get("id"):
+        try:
+            activity = session.get(Activity, int(row["id"]))
+        except ValueError:
+            raise ValidationError("id", f"{row['id']!r} is not an AssetMap id") from None
+        if activity is None:
+            raise ValidationError("id", f"no listing with id {row['id']}; leave id empty "
+                                        "to create a new one")
+        return activity
+    stmt = select(Activity).where(func.lower(Activity.name) == fields["name"].lower())
+    if "venue_id" in fields:
+        stmt = stmt.where(Activity.venue_id == fields["venue_id"])
+    return session.scalars(stmt.order_by(Activity.id)).first()
+
+
+# -- export --------------------------------------------------------------------------------
+
+def _cost_cell(activity: Activity) -> str:
+    if activity.cost_kind == "free":
+        return "free"
+    if activity.cost_kind == "amount" and activity.cost_amount is not None:
+        return f"£{activity.cost_amount}"
+    if activity.cost_kind == "small-fee":
+        return f"small fee ({activity.cost_text})" if activity.cost_text else "small fee"
+    return ""
+
+
+def export_rows(session: Session, flt: ActivityFilter | None = None) -> list[dict[str, Any]]:
+    """One dict per listing with the import columns. Public data only: no private notes."""
+    flt = flt or ActivityFilter(statuses=vocab.ACTIVITY_STATUSES)
+    rows = []
+    for activity, lat, lon in find_activities(session, flt):
+        venue = activity.venue
+        rows.append({
+            "id": activity.id, "name": activity.name, "category": activity.category,
+            "description": activity.description or "",
+            "organisation": activity.organisation.name if activity.organisation else "",
+            "venue_name": venue.name if venue else "",
+            "address": (venue.address or "") if venue else "",
+            "postcode": (venue.postcode or "") if venue else "",
+            "lat": "" if lat is None else round(lat, 7),
+            "lon": "" if lon is None else round(lon, 7),
+            "schedule": describe_all(ScheduleRule.from_dict(r.rule)
+                                     for r in activity.schedule_rows),
+            "cost": _cost_cell(activity), "tags": ";".join(activity.tags),
+            "contact_email": activity.contact_email or "",
+            "contact_phone": activity.contact_phone or "",
+            "contact_url": activity.contact_url or "", "status": activity.status,
+            "last_verified_at": activity.last_verified_at.isoformat()
+            if activity.last_verified_at else "",
+            "verified_method": activity.last_verified_method or "",
+        })
+    return rows
+
+
+def to_csv(rows: Sequence[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        # Cells starting with = + - @ are formulas in spreadsheet programs: defuse them.
+        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in FORMULA_STARTS
+                             else v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def to_geojson(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    features = []
+    for row in rows:
+        props = {k: v for k, v in row.items() if k not in ("lat", "lon")}
+        props["tags"] = [t for t in row["tags"].split(";") if t]
+        geometry = ({"type": "Point", "coordinates": [row["lon"], row["lat"]]}
+                    if row["lat"] != "" else None)
+        features.append({"type": "Feature", "geometry": geometry, "properties": props})
+    return {"type": "FeatureCollection", "features": features}

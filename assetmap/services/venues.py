@@ -1,0 +1,69 @@
+"""Venues: found by OSM reference, or by name near the same point, else created."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..errors import ValidationError
+from ..geocode import geocode_postcode, normalise_postcode
+from ..models import Venue
+from ..spatial import BBox, in_bbox, lat_of, lon_of, point
+
+SAME_VENUE_METRES = 150
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    r = 6371008.8
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def venue_point(session: Session, venue: Venue) -> tuple[float, float]:
+    lat, lon = session.execute(select(lat_of(Venue.geom), lon_of(Venue.geom))
+                               .where(Venue.id == venue.id)).one()
+    return lat, lon
+
+
+def resolve_location(*, postcode: str | None, lat: float | None, lon: float | None,
+                     data_dir: Path) -> tuple[str | None, float, float, bool]:
+    """(postcode, lat, lon, approximate) from a postcode and/or coordinates."""
+    clean_postcode = normalise_postcode(postcode) if postcode else None
+    if lat is not None and lon is not None:
+        return clean_postcode, lat, lon, False
+    if clean_postcode:
+        found = geocode_postcode(clean_postcode, data_dir)
+        return clean_postcode, found.lat, found.lon, found.approximate
+    raise ValidationError("postcode", "give the venue's postcode or its lat and lon")
+
+
+def find_or_create_venue(session: Session, *, name: str, data_dir: Path,
+                         address: str | None = None, postcode: str | None = None,
+                         lat: float | None = None, lon: float | None = None,
+                         osm_ref: str | None = None, **details: object) -> Venue:
+    if osm_ref:
+        existing = session.scalar(select(Venue).where(Venue.osm_ref == osm_ref))
+        if existing:
+            return existing
+    postcode, lat, lon, approximate = resolve_location(postcode=postcode, lat=lat, lon=lon,
+                                                       data_dir=data_dir)
+    delta = 0.003  # ~200-300 m box around the point, then an exact distance check
+    box = BBox(lon - delta, lat - delta, lon + delta, lat + delta)
+    candidates = session.execute(
+        select(Venue, lat_of(Venue.geom), lon_of(Venue.geom))
+        .where(func.lower(Venue.name) == name.strip().lower())
+        .where(in_bbox(Venue.geom, box))).all()
+    nearest = min(((haversine_m(lat, lon, vlat, vlon), venue.id, venue)
+                   for venue, vlat, vlon in candidates), default=None)
+    if nearest is not None and nearest[0] <= SAME_VENUE_METRES:
+        return nearest[2]
+    venue = Venue(name=name.strip(), address=address, postcode=postcode, geom=point(lat, lon),
+                  location_approximate=approximate, osm_ref=osm_ref, **details)
+    session.add(venue)
+    session.flush()
+    return venue

@@ -1,0 +1,125 @@
+"""Portable spatial SQL: one query for PostGIS and SpatiaLite.
+
+SpatiaLite has no ST_DWithin, plain ST_Distance on SRID 4326 gives degrees, and its R-tree is
+only used through the SpatialIndex virtual table; PostGIS wants `&&` and geography casts. The
+constructs here compile to the right SQL for each dialect (see guide/PITFALLS.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from geoalchemy2 import WKTElement
+from sqlalchemy import Boolean, Float, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+
+from .errors import ValidationError
+
+SRID = 4326
+
+
+@dataclass(frozen=True)
+class BBox:
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+
+    @classmethod
+    def parse(cls, raw: str, *, field: str = "bbox") -> BBox:
+        """'minLon,minLat,maxLon,maxLat' (the GeoJSON/OGC order) with a clear error."""
+        expected = "four numbers minLon,minLat,maxLon,maxLat (e.g. -0.16,51.52,-0.12,51.55)"
+        parts = [p.strip() for p in (raw or "").split(",")]
+        if len(parts) != 4:
+            raise ValidationError(field, f"expected {expected}")
+        try:
+            min_lon, min_lat, max_lon, max_lat = (float(p) for p in parts)
+        except ValueError:
+            raise ValidationError(field, f"expected {expected}") from None
+        if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180
+                and -90 <= min_lat <= 90 and -90 <= max_lat <= 90):
+            raise ValidationError(field, "coordinates out of range (lon -180..180, lat -90..90)")
+        if min_lon > max_lon or min_lat > max_lat:
+            raise ValidationError(field, "min must not exceed max; order is "
+                                         "minLon,minLat,maxLon,maxLat")
+        return cls(min_lon, min_lat, max_lon, max_lat)
+
+
+def point(lat: float, lon: float) -> WKTElement:
+    return WKTElement(f"POINT({lon!r} {lat!r})", srid=SRID)
+
+
+class in_bbox(FunctionElement):  # noqa: N801 - reads like the SQL function it stands for
+    """`geom` (a table's geometry column) lies in the box, using each backend's spatial index.
+
+    The box goes in as bound parameters so SQLAlchemy's statement cache stays correct.
+    """
+
+    inherit_cache = True
+    type = Boolean()
+
+    def __init__(self, geom: ColumnElement, box: BBox) -> None:
+        super().__init__(geom, literal(box.min_lon), literal(box.min_lat),
+                         literal(box.max_lon), literal(box.max_lat))
+
+
+def _bbox_parts(element: in_bbox, compiler, **kw) -> tuple[str, str, list[str]]:
+    geom, *corners = list(element.clauses)
+    return (compiler.process(geom, **kw), geom.table.name,
+            [compiler.process(c, **kw) for c in corners])
+
+
+@compiles(in_bbox, "postgresql")
+def _in_bbox_pg(element: in_bbox, compiler, **kw) -> str:
+    geom, _table, c = _bbox_parts(element, compiler, **kw)
+    return f"({geom} && ST_MakeEnvelope({c[0]}, {c[1]}, {c[2]}, {c[3]}, {SRID}))"
+
+
+@compiles(in_bbox, "sqlite")
+def _in_bbox_sqlite(element: in_bbox, compiler, **kw) -> str:
+    geom, table, c = _bbox_parts(element, compiler, **kw)
+    frame = f"BuildMbr({c[0]}, {c[1]}, {c[2]}, {c[3]}, {SRID})"
+    return (f"({table}.ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = "
+            f"'{table}' AND f_geometry_column = 'geom' AND search_frame = {frame}) "
+            f"AND MbrWithin({geom}, {frame}))")
+
+
+class lon_of(FunctionElement):  # noqa: N801
+    type = Float()
+    inherit_cache = True
+
+
+class lat_of(FunctionElement):  # noqa: N801
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(lon_of)
+def _lon(element, compiler, **kw) -> str:
+    return f"ST_X({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(lat_of)
+def _lat(element, compiler, **kw) -> str:
+    return f"ST_Y({compiler.process(element.clauses, **kw)})"
+
+
+class distance_m(FunctionElement):  # noqa: N801
+    """Geodesic distance in metres between two 4326 geometries."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(distance_m, "postgresql")
+def _distance_pg(element, compiler, **kw) -> str:
+    a, b = list(element.clauses)
+    return (f"ST_Distance(CAST({compiler.process(a, **kw)} AS geography), "
+            f"CAST({compiler.process(b, **kw)} AS geography))")
+
+
+@compiles(distance_m, "sqlite")
+def _distance_sqlite(element, compiler, **kw) -> str:
+    a, b = list(element.clauses)
+    return f"ST_Distance({compiler.process(a, **kw)}, {compiler.process(b, **kw)}, 1)"

@@ -1,0 +1,546 @@
+"""Build a walking graph from an OpenStreetMap extract, and cache it as a numpy ``.npz``.
+
+An OSM extract is not a routing graph. This module keeps only ways a person may walk on, makes
+every one of them two-way, measures segments in metres (haversine), turns barriers on nodes
+into graph structure, and compresses chains of degree-2 nodes into single edges while keeping
+their exact geometry so routes can still be drawn.
+
+Barriers on nodes (decided here once, so the router only ever looks at edge flags):
+
+* A barrier closed to walkers (``access=no|private`` without a foot permission, or
+  ``foot=no|private``, e.g. a private estate gate) splits the node: the ways that meet there
+  no longer connect through it.
+* A step-like barrier (``barrier=stile|step|kissing_gate|turnstile|full-height_turnstile``,
+  a raised kerb, or any barrier tagged ``wheelchair=no``) also splits the node, but the pieces
+  are rejoined by zero-length edges flagged ``has_steps``: free for a typical walker, closed
+  to the step-free profile.
+* Which ways are separated: where the barrier sits at a junction (3+ neighbours) and some ways
+  end there (a gate at the mouth of a driveway), only those ways are behind the barrier and the
+  through street stays open; otherwise every way through the node is separated.
+
+Ways are flagged ``has_steps`` when ``highway=steps``, ``step_count`` > 0 or ``wheelchair=no``.
+Area pedestrian ways (``area=yes``) are walked along their outline; multipolygon relations are
+not read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT_VERSION = 1
+EARTH_RADIUS_M = 6_371_008.8
+
+WALKABLE_HIGHWAYS = frozenset({
+    "footway", "path", "pedestrian", "steps", "residential", "living_street", "service",
+    "unclassified", "tertiary", "tertiary_link", "secondary", "secondary_link", "primary",
+    "primary_link", "track", "bridleway", "cycleway", "corridor", "crossing", "road",
+})
+#: Walkable only with an explicit foot permission or a sidewalk.
+SIDEWALK_ONLY_HIGHWAYS = frozenset({"trunk", "trunk_link"})
+FOOT_ALLOWED = frozenset({"yes", "designated", "permissive"})
+FOOT_DENIED = frozenset({"no", "private", "use_sidepath"})
+ACCESS_DENIED = frozenset({"no", "private"})
+SIDEWALK_PRESENT = frozenset({"yes", "both", "left", "right", "separate"})
+STEP_BARRIERS = frozenset({"stile", "step", "kissing_gate", "turnstile", "full-height_turnstile"})
+STEP_FREE_KERBS = frozenset({"lowered", "flush", "no", "rolled"})
+
+NPZ_SUFFIX = ".walkgraph.npz"
+
+
+class WalkingNetworkError(ValueError):
+    """An OSM file cannot be turned into a walking network, or a cache file is unusable."""
+
+
+@dataclass(frozen=True)
+class GraphMeta:
+    """What a cache file holds, readable without loading the arrays."""
+
+    name: str
+    source: str
+    built_at: float
+    bbox: tuple[float, float, float, float]  # min_lon, min_lat, max_lon, max_lat
+    n_nodes: int
+    n_edges: int
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps({**self.__dict__, "bbox": list(self.bbox)})
+
+    @classmethod
+    def from_json(cls, text: str) -> GraphMeta:
+        data = json.loads(text)
+        return cls(**{**data, "bbox": tuple(data["bbox"])})
+
+
+@dataclass(frozen=True, eq=False)
+class WalkGraph:
+    """An undirected walking graph as flat numpy arrays (CSR adjacency + edge geometry).
+
+    Every undirected edge ``e`` joins ``edge_u[e]`` and ``edge_v[e]``; its polyline is
+    ``geom_lat/geom_lon[geom_indptr[e]:geom_indptr[e + 1]]`` running from u to v, with
+    ``geom_cum`` the metres from u at each vertex. The CSR arrays hold each edge in both
+    directions (self-loops are left out: they never shorten a walk); ``csr_edge`` maps a CSR
+    entry back to its edge.
+    """
+
+    meta: GraphMeta
+    node_lat: np.ndarray
+    node_lon: np.ndarray
+    node_osm_id: np.ndarray
+    node_component: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+    csr_edge: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_metres: np.ndarray
+    edge_steps: np.ndarray
+    geom_indptr: np.ndarray
+    geom_lat: np.ndarray
+    geom_lon: np.ndarray
+    geom_cum: np.ndarray
+    hull_lon: np.ndarray
+    hull_lat: np.ndarray
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_lat)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.edge_u)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays."""
+        return sum(a.nbytes for a in _arrays(self).values())
+
+    def edge_geometry(self, edge: int) -> tuple[np.ndarray, np.ndarray]:
+        """(lats, lons) of an edge's polyline, from edge_u to edge_v."""
+        lo, hi = self.geom_indptr[edge], self.geom_indptr[edge + 1]
+        return self.geom_lat[lo:hi], self.geom_lon[lo:hi]
+
+
+def haversine_m(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
+    """Great-circle metres; works on scalars and numpy arrays alike."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(np.subtract(lon2, lon1))
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+
+
+def is_walkable(tags: Any) -> bool:
+    """Whether a way with these tags may be walked (in both directions; oneway is ignored)."""
+    highway = tags.get("highway")
+    foot = tags.get("foot")
+    if foot in FOOT_DENIED:
+        return False
+    if highway in SIDEWALK_ONLY_HIGHWAYS:
+        sidewalks = (tags.get(k) for k in ("sidewalk", "sidewalk:both", "sidewalk:left",
+                                           "sidewalk:right"))
+        if foot not in FOOT_ALLOWED and not any(s in SIDEWALK_PRESENT for s in sidewalks):
+            return False
+    elif highway not in WALKABLE_HIGHWAYS:
+        return False
+    if tags.get("motorroad") == "yes" and foot not in FOOT_ALLOWED:
+        return False
+    return not (tags.get("access") in ACCESS_DENIED and foot not in FOOT_ALLOWED)
+
+
+def way_has_steps(tags: Any) -> bool:
+    """Whether a walkable way is not step-free."""
+    if tags.get("highway") == "steps" or tags.get("wheelchair") == "no":
+        return True
+    try:
+        return int(tags.get("step_count", "0")) > 0
+    except ValueError:
+        return False
+
+
+def node_barrier(tags: Any) -> str | None:
+    """'closed' (no walking through), 'step' (not step-free) or None for a node's tags."""
+    barrier = tags.get("barrier")
+    kerb = tags.get("kerb")
+    if barrier is None:
+        return "step" if kerb == "raised" else None
+    foot = tags.get("foot")
+    if foot in FOOT_DENIED or (tags.get("access") in ACCESS_DENIED and foot not in FOOT_ALLOWED):
+        return "closed"
+    if barrier in STEP_BARRIERS or tags.get("wheelchair") == "no":
+        return "step"
+    if barrier == "kerb" and kerb not in STEP_FREE_KERBS:
+        return "step"
+    return None
+
+
+def default_name(osm_path: Path) -> str:
+    """'camden' for camden.osm.pbf."""
+    name = osm_path.name
+    for suffix in (".pbf", ".gz", ".bz2", ".osm", ".xml", ".o5m", ".opl"):
+        name = name.removesuffix(suffix)
+    return name or osm_path.name
+
+
+def build_graph(osm_path: Path, name: str | None = None) -> WalkGraph:
+    """Read an OSM extract (.osm.pbf, .osm, .osm.gz ...) into a compressed walking graph."""
+    osm_path = Path(osm_path)
+    if not osm_path.is_file():
+        raise WalkingNetworkError(f"OSM file not found: {osm_path}")
+    ways, barriers = _read_osm(osm_path)
+    if not ways:
+        raise WalkingNetworkError(
+            f"{osm_path.name} has no walkable ways (no highway=* way a person may walk on)"
+        )
+    segs = _segments(ways)
+    segs = _apply_barriers(segs, ways, barriers)
+    if not len(segs.a):
+        raise WalkingNetworkError(f"{osm_path.name} has no walkable ways with node locations")
+    return _compress(segs, name or default_name(osm_path), osm_path.name)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Way:
+    refs: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    steps: bool
+
+
+def _read_osm(osm_path: Path) -> tuple[list[_Way], dict[int, str]]:
+    import osmium  # only builds need the reader
+
+    processor = (
+        osmium.FileProcessor(str(osm_path), osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations()
+        .with_filter(osmium.filter.KeyFilter("barrier", "kerb").enable_for(osmium.osm.NODE))
+        .with_filter(osmium.filter.KeyFilter("highway").enable_for(osmium.osm.WAY))
+    )
+    ways: list[_Way] = []
+    barriers: dict[int, str] = {}
+    try:
+        for obj in processor:
+            if obj.is_node():
+                kind = node_barrier(obj.tags)
+                if kind:
+                    barriers[obj.id] = kind
+            elif is_walkable(obj.tags):
+                ways.extend(_way_pieces(obj, way_has_steps(obj.tags)))
+    except RuntimeError as exc:  # libosmium reports unreadable input as RuntimeError
+        raise WalkingNetworkError(f"{osm_path.name} is not readable OSM data: {exc}") from exc
+    return ways, barriers
+
+
+def _way_pieces(way: Any, steps: bool) -> list[_Way]:
+    """The way's node list, split where a node has no location (clipped extracts)."""
+    pieces: list[_Way] = []
+    refs: list[int] = []
+    lats: list[float] = []
+    lons: list[float] = []
+    for node in [*way.nodes, None]:
+        loc = node.location if node is not None else None
+        if loc is not None and loc.valid():
+            refs.append(node.ref)
+            lats.append(loc.lat)
+            lons.append(loc.lon)
+            continue
+        if len(refs) >= 2:
+            pieces.append(_Way(np.array(refs, np.int64), np.array(lats), np.array(lons), steps))
+        refs, lats, lons = [], [], []
+    return pieces
+
+
+# --- segments and barriers -----------------------------------------------------------------
+
+
+@dataclass
+class _Segments:
+    """Node-to-node segments over dense node ids (before compression)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    metres: np.ndarray
+    steps: np.ndarray
+    way: np.ndarray
+    node_lat: np.ndarray
+    node_lon: np.ndarray
+    node_osm_id: np.ndarray
+
+
+def _segments(ways: list[_Way]) -> _Segments:
+    refs = np.concatenate([w.refs for w in ways])
+    lat = np.concatenate([w.lat for w in ways])
+    lon = np.concatenate([w.lon for w in ways])
+    osm_ids, first, dense = np.unique(refs, return_index=True, return_inverse=True)
+    sizes = np.array([len(w.refs) for w in ways])
+    start = np.concatenate([[0], np.cumsum(sizes)])
+    # A segment joins position i and i+1 within the same way.
+    is_seg = np.ones(len(refs), bool)
+    is_seg[start[1:] - 1] = False
+    i = np.flatnonzero(is_seg)
+    a, b = dense[i], dense[i + 1]
+    way = np.repeat(np.arange(len(ways)), sizes)[i]
+    steps = np.array([w.steps for w in ways])[way]
+    keep = a != b
+    node_lat, node_lon = lat[first], lon[first]
+    metres = haversine_m(node_lat[a], node_lon[a], node_lat[b], node_lon[b])
+    return _Segments(a[keep], b[keep], metres[keep], steps[keep], way[keep], node_lat, node_lon,
+                     osm_ids)
+
+
+def _apply_barriers(segs: _Segments, ways: list[_Way], barriers: dict[int, str]) -> _Segments:
+    """Split barrier nodes (see module docstring) so edge flags alone express them."""
+    dense_of = {int(osm): i for i, osm in enumerate(segs.node_osm_id) if int(osm) in barriers}
+    if not dense_of:
+        return segs
+    incident: dict[int, list[tuple[int, int]]] = defaultdict(list)  # node -> (segment, end)
+    for end, arr in ((0, segs.a), (1, segs.b)):
+        for s in np.flatnonzero(np.isin(arr, list(dense_of.values()))):
+            incident[int(arr[s])].append((int(s), end))
+    ends_of_way = {(int(w.refs[0]), i) for i, w in enumerate(ways)}
+    ends_of_way |= {(int(w.refs[-1]), i) for i, w in enumerate(ways)}
+
+    a, b = segs.a.copy(), segs.b.copy()
+    n = len(segs.node_lat)
+    copies: list[int] = []  # dense node each new node copies
+    joins: list[tuple[int, int]] = []  # zero-length step edges (hub, copy)
+    for osm_id, node in dense_of.items():
+        inc = incident.get(node, [])
+        neighbours = {int(segs.b[s] if end == 0 else segs.a[s]) for s, end in inc}
+        ending = [(s, e) for s, e in inc if (osm_id, int(segs.way[s])) in ends_of_way]
+        behind = ending if len(neighbours) >= 3 and ending else inc
+        for s, end in behind:
+            (a if end == 0 else b)[s] = n + len(copies)
+            copies.append(node)
+            if barriers[osm_id] == "step":
+                joins.append((node, n + len(copies) - 1))
+    src = np.array(copies, np.int64)
+    ja = np.array([j[0] for j in joins], np.int64)
+    jb = np.array([j[1] for j in joins], np.int64)
+    return _Segments(
+        np.concatenate([a, ja]), np.concatenate([b, jb]),
+        np.concatenate([segs.metres, np.zeros(len(joins))]),
+        np.concatenate([segs.steps, np.ones(len(joins), bool)]),
+        np.concatenate([segs.way, np.full(len(joins), -1)]),
+        np.concatenate([segs.node_lat, segs.node_lat[src]]),
+        np.concatenate([segs.node_lon, segs.node_lon[src]]),
+        np.concatenate([segs.node_osm_id, segs.node_osm_id[src]]),
+    )
+
+
+# --- compression ---------------------------------------------------------------------------
+
+
+def _compress(segs: _Segments, name: str, source: str) -> WalkGraph:
+    """Merge chains of degree-2 nodes into edges; keep nodes where the step flag changes."""
+    n_all = len(segs.node_lat)
+    n_seg = len(segs.a)
+    ends = np.concatenate([segs.a, segs.b])
+    order = np.argsort(ends, kind="stable")
+    inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(ends, minlength=n_all))])
+    inc_seg = (order % n_seg).tolist()
+    inc_ptr_l = inc_ptr.tolist()
+    degree = np.diff(inc_ptr)
+    seg_a, seg_b = segs.a.tolist(), segs.b.tolist()
+    steps_l = segs.steps.tolist()
+    metres_l = segs.metres.tolist()
+
+    keep = degree != 2
+    two = np.flatnonzero(degree == 2)
+    first, second = order[inc_ptr[two]] % n_seg, order[inc_ptr[two] + 1] % n_seg
+    keep[two[segs.steps[first] != segs.steps[second]]] = True
+
+    used = np.zeros(n_seg, bool)
+    chains: list[tuple[int, int, list[int], float, bool]] = []
+
+    def walk(start: int, seg: int) -> None:
+        nodes = [start]
+        node, total, steps = start, 0.0, steps_l[seg]
+        while True:
+            used[seg] = True
+            total += metres_l[seg]
+            node = seg_b[seg] if seg_a[seg] == node else seg_a[seg]
+            nodes.append(node)
+            if keep[node]:
+                break
+            lo = inc_ptr_l[node]
+            seg = inc_seg[lo] if inc_seg[lo] != seg else inc_seg[lo + 1]
+        chains.append((start, node, nodes, total, steps))
+
+    for start in np.flatnonzero(keep & (degree > 0)).tolist():
+        for k in range(inc_ptr_l[start], inc_ptr_l[start + 1]):
+            if not used[inc_seg[k]]:
+                walk(start, inc_seg[k])
+    for seg in np.flatnonzero(~used).tolist():  # closed rings with no junction at all
+        if not used[seg]:
+            keep[seg_a[seg]] = True
+            walk(seg_a[seg], seg)
+
+    kept = np.flatnonzero(keep & (degree > 0))
+    new_id = np.full(n_all, -1, np.int64)
+    new_id[kept] = np.arange(len(kept))
+    edge_u = new_id[np.array([c[0] for c in chains])].astype(np.int32)
+    edge_v = new_id[np.array([c[1] for c in chains])].astype(np.int32)
+    edge_metres = np.array([c[3] for c in chains])
+    edge_steps = np.array([c[4] for c in chains], bool)
+    sizes = np.array([len(c[2]) for c in chains])
+    geom_nodes = np.concatenate([np.array(c[2], np.int64) for c in chains])
+    geom_indptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    geom_lat, geom_lon = segs.node_lat[geom_nodes], segs.node_lon[geom_nodes]
+    geom_cum = _cumulative_metres(geom_lat, geom_lon, geom_indptr)
+
+    node_lat, node_lon = segs.node_lat[kept], segs.node_lon[kept]
+    indptr, indices, weights, csr_edge = _csr(len(kept), edge_u, edge_v, edge_metres)
+    hull_lon, hull_lat = _hull(geom_lon, geom_lat)
+    meta = GraphMeta(
+        name=name, source=source, built_at=time.time(),
+        bbox=(float(geom_lon.min()), float(geom_lat.min()),
+              float(geom_lon.max()), float(geom_lat.max())),
+        n_nodes=len(kept), n_edges=len(chains),
+    )
+    return WalkGraph(
+        meta=meta, node_lat=node_lat, node_lon=node_lon, node_osm_id=segs.node_osm_id[kept],
+        node_component=_components(len(kept), indptr, indices, weights),
+        indptr=indptr, indices=indices, weights=weights, csr_edge=csr_edge,
+        edge_u=edge_u, edge_v=edge_v, edge_metres=edge_metres, edge_steps=edge_steps,
+        geom_indptr=geom_indptr, geom_lat=geom_lat, geom_lon=geom_lon, geom_cum=geom_cum,
+        hull_lon=hull_lon, hull_lat=hull_lat,
+    )
+
+
+def _cumulative_metres(lat: np.ndarray, lon: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    step = np.zeros(len(lat))
+    step[1:] = haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
+    step[indptr[:-1]] = 0.0  # each edge starts afresh
+    cum = np.cumsum(step)
+    return cum - np.repeat(cum[indptr[:-1]], np.diff(indptr))
+
+
+def _csr(
+    n: int, u: np.ndarray, v: np.ndarray, metres: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    edges = np.flatnonzero(u != v)
+    src = np.concatenate([u[edges], v[edges]])
+    dst = np.concatenate([v[edges], u[edges]])
+    eid = np.concatenate([edges, edges])
+    order = np.argsort(src, kind="stable")
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]).astype(np.int32)
+    return (indptr, dst[order].astype(np.int32), metres[eid[order]],
+            eid[order].astype(np.int32))
+
+
+def _components(n: int, indptr: np.ndarray, indices: np.ndarray,
+                weights: np.ndarray) -> np.ndarray:
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    matrix = csr_matrix((weights, indices, indptr), shape=(n, n))
+    return connected_components(matrix, directed=False)[1].astype(np.int32)
+
+
+def _hull(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Convex hull ring of the network, for 'which network covers this point'."""
+    import shapely
+
+    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([lon, lat])))
+    if hull.geom_type != "Polygon":  # a single straight street: give it some width
+        hull = hull.buffer(1e-4)
+    ring = np.asarray(hull.exterior.coords)
+    return ring[:, 0].copy(), ring[:, 1].copy()
+
+
+# --- cache ---------------------------------------------------------------------------------
+
+
+_ARRAY_FIELDS = (
+    "node_lat", "node_lon", "node_osm_id", "node_component", "indptr", "indices", "weights",
+    "csr_edge", "edge_u", "edge_v", "edge_metres", "edge_steps", "geom_indptr", "geom_lat",
+    "geom_lon", "geom_cum", "hull_lon", "hull_lat",
+)
+
+
+def _arrays(graph: WalkGraph) -> dict[str, np.ndarray]:
+    return {f: getattr(graph, f) for f in _ARRAY_FIELDS}
+
+
+def save_graph(graph: WalkGraph, path: Path) -> None:
+    """Write the cache atomically: a crash mid-write leaves any previous file intact."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = np.frombuffer(graph.meta.to_json().encode(), np.uint8)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, meta=meta, **_arrays(graph))  # uncompressed: loads faster
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_meta(path: Path) -> GraphMeta:
+    """Just the metadata of a cache file (cheap: npz members load lazily)."""
+    with _open_npz(path) as npz:
+        return _meta(npz, path)
+
+
+def read_hull(path: Path) -> tuple[GraphMeta, np.ndarray, np.ndarray]:
+    """Metadata and coverage hull of a cache file, without the graph arrays."""
+    with _open_npz(path) as npz:
+        return _meta(npz, path), npz["hull_lon"], npz["hull_lat"]
+
+
+def load_graph(path: Path) -> WalkGraph:
+    """Load a cache written by :func:`save_graph` (no pickle: arrays and JSON only)."""
+    with _open_npz(path) as npz:
+        meta = _meta(npz, path)
+        try:
+            arrays = {f: npz[f] for f in _ARRAY_FIELDS}
+        except (KeyError, ValueError, OSError) as exc:
+            raise WalkingNetworkError(f"{Path(path).name} is a damaged network cache") from exc
+    return WalkGraph(meta=meta, **arrays)
+
+
+def _open_npz(path: Path) -> Any:
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise WalkingNetworkError(f"{Path(path).name} is not a network cache file") from exc
+
+
+def _meta(npz: Any, path: Path) -> GraphMeta:
+    try:
+        meta = GraphMeta.from_json(npz["meta"].tobytes().decode())
+    except (KeyError, ValueError, TypeError) as exc:
+        raise WalkingNetworkError(f"{Path(path).name} is not a network cache file") from exc
+    if meta.format_version != FORMAT_VERSION:
+        raise WalkingNetworkError(
+            f"{Path(path).name} is network cache format {meta.format_version}, this code reads "
+            f"{FORMAT_VERSION}: rebuild it"
+        )
+    return meta
+
+
+def bbox_area(bbox: tuple[float, float, float, float]) -> float:
+    """Approximate area in square metres of a lon/lat box (used to prefer the smaller one)."""
+    min_lon, min_lat, max_lon, max_lat = bbox
+    mid = math.radians((min_lat + max_lat) / 2)
+    deg = math.pi / 180 * EARTH_RADIUS_M
+    return (max_lon - min_lon) * deg * math.cos(mid) * (max_lat - min_lat) * deg

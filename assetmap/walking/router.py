@@ -1,0 +1,597 @@
+"""Walking reach, walking times to many points, isochrones and routes over a :class:`WalkGraph`.
+
+Snapping. A point joins the network at the nearest point of the nearest edge (not the nearest
+node), and the straight line to that point counts as part of the walk. Edges are sampled every
+``SAMPLE_SPACING_M`` metres into a cKDTree; the k nearest samples give candidate segments, each
+is projected onto exactly, and the search widens until the result is provably the nearest
+segment (a segment at distance d always has a sample within sqrt(d² + (s/2)²)).
+
+Components. Only edges of a component holding at least ``min_component_m`` metres of walkable
+way (or of the largest component) are snapped to, so a point beside a 2-node island (an estate
+path cut off by private roads) joins the main network instead. The components are worked out per
+profile: a pocket reachable only by steps is an island to the step-free profile.
+
+Estimates. An origin farther than ``max_snap_m`` (500 m) from any snappable edge gets
+``estimated=True`` answers from the straight-line distance times ``DETOUR_FACTOR`` (1.3, a
+common urban ratio of walked to crow-flies distance). A destination that far from the network is
+unreachable (inf) from a networked origin.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.spatial import cKDTree
+
+from assetmap.walking.graph import EARTH_RADIUS_M, WalkGraph, haversine_m
+
+DETOUR_FACTOR = 1.3
+MAX_SNAP_M = 500.0
+MIN_COMPONENT_M = 5_000.0
+SAMPLE_SPACING_M = 10.0
+ISOCHRONE_BUFFER_M = 30.0
+#: Holes smaller than this (city blocks inside the walk) are filled in an isochrone.
+ISOCHRONE_MIN_HOLE_M2 = 50_000.0
+
+
+@dataclass(frozen=True)
+class Pace:
+    """A walking speed, and whether the walker must avoid steps."""
+
+    name: str
+    kmh: float
+    avoid_steps: bool = False
+
+    @property
+    def metres_per_minute(self) -> float:
+        return self.kmh * 1000.0 / 60.0
+
+
+PACES: Mapping[str, Pace] = MappingProxyType({
+    "typical": Pace("typical", 4.8),
+    "slow": Pace("slow", 3.0),
+    "step-free": Pace("step-free", 3.0, avoid_steps=True),
+})
+
+
+def make_paces(overrides: Mapping[str, float | Pace] | None = None) -> dict[str, Pace]:
+    """The default paces with some changed: a number sets km/h, a Pace replaces or adds one.
+
+    ``step-free`` follows ``slow`` unless it is overridden itself, so one setting changes both.
+    """
+    overrides = dict(overrides or {})
+    paces = dict(PACES)
+    for name, value in overrides.items():
+        if isinstance(value, Pace):
+            paces[name] = value
+            continue
+        kmh = float(value)
+        if not (math.isfinite(kmh) and kmh > 0):
+            raise ValueError(f"pace {name!r} must be a positive speed in km/h, not {value!r}")
+        paces[name] = Pace(name, kmh, paces[name].avoid_steps if name in paces else False)
+    if "slow" in overrides and "step-free" not in overrides:
+        paces["step-free"] = Pace("step-free", paces["slow"].kmh, avoid_steps=True)
+    return paces
+
+
+@dataclass(frozen=True)
+class Snap:
+    """Where a point joins the network. ``edge == -1``: no usable edge within max_snap_m."""
+
+    lat: float
+    lon: float
+    edge: int
+    offset_m: float
+    metres: float
+    snapped_lat: float
+    snapped_lon: float
+
+    @property
+    def found(self) -> bool:
+        return self.edge >= 0
+
+
+@dataclass(frozen=True, eq=False)
+class SnapBatch:
+    """Many points snapped at once; reusable for every query with the same step rule.
+
+    ``to_u``/``to_v`` are the metres from each point to the edge's ends (snap line included),
+    inf where the point did not snap, so a query costs two gathers and a minimum.
+    """
+
+    lats: np.ndarray
+    lons: np.ndarray
+    edge: np.ndarray
+    fraction: np.ndarray
+    offset_m: np.ndarray
+    metres: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    to_u: np.ndarray
+    to_v: np.ndarray
+    avoid_steps: bool
+
+    def __len__(self) -> int:
+        return len(self.edge)
+
+
+@dataclass(frozen=True, eq=False)
+class Reach:
+    """Everything within ``limit_m`` walked metres of an origin.
+
+    ``node_metres`` is the walk to each graph node (inf beyond the limit); None when the
+    answer is ``estimated`` from straight-line distance.
+    """
+
+    lat: float
+    lon: float
+    minutes: float
+    pace: Pace
+    limit_m: float
+    origin: Snap
+    estimated: bool
+    node_metres: np.ndarray | None
+
+    def reached_nodes(self) -> np.ndarray:
+        """Indices of the graph nodes within the limit."""
+        if self.node_metres is None:
+            return np.zeros(0, np.int64)
+        return np.flatnonzero(np.isfinite(self.node_metres))
+
+
+@dataclass(frozen=True)
+class Route:
+    """A walk between two points: GeoJSON LineString (lon, lat), metres and minutes."""
+
+    metres: float
+    minutes: float
+    pace: Pace
+    estimated: bool
+    geometry: dict[str, Any]
+
+
+@dataclass(frozen=True, eq=False)
+class _Profile:
+    """Per step rule: search matrix and snapping index."""
+
+    matrix: csr_matrix
+    edge_ok: np.ndarray
+    tree: cKDTree
+    sample_seg: np.ndarray
+    seg_start: np.ndarray
+    spacing: float
+
+
+class Router:
+    """Walking queries over one network. Thread-safe; lazily builds its indexes once."""
+
+    def __init__(
+        self,
+        graph: WalkGraph,
+        paces: Mapping[str, Pace] | None = None,
+        *,
+        max_snap_m: float = MAX_SNAP_M,
+        min_component_m: float = MIN_COMPONENT_M,
+        detour_factor: float = DETOUR_FACTOR,
+    ) -> None:
+        self.graph = graph
+        self.paces: Mapping[str, Pace] = dict(paces) if paces is not None else dict(PACES)
+        self.max_snap_m = max_snap_m
+        self.min_component_m = min_component_m
+        self.detour_factor = detour_factor
+        min_lon, min_lat, max_lon, max_lat = graph.meta.bbox
+        self._lat0 = (min_lat + max_lat) / 2
+        self._lon0 = (min_lon + max_lon) / 2
+        self._ky = math.pi / 180 * EARTH_RADIUS_M
+        self._kx = self._ky * math.cos(math.radians(self._lat0))
+        pad_lat = max_snap_m / self._ky
+        pad_lon = max_snap_m / self._kx
+        self._bbox = (min_lon - pad_lon, min_lat - pad_lat, max_lon + pad_lon, max_lat + pad_lat)
+        self._gx, self._gy = self._xy(graph.geom_lat, graph.geom_lon)
+        self._profiles: dict[bool, _Profile] = {}
+        self._lock = threading.Lock()
+
+    # --- paces and profiles ----------------------------------------------------------------
+
+    def pace(self, pace: str | Pace) -> Pace:
+        """Resolve a pace name (or pass a Pace through)."""
+        if isinstance(pace, Pace):
+            return pace
+        try:
+            return self.paces[pace]
+        except KeyError:
+            raise ValueError(f"unknown pace {pace!r}; use one of {sorted(self.paces)}") from None
+
+    def _profile(self, avoid_steps: bool) -> _Profile:
+        profile = self._profiles.get(avoid_steps)
+        if profile is None:
+            with self._lock:
+                profile = self._profiles.get(avoid_steps)
+                if profile is None:
+                    profile = self._profiles[avoid_steps] = self._build_profile(avoid_steps)
+        return profile
+
+    def _build_profile(self, avoid_steps: bool) -> _Profile:
+        g = self.graph
+        n = g.n_nodes
+        usable = ~g.edge_steps if avoid_steps else np.ones(g.n_edges, bool)
+        keep = usable[g.csr_edge]
+        counts = np.bincount(np.repeat(np.arange(n), np.diff(g.indptr))[keep], minlength=n)
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        matrix = csr_matrix((g.weights[keep], g.indices[keep], indptr), shape=(n, n))
+        # Components of this profile's graph, sized by their metres of way.
+        labels = connected_components(matrix, directed=False)[1]
+        edge_label = labels[g.edge_u]
+        size = np.bincount(edge_label, weights=np.where(usable, g.edge_metres, 0.0))
+        big = (size >= self.min_component_m) | (size == size.max())
+        edge_ok = usable & big[edge_label] & (g.edge_metres > 0)
+        tree, sample_seg, seg_start, spacing = self._snap_index(edge_ok)
+        return _Profile(matrix, edge_ok, tree, sample_seg, seg_start, spacing)
+
+    def _xy(self, lat: Any, lon: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Local equirectangular metres (errors ≪ 1% across a city) for snapping geometry."""
+        return ((np.asarray(lon, float) - self._lon0) * self._kx,
+                (np.asarray(lat, float) - self._lat0) * self._ky)
+
+    def _snap_index(self, edge_ok: np.ndarray) -> tuple[cKDTree, np.ndarray, np.ndarray, float]:
+        g = self.graph
+        sizes = np.diff(g.geom_indptr)
+        edge_of_vertex = np.repeat(np.arange(g.n_edges), sizes)
+        last = np.zeros(len(g.geom_lat), bool)
+        last[g.geom_indptr[1:] - 1] = True
+        seg_start = np.flatnonzero(~last & edge_ok[edge_of_vertex])
+        dx = self._gx[seg_start + 1] - self._gx[seg_start]
+        dy = self._gy[seg_start + 1] - self._gy[seg_start]
+        pieces = np.maximum(np.ceil(np.hypot(dx, dy) / SAMPLE_SPACING_M), 1).astype(np.int64)
+        seg_of_sample = np.repeat(np.arange(len(seg_start)), pieces + 1)
+        first = np.concatenate([[0], np.cumsum(pieces + 1)[:-1]])
+        t = (np.arange(len(seg_of_sample)) - np.repeat(first, pieces + 1)) / np.repeat(
+            pieces, pieces + 1)
+        x = self._gx[seg_start][seg_of_sample] + t * dx[seg_of_sample]
+        y = self._gy[seg_start][seg_of_sample] + t * dy[seg_of_sample]
+        # One sentinel entry so "missing neighbour" indices (== n) stay in range.
+        return (cKDTree(np.column_stack([x, y])), np.append(seg_of_sample, 0), seg_start,
+                SAMPLE_SPACING_M)
+
+    # --- snapping --------------------------------------------------------------------------
+
+    def snap(self, lat: float, lon: float, *, avoid_steps: bool = False) -> Snap:
+        """Nearest point on the nearest snappable edge (edge -1 if none within max_snap_m)."""
+        batch = self.snap_many(np.array([lat], float), np.array([lon], float),
+                               avoid_steps=avoid_steps)
+        edge = int(batch.edge[0])
+        if edge < 0:
+            return Snap(float(lat), float(lon), -1, math.nan, math.inf, math.nan, math.nan)
+        slat, slon = self._point_on_edge(edge, float(batch.offset_m[0]))
+        return Snap(float(lat), float(lon), edge, float(batch.offset_m[0]),
+                    float(batch.metres[0]), slat, slon)
+
+    def snap_many(self, lats: Any, lons: Any, *, avoid_steps: bool = False) -> SnapBatch:
+        """Snap many points at once (vectorised); keep the result to reuse across queries."""
+        lats = np.asarray(lats, float).ravel()
+        lons = np.asarray(lons, float).ravel()
+        if lats.shape != lons.shape:
+            raise ValueError("lats and lons must have the same length")
+        profile = self._profile(avoid_steps)
+        g = self.graph
+        n = len(lats)
+        edge = np.full(n, -1, np.int64)
+        t = np.zeros(n)
+        seg = np.zeros(n, np.int64)
+        min_lon, min_lat, max_lon, max_lat = self._bbox
+        todo = np.flatnonzero((lats >= min_lat) & (lats <= max_lat) & (lons >= min_lon)
+                              & (lons <= max_lon))
+        px, py = self._xy(lats, lons)
+        k = 8
+        while len(todo):
+            k = min(k, profile.tree.n)
+            found, seg_i, t_i, done = self._nearest(profile, px[todo], py[todo], k)
+            seg[todo[found]] = seg_i[found]
+            t[todo[found]] = t_i[found]
+            edge[todo[found]] = 1  # marked; the real edge is filled in below
+            if k == profile.tree.n:
+                break
+            todo = todo[~done]
+            k *= 4
+        ok = edge >= 0
+        start = profile.seg_start[seg[ok]]
+        edge_of_start = np.searchsorted(g.geom_indptr, start, side="right") - 1
+        edge[ok] = edge_of_start
+        offset = np.full(n, np.nan)
+        offset[ok] = g.geom_cum[start] + t[ok] * (g.geom_cum[start + 1] - g.geom_cum[start])
+        snapped_lat = g.geom_lat[start] + t[ok] * (g.geom_lat[start + 1] - g.geom_lat[start])
+        snapped_lon = g.geom_lon[start] + t[ok] * (g.geom_lon[start + 1] - g.geom_lon[start])
+        metres = np.full(n, np.inf)
+        metres[ok] = haversine_m(lats[ok], lons[ok], snapped_lat, snapped_lon)
+        edge[ok & (metres > self.max_snap_m)] = -1
+        ok = edge >= 0
+        e = np.where(ok, edge, 0)
+        length = g.edge_metres[e]
+        to_u = np.where(ok, offset + metres, np.inf)
+        to_v = np.where(ok, length - offset + metres, np.inf)
+        return SnapBatch(
+            lats=lats, lons=lons, edge=edge, fraction=np.where(ok, offset / length, np.nan),
+            offset_m=np.where(ok, offset, np.nan), metres=np.where(ok, metres, np.inf),
+            u=g.edge_u[e], v=g.edge_v[e], to_u=to_u, to_v=to_v, avoid_steps=avoid_steps,
+        )
+
+    def _nearest(
+        self, profile: _Profile, px: np.ndarray, py: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Best segment among the k nearest samples; ``done`` where that is provably nearest."""
+        spacing = profile.spacing
+        dist, idx = profile.tree.query(np.column_stack([px, py]), k=k,
+                                       distance_upper_bound=self.max_snap_m + spacing)
+        dist, idx = dist.reshape(len(px), k), idx.reshape(len(px), k)
+        cand = profile.sample_seg[idx]  # (n, k) segment candidates
+        start = profile.seg_start[cand]
+        ax, ay = self._gx[start], self._gy[start]
+        bx, by = self._gx[start + 1], self._gy[start + 1]
+        dx, dy = bx - ax, by - ay
+        len2 = dx * dx + dy * dy
+        qx, qy = px[:, None] - ax, py[:, None] - ay
+        t = np.clip(np.divide(qx * dx + qy * dy, len2, out=np.zeros_like(len2),
+                              where=len2 > 0), 0.0, 1.0)
+        d = np.hypot(qx - t * dx, qy - t * dy)
+        d[~np.isfinite(dist)] = np.inf
+        best = np.argmin(d, axis=1)
+        rows = np.arange(len(px))
+        best_d = d[rows, best]
+        found = np.isfinite(best_d)
+        bound = np.sqrt(np.minimum(best_d, self.max_snap_m) ** 2 + (spacing / 2) ** 2)
+        done = dist[:, -1] >= bound
+        return found & done, cand[rows, best], t[rows, best], done
+
+    def _point_on_edge(self, edge: int, offset: float) -> tuple[float, float]:
+        lat, lon, cum = self._edge_arrays(edge)
+        return float(np.interp(offset, cum, lat)), float(np.interp(offset, cum, lon))
+
+    def _edge_arrays(self, edge: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        g = self.graph
+        lo, hi = g.geom_indptr[edge], g.geom_indptr[edge + 1]
+        return g.geom_lat[lo:hi], g.geom_lon[lo:hi], g.geom_cum[lo:hi]
+
+    # --- reach and times to many points ----------------------------------------------------
+
+    def reach(self, lat: float, lon: float, minutes: float, pace: str | Pace = "typical") -> Reach:
+        """Walked metres from the origin to every node within ``minutes`` at ``pace``."""
+        if not (math.isfinite(minutes) and minutes >= 0):
+            raise ValueError(f"minutes must be a non-negative number, not {minutes!r}")
+        _check_point(lat, lon)
+        pace = self.pace(pace)
+        limit = minutes * pace.metres_per_minute
+        origin = self.snap(lat, lon, avoid_steps=pace.avoid_steps)
+        if not origin.found:
+            return Reach(lat, lon, minutes, pace, limit, origin, True, None)
+        dist = self._search(origin, pace.avoid_steps, limit)[0]
+        dist[dist > limit] = np.inf
+        return Reach(lat, lon, minutes, pace, limit, origin, False, dist)
+
+    def _search(
+        self, origin: Snap, avoid_steps: bool, limit: float, predecessors: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Dijkstra from both ends of the origin's edge (each seeded with its walk so far).
+
+        Returns the combined metres per node and, if asked, which end each node is best
+        reached from and the predecessor rows for route reconstruction.
+        """
+        g = self.graph
+        e = origin.edge
+        seeds = np.array([origin.metres + origin.offset_m,
+                          origin.metres + g.edge_metres[e] - origin.offset_m])
+        out = dijkstra(self._profile(avoid_steps).matrix, directed=True,
+                       indices=[int(g.edge_u[e]), int(g.edge_v[e])],
+                       limit=limit - seeds.min(), return_predecessors=predecessors)
+        rows, pred = out if predecessors else (out, None)
+        both = rows + seeds[:, None]
+        side = np.argmin(both, axis=0) if predecessors else None
+        return both.min(axis=0), side, pred
+
+    def walk_to_points(self, reach: Reach, lats: Any, lons: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(metres, minutes) from the reach origin to each point; inf beyond the limit."""
+        return self.walk_to_snaps(reach, self.snap_many(lats, lons,
+                                                        avoid_steps=reach.pace.avoid_steps))
+
+    def walk_to_snaps(self, reach: Reach, snaps: SnapBatch) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`walk_to_points` for points snapped earlier with :meth:`snap_many`."""
+        if reach.estimated:
+            metres = self.detour_factor * haversine_m(reach.lat, reach.lon, snaps.lats, snaps.lons)
+        else:
+            if snaps.avoid_steps != reach.pace.avoid_steps:
+                raise ValueError("points were snapped for a different step rule than the reach")
+            nm = reach.node_metres
+            metres = np.minimum(nm[snaps.u] + snaps.to_u, nm[snaps.v] + snaps.to_v)
+            same = np.flatnonzero(snaps.edge == reach.origin.edge)
+            if len(same):  # walk straight along the shared edge
+                along = (np.abs(snaps.offset_m[same] - reach.origin.offset_m)
+                         + snaps.metres[same] + reach.origin.metres)
+                metres[same] = np.minimum(metres[same], along)
+        metres[metres > reach.limit_m] = np.inf
+        return metres, metres / reach.pace.metres_per_minute
+
+    # --- isochrone -------------------------------------------------------------------------
+
+    def isochrone(
+        self, reach: Reach, minutes: float | None = None, *, buffer_m: float = ISOCHRONE_BUFFER_M
+    ) -> dict[str, Any]:
+        """GeoJSON (Multi)Polygon of the area within ``minutes`` (default: the reach's).
+
+        The walked streets (whole or partly walked edges) are buffered by ``buffer_m`` in a
+        local metric projection centred on the origin; small enclosed holes are filled.
+        """
+        import shapely
+
+        minutes = reach.minutes if minutes is None else minutes
+        if not 0 <= minutes <= reach.minutes:
+            raise ValueError(f"minutes must be between 0 and the reach's {reach.minutes}")
+        limit = minutes * reach.pace.metres_per_minute
+        kx = self._ky * math.cos(math.radians(reach.lat))
+
+        def local(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+            return np.column_stack([(lon - reach.lon) * kx, (lat - reach.lat) * self._ky])
+
+        if reach.estimated:
+            shape = shapely.Point(0, 0).buffer(max(limit / self.detour_factor, buffer_m))
+        else:
+            lines = [local(lat, lon) for lat, lon in self._walked_pieces(reach, limit)]
+            origin = reach.origin
+            if origin.metres <= limit:
+                lines.append(local(np.array([reach.lat, origin.snapped_lat]),
+                                   np.array([reach.lon, origin.snapped_lon])))
+            if not lines:
+                lines.append(np.zeros((2, 2)))
+            geoms = shapely.linestrings([_two_points(c) for c in lines])
+            shape = shapely.union_all(shapely.buffer(geoms, buffer_m, quad_segs=4))
+        shape = _fill_small_holes(shape.simplify(buffer_m / 10), ISOCHRONE_MIN_HOLE_M2)
+        back = shapely.transform(shape, lambda xy: np.column_stack(
+            [reach.lon + xy[:, 0] / kx, reach.lat + xy[:, 1] / self._ky]))
+        if not back.is_valid:
+            back = shapely.make_valid(back)
+        polys = shapely.get_parts(back)
+        polys = [p for p in polys if p.geom_type in ("Polygon", "MultiPolygon")]
+        return shapely.geometry.mapping(shapely.union_all(polys))
+
+    def _walked_pieces(
+        self, reach: Reach, limit: float
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(lats, lons) of every edge stretch walked within ``limit`` metres."""
+        g = self.graph
+        nm = reach.node_metres
+        ok = self._profile(reach.pace.avoid_steps).edge_ok | (g.edge_metres == 0)
+        if reach.pace.avoid_steps:
+            ok &= ~g.edge_steps
+        from_u = np.where(nm[g.edge_u] <= limit, limit - nm[g.edge_u], -1.0)
+        from_v = np.where(nm[g.edge_v] <= limit, limit - nm[g.edge_v], -1.0)
+        touched = ok & ((from_u >= 0) | (from_v >= 0))
+        full = touched & (np.maximum(from_u, 0) + np.maximum(from_v, 0) >= g.edge_metres)
+        pieces = [g.edge_geometry(e) for e in np.flatnonzero(full)]
+        for e in np.flatnonzero(touched & ~full):
+            length = g.edge_metres[e]
+            if from_u[e] >= 0:
+                pieces.append(self._piece(e, 0.0, from_u[e]))
+            if from_v[e] >= 0:
+                pieces.append(self._piece(e, length - from_v[e], length))
+        origin = reach.origin
+        left = limit - origin.metres
+        if left >= 0:
+            e = origin.edge
+            pieces.append(self._piece(e, max(origin.offset_m - left, 0.0),
+                                      min(origin.offset_m + left, g.edge_metres[e])))
+        return pieces
+
+    def _piece(self, edge: int, start: float, end: float) -> tuple[np.ndarray, np.ndarray]:
+        """(lats, lons) along an edge from ``start`` to ``end`` metres (reversed if end<start)."""
+        lat, lon, cum = self._edge_arrays(edge)
+        lo, hi = min(start, end), max(start, end)
+        inner = (cum > lo) & (cum < hi)
+        at = np.concatenate([[lo], cum[inner], [hi]])
+        lats = np.concatenate([[np.interp(lo, cum, lat)], lat[inner], [np.interp(hi, cum, lat)]])
+        lons = np.concatenate([[np.interp(lo, cum, lon)], lon[inner], [np.interp(hi, cum, lon)]])
+        del at
+        if end < start:
+            return lats[::-1], lons[::-1]
+        return lats, lons
+
+    # --- route -----------------------------------------------------------------------------
+
+    def route(
+        self, lat1: float, lon1: float, lat2: float, lon2: float, pace: str | Pace = "typical"
+    ) -> Route:
+        """The shortest walk between two points, as a drawable GeoJSON LineString.
+
+        Its coordinates include the snap lines, so the line's length is the reported metres.
+        Falls back to an estimate (straight line, metres × detour factor) when either end is
+        off the network or the network does not join them.
+        """
+        _check_point(lat1, lon1)
+        _check_point(lat2, lon2)
+        pace = self.pace(pace)
+        a = self.snap(lat1, lon1, avoid_steps=pace.avoid_steps)
+        b = self.snap(lat2, lon2, avoid_steps=pace.avoid_steps)
+        if a.found and b.found:
+            found = self._network_route(a, b, pace)
+            if found is not None:
+                metres, coords = found
+                return Route(metres, metres / pace.metres_per_minute, pace, False,
+                             {"type": "LineString", "coordinates": coords})
+        metres = self.detour_factor * float(haversine_m(lat1, lon1, lat2, lon2))
+        return Route(metres, metres / pace.metres_per_minute, pace, True,
+                     {"type": "LineString", "coordinates": [[lon1, lat1], [lon2, lat2]]})
+
+    def _network_route(
+        self, a: Snap, b: Snap, pace: Pace
+    ) -> tuple[float, list[list[float]]] | None:
+        g = self.graph
+        dist, side, pred = self._search(a, pace.avoid_steps, np.inf, predecessors=True)
+        e, length = b.edge, float(g.edge_metres[b.edge])
+        options = [
+            (dist[g.edge_u[e]] + b.offset_m, int(g.edge_u[e]), 0.0),
+            (dist[g.edge_v[e]] + length - b.offset_m, int(g.edge_v[e]), length),
+        ]
+        if a.edge == e:
+            options.append((a.metres + abs(a.offset_m - b.offset_m), -1, a.offset_m))
+        walked, end_node, enter_at = min(options, key=lambda o: o[0])
+        if not math.isfinite(walked):
+            return None
+        points: list[tuple[np.ndarray, np.ndarray]] = [
+            (np.array([a.lat, a.snapped_lat]), np.array([a.lon, a.snapped_lon]))]
+        if end_node >= 0:
+            row = int(side[end_node])
+            nodes = [end_node]
+            while pred[row, nodes[-1]] >= 0:
+                nodes.append(int(pred[row, nodes[-1]]))
+            nodes.reverse()
+            points.append(self._piece(a.edge, a.offset_m, 0.0 if row == 0 else
+                                      float(g.edge_metres[a.edge])))
+            points.extend(self._edge_between(x, y, pace.avoid_steps)
+                          for x, y in zip(nodes[:-1], nodes[1:], strict=True))
+        points.append(self._piece(e, enter_at, b.offset_m))
+        points.append((np.array([b.snapped_lat, b.lat]), np.array([b.snapped_lon, b.lon])))
+        lat = np.concatenate([p[0] for p in points])
+        lon = np.concatenate([p[1] for p in points])
+        keep = np.ones(len(lat), bool)
+        keep[1:] = (np.diff(lat) != 0) | (np.diff(lon) != 0)
+        coords = np.column_stack([lon[keep], lat[keep]])
+        return float(walked + b.metres), _two_points(coords).tolist()
+
+    def _edge_between(self, x: int, y: int, avoid_steps: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Geometry from node x to y along the shortest usable edge joining them."""
+        g = self.graph
+        lo, hi = g.indptr[x], g.indptr[x + 1]
+        cand = lo + np.flatnonzero(g.indices[lo:hi] == y)
+        if avoid_steps:
+            cand = cand[~g.edge_steps[g.csr_edge[cand]]]
+        e = int(g.csr_edge[cand[np.argmin(g.weights[cand])]])
+        lat, lon = g.edge_geometry(e)
+        if g.edge_u[e] == x:
+            return lat, lon
+        return lat[::-1], lon[::-1]
+
+
+def _check_point(lat: float, lon: float) -> None:
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90
+            and -180 <= lon <= 180):
+        raise ValueError(f"not a WGS84 point: lat={lat!r}, lon={lon!r}")
+
+
+def _two_points(coords: np.ndarray) -> np.ndarray:
+    """A LineString needs two points; a zero-length walk repeats its single point."""
+    return coords if len(coords) >= 2 else np.vstack([coords, coords])
+
+
+def _fill_small_holes(shape: Any, min_area: float) -> Any:
+    import shapely
+
+    polys = []
+    for poly in shapely.get_parts(shape):
+        holes = [r for r in poly.interiors if shapely.Polygon(r).area >= min_area]
+        polys.append(shapely.Polygon(poly.exterior, holes))
+    return shapely.union_all(polys)

@@ -156,7 +156,8 @@ class ActivityRecord:
     marked defunct, a cancelled event): ingest should retire it, not treat it as missing.
     `uri` is the item's canonical identifier in the source (e.g. an OpenActive `@id`) and
     `part_of` the `uri` of the series a single session belongs to when the source publishes
-    the series separately; ingest can fold such sessions into the series.
+    the series separately; ingest can fold such sessions into the series. Only such sessions
+    and tombstones may have an empty name.
     """
 
     source_type: str
@@ -193,7 +194,7 @@ class ActivityRecord:
                                Decimal(self.cost_amount).quantize(Decimal("0.01")))
         if not self.external_id:
             raise ValueError("an activity needs an external id so re-runs update it")
-        if not self.deleted and not (self.name or "").strip():
+        if not (self.deleted or self.part_of) and not (self.name or "").strip():
             raise ValueError(f"activity {self.external_id!r} has no name")
         if self.category not in CATEGORY_IDS:
             raise ValueError(f"unknown category {self.category!r}; use an id from assetmap.vocab")
@@ -435,7 +436,7 @@ class PoliteClient:
         With `sink`, the body is streamed into that file instead of memory (large extracts);
         the result's `content` is then empty.
         """
-        target = _with_params(url, params)
+        target = with_params(url, params)
         store = self.cache if cache is None else cache
         request_headers = dict(headers or {})
         known = store.get(target)
@@ -605,7 +606,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _with_params(url: str, params: Mapping[str, Any] | None) -> str:
+def with_params(url: str, params: Mapping[str, Any] | None) -> str:
     if not params:
         return url
     parts = urlsplit(url)
@@ -680,6 +681,15 @@ def expect_json(result: FetchResult) -> Any:
                 "complete (a truncated response); try again later", url=result.url) from None
         raise FeedFormatError(f"{result.url}: invalid JSON at line {exc.lineno} column "
                               f"{exc.colno} ({exc.msg})", url=result.url) from None
+
+
+def decode_json(raw: Any, *, url: str) -> Any:
+    """JSON from recorded bytes/text (as `expect_json` would judge it); objects pass through."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    if isinstance(raw, bytes | bytearray):
+        return expect_json(FetchResult(url, 200, bytes(raw), {}))
+    return raw
 
 
 def expect_calendar(result: FetchResult) -> bytes:

@@ -26,7 +26,6 @@ not read.
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 import time
@@ -483,6 +482,7 @@ def save_graph(graph: WalkGraph, path: Path) -> None:
     meta = np.frombuffer(graph.meta.to_json().encode(), np.uint8)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes it 0600; other workers must read it
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, meta=meta, **_arrays(graph))  # uncompressed: loads faster
             fh.flush()
@@ -491,12 +491,6 @@ def save_graph(graph: WalkGraph, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def read_meta(path: Path) -> GraphMeta:
-    """Just the metadata of a cache file (cheap: npz members load lazily)."""
-    with _open_npz(path) as npz:
-        return _meta(npz, path)
 
 
 def read_hull(path: Path) -> tuple[GraphMeta, np.ndarray, np.ndarray]:
@@ -537,10 +531,3 @@ def _meta(npz: Any, path: Path) -> GraphMeta:
         )
     return meta
 
-
-def bbox_area(bbox: tuple[float, float, float, float]) -> float:
-    """Approximate area in square metres of a lon/lat box (used to prefer the smaller one)."""
-    min_lon, min_lat, max_lon, max_lat = bbox
-    mid = math.radians((min_lat + max_lat) / 2)
-    deg = math.pi / 180 * EARTH_RADIUS_M
-    return (max_lon - min_lon) * deg * math.cos(mid) * (max_lat - min_lat) * deg

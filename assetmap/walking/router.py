@@ -347,7 +347,7 @@ class Router:
         best_d = d[rows, best]
         found = np.isfinite(best_d)
         bound = np.sqrt(np.minimum(best_d, self.max_snap_m) ** 2 + (spacing / 2) ** 2)
-        done = dist[:, -1] >= bound
+        done = dist[:, -1] >= bound if k < profile.tree.n else np.ones(len(px), bool)
         return found & done, cand[rows, best], t[rows, best], done
 
     def _point_on_edge(self, edge: int, offset: float) -> tuple[float, float]:
@@ -389,7 +389,7 @@ class Router:
                           origin.metres + g.edge_metres[e] - origin.offset_m])
         out = dijkstra(self._profile(avoid_steps).matrix, directed=True,
                        indices=[int(g.edge_u[e]), int(g.edge_v[e])],
-                       limit=limit - seeds.min(), return_predecessors=predecessors)
+                       limit=max(limit - seeds.min(), 0.0), return_predecessors=predecessors)
         rows, pred = out if predecessors else (out, None)
         both = rows + seeds[:, None]
         side = np.argmin(both, axis=0) if predecessors else None
@@ -448,7 +448,10 @@ class Router:
                                    np.array([reach.lon, origin.snapped_lon])))
             if not lines:
                 lines.append(np.zeros((2, 2)))
-            geoms = shapely.linestrings([_two_points(c) for c in lines])
+            lines = [_two_points(c) for c in lines]
+            geoms = shapely.linestrings(np.concatenate(lines),
+                                        indices=np.repeat(np.arange(len(lines)),
+                                                          [len(c) for c in lines]))
             shape = shapely.union_all(shapely.buffer(geoms, buffer_m, quad_segs=4))
         shape = _fill_small_holes(shape.simplify(buffer_m / 10), ISOCHRONE_MIN_HOLE_M2)
         back = shapely.transform(shape, lambda xy: np.column_stack(
@@ -465,9 +468,7 @@ class Router:
         """(lats, lons) of every edge stretch walked within ``limit`` metres."""
         g = self.graph
         nm = reach.node_metres
-        ok = self._profile(reach.pace.avoid_steps).edge_ok | (g.edge_metres == 0)
-        if reach.pace.avoid_steps:
-            ok &= ~g.edge_steps
+        ok = self._profile(reach.pace.avoid_steps).edge_ok
         from_u = np.where(nm[g.edge_u] <= limit, limit - nm[g.edge_u], -1.0)
         from_v = np.where(nm[g.edge_v] <= limit, limit - nm[g.edge_v], -1.0)
         touched = ok & ((from_u >= 0) | (from_v >= 0))
@@ -492,10 +493,8 @@ class Router:
         lat, lon, cum = self._edge_arrays(edge)
         lo, hi = min(start, end), max(start, end)
         inner = (cum > lo) & (cum < hi)
-        at = np.concatenate([[lo], cum[inner], [hi]])
         lats = np.concatenate([[np.interp(lo, cum, lat)], lat[inner], [np.interp(hi, cum, lat)]])
         lons = np.concatenate([[np.interp(lo, cum, lon)], lon[inner], [np.interp(hi, cum, lon)]])
-        del at
         if end < start:
             return lats[::-1], lons[::-1]
         return lats, lons

@@ -1,0 +1,43 @@
+# The README's contract: `make run` and `make test` on a fresh Debian machine (as root).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export ASSETMAP_DATA_DIR ?= $(CURDIR)/data
+DEBIAN_PACKAGES := libsqlite3-mod-spatialite postgresql-15-postgis-3 chromium fonts-dejavu-core
+
+.PHONY: install run test lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  fi; \
+	else echo "not root or not Debian: install $(DEBIAN_PACKAGES) yourself"; fi
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+run: install
+	$(VENV)/bin/assetmap db upgrade
+	$(VENV)/bin/assetmap demo load --if-empty
+	$(VENV)/bin/assetmap serve --host $(HOST) --port $(PORT)
+
+test: install
+	bash .ci/start-services
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(PY) bench/walking.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,326 @@
+"""iCalendar (.ics) feeds: a group's public calendar becomes activities with schedules.
+
+A recurring event (RRULE) is one activity with a rule; RDATEs add one-off sessions, EXDATEs
+and cancelled or moved occurrences (RECURRENCE-ID overrides) become exception dates, and a
+moved occurrence is added back as a one-off at its new time. Times in any zone are turned
+into Europe/London wall-clock times; floating times are read in the calendar's
+X-WR-TIMEZONE (else London). The state kept between runs is the HTTP validators of the
+calendar URL, so an unchanged calendar is not downloaded or parsed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urljoin
+
+from assetmap.schedule import DAY_CODES, LONDON, ScheduleError, ScheduleRule, occurrences
+from assetmap.vocab import guess_category
+
+from .base import (
+    ActivityRecord,
+    ContactRecord,
+    EmptyFeed,
+    FeedFormatError,
+    IssueLevel,
+    OrganisationRecord,
+    Page,
+    ParseIssue,
+    PoliteClient,
+    Record,
+    VenueRecord,
+    expect_calendar,
+)
+from .normalise import (
+    clean,
+    coordinates,
+    find_postcode,
+    join_parts,
+    plain,
+    recurrence,
+    to_london,
+    without_postcode,
+    zone,
+)
+
+if TYPE_CHECKING:
+    from icalendar import Event
+
+SOURCE_TYPE = "ical"
+_PRIVATE = frozenset({"PRIVATE", "CONFIDENTIAL"})
+
+
+class ICalScraper:
+    """One calendar URL per source."""
+
+    source_type: ClassVar[str] = SOURCE_TYPE
+
+    def fetch(self, client: PoliteClient, url: str,
+              state: Mapping[str, Any]) -> Iterator[Page]:
+        """The calendar, unless unchanged since the last run (then nothing).
+
+        State: `{"http_cache": {url: {"etag": ..., "last_modified": ...}}}`.
+        """
+        cache = dict(state.get("http_cache") or {})
+        result = client.get(url, cache=cache, headers={"Accept": "text/calendar, */*;q=0.5"})
+        if result.not_modified:
+            return
+        body = expect_calendar(result)
+        if b"BEGIN:VEVENT" not in body.upper():
+            raise EmptyFeed(f"{url} is a calendar with no events; check it is the group's "
+                            "public calendar, not an empty or private one", url=url)
+        yield Page(result.url, body, {"http_cache": {k: v for k, v in cache.items() if k == url}})
+
+    def parse(self, raw: Any, *, base_url: str) -> Iterator[Record | ParseIssue]:
+        """Records from iCalendar bytes or text: one per UID (a series or a one-off)."""
+        from icalendar import Calendar
+
+        data = raw.encode("utf-8") if isinstance(raw, str) else raw
+        try:
+            calendars = Calendar.from_ical(data, multiple=True)
+        except (ValueError, IndexError) as exc:
+            raise FeedFormatError(f"{base_url} is not a readable iCalendar file ({exc})",
+                                  url=base_url) from None
+        for calendar in calendars:
+            floating = zone(clean(calendar.get("X-WR-TIMEZONE"))) or LONDON
+            groups: dict[str, list[Event]] = {}
+            for event in calendar.walk("VEVENT"):
+                groups.setdefault(_uid(event), []).append(event)
+            for uid, events in groups.items():
+                yield from _series(uid, events, floating, base_url)
+
+
+def _uid(event: Event) -> str:
+    uid = clean(event.get("UID"))
+    if uid:
+        return uid
+    # Without a UID, the summary and start identify the event well enough between runs.
+    basis = f"{event.get('SUMMARY')}|{event.get('DTSTART') and event.get('DTSTART').to_ical()}"
+    return "sha1:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()
+
+
+def _issue(message: str, uid: str, url: str, *, level: IssueLevel = "skipped") -> ParseIssue:
+    return ParseIssue(SOURCE_TYPE, message, level, uid, url)
+
+
+def _series(uid: str, events: list[Event], floating: tzinfo,
+            url: str) -> Iterator[Record | ParseIssue]:
+    masters = [e for e in events if e.get("RECURRENCE-ID") is None]
+    overrides = [e for e in events if e.get("RECURRENCE-ID") is not None]
+    notes: list[str] = []
+    if len(masters) > 1:
+        notes.append(f"{len(masters)} events share this UID; only the first is used")
+    main = masters[0] if masters else overrides[0]
+    if str(main.get("CLASS") or "").upper() in _PRIVATE:
+        yield _issue("a private event is not published", uid, url)
+        return
+    try:
+        if masters:
+            schedules = _master_rules(main, overrides, floating, notes)
+        else:
+            schedules = tuple(r for r in (_once(e, floating) for e in overrides
+                                          if not _cancelled(e)) if r)
+        record = _record(uid, main, schedules, url)
+    except (ValueError, KeyError, TypeError, ScheduleError) as exc:
+        yield _issue(f"event not used: {exc}", uid, url)
+        return
+    yield record
+    for note in notes:
+        yield _issue(note, uid, url, level="warning")
+
+
+def _cancelled(event: Event) -> bool:
+    return str(event.get("STATUS") or "").upper() == "CANCELLED"
+
+
+def _minute(moment: time) -> time:
+    return time(moment.hour, moment.minute)
+
+
+def _times(event: Event, floating: tzinfo) -> tuple[date, time | None, time | None]:
+    """(London date, start time, end time) of an event; all-day events have no times."""
+    start = event.decoded("DTSTART")
+    if not isinstance(start, datetime):
+        return start, None, None
+    local = to_london(start, floating=floating)
+    end: Any = None
+    if event.get("DTEND") is not None:
+        end = event.decoded("DTEND")
+    elif event.get("DURATION") is not None:
+        end = start + event.decoded("DURATION")
+    finish = to_london(end, floating=floating) if isinstance(end, datetime) else None
+    end_time = _minute(finish.time()) if finish and timedelta(0) < finish - local < timedelta(
+        days=1) else None
+    return local.date(), _minute(local.time()), end_time
+
+
+def _once(event: Event, floating: tzinfo) -> ScheduleRule | None:
+    day, start, end = _times(event, floating)
+    return ScheduleRule("once", start, end, on_date=day)
+
+
+def _london_date(value: date | datetime, floating: tzinfo) -> date:
+    return to_london(value, floating=floating).date() if isinstance(value, datetime) else value
+
+
+def _shift_day(entry: str, shift: int) -> str:
+    code = entry[-2:].upper()
+    if not shift or code not in DAY_CODES:
+        return entry
+    return entry[:-2] + DAY_CODES[(DAY_CODES.index(code) + shift) % 7]
+
+
+def _master_rules(master: Event, overrides: list[Event], floating: tzinfo,
+                  notes: list[str]) -> tuple[ScheduleRule, ...]:
+    day, start, end = _times(master, floating)
+    raw_start = master.decoded("DTSTART")
+    # A time that is Monday 00:30 in Berlin is Sunday 23:30 in London: move the weekdays too.
+    shift = (day - raw_start.date()).days if isinstance(raw_start, datetime) else 0
+    excluded = {_london_date(d, floating) for d in master.exdates}
+    rules: tuple[ScheduleRule, ...] = ()
+    rrules = master.rrules
+    if len(rrules) > 1:
+        notes.append(f"{len(rrules)} RRULEs; only the first is used")
+    if rrules:
+        try:
+            rules = _from_rrule(rrules[0], day, start, end, excluded, shift, floating, notes)
+        except ScheduleError as exc:
+            notes.append(f"repeat rule not used ({exc}); only the first date is kept")
+    if not rules and day not in excluded:
+        rules = (ScheduleRule("once", start, end, on_date=day),)
+    extra = []
+    for override in overrides:
+        moved_from = _london_date(override.decoded("RECURRENCE-ID"), floating)
+        if _cancelled(override):
+            excluded.add(moved_from)
+            continue
+        moved = _once(override, floating)
+        if moved and (moved.on_date, moved.start_time, moved.end_time) != (moved_from, start,
+                                                                             end):
+            excluded.add(moved_from)
+            extra.append(moved)
+    for rdate, period_end in master.rdates:
+        once = _rdate_rule(rdate, period_end, start, end, floating)
+        if once.on_date not in excluded and not _already(rules, once):
+            extra.append(once)
+    recurring = tuple(replace(r, except_dates=tuple(sorted(set(r.except_dates) | excluded)))
+                      if r.kind != "once" else r for r in rules
+                      if r.kind != "once" or r.on_date not in excluded)
+    return tuple(dict.fromkeys(recurring + tuple(extra)))
+
+
+def _rdate_rule(value: date | datetime, period_end: Any, start: time | None, end: time | None,
+                floating: tzinfo) -> ScheduleRule:
+    if not isinstance(value, datetime):
+        return ScheduleRule("once", start, end, on_date=value)
+    local = to_london(value, floating=floating)
+    if isinstance(period_end, timedelta):
+        period_end = value + period_end
+    if isinstance(period_end, datetime):
+        end = _minute(to_london(period_end, floating=floating).time())
+    return ScheduleRule("once", _minute(local.time()), end, on_date=local.date())
+
+
+def _already(rules: tuple[ScheduleRule, ...], once: ScheduleRule) -> bool:
+    """Whether a one-off session is already an occurrence of the rules (RDATE overlap)."""
+    begin = datetime.combine(once.on_date or date.min, time(), tzinfo=LONDON)
+    return any(s.start.time() == (once.start_time or time())
+               for s in occurrences(rules, begin, begin + timedelta(days=1)))
+
+
+def _from_rrule(rrule: Any, day: date, start: time | None, end: time | None,
+                excluded: set[date], shift: int, floating: tzinfo,
+                notes: list[str]) -> tuple[ScheduleRule, ...]:
+    def values(key: str) -> list[Any]:
+        return list(rrule.get(key) or [])
+
+    freq = (values("FREQ") or [None])[0]
+    byday = [_shift_day(str(d), shift) for d in values("BYDAY")]
+    if shift and any(len(d) > 2 for d in byday):
+        notes.append("a monthly pattern crosses midnight in London time; days are approximate")
+    if not byday and str(freq).upper() == "WEEKLY":
+        byday = [DAY_CODES[day.weekday()]]
+    for unsupported in ("BYMONTH", "BYWEEKNO", "BYYEARDAY", "BYHOUR"):
+        if values(unsupported):
+            notes.append(f"{unsupported} in the repeat rule is ignored")
+    valid_to = None
+    until = (values("UNTIL") or [None])[0]
+    if isinstance(until, datetime):
+        local_until = to_london(until, floating=floating)
+        valid_to = local_until.date()
+        if start and local_until.time() < start:
+            valid_to -= timedelta(days=1)
+    elif isinstance(until, date):
+        valid_to = until
+    count = (values("COUNT") or [None])[0]
+    return recurrence(
+        freq=str(freq) if freq else None, byday=byday,
+        interval=int((values("INTERVAL") or [1])[0]), start_time=start, end_time=end,
+        valid_from=day, valid_to=valid_to, except_dates=excluded,
+        count=int(count) if count else None,
+        bymonthday=[int(d) for d in values("BYMONTHDAY")],
+        bysetpos=[int(p) for p in values("BYSETPOS")])
+
+
+def _venue(event: Event) -> tuple[VenueRecord | None, bool]:
+    """(venue, online) from LOCATION text and GEO."""
+    where = clean(event.get("LOCATION"))
+    geo = event.get("GEO")
+    point = coordinates(geo.latitude, geo.longitude) if geo is not None else None
+    if where and where.lower().startswith(("http://", "https://")):
+        return None, True
+    if not where and not point:
+        return None, False
+    parts = [p.strip() for p in (where or "").split(",") if p.strip()]
+    return VenueRecord(SOURCE_TYPE, name=without_postcode(parts[0]) if parts else None,
+                       address=join_parts(*(without_postcode(p) for p in parts[1:])),
+                       postcode=find_postcode(where), lat=point[0] if point else None,
+                       lon=point[1] if point else None), False
+
+
+def _organiser(event: Event) -> OrganisationRecord | None:
+    organizer = event.get("ORGANIZER")
+    if organizer is None:
+        return None
+    name = clean(organizer.params.get("CN"))
+    address = str(organizer)
+    email = address[7:] if address.lower().startswith("mailto:") else None
+    if not (name or email):
+        return None
+    return OrganisationRecord(name=name or email or "", email=email)
+
+
+def _modified(event: Event) -> datetime | None:
+    # LAST-MODIFIED only: DTSTAMP is often the export time and would change every run.
+    if event.get("LAST-MODIFIED") is None:
+        return None
+    value = event.decoded("LAST-MODIFIED")
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _record(uid: str, event: Event, schedules: tuple[ScheduleRule, ...],
+            url: str) -> ActivityRecord:
+    name = plain(event.get("SUMMARY"))
+    if not name:
+        raise ValueError("no SUMMARY")
+    description = plain(event.get("DESCRIPTION"))
+    venue, online = _venue(event)
+    link = clean(event.get("URL"))
+    source_url = urljoin(url, link) if link else url
+    categories = [str(c) for c in event.categories] if event.get("CATEGORIES") else []
+    guess = guess_category(name)
+    category = guess if guess != "other" else guess_category(name, *categories, description)
+    organisation = _organiser(event)
+    return ActivityRecord(
+        source_type=SOURCE_TYPE, external_id=uid, name=name, source_url=source_url,
+        description=description, category=category, schedules=schedules, venue=venue,
+        organisation=organisation, tags=frozenset({"online-option"}) if online else frozenset(),
+        contact=ContactRecord(email=organisation.email if organisation else None,
+                              url=source_url),
+        deleted=_cancelled(event), modified=_modified(event), online=online,
+        raw_kind="VEVENT")

@@ -1,0 +1,159 @@
+"""OpenActive RPDE feeds: sessions, events, courses and facility uses published by providers.
+
+An RPDE feed is a chain of pages, each with `items` and a `next` URL; the last page has no
+items and a `next` equal to its own URL, which is where the next poll starts. Each item is
+`{"state": "updated"|"deleted", "kind", "id", "modified", "data"}`. The state kept between
+runs is the URL of the next page to read, so a run that stops halfway resumes there.
+See https://openactive.io/realtime-paged-data-exchange/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from typing import Any, ClassVar
+from urllib.parse import urljoin
+
+from assetmap.schedule import DAY_CODES, ScheduleError, ScheduleRule
+
+from .base import (
+    ActivityRecord,
+    EmptyFeed,
+    FeedFormatError,
+    IssueLevel,
+    Page,
+    ParseIssue,
+    PoliteClient,
+    Record,
+    decode_json,
+)
+from .normalise import clean, day_code, parse_modified, parse_time
+from .schemaorg import activity_from_event, as_list, types
+
+SOURCE_TYPE = "openactive"
+# Fields a session must not take from its series: they describe the series itself.
+_NOT_INHERITED = frozenset({"@id", "id", "@type", "type", "identifier", "eventSchedule",
+                            "subEvent", "startDate", "endDate", "duration", "superEvent",
+                            "aggregateFacilityUse", "@context"})
+_FACILITY_TYPES = frozenset({"FacilityUse", "IndividualFacilityUse"})
+
+
+class OpenActiveScraper:
+    """Reads an RPDE feed page by page; `max_pages` bounds one run (the rest comes next run)."""
+
+    source_type: ClassVar[str] = SOURCE_TYPE
+
+    def __init__(self, *, max_pages: int | None = None) -> None:
+        self.max_pages = max_pages
+
+    def fetch(self, client: PoliteClient, url: str,
+              state: Mapping[str, Any]) -> Iterator[Page]:
+        """Pages from `state["next"]` (or the feed URL) to the end of the feed.
+
+        Each page's state is `{"next": <URL of the page after it>}`; at the end of the feed
+        that is the last page's own URL, which is where the next poll starts.
+        """
+        current = str(state.get("next") or url)
+        first_run = not state.get("next")
+        pages = 0
+        while True:
+            page = client.get_json(current)
+            items, next_url = _page_parts(page, current)
+            if first_run and pages == 0 and not items:
+                raise EmptyFeed(f"{current} has no items on a first run; check that it is the "
+                                "start of an RPDE feed (e.g. .../session-series)", url=current)
+            yield Page(current, page, {"next": next_url})
+            pages += 1
+            if not items or next_url == current or (
+                    self.max_pages is not None and pages >= self.max_pages):
+                return
+            current = next_url
+
+    def parse(self, raw: Any, *, base_url: str) -> Iterator[Record | ParseIssue]:
+        """Records from one RPDE page (decoded JSON, or its bytes/text)."""
+        page = decode_json(raw, url=base_url)
+        items, _ = _page_parts(page, base_url)
+        for item in items:
+            yield from _item(item, base_url)
+
+
+def _page_parts(page: Any, url: str) -> tuple[list[Any], str]:
+    if not isinstance(page, dict) or not isinstance(page.get("items"), list):
+        raise FeedFormatError(f"{url} is not an RPDE page (no 'items' list); check that the "
+                              "source URL is an OpenActive feed endpoint", url=url)
+    next_url = page.get("next")
+    if not isinstance(next_url, str) or not next_url.strip():
+        raise FeedFormatError(f"{url} is an RPDE page without a 'next' URL; the publisher's "
+                              "feed is broken, tell them", url=url)
+    return page["items"], urljoin(url, next_url.strip())
+
+
+def _issue(message: str, external_id: str | None, url: str, *,
+           level: IssueLevel = "skipped") -> ParseIssue:
+    return ParseIssue(SOURCE_TYPE, message, level, external_id, url)
+
+
+def _item(item: Any, url: str) -> Iterator[Record | ParseIssue]:
+    if not isinstance(item, dict):
+        yield _issue("an RPDE item must be a JSON object", None, url)
+        return
+    item_id = clean(item.get("id"))
+    if not item_id:
+        yield _issue("an RPDE item without an id cannot be updated later", None, url)
+        return
+    kind = clean(item.get("kind"))
+    modified = parse_modified(item.get("modified"))
+    if item.get("state") == "deleted":
+        yield ActivityRecord.tombstone(SOURCE_TYPE, item_id, modified=modified, raw_kind=kind)
+        return
+    data = item.get("data")
+    if item.get("state") != "updated" or not isinstance(data, dict):
+        yield _issue(f"item state {item.get('state')!r} with data of type "
+                     f"{type(data).__name__}; expected 'updated' with an object", item_id, url)
+        return
+    data = _inherit(data)
+    found = types(data)
+    if "Slot" in found:
+        yield _issue("a Slot is a bookable time, not an activity; use the FacilityUse feed",
+                     item_id, url)
+        return
+    notes: list[str] = []
+    try:
+        record = activity_from_event(data, source_type=SOURCE_TYPE, external_id=item_id,
+                                     base_url=url, notes=notes, modified=modified,
+                                     raw_kind=next(iter(sorted(found)), kind))
+        if found & _FACILITY_TYPES and not record.schedules:
+            record = replace(record, schedules=_opening_hours(data))
+    except (ValueError, ScheduleError) as exc:
+        yield _issue(f"{kind or 'item'} not used: {exc}", item_id, url)
+        return
+    yield record
+    for note in notes:
+        yield _issue(note, item_id, url, level="warning")
+
+
+def _inherit(data: dict) -> dict:
+    """A session with its embedded series' fields filled in (name, organiser, place...)."""
+    parent = data.get("superEvent")
+    if not isinstance(parent, dict):
+        parent = data.get("aggregateFacilityUse")
+    if not isinstance(parent, dict):
+        return data
+    merged = {k: v for k, v in _inherit(parent).items() if k not in _NOT_INHERITED}
+    merged.update({k: v for k, v in data.items() if v not in (None, "", [], {})})
+    return merged
+
+
+def _opening_hours(data: dict) -> tuple[ScheduleRule, ...]:
+    """Weekly rules from a facility's `hoursAvailable` (OpeningHoursSpecification)."""
+    by_hours: dict[tuple[Any, Any], set[str]] = {}
+    for spec in as_list(data.get("hoursAvailable")):
+        if not isinstance(spec, dict):
+            continue
+        days = {d for d in (day_code(v) for v in as_list(spec.get("dayOfWeek"))) if d}
+        if days:
+            hours = (parse_time(spec.get("opens")), parse_time(spec.get("closes")))
+            by_hours.setdefault(hours, set()).update(days)
+    return tuple(ScheduleRule("weekly", opens, closes,
+                              days=tuple(sorted(days, key=DAY_CODES.index)))
+                 for (opens, closes), days in by_hours.items())

@@ -1,0 +1,152 @@
+"""Shared fixtures: every database test runs on real SpatiaLite and real PostGIS.
+
+PostGIS tests use a throwaway database created from ASSETMAP_TEST_PG_ADMIN_URL (default: the
+local `postgres` superuser on 127.0.0.1). Set ASSETMAP_TEST_BACKENDS=spatialite to run only
+the embedded backend on a machine without PostgreSQL; CI runs both.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
+
+from assetmap import create_app, db, migrate
+from assetmap.config import TestConfig
+from assetmap.models import Base
+
+PG_ADMIN = os.environ.get("ASSETMAP_TEST_PG_ADMIN_URL",
+                          "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = [b for b in os.environ.get("ASSETMAP_TEST_BACKENDS", "spatialite,postgis").split(",")
+            if b]
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory) -> Iterator[str]:
+    """A migrated, empty database of each backend, made once per test session."""
+    if request.param == "spatialite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'assetmap.sqlite'}"
+        engine = db.make_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield url
+        return
+    name = f"assetmap_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    admin = psycopg.conninfo.conninfo_to_dict(PG_ADMIN)
+    url = (f"postgresql+psycopg://{admin.get('user', 'postgres')}@{admin.get('host', '127.0.0.1')}"
+           f":{admin.get('port', 5432)}/{name}")
+    with psycopg.connect(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    engine = db.make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield url
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _empty_tables(app) -> None:
+    engine = db.get_engine(app)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+            conn.execute(text("DELETE FROM sqlite_sequence WHERE name IN ("
+                              + ", ".join(f"'{t}'" for t in tables) + ")"))
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(TestConfig(database_url, NETWORK_DIR=tmp_path / "networks"))
+    yield app
+    _empty_tables(app)
+    db.dispose(app)
+
+
+@pytest.fixture
+def backend(database_url) -> str:
+    return "postgis" if database_url.startswith("postgresql") else "spatialite"
+
+
+@pytest.fixture
+def session(app) -> Iterator[Session]:
+    with app.app_context():
+        yield db.get_session()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(database_url, monkeypatch, tmp_path) -> CliRunner:
+    monkeypatch.setenv("ASSETMAP_DATABASE_URL", database_url)
+    monkeypatch.setenv("ASSETMAP_SECRET_KEY", "cli-test-key")
+    monkeypatch.setenv("ASSETMAP_NETWORK_DIR", str(tmp_path / "networks"))
+    return CliRunner()
+
+
+@pytest.fixture
+def demo(app) -> int:
+    from assetmap.db import session_scope
+    from assetmap.demo import load_demo
+
+    with session_scope(app) as s:
+        return load_demo(s, app.config["DATA_DIR"])
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, path: str) -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(page)
+    assert match, f"no csrf token on {path}"
+    return match.group(1)
+
+
+@pytest.fixture
+def login(client, app):
+    """Make a user with a role and sign the test client in as them."""
+    from assetmap.db import session_scope
+    from assetmap.services.users import create_user
+
+    def _login(role: str = "connector", email: str | None = None) -> str:
+        email = email or f"{role}-{uuid.uuid4().hex[:6]}@example.org"
+        with session_scope(app) as s:
+            create_user(s, email=email, role=role, password="correct horse battery")
+        token = csrf_token(client, "/login")
+        response = client.post("/login", data={"email": email, "password":
+                                               "correct horse battery", "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return email
+
+    return _login
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a real port for browser tests; stopped after the test."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)

@@ -1,0 +1,45 @@
+import pytest
+
+from assetmap.config import PROJECT_ROOT
+from assetmap.errors import GeocodeError
+from assetmap.geocode import geocode_postcode, normalise_postcode, parse_lat_lon
+
+DATA = PROJECT_ROOT / "data"
+
+
+@pytest.mark.parametrize("typed", ["nw1 2db", "NW12DB", "  Nw1   2Db "])
+def test_postcodes_typed_any_way_normalise(typed):
+    assert normalise_postcode(typed) == "NW1 2DB"
+
+
+def test_full_postcode_resolves_exactly():
+    found = geocode_postcode("nw1 2db", DATA)
+    assert found.method == "postcode" and not found.approximate
+    assert (found.lat, found.lon) == (51.52951, -0.127227)
+
+
+def test_unknown_full_postcode_falls_back_to_outward_code_flagged_approximate():
+    found = geocode_postcode("NW5 9ZZ", DATA)
+    assert found.approximate and found.method == "outcode"
+    assert found.postcode == "NW5 9ZZ"
+    assert abs(found.lat - 51.55435) < 1e-6
+
+
+def test_outward_codes_newer_than_the_table_come_from_full_postcodes():
+    found = geocode_postcode("N1C 9ZZ", DATA)  # N1C was created in 2012
+    assert found.approximate and 51.53 < found.lat < 51.545
+
+
+@pytest.mark.parametrize("bad", ["", "hello", "NW1 2D", "12345", "ZZ99 9ZZ"])
+def test_bad_postcodes_get_a_clear_error(bad):
+    with pytest.raises(GeocodeError) as info:
+        geocode_postcode(bad, DATA)
+    assert info.value.field == "postcode"
+
+
+@pytest.mark.parametrize("lat, lon, field", [("x", "0", "lat"), ("91", "0", "lat"),
+                                             ("51", "181", "lon"), ("nan", "0", "lat")])
+def test_lat_lon_validation_names_the_field(lat, lon, field):
+    with pytest.raises(GeocodeError) as info:
+        parse_lat_lon(lat, lon)
+    assert info.value.field == field

@@ -1,0 +1,114 @@
+from datetime import date, datetime, time, timedelta
+
+import pytest
+
+from assetmap.schedule import (
+    LONDON,
+    ScheduleError,
+    ScheduleRule,
+    describe,
+    describe_all,
+    next_sessions,
+    occurrences,
+    parse_schedule,
+)
+
+
+def starts(rules, first: datetime, days: int) -> list[str]:
+    return [s.start.strftime("%Y-%m-%d %H:%M %Z")
+            for s in occurrences(rules, first, first + timedelta(days=days))]
+
+
+def test_weekly_text_form():
+    (rule,) = parse_schedule("Tuesdays 10:00-12:00")
+    assert rule == ScheduleRule("weekly", time(10), time(12), days=("TU",))
+    got = starts([rule], datetime(2026, 11, 22, tzinfo=LONDON), 14)
+    assert got == ["2026-11-24 10:00 GMT", "2026-12-01 10:00 GMT"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Mon and Thu 2pm-3.30pm", ScheduleRule("weekly", time(14), time(15, 30),
+                                            days=("MO", "TH"))),
+    ("first Monday 14:00-16:00", ScheduleRule("monthly", time(14), time(16), days=("MO",),
+                                               positions=(1,))),
+    ("last Friday of the month 10am-12pm", ScheduleRule("monthly", time(10), time(12),
+                                                        days=("FR",), positions=(-1,))),
+    ("every other Wednesday 18:00-20:00", ScheduleRule("weekly", time(18), time(20),
+                                                       days=("WE",), interval=2)),
+    ("2026-12-05 14:00-16:00", ScheduleRule("once", time(14), time(16),
+                                            on_date=date(2026, 12, 5))),
+    ("Sundays 2-4pm", ScheduleRule("weekly", time(14), time(16), days=("SU",))),
+    ("weekdays 9:30-11:00", ScheduleRule("weekly", time(9, 30), time(11),
+                                         days=("MO", "TU", "WE", "TH", "FR"))),
+])
+def test_parse_forms(text, expected):
+    assert parse_schedule(text) == [expected]
+
+
+def test_describe_parses_back():
+    for text in ("Tuesdays 10:00-12:00", "first and third Wednesday 10:00-12:00",
+                 "every other Monday 11:00-13:00", "2026-12-05 14:00-16:00",
+                 "last Saturday 11:00-14:00", "Fridays 10:00-11:00 except 2026-12-25"):
+        rules = parse_schedule(text)
+        assert parse_schedule(describe_all(rules)) == rules
+
+
+def test_monthly_last_friday_and_first_monday():
+    rules = parse_schedule("last Friday 10:00-12:00; first Monday 14:00-16:00")
+    got = starts(rules, datetime(2027, 1, 1, tzinfo=LONDON), 40)
+    assert got == ["2027-01-04 14:00 GMT", "2027-01-29 10:00 GMT", "2027-02-01 14:00 GMT"]
+
+
+def test_exception_dates_skip_a_session():
+    (rule,) = parse_schedule("Tuesdays 10:00-12:00 except 2026-12-01")
+    got = starts([rule], datetime(2026, 11, 23, tzinfo=LONDON), 14)
+    assert got == ["2026-11-24 10:00 GMT"]
+
+
+def test_british_summer_time_keeps_wall_clock():
+    (rule,) = parse_schedule("Sundays 10:00-11:00")
+    sessions = occurrences([rule], datetime(2027, 3, 20, tzinfo=LONDON),
+                           datetime(2027, 4, 5, tzinfo=LONDON))
+    # 28 March 2027 is the day the clocks go forward: 10:00 that day is already BST.
+    assert [s.start.hour for s in sessions] == [10, 10, 10]
+    assert [s.start.utcoffset() for s in sessions] == [timedelta(0), timedelta(hours=1),
+                                                       timedelta(hours=1)]
+
+
+def test_fortnightly_parity_does_not_depend_on_the_query_window():
+    (rule,) = parse_schedule("every other Wednesday 18:00-20:00")
+    wide = starts([rule], datetime(2026, 11, 1, tzinfo=LONDON), 60)
+    narrow = starts([rule], datetime(2026, 12, 1, tzinfo=LONDON), 30)
+    assert set(narrow) <= set(wide)
+    assert len(wide) in (4, 5)
+
+
+def test_valid_from_and_to_bound_the_rule():
+    rule = ScheduleRule("weekly", time(10), time(11), days=("MO",),
+                        valid_from=date(2026, 12, 7), valid_to=date(2026, 12, 21))
+    got = starts([rule], datetime(2026, 11, 1, tzinfo=LONDON), 90)
+    assert got == ["2026-12-07 10:00 GMT", "2026-12-14 10:00 GMT", "2026-12-21 10:00 GMT"]
+
+
+def test_next_sessions_include_one_under_way():
+    (rule,) = parse_schedule("Tuesdays 10:00-12:00")
+    now = datetime(2026, 11, 24, 11, 0, tzinfo=LONDON)
+    assert next_sessions([rule], now, count=1)[0].start == datetime(2026, 11, 24, 10, 0,
+                                                                   tzinfo=LONDON)
+
+
+def test_round_trip_through_dict():
+    rule = ScheduleRule("monthly", time(9), time(10), days=("WE", "FR"), positions=(1, -1),
+                        except_dates=(date(2027, 1, 1),))
+    assert ScheduleRule.from_dict(rule.to_dict()) == rule
+    assert describe(rule) == "First and last Wednesday and Friday 09:00-10:00 except 2027-01-01"
+
+
+@pytest.mark.parametrize("bad, words", [
+    ("", "empty"), ("Tuesdays", "no time"), ("Blursday 10:00-11:00", "blursday"),
+    ("first 10:00-11:00", "no day"), ("Tuesday 25:00-26:00", "not a time"),
+    ("2026-12-01 2026-12-02 10:00-11:00", "one date"),
+])
+def test_bad_schedules_say_what_is_wrong(bad, words):
+    with pytest.raises(ScheduleError, match=words):
+        parse_schedule(bad)

@@ -1,0 +1,211 @@
+"""Building the walking graph: which ways count, barriers, errors, and the cache file."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assetmap.walking import WalkGraph, WalkingNetworkError, build_graph, load_graph, save_graph
+from assetmap.walking import graph as graph_module
+
+
+def osm_ids_on_edges(g: WalkGraph, location: dict[int, tuple[float, float]]) -> set[int]:
+    """OSM ids of every node on any edge geometry (graph nodes and compressed ones)."""
+    coords = set(zip(g.geom_lat.tolist(), g.geom_lon.tolist(), strict=True))
+    return {n for n, loc in location.items() if loc in coords}
+
+
+def test_rules_keep_only_walkable_ways(rules_graph: WalkGraph, rules_oracle) -> None:
+    on_graph = osm_ids_on_edges(rules_graph, rules_oracle.location)
+    # Interior nodes of: foot=no footway (5), motorway (6), trunk without sidewalk (22),
+    # construction (23), and the building (40-43).
+    assert on_graph.isdisjoint({5, 6, 22, 23, 40, 41, 42, 43})
+    # Trunk with sidewalk (21), private road with foot=yes (17), oneway street (15), the
+    # pedestrian area outline (29-31) and the island (25, 26) are all there.
+    assert {21, 17, 15, 29, 30, 31, 25, 26}.issubset(on_graph)
+
+
+def test_private_service_road_is_left_out(rules_graph: WalkGraph, rules_oracle) -> None:
+    # Way 111 joins 13 and 16 directly (300 m); no edge may do that.
+    loc = rules_oracle.location
+    for e in range(rules_graph.n_edges):
+        lats, lons = rules_graph.edge_geometry(e)
+        pts = set(zip(lats.tolist(), lons.tolist(), strict=True))
+        assert not {loc[13], loc[16]}.issubset(pts) or rules_graph.edge_metres[e] > 400
+
+
+def test_steps_ways_and_step_barriers_are_flagged(rules_graph: WalkGraph) -> None:
+    g = rules_graph
+    steps = np.flatnonzero(g.edge_steps)
+    ids = {frozenset(map(int, g.node_osm_id[[g.edge_u[e], g.edge_v[e]]])) for e in steps}
+    assert frozenset({4, 8}) in ids  # highway=steps
+    assert frozenset({11}) in ids  # the stile: zero-length link across node 11
+    assert frozenset({12}) in ids  # the raised kerb where the crossing ends
+    zero = steps[g.edge_metres[steps] == 0]
+    assert len(zero) == 2  # exactly the two node barriers, nothing else is zero-length
+
+
+def test_private_gate_splits_the_way(rules_graph: WalkGraph) -> None:
+    g = rules_graph
+    copies = np.flatnonzero(g.node_osm_id == 14)
+    assert len(copies) == 2  # one dead end on each side of the gate
+    assert all(np.diff(g.indptr)[copies] == 1)
+
+
+def test_gate_at_driveway_mouth_only_shuts_the_driveway(
+    rules_graph: WalkGraph, rules_oracle
+) -> None:
+    g = rules_graph
+    loc = rules_oracle.location
+    main = int(g.node_component[np.flatnonzero(g.node_osm_id == 3)[0]])
+    # The through road 3-17-16 still runs past the gate as one 500 m edge...
+    through = [e for e in range(g.n_edges)
+               if {loc[3], loc[17], loc[16]} <= set(zip(*map(list, g.edge_geometry(e)),
+                                                        strict=True))]
+    assert len(through) == 1 and g.edge_metres[through[0]] == pytest.approx(500, rel=1e-3)
+    assert g.node_component[g.edge_u[through[0]]] == main
+    # ...while the driveway 17-33 starts from its own copy of node 17, cut off from it.
+    driveway = np.flatnonzero(g.node_osm_id == 33)
+    assert len(driveway) == 1 and g.node_component[driveway[0]] != main
+
+
+def test_island_is_kept_as_its_own_component(rules_graph: WalkGraph) -> None:
+    g = rules_graph
+    island = np.flatnonzero(np.isin(g.node_osm_id, [25, 26]))
+    assert len(island) == 2
+    assert g.node_component[island[0]] == g.node_component[island[1]]
+    assert np.count_nonzero(g.node_component == g.node_component[island[0]]) == 2
+
+
+def test_edge_lengths_are_haversine_sums(granary_graph: WalkGraph, ref_metres) -> None:
+    g = granary_graph
+    for e in range(0, g.n_edges, 7):
+        lats, lons = g.edge_geometry(e)
+        expected = sum(ref_metres(lats[i], lons[i], lats[i + 1], lons[i + 1])
+                       for i in range(len(lats) - 1))
+        assert g.edge_metres[e] == pytest.approx(expected, rel=1e-9, abs=1e-6)
+        assert g.geom_cum[g.geom_indptr[e + 1] - 1] == pytest.approx(expected, abs=1e-6)
+
+
+def test_csr_holds_every_edge_both_ways(granary_graph: WalkGraph) -> None:
+    g = granary_graph
+    src = np.repeat(np.arange(g.n_nodes), np.diff(g.indptr))
+    pairs = set(zip(src.tolist(), g.indices.tolist(), strict=True))
+    for e in range(g.n_edges):
+        u, v = int(g.edge_u[e]), int(g.edge_v[e])
+        if u != v:
+            assert (u, v) in pairs and (v, u) in pairs
+    assert np.all(g.weights == g.edge_metres[g.csr_edge])
+
+
+def test_metadata(granary_graph: WalkGraph) -> None:
+    meta = granary_graph.meta
+    assert meta.name == "granary-square"
+    assert meta.source == "granary-square.osm.pbf"
+    assert meta.n_nodes == granary_graph.n_nodes and meta.n_edges == granary_graph.n_edges
+    min_lon, min_lat, max_lon, max_lat = meta.bbox
+    assert min_lon <= granary_graph.node_lon.min() and max_lat >= granary_graph.node_lat.max()
+    assert -0.13 < min_lon < max_lon < -0.12 and 51.53 < min_lat < max_lat < 51.54
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("notes.osm.pbf", b"hello, this is not a protobuf file\n"),
+        ("shape.osm", b'{"type": "FeatureCollection", "features": []}'),
+        ("empty.osm.pbf", b""),
+        ("data.csv", b"lat,lon\n51.5,-0.1\n"),
+    ],
+)
+def test_not_osm_data_is_a_clear_error(tmp_path: Path, name: str, content: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(WalkingNetworkError, match=name.replace(".", r"\.")) as info:
+        build_graph(path)
+    assert isinstance(info.value, ValueError)
+    assert "\n" not in str(info.value)
+
+
+def test_no_walkable_ways_is_a_clear_error(paths: dict[str, Path]) -> None:
+    with pytest.raises(WalkingNetworkError, match="no walkable ways"):
+        build_graph(paths["no_walkable"])
+
+
+def test_empty_osm_xml_is_no_walkable_ways(tmp_path: Path) -> None:
+    path = tmp_path / "empty.osm"
+    path.write_text('<?xml version="1.0"?>\n<osm version="0.6"></osm>\n')
+    with pytest.raises(WalkingNetworkError, match="no walkable ways"):
+        build_graph(path)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(WalkingNetworkError, match="not found"):
+        build_graph(tmp_path / "nope.osm.pbf")
+
+
+# --- cache ---------------------------------------------------------------------------------
+
+
+def test_cache_round_trip(tmp_path: Path, granary_graph: WalkGraph) -> None:
+    path = tmp_path / "granary.walkgraph.npz"
+    save_graph(granary_graph, path)
+    loaded = load_graph(path)
+    assert loaded.meta == granary_graph.meta
+    for field in graph_module._ARRAY_FIELDS:
+        a, b = getattr(granary_graph, field), getattr(loaded, field)
+        assert a.dtype == b.dtype and np.array_equal(a, b), field
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temp file left
+
+
+def test_cache_holds_no_pickles(tmp_path: Path, granary_graph: WalkGraph) -> None:
+    path = tmp_path / "granary.walkgraph.npz"
+    save_graph(granary_graph, path)
+    with np.load(path, allow_pickle=False) as npz:
+        assert all(npz[k].dtype != object for k in npz.files)
+
+
+def test_failed_write_leaves_existing_cache_untouched(
+    tmp_path: Path, granary_graph: WalkGraph, rules_graph: WalkGraph,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = tmp_path / "net.walkgraph.npz"
+    save_graph(granary_graph, path)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def broken_savez(fh, **arrays):  # writes half a file, then the disk "fills up"
+        fh.write(b"PK\x03\x04 partial")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(graph_module.np, "savez", broken_savez)
+    with pytest.raises(OSError, match="No space"):
+        save_graph(rules_graph, path)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    monkeypatch.undo()
+    assert load_graph(path).meta == granary_graph.meta
+
+
+def test_loading_something_else_is_a_clear_error(tmp_path: Path, paths: dict[str, Path]) -> None:
+    bad = tmp_path / "bad.walkgraph.npz"
+    bad.write_bytes(paths["granary"].read_bytes())
+    with pytest.raises(WalkingNetworkError, match="not a network cache"):
+        load_graph(bad)
+    other = tmp_path / "other.walkgraph.npz"
+    np.savez(other, x=np.arange(3))
+    with pytest.raises(WalkingNetworkError, match="not a network cache"):
+        load_graph(other)
+
+
+def test_other_format_version_is_refused(tmp_path: Path, granary_graph: WalkGraph,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "g.walkgraph.npz"
+    save_graph(granary_graph, path)
+    monkeypatch.setattr(graph_module, "FORMAT_VERSION", graph_module.FORMAT_VERSION + 1)
+    with pytest.raises(WalkingNetworkError, match="rebuild"):
+        load_graph(path)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from .errors import AssetMapError, ConfigError, ValidationError
+from ..errors import AssetMapError, ConfigError, ValidationError
 
 
 class AssetMapGroup(click.Group):
@@ -26,8 +26,8 @@ class AssetMapGroup(click.Group):
             sys.exit(1)
 
 
-def _app() -> Flask:
-    from . import create_app
+def app_from_env() -> Flask:
+    from .. import create_app
 
     return create_app()
 
@@ -52,9 +52,9 @@ def serve(host: str, port: int, workers: int) -> None:
     """Run the web app under gunicorn (a production WSGI server)."""
     from gunicorn.app.base import BaseApplication
 
-    from . import db, migrate
+    from .. import db, migrate
 
-    app = _app()
+    app = app_from_env()
     engine = db.get_engine(app)
     if migrate.pending(engine):
         raise ConfigError("the database schema is out of date: run 'assetmap db upgrade'")
@@ -86,10 +86,10 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Create or upgrade the database schema."""
-    from . import db as dbmod
-    from . import migrate
+    from .. import db as dbmod
+    from .. import migrate
 
-    app = _app()
+    app = app_from_env()
     migrate.upgrade(dbmod.get_engine(app), revision)
     click.echo(f"database at {revision}: {app.config['DATABASE_URL']}")
 
@@ -98,10 +98,10 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Step the schema back to REVISION (e.g. base)."""
-    from . import db as dbmod
-    from . import migrate
+    from .. import db as dbmod
+    from .. import migrate
 
-    migrate.downgrade(dbmod.get_engine(_app()), revision)
+    migrate.downgrade(dbmod.get_engine(app_from_env()), revision)
 
 
 # -- demo data -----------------------------------------------------------------------------
@@ -116,11 +116,11 @@ def demo() -> None:
 def demo_load(if_empty: bool) -> None:
     from sqlalchemy import func, select
 
-    from .db import session_scope
-    from .demo import load_demo
-    from .models import Activity
+    from ..db import session_scope
+    from ..demo import load_demo
+    from ..models import Activity
 
-    app = _app()
+    app = app_from_env()
     with session_scope(app) as session:
         if if_empty and session.scalar(select(func.count()).select_from(Activity)):
             click.echo("database has listings; demo data not loaded")
@@ -136,12 +136,12 @@ def demo_load(if_empty: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def import_(file: Path, as_json: bool) -> None:
     """Import listings from a CSV or GeoJSON FILE; prints what happened to each row."""
-    from .db import session_scope
-    from .services.transfer import import_file
+    from ..db import session_scope
+    from ..services.transfer import import_file
 
     if not file.exists():
         raise ValidationError("FILE", f"{file} does not exist")
-    app = _app()
+    app = app_from_env()
     with session_scope(app) as session:
         report = import_file(session, file, data_dir=app.config["DATA_DIR"])
     if as_json:
@@ -161,10 +161,10 @@ def import_(file: Path, as_json: bool) -> None:
               help="File to write (default: standard output).")
 def export(fmt: str, output: Path | None) -> None:
     """Export every listing (public fields only) as GeoJSON or CSV; re-importable."""
-    from .db import session_scope
-    from .services.transfer import export_rows, to_csv, to_geojson
+    from ..db import session_scope
+    from ..services.transfer import export_rows, to_csv, to_geojson
 
-    with session_scope(_app()) as session:
+    with session_scope(app_from_env()) as session:
         rows = export_rows(session)
     text = to_csv(rows) if fmt == "csv" else json.dumps(to_geojson(rows), indent=1,
                                                           ensure_ascii=False)
@@ -188,9 +188,9 @@ def user() -> None:
 @click.option("--name")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def user_add(email: str, role: str, name: str | None, password: str) -> None:
-    from .db import session_scope
-    from .services.users import create_user
+    from ..db import session_scope
+    from ..services.users import create_user
 
-    with session_scope(_app()) as session:
+    with session_scope(app_from_env()) as session:
         created = create_user(session, email=email, role=role, password=password, name=name)
         click.echo(f"user {created.email} added as {created.role}")

@@ -26,6 +26,8 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(VENV)/bin/assetmap db upgrade
 	$(VENV)/bin/assetmap demo load --if-empty
+	$(VENV)/bin/assetmap network list | grep -q '^camden:' || \
+	  $(VENV)/bin/assetmap network build --osm data/osm/camden.osm.pbf --name camden
 	$(VENV)/bin/assetmap serve --host $(HOST) --port $(PORT)
 
 test: install

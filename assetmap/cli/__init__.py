@@ -194,3 +194,7 @@ def user_add(email: str, role: str, name: str | None, password: str) -> None:
     with session_scope(app_from_env()) as session:
         created = create_user(session, email=email, role=role, password=password, name=name)
         click.echo(f"user {created.email} added as {created.role}")
+
+
+# Feature commands live in their own modules and register themselves on `main`.
+from . import walking  # noqa: E402, F401

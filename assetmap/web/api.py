@@ -79,3 +79,55 @@ def areas() -> Response:
                  "geometry": json.loads(geojson)}
                 for area_id, name, code, geojson in get_session().execute(stmt)]
     return jsonify({"type": "FeatureCollection", "features": features})
+
+
+@bp.get("/match")
+def match() -> Response:
+    """Activities within a walk of a postcode or point, ranked, with reasons."""
+    from flask import current_app
+
+    from ..matching import MatchQuery, find_matches, walking_service
+
+    query = MatchQuery.from_args(request.args.to_dict(),
+                                 data_dir=current_app.config["DATA_DIR"])
+    result = find_matches(get_session(), walking_service(current_app), query, now=utcnow())
+    return jsonify(result.to_dict())
+
+
+@bp.get("/route")
+def route() -> Response:
+    """The walking route from an origin (`from`: postcode or "lat,lon") to an activity."""
+    from flask import current_app
+
+    from ..matching import MatchQuery, walking_service
+    from ..walking import PACES
+
+    raw_from = (request.args.get("from") or "").strip()
+    if not raw_from:
+        raise ValidationError("from", "give a postcode or 'lat,lon'")
+    if "," in raw_from:
+        lat_s, _, lon_s = raw_from.partition(",")
+        args = {"lat": lat_s, "lon": lon_s}
+    else:
+        args = {"postcode": raw_from}
+    args["pace"] = request.args.get("pace", "typical")
+    query = MatchQuery.from_args(args, data_dir=current_app.config["DATA_DIR"])
+    try:
+        activity_id = int(request.args.get("to", ""))
+    except ValueError:
+        raise ValidationError("to", "give the id of an activity") from None
+    found = activity_with_point(get_session(), activity_id)
+    if found is None or found[1] is None:
+        raise NotFound(f"no activity with id {activity_id} at a venue")
+    _activity, lat, lon = found
+    service = walking_service(current_app)
+    _name, router = service.router_for(query.lat, query.lon)
+    if router is None:
+        from ..matching import estimated_route
+
+        return jsonify(estimated_route(query, lat, lon))
+    walk = router.route(query.lat, query.lon, lat, lon, PACES[query.pace].name)
+    return jsonify({"type": "Feature", "geometry": walk.geometry,
+                    "properties": {"activity_id": activity_id, "metres": round(walk.metres),
+                                   "minutes": round(walk.minutes, 1), "pace": query.pace,
+                                   "estimated": walk.estimated}})

@@ -1,0 +1,87 @@
+"""`assetmap network ...` and `assetmap match`: walking networks and matches."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import click
+
+from ..errors import ValidationError
+from . import app_from_env, main
+
+
+@main.group()
+def network() -> None:
+    """Walking networks built from OpenStreetMap extracts."""
+
+
+@network.command("build")
+@click.option("--osm", "osm_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="An OpenStreetMap extract (.osm.pbf or .osm).")
+@click.option("--name", help="Name of the network (default: the file's name).")
+def network_build(osm_path: Path, name: str | None) -> None:
+    """Build (or rebuild) a walking network; the cached one stays if the build fails."""
+    from ..walking import NetworkRegistry, WalkingNetworkError
+
+    if not osm_path.exists():
+        raise ValidationError("--osm", f"{osm_path} does not exist")
+    app = app_from_env()
+    name = name or osm_path.name.split(".")[0]
+    try:
+        info = NetworkRegistry(app.config["NETWORK_DIR"]).build(osm_path, name)
+    except WalkingNetworkError as exc:
+        raise ValidationError("--osm", str(exc)) from None
+    click.echo(f"network {info.name!r} built from {osm_path.name}: {info.meta.n_nodes} nodes, "
+               f"{info.meta.n_edges} edges")
+
+
+@network.command("list")
+def network_list() -> None:
+    """The networks built so far, with the area each covers."""
+    from ..walking import NetworkRegistry
+
+    for info in NetworkRegistry(app_from_env().config["NETWORK_DIR"]).networks():
+        click.echo(f"{info.name}: {info.meta.n_nodes} nodes, {info.meta.n_edges} edges, "
+                   f"bbox {info.meta.bbox}, from {info.meta.source}")
+
+
+@main.command("match")
+@click.option("--postcode")
+@click.option("--lat")
+@click.option("--lon")
+@click.option("--minutes", default="15", show_default=True)
+@click.option("--pace", default="typical", show_default=True,
+              help="typical, slow or step-free")
+@click.option("--needs", default="", help="Suitability tags, comma-separated (hard filters).")
+@click.option("--interests", default="", help="Categories, comma-separated (ranked higher).")
+@click.option("--day", help="mon..sun, today or week")
+@click.option("--time", "time_of_day", help="morning, afternoon or evening")
+@click.option("--free", is_flag=True, help="Free activities only.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full answer as JSON.")
+def match(postcode, lat, lon, minutes, pace, needs, interests, day, time_of_day, free,
+          as_json) -> None:
+    """Activities within a walk of a postcode or point, best first, with reasons."""
+    from ..db import session_scope
+    from ..matching import MatchQuery, find_matches, walking_service
+    from ..models import utcnow
+
+    app = app_from_env()
+    args = {"postcode": postcode or "", "lat": lat or "", "lon": lon or "",
+            "minutes": minutes, "pace": pace, "needs": needs, "interests": interests,
+            "day": day or "", "time": time_of_day or "", "free": "1" if free else "0"}
+    query = MatchQuery.from_args(args, data_dir=app.config["DATA_DIR"])
+    with session_scope(app) as session:
+        result = find_matches(session, walking_service(app), query, now=utcnow())
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=1))
+        return
+    where = query.postcode or f"{query.lat:.5f},{query.lon:.5f}"
+    click.echo(f"{len(result.matches)} matches within {query.minutes} min ({query.pace}) of "
+               f"{where}" + (" (estimated: no walking network covers it)"
+                             if result.estimated else ""))
+    for m in result.matches:
+        click.echo(f"{math.ceil(m['walk_minutes']):>3} min  {m['name']}  "
+                   f"[{m['freshness']['label']}]  {m['schedule_text']}")

@@ -1,0 +1,103 @@
+import shutil
+
+import pytest
+
+from assetmap.config import PROJECT_ROOT
+from assetmap.walking import NetworkRegistry
+
+
+@pytest.fixture(scope="session")
+def camden_cache(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("camden-network")
+    NetworkRegistry(folder).build(PROJECT_ROOT / "data" / "osm" / "camden.osm.pbf", "camden")
+    return folder
+
+
+@pytest.fixture
+def network(app, camden_cache):
+    target = app.config["NETWORK_DIR"]
+    shutil.copytree(camden_cache, target, dirs_exist_ok=True)
+    return target
+
+
+def test_match_ranks_by_walk_and_explains(client, demo, network):
+    body = client.get("/api/v1/match?postcode=nw1%202db&minutes=15&pace=slow").get_json()
+    assert body["origin"]["method"] == "postcode" and not body["origin"]["approximate"]
+    assert body["network"] == "camden" and body["estimated"] is False
+    assert body["isochrone"]["type"] in ("Polygon", "MultiPolygon")
+    matches = body["matches"]
+    assert matches, "the demo data has activities within 15 slow minutes of NW1 2DB"
+    for m in matches:
+        assert 0 < m["walk_minutes"] <= 15
+        assert m["walk_metres"] <= 15 * 50 + 1  # 3 km/h
+        assert m["why"] and m["next_sessions"]
+    scores = [m["score"] for m in matches]
+    assert scores == sorted(scores, reverse=True)
+    # Stale listings are kept but never above a fresh one at a similar walk.
+    fresh = [m for m in matches if m["freshness"]["state"] == "fresh"]
+    stale = [m for m in matches if m["stale"]]
+    if fresh and stale:
+        assert max(m["score"] for m in stale) < max(m["score"] for m in fresh)
+
+
+def test_slow_pace_reaches_less_than_typical(client, demo, network):
+    typical = client.get("/api/v1/match?postcode=NW1 2DB&minutes=15").get_json()["matches"]
+    slow = client.get("/api/v1/match?postcode=NW1 2DB&minutes=15&pace=slow").get_json()[
+        "matches"]
+    assert {m["id"] for m in slow} <= {m["id"] for m in typical}
+    assert len(slow) < len(typical)
+
+
+def test_needs_are_hard_filters_and_interests_rank_higher(client, demo, network):
+    body = client.get("/api/v1/match?postcode=NW1 2DB&minutes=30&needs=free"
+                      "&interests=walking-group").get_json()
+    matches = body["matches"]
+    assert matches and all("free" in m["tags"] for m in matches)
+    walks = [i for i, m in enumerate(matches) if m["category"] == "walking-group"]
+    if walks:
+        assert any("interest" in w for w in matches[walks[0]]["why"])
+
+
+def test_day_and_time_filter_sessions(client, demo, network):
+    body = client.get("/api/v1/match?postcode=NW1 2DB&minutes=30&day=tue&time=morning"
+                      ).get_json()
+    for m in body["matches"]:
+        assert any("on Tuesday in the morning" in w for w in m["why"])
+
+
+def test_ended_activities_never_appear(client, demo, network, session):
+    from assetmap.models import Activity
+    from assetmap.services.listings import SYSTEM, apply_changes
+
+    first = client.get("/api/v1/match?postcode=NW1 2DB&minutes=20").get_json()["matches"][0]
+    apply_changes(session, session.get(Activity, first["id"]), {"status": "ended"}, SYSTEM)
+    session.commit()
+    again = client.get("/api/v1/match?postcode=NW1 2DB&minutes=20").get_json()["matches"]
+    assert first["id"] not in {m["id"] for m in again}
+
+
+def test_route_length_matches_reported_walk(client, demo, network):
+    m = client.get("/api/v1/match?postcode=NW1 2DB&minutes=15").get_json()["matches"][0]
+    route = client.get(f"/api/v1/route?from=NW1 2DB&to={m['id']}").get_json()
+    assert route["geometry"]["type"] == "LineString"
+    assert abs(route["properties"]["metres"] - m["walk_metres"]) <= max(
+        2, 0.01 * m["walk_metres"])
+
+
+def test_origin_outside_every_network_is_estimated(client, demo, network):
+    body = client.get("/api/v1/match?lat=51.60&lon=-0.30&minutes=60").get_json()
+    assert body["estimated"] is True and body["network"] is None
+
+
+@pytest.mark.parametrize("query, field", [
+    ("postcode=XX", "postcode"), ("postcode=ZZ1 1ZZ", "postcode"), ("lat=abc&lon=0", "lat"),
+    ("lat=51.5&lon=200", "lon"), ("postcode=NW1 2DB&minutes=0", "minutes"),
+    ("postcode=NW1 2DB&minutes=61", "minutes"), ("postcode=NW1 2DB&minutes=ten", "minutes"),
+    ("postcode=NW1 2DB&pace=sprint", "pace"), ("postcode=NW1 2DB&needs=shiny", "needs"),
+    ("postcode=NW1 2DB&interests=skydiving", "interests"), ("postcode=NW1 2DB&day=funday", "day"),
+    ("postcode=NW1 2DB&time=midnight", "time"), ("", "postcode"),
+])
+def test_bad_match_input_is_400_naming_the_parameter(client, query, field):
+    response = client.get(f"/api/v1/match?{query}")
+    assert response.status_code == 400
+    assert response.get_json()["field"] == field

@@ -74,3 +74,35 @@ def test_unreachable_postgres_is_one_line():
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
     assert "cannot connect to the database" in result.stderr
+
+
+def test_network_build_match_and_errors(runner, app, tmp_path):
+    from assetmap.config import PROJECT_ROOT
+
+    assert runner.invoke(main, ["demo", "load"]).exit_code == 0
+    built = runner.invoke(main, ["network", "build", "--osm",
+                                 str(PROJECT_ROOT / "data" / "osm" / "camden.osm.pbf"),
+                                 "--name", "camden"])
+    assert built.exit_code == 0 and "network 'camden' built" in built.output
+    cache = sorted((tmp_path / "networks").iterdir())
+    before = [p.stat().st_mtime_ns for p in cache]
+
+    not_osm = tmp_path / "notes.osm.pbf"
+    not_osm.write_text("this is not OpenStreetMap data")
+    failed = runner.invoke(main, ["network", "build", "--osm", str(not_osm), "--name",
+                                  "camden"])
+    assert failed.exit_code == 2
+    assert failed.output.startswith("error: --osm:") and failed.output.count("\n") == 1
+    assert [p.stat().st_mtime_ns for p in sorted((tmp_path / "networks").iterdir())] == before
+
+    found = runner.invoke(main, ["match", "--postcode", "NW1 2DB", "--minutes", "15",
+                                 "--pace", "slow", "--json"])
+    assert found.exit_code == 0, found.output
+    body = json.loads(found.output)
+    assert body["matches"] and all(m["walk_minutes"] <= 15 for m in body["matches"])
+
+    for args, field in ((["--postcode", "ZZ1 1ZZ"], "postcode"),
+                        (["--postcode", "NW1 2DB", "--minutes", "90"], "minutes"),
+                        (["--postcode", "NW1 2DB", "--pace", "run"], "pace")):
+        bad = runner.invoke(main, ["match", *args])
+        assert bad.exit_code == 2 and bad.output.startswith(f"error: {field}:")

@@ -32,6 +32,17 @@ class Config:
         self.WTF_CSRF_TIME_LIMIT = None  # a form left open during a long session still posts
         self.MAX_CONTENT_LENGTH: int = int(_env("MAX_CONTENT_LENGTH") or 2 * 1024 * 1024)
         self.TESTING = False
+        # Outgoing e-mail (organiser checks, reminders, digests) and links inside it.
+        self.SMTP_HOST: str = _env("SMTP_HOST", "127.0.0.1") or "127.0.0.1"
+        self.SMTP_PORT: int = int(_env("SMTP_PORT") or 25)
+        self.SMTP_USER: str | None = _env("SMTP_USER")
+        self.SMTP_PASSWORD: str | None = _env("SMTP_PASSWORD")
+        self.SMTP_STARTTLS: bool = _env("SMTP_STARTTLS", "0") == "1"
+        self.MAIL_FROM: str = _env("MAIL_FROM", "assetmap@localhost") or "assetmap@localhost"
+        self.PUBLIC_URL: str = (_env("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
+        # Flask-Limiter storage shared by every web worker (memory:// only for one process).
+        self.RATELIMIT_STORAGE_URI: str = _env("RATELIMIT_STORAGE_URI", "memory://") or (
+            "memory://")
         self.DEMO_LABEL: str = _env("DEMO_LABEL", "") or ""
 
     def as_dict(self) -> dict:

@@ -6,9 +6,17 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from geoalchemy2 import alembic_helpers
 from sqlalchemy import Engine
 
 from .config import PROJECT_ROOT
+
+
+def include_object(obj, name, obj_type, reflected, compare_to) -> bool:
+    """Leave SpatiaLite's and PostGIS's own tables alone: only our metadata is managed."""
+    if obj_type == "table" and reflected and compare_to is None:
+        return False
+    return alembic_helpers.include_object(obj, name, obj_type, reflected, compare_to)
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:

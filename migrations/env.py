@@ -9,17 +9,11 @@ from geoalchemy2 import alembic_helpers
 
 from assetmap.config import Config
 from assetmap.db import make_engine
+from assetmap.migrate import include_object
 from assetmap.models import Base
 
 config = context.config
 url = config.attributes.get("database_url") or Config().DATABASE_URL
-
-
-def include_object(obj, name, obj_type, reflected, compare_to) -> bool:
-    """Leave SpatiaLite's and PostGIS's own tables alone: only our metadata is managed."""
-    if obj_type == "table" and reflected and compare_to is None:
-        return False
-    return alembic_helpers.include_object(obj, name, obj_type, reflected, compare_to)
 
 
 def run_migrations_online() -> None:

@@ -1,6 +1,7 @@
 """ORM models, one module per aggregate. Import from here."""
 
 from .base import Base, utcnow
+from .community import CoverageResult, OrganiserLink, OutboxMessage, ReviewItem, Suggestion
 from .freshness import VerificationEvent
 from .history import ChangeRecord
 from .listing import Activity, ActivityTag, Organisation, ScheduleEntry, Venue
@@ -13,11 +14,16 @@ __all__ = [
     "Area",
     "Base",
     "ChangeRecord",
+    "CoverageResult",
     "Organisation",
+    "OrganiserLink",
+    "OutboxMessage",
+    "ReviewItem",
     "ScheduleEntry",
     "ScrapeRun",
     "Source",
     "SourceLink",
+    "Suggestion",
     "User",
     "Venue",
     "VerificationEvent",

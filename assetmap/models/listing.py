@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -95,6 +96,14 @@ class Activity(Timestamps, Base):
     last_seen_by_source_at: Mapped[datetime | None]
     # Which fields a person (not a feed) set last: {field: {"by": "user:3", "at": iso}}.
     field_provenance: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Cached by the freshness job so queues over 100,000 listings sort on an index.
+    freshness_state: Mapped[str | None] = mapped_column(String(20), index=True)
+    freshness_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # A person reported it closed, or a feed that lists everything stopped listing it.
+    possibly_closed: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                  server_default=false())
+    # A user id, without a database foreign key (added after SQLite tables existed).
+    assigned_user_id: Mapped[int | None] = mapped_column(Integer, index=True)
     demo: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 

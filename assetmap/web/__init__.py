@@ -13,6 +13,7 @@ csrf = CSRFProtect()
 
 def init_app(app: Flask) -> None:
     from . import api, auth, errors, public
+    from .coordinator import bp as coordinator_bp
 
     csrf.init_app(app)
     auth.init_app(app)
@@ -20,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(coordinator_bp)
 
     @app.context_processor
     def _vocabulary() -> dict:

@@ -7,20 +7,21 @@ their exact geometry so routes can still be drawn.
 
 Barriers on nodes (decided here once, so the router only ever looks at edge flags):
 
-* A barrier closed to walkers (``access=no|private`` without a foot permission, or
-  ``foot=no|private``, e.g. a private estate gate) splits the node: the ways that meet there
-  no longer connect through it.
+* A barrier closed to walkers (``foot=no|private``, or ``access=no|private`` without a foot
+  permission, e.g. a private estate gate) splits the node: the ways that meet there no longer
+  connect through it. Barriers that only stop vehicles (bollard, lift_gate, cycle_barrier...)
+  close only with an explicit ``foot=no|private``: their ``access=no`` is about vehicles.
 * A step-like barrier (``barrier=stile|step|kissing_gate|turnstile|full-height_turnstile``,
   a raised kerb, or any barrier tagged ``wheelchair=no``) also splits the node, but the pieces
-  are rejoined by zero-length edges flagged ``has_steps``: free for a typical walker, closed
-  to the step-free profile.
+  are rejoined by zero-length edges flagged in ``edge_has_steps``: free for a typical walker,
+  closed to the step-free profile.
 * Which ways are separated: where the barrier sits at a junction (3+ neighbours) and some ways
   end there (a gate at the mouth of a driveway), only those ways are behind the barrier and the
   through street stays open; otherwise every way through the node is separated.
 
-Ways are flagged ``has_steps`` when ``highway=steps``, ``step_count`` > 0 or ``wheelchair=no``.
-Area pedestrian ways (``area=yes``) are walked along their outline; multipolygon relations are
-not read.
+Ways are flagged in ``edge_has_steps`` when ``highway=steps``, ``step_count`` > 0 or
+``wheelchair=no``. Area pedestrian ways (``area=yes``) are walked along their outline;
+multipolygon relations are not read.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import json
 import os
 import tempfile
 import time
+import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +54,11 @@ ACCESS_DENIED = frozenset({"no", "private"})
 SIDEWALK_PRESENT = frozenset({"yes", "both", "left", "right", "separate"})
 STEP_BARRIERS = frozenset({"stile", "step", "kissing_gate", "turnstile", "full-height_turnstile"})
 STEP_FREE_KERBS = frozenset({"lowered", "flush", "no", "rolled"})
+#: Barriers a pedestrian walks past; an ``access=no`` on them means vehicles.
+VEHICLE_BARRIERS = frozenset({
+    "bollard", "block", "bus_trap", "chain", "cycle_barrier", "height_restrictor", "kerb",
+    "lift_gate", "motorcycle_barrier", "sump_buster", "swing_gate",
+})
 
 NPZ_SUFFIX = ".walkgraph.npz"
 
@@ -104,7 +111,7 @@ class WalkGraph:
     edge_u: np.ndarray
     edge_v: np.ndarray
     edge_metres: np.ndarray
-    edge_steps: np.ndarray
+    edge_has_steps: np.ndarray
     geom_indptr: np.ndarray
     geom_lat: np.ndarray
     geom_lon: np.ndarray
@@ -174,7 +181,10 @@ def node_barrier(tags: Any) -> str | None:
     if barrier is None:
         return "step" if kerb == "raised" else None
     foot = tags.get("foot")
-    if foot in FOOT_DENIED or (tags.get("access") in ACCESS_DENIED and foot not in FOOT_ALLOWED):
+    if foot in FOOT_DENIED:
+        return "closed"
+    if (barrier not in VEHICLE_BARRIERS and tags.get("access") in ACCESS_DENIED
+            and foot not in FOOT_ALLOWED):
         return "closed"
     if barrier in STEP_BARRIERS or tags.get("wheelchair") == "no":
         return "step"
@@ -394,7 +404,7 @@ def _compress(segs: _Segments, name: str, source: str) -> WalkGraph:
     edge_u = new_id[np.array([c[0] for c in chains])].astype(np.int32)
     edge_v = new_id[np.array([c[1] for c in chains])].astype(np.int32)
     edge_metres = np.array([c[3] for c in chains])
-    edge_steps = np.array([c[4] for c in chains], bool)
+    edge_has_steps = np.array([c[4] for c in chains], bool)
     sizes = np.array([len(c[2]) for c in chains])
     geom_nodes = np.concatenate([np.array(c[2], np.int64) for c in chains])
     geom_indptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
@@ -414,7 +424,7 @@ def _compress(segs: _Segments, name: str, source: str) -> WalkGraph:
         meta=meta, node_lat=node_lat, node_lon=node_lon, node_osm_id=segs.node_osm_id[kept],
         node_component=_components(len(kept), indptr, indices, weights),
         indptr=indptr, indices=indices, weights=weights, csr_edge=csr_edge,
-        edge_u=edge_u, edge_v=edge_v, edge_metres=edge_metres, edge_steps=edge_steps,
+        edge_u=edge_u, edge_v=edge_v, edge_metres=edge_metres, edge_has_steps=edge_has_steps,
         geom_indptr=geom_indptr, geom_lat=geom_lat, geom_lon=geom_lon, geom_cum=geom_cum,
         hull_lon=hull_lon, hull_lat=hull_lat,
     )
@@ -466,7 +476,7 @@ def _hull(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 _ARRAY_FIELDS = (
     "node_lat", "node_lon", "node_osm_id", "node_component", "indptr", "indices", "weights",
-    "csr_edge", "edge_u", "edge_v", "edge_metres", "edge_steps", "geom_indptr", "geom_lat",
+    "csr_edge", "edge_u", "edge_v", "edge_metres", "edge_has_steps", "geom_indptr", "geom_lat",
     "geom_lon", "geom_cum", "hull_lon", "hull_lat",
 )
 
@@ -493,10 +503,17 @@ def save_graph(graph: WalkGraph, path: Path) -> None:
         raise
 
 
+_DAMAGED = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
+
+
 def read_hull(path: Path) -> tuple[GraphMeta, np.ndarray, np.ndarray]:
-    """Metadata and coverage hull of a cache file, without the graph arrays."""
+    """Metadata and coverage hull of a cache file, without the graph arrays (npz is lazy)."""
     with _open_npz(path) as npz:
-        return _meta(npz, path), npz["hull_lon"], npz["hull_lat"]
+        meta = _meta(npz, path)
+        try:
+            return meta, npz["hull_lon"], npz["hull_lat"]
+        except _DAMAGED as exc:
+            raise WalkingNetworkError(f"{Path(path).name} is a damaged network cache") from exc
 
 
 def load_graph(path: Path) -> WalkGraph:
@@ -505,7 +522,7 @@ def load_graph(path: Path) -> WalkGraph:
         meta = _meta(npz, path)
         try:
             arrays = {f: npz[f] for f in _ARRAY_FIELDS}
-        except (KeyError, ValueError, OSError) as exc:
+        except _DAMAGED as exc:
             raise WalkingNetworkError(f"{Path(path).name} is a damaged network cache") from exc
     return WalkGraph(meta=meta, **arrays)
 
@@ -515,14 +532,14 @@ def _open_npz(path: Path) -> Any:
         return np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise
-    except (OSError, ValueError) as exc:
+    except _DAMAGED as exc:
         raise WalkingNetworkError(f"{Path(path).name} is not a network cache file") from exc
 
 
 def _meta(npz: Any, path: Path) -> GraphMeta:
     try:
         meta = GraphMeta.from_json(npz["meta"].tobytes().decode())
-    except (KeyError, ValueError, TypeError) as exc:
+    except (*_DAMAGED, TypeError) as exc:
         raise WalkingNetworkError(f"{Path(path).name} is not a network cache file") from exc
     if meta.format_version != FORMAT_VERSION:
         raise WalkingNetworkError(

@@ -1,7 +1,7 @@
 """Which walking network covers a point: the built ``*.walkgraph.npz`` files in a cache dir.
 
 The directory is the source of truth, so a network built by another process (the CLI while the
-web app runs) is picked up on the next call: listing re-reads only files whose mtime changed.
+web app runs) is picked up on the next call: listing re-reads only files that changed.
 Loaded graphs stay in memory (Camden is a few MB).
 """
 
@@ -42,7 +42,7 @@ class NetworkInfo:
     hull_lon: np.ndarray
     hull_lat: np.ndarray
     area_m2: float
-    mtime_ns: int
+    version: tuple[int, int, int]  # (inode, mtime_ns, size): os.replace always changes it
 
     def covers(self, lat: float, lon: float) -> bool:
         """Whether the point lies inside the network's convex hull."""
@@ -62,7 +62,7 @@ class NetworkRegistry:
         self._paces = paces
         self._router_options = router_options
         self._infos: dict[Path, NetworkInfo] = {}
-        self._routers: dict[Path, tuple[int, Router]] = {}
+        self._routers: dict[Path, tuple[tuple[int, int, int], Router]] = {}
         self._lock = threading.Lock()
 
     def path_for(self, name: str) -> Path:
@@ -83,10 +83,11 @@ class NetworkRegistry:
         seen: dict[Path, NetworkInfo] = {}
         for path in self.cache_dir.glob(f"*{NPZ_SUFFIX}"):
             try:
-                mtime = path.stat().st_mtime_ns
+                st = path.stat()
+                version = (st.st_ino, st.st_mtime_ns, st.st_size)
                 info = self._infos.get(path)
-                if info is None or info.mtime_ns != mtime:
-                    info = _read_info(path, mtime)
+                if info is None or info.version != version:
+                    info = _read_info(path, version)
             except (OSError, WalkingNetworkError):
                 continue
             seen[path] = info
@@ -104,9 +105,9 @@ class NetworkRegistry:
 
     def _router(self, info: NetworkInfo) -> Router:
         cached = self._routers.get(info.path)
-        if cached is None or cached[0] != info.mtime_ns:
+        if cached is None or cached[0] != info.version:
             router = Router(load_graph(info.path), self._paces, **self._router_options)
-            cached = self._routers[info.path] = (info.mtime_ns, router)
+            cached = self._routers[info.path] = (info.version, router)
         return cached[1]
 
     def for_point(self, lat: float, lon: float) -> Router | None:
@@ -131,11 +132,11 @@ class NetworkRegistry:
         return infos[path]
 
 
-def _read_info(path: Path, mtime_ns: int) -> NetworkInfo:
+def _read_info(path: Path, version: tuple[int, int, int]) -> NetworkInfo:
     meta, hull_lon, hull_lat = read_hull(path)
     return NetworkInfo(
         name=path.name.removesuffix(NPZ_SUFFIX), path=path, meta=meta, hull_lon=hull_lon,
-        hull_lat=hull_lat, area_m2=_ring_area_m2(hull_lon, hull_lat), mtime_ns=mtime_ns,
+        hull_lat=hull_lat, area_m2=_ring_area_m2(hull_lon, hull_lat), version=version,
     )
 
 

@@ -24,14 +24,15 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components, dijkstra
-from scipy.spatial import cKDTree
 
 from assetmap.walking.graph import EARTH_RADIUS_M, WalkGraph, haversine_m
+
+if TYPE_CHECKING:  # scipy is imported where it is used: importing this module stays cheap
+    from scipy.sparse import csr_matrix
+    from scipy.spatial import cKDTree
 
 DETOUR_FACTOR = 1.3
 MAX_SNAP_M = 500.0
@@ -160,14 +161,35 @@ class Route:
 
 @dataclass(frozen=True, eq=False)
 class _Profile:
-    """Per step rule: search matrix and snapping index."""
+    """Per step rule: the search graph and the snapping index.
 
-    matrix: csr_matrix
+    The CSR arrays have one extra row, a virtual origin whose two out-edges are rewritten per
+    query to reach both ends of the origin's edge with their walk so far; one Dijkstra from it
+    is then exact. Each thread gets its own copy of the (small) arrays it rewrites.
+    """
+
+    n: int
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
     edge_ok: np.ndarray
     tree: cKDTree
     sample_seg: np.ndarray
     seg_start: np.ndarray
-    spacing: float
+    local: threading.local
+
+    def matrix(self, u: int, v: int, to_u: float, to_v: float) -> csr_matrix:
+        """The search matrix with the virtual origin joined to u and v."""
+        matrix = getattr(self.local, "matrix", None)
+        if matrix is None:
+            from scipy.sparse import csr_matrix
+
+            matrix = csr_matrix((self.weights.copy(), self.indices.copy(), self.indptr),
+                                shape=(self.n + 1, self.n + 1))
+            self.local.matrix = matrix
+        matrix.indices[-2:] = (u, v)
+        matrix.data[-2:] = (to_u, to_v)
+        return matrix
 
 
 class Router:
@@ -196,8 +218,14 @@ class Router:
         pad_lon = max_snap_m / self._kx
         self._bbox = (min_lon - pad_lon, min_lat - pad_lat, max_lon + pad_lon, max_lat + pad_lat)
         self._gx, self._gy = self._xy(graph.geom_lat, graph.geom_lon)
+        self._vertex_edge = np.repeat(np.arange(graph.n_edges), np.diff(graph.geom_indptr))
         self._profiles: dict[bool, _Profile] = {}
         self._lock = threading.Lock()
+
+    def warm(self) -> None:
+        """Build the search and snapping indexes now (at app start) rather than on first use."""
+        for avoid_steps in {pace.avoid_steps for pace in self.paces.values()}:
+            self._profile(avoid_steps)
 
     # --- paces and profiles ----------------------------------------------------------------
 
@@ -220,34 +248,42 @@ class Router:
         return profile
 
     def _build_profile(self, avoid_steps: bool) -> _Profile:
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import connected_components
+
         g = self.graph
         n = g.n_nodes
-        usable = ~g.edge_steps if avoid_steps else np.ones(g.n_edges, bool)
+        usable = ~g.edge_has_steps if avoid_steps else np.ones(g.n_edges, bool)
         keep = usable[g.csr_edge]
         counts = np.bincount(np.repeat(np.arange(n), np.diff(g.indptr))[keep], minlength=n)
-        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        matrix = csr_matrix((g.weights[keep], g.indices[keep], indptr), shape=(n, n))
+        indptr = np.concatenate([[0], np.cumsum(counts), [keep.sum() + 2]]).astype(np.int32)
+        indices = np.concatenate([g.indices[keep], [0, 0]]).astype(np.int32)
+        weights = np.concatenate([g.weights[keep], [0.0, 0.0]])
+        matrix = csr_matrix((weights[:-2], indices[:-2], indptr[:-1]), shape=(n, n))
         # Components of this profile's graph, sized by their metres of way.
         labels = connected_components(matrix, directed=False)[1]
         edge_label = labels[g.edge_u]
         size = np.bincount(edge_label, weights=np.where(usable, g.edge_metres, 0.0))
         big = (size >= self.min_component_m) | (size == size.max())
         edge_ok = usable & big[edge_label] & (g.edge_metres > 0)
-        tree, sample_seg, seg_start, spacing = self._snap_index(edge_ok)
-        return _Profile(matrix, edge_ok, tree, sample_seg, seg_start, spacing)
+        tree, sample_seg, seg_start = self._snap_index(edge_ok)
+        return _Profile(n, indptr, indices, weights, edge_ok, tree, sample_seg, seg_start,
+                        threading.local())
 
     def _xy(self, lat: Any, lon: Any) -> tuple[np.ndarray, np.ndarray]:
         """Local equirectangular metres (errors ≪ 1% across a city) for snapping geometry."""
         return ((np.asarray(lon, float) - self._lon0) * self._kx,
                 (np.asarray(lat, float) - self._lat0) * self._ky)
 
-    def _snap_index(self, edge_ok: np.ndarray) -> tuple[cKDTree, np.ndarray, np.ndarray, float]:
+    def _snap_index(self, edge_ok: np.ndarray) -> tuple[cKDTree, np.ndarray, np.ndarray]:
+        """KD-tree of points every SAMPLE_SPACING_M along the snappable segments, with the
+        segment (index into ``seg_start``, the segment's first geometry vertex) of each."""
+        from scipy.spatial import cKDTree
+
         g = self.graph
-        sizes = np.diff(g.geom_indptr)
-        edge_of_vertex = np.repeat(np.arange(g.n_edges), sizes)
         last = np.zeros(len(g.geom_lat), bool)
         last[g.geom_indptr[1:] - 1] = True
-        seg_start = np.flatnonzero(~last & edge_ok[edge_of_vertex])
+        seg_start = np.flatnonzero(~last & edge_ok[self._vertex_edge])
         dx = self._gx[seg_start + 1] - self._gx[seg_start]
         dy = self._gy[seg_start + 1] - self._gy[seg_start]
         pieces = np.maximum(np.ceil(np.hypot(dx, dy) / SAMPLE_SPACING_M), 1).astype(np.int64)
@@ -258,21 +294,73 @@ class Router:
         x = self._gx[seg_start][seg_of_sample] + t * dx[seg_of_sample]
         y = self._gy[seg_start][seg_of_sample] + t * dy[seg_of_sample]
         # One sentinel entry so "missing neighbour" indices (== n) stay in range.
-        return (cKDTree(np.column_stack([x, y])), np.append(seg_of_sample, 0), seg_start,
-                SAMPLE_SPACING_M)
+        return cKDTree(np.column_stack([x, y])), np.append(seg_of_sample, 0), seg_start
 
     # --- snapping --------------------------------------------------------------------------
 
     def snap(self, lat: float, lon: float, *, avoid_steps: bool = False) -> Snap:
-        """Nearest point on the nearest snappable edge (edge -1 if none within max_snap_m)."""
-        batch = self.snap_many(np.array([lat], float), np.array([lon], float),
-                               avoid_steps=avoid_steps)
-        edge = int(batch.edge[0])
-        if edge < 0:
-            return Snap(float(lat), float(lon), -1, math.nan, math.inf, math.nan, math.nan)
-        slat, slon = self._point_on_edge(edge, float(batch.offset_m[0]))
-        return Snap(float(lat), float(lon), edge, float(batch.offset_m[0]),
-                    float(batch.metres[0]), slat, slon)
+        """Nearest point on the nearest snappable edge (edge -1 if none within max_snap_m).
+
+        A scalar fast path of :meth:`snap_many` (this runs on every request).
+        """
+        lat, lon = float(lat), float(lon)
+        profile = self._profile(avoid_steps)
+        min_lon, min_lat, max_lon, max_lat = self._bbox
+        found = None
+        if min_lat <= lat <= max_lat and min_lon <= lon <= max_lon:
+            found = self._nearest_one(profile, (lon - self._lon0) * self._kx,
+                                      (lat - self._lat0) * self._ky)
+        if found is None:
+            return Snap(lat, lon, -1, math.nan, math.inf, math.nan, math.nan)
+        g = self.graph
+        if found is False:  # not provably nearest among the first candidates: widen the search
+            batch = self.snap_many([lat], [lon], avoid_steps=avoid_steps)
+            if batch.edge[0] < 0:
+                return Snap(lat, lon, -1, math.nan, math.inf, math.nan, math.nan)
+            edge, offset = int(batch.edge[0]), float(batch.offset_m[0])
+            slat, slon = self._point_on_edge(edge, offset)
+        else:
+            j, t = found
+            edge = int(self._vertex_edge[j])
+            c0, c1 = float(g.geom_cum[j]), float(g.geom_cum[j + 1])
+            offset = min(max(c0 + t * (c1 - c0), 0.0), float(g.edge_metres[edge]))
+            la0, la1 = float(g.geom_lat[j]), float(g.geom_lat[j + 1])
+            lo0, lo1 = float(g.geom_lon[j]), float(g.geom_lon[j + 1])
+            slat, slon = la0 + t * (la1 - la0), lo0 + t * (lo1 - lo0)
+        metres = _haversine_one(lat, lon, slat, slon)
+        if metres > self.max_snap_m:
+            return Snap(lat, lon, -1, math.nan, math.inf, math.nan, math.nan)
+        return Snap(lat, lon, edge, offset, metres, slat, slon)
+
+    def _nearest_one(
+        self, profile: _Profile, px: float, py: float, k: int = 8
+    ) -> tuple[int, float] | bool | None:
+        """(segment start vertex, t) of the nearest segment; None if none is near enough,
+        False if the k nearest samples cannot prove which one is nearest."""
+        k = min(k, profile.tree.n)
+        if k == 0:
+            return None
+        dist, idx = profile.tree.query((px, py), k=k,
+                                       distance_upper_bound=self.max_snap_m + SAMPLE_SPACING_M)
+        best_d, best = math.inf, None
+        dists = np.atleast_1d(dist)
+        finite = dists < math.inf
+        starts = profile.seg_start[profile.sample_seg[np.atleast_1d(idx)[finite]]]
+        ax_all, ay_all = self._gx[starts].tolist(), self._gy[starts].tolist()
+        bx_all, by_all = self._gx[starts + 1].tolist(), self._gy[starts + 1].tolist()
+        for j, ax, ay, bx, by in zip(starts.tolist(), ax_all, ay_all, bx_all, by_all,
+                                     strict=True):
+            dx, dy = bx - ax, by - ay
+            len2 = dx * dx + dy * dy
+            t = 0.0 if len2 == 0 else min(1.0, max(0.0, ((px - ax) * dx + (py - ay) * dy) / len2))
+            dd = math.hypot(px - ax - t * dx, py - ay - t * dy)
+            if dd < best_d:
+                best_d, best = dd, (j, float(t))
+        last = float(dists[-1])
+        if k < profile.tree.n and last < math.hypot(min(best_d, self.max_snap_m),
+                                                    SAMPLE_SPACING_M / 2):
+            return False
+        return best
 
     def snap_many(self, lats: Any, lons: Any, *, avoid_steps: bool = False) -> SnapBatch:
         """Snap many points at once (vectorised); keep the result to reuse across queries."""
@@ -283,59 +371,52 @@ class Router:
         profile = self._profile(avoid_steps)
         g = self.graph
         n = len(lats)
-        edge = np.full(n, -1, np.int64)
+        hit = np.zeros(n, bool)
+        vertex = np.zeros(n, np.int64)  # first geometry vertex of the nearest segment
         t = np.zeros(n)
-        seg = np.zeros(n, np.int64)
         min_lon, min_lat, max_lon, max_lat = self._bbox
         todo = np.flatnonzero((lats >= min_lat) & (lats <= max_lat) & (lons >= min_lon)
                               & (lons <= max_lon))
         px, py = self._xy(lats, lons)
         k = 8
-        while len(todo):
+        while len(todo) and profile.tree.n:
             k = min(k, profile.tree.n)
-            found, seg_i, t_i, done = self._nearest(profile, px[todo], py[todo], k)
-            seg[todo[found]] = seg_i[found]
+            found, vertex_i, t_i, done = self._nearest(profile, px[todo], py[todo], k)
+            hit[todo[found]] = True
+            vertex[todo[found]] = vertex_i[found]
             t[todo[found]] = t_i[found]
-            edge[todo[found]] = 1  # marked; the real edge is filled in below
-            if k == profile.tree.n:
-                break
             todo = todo[~done]
             k *= 4
-        ok = edge >= 0
-        start = profile.seg_start[seg[ok]]
-        edge_of_start = np.searchsorted(g.geom_indptr, start, side="right") - 1
-        edge[ok] = edge_of_start
-        offset = np.full(n, np.nan)
-        offset[ok] = g.geom_cum[start] + t[ok] * (g.geom_cum[start + 1] - g.geom_cum[start])
-        snapped_lat = g.geom_lat[start] + t[ok] * (g.geom_lat[start + 1] - g.geom_lat[start])
-        snapped_lon = g.geom_lon[start] + t[ok] * (g.geom_lon[start + 1] - g.geom_lon[start])
+        start, t = vertex[hit], t[hit]
+        snapped_lat = g.geom_lat[start] + t * (g.geom_lat[start + 1] - g.geom_lat[start])
+        snapped_lon = g.geom_lon[start] + t * (g.geom_lon[start + 1] - g.geom_lon[start])
         metres = np.full(n, np.inf)
-        metres[ok] = haversine_m(lats[ok], lons[ok], snapped_lat, snapped_lon)
-        edge[ok & (metres > self.max_snap_m)] = -1
-        ok = edge >= 0
-        e = np.where(ok, edge, 0)
+        metres[hit] = haversine_m(lats[hit], lons[hit], snapped_lat, snapped_lon)
+        offset = np.zeros(n)
+        offset[hit] = g.geom_cum[start] + t * (g.geom_cum[start + 1] - g.geom_cum[start])
+        ok = hit & (metres <= self.max_snap_m)
+        edge = np.where(ok, self._vertex_edge[vertex], -1)
+        e = np.maximum(edge, 0)
         length = g.edge_metres[e]
-        to_u = np.where(ok, offset + metres, np.inf)
-        to_v = np.where(ok, length - offset + metres, np.inf)
+        offset = np.clip(offset, 0.0, length)  # rounding must not step past an edge's end
         return SnapBatch(
             lats=lats, lons=lons, edge=edge, fraction=np.where(ok, offset / length, np.nan),
             offset_m=np.where(ok, offset, np.nan), metres=np.where(ok, metres, np.inf),
-            u=g.edge_u[e], v=g.edge_v[e], to_u=to_u, to_v=to_v, avoid_steps=avoid_steps,
+            u=g.edge_u[e], v=g.edge_v[e], to_u=np.where(ok, offset + metres, np.inf),
+            to_v=np.where(ok, length - offset + metres, np.inf), avoid_steps=avoid_steps,
         )
 
     def _nearest(
         self, profile: _Profile, px: np.ndarray, py: np.ndarray, k: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Best segment among the k nearest samples; ``done`` where that is provably nearest."""
-        spacing = profile.spacing
+        """Nearest segment (first vertex, t) among the k nearest samples of each point:
+        ``found`` where one is within reach and provably nearest, ``done`` where settled."""
         dist, idx = profile.tree.query(np.column_stack([px, py]), k=k,
-                                       distance_upper_bound=self.max_snap_m + spacing)
+                                       distance_upper_bound=self.max_snap_m + SAMPLE_SPACING_M)
         dist, idx = dist.reshape(len(px), k), idx.reshape(len(px), k)
-        cand = profile.sample_seg[idx]  # (n, k) segment candidates
-        start = profile.seg_start[cand]
+        start = profile.seg_start[profile.sample_seg[idx]]  # (n, k) candidate segments
         ax, ay = self._gx[start], self._gy[start]
-        bx, by = self._gx[start + 1], self._gy[start + 1]
-        dx, dy = bx - ax, by - ay
+        dx, dy = self._gx[start + 1] - ax, self._gy[start + 1] - ay
         len2 = dx * dx + dy * dy
         qx, qy = px[:, None] - ax, py[:, None] - ay
         t = np.clip(np.divide(qx * dx + qy * dy, len2, out=np.zeros_like(len2),
@@ -345,10 +426,12 @@ class Router:
         best = np.argmin(d, axis=1)
         rows = np.arange(len(px))
         best_d = d[rows, best]
-        found = np.isfinite(best_d)
-        bound = np.sqrt(np.minimum(best_d, self.max_snap_m) ** 2 + (spacing / 2) ** 2)
-        done = dist[:, -1] >= bound if k < profile.tree.n else np.ones(len(px), bool)
-        return found & done, cand[rows, best], t[rows, best], done
+        if k < profile.tree.n:
+            bound = np.hypot(np.minimum(best_d, self.max_snap_m), SAMPLE_SPACING_M / 2)
+            done = dist[:, -1] >= bound
+        else:
+            done = np.ones(len(px), bool)
+        return np.isfinite(best_d) & done, start[rows, best], t[rows, best], done
 
     def _point_on_edge(self, edge: int, offset: float) -> tuple[float, float]:
         lat, lon, cum = self._edge_arrays(edge)
@@ -372,28 +455,28 @@ class Router:
         if not origin.found:
             return Reach(lat, lon, minutes, pace, limit, origin, True, None)
         dist = self._search(origin, pace.avoid_steps, limit)[0]
-        dist[dist > limit] = np.inf
         return Reach(lat, lon, minutes, pace, limit, origin, False, dist)
 
     def _search(
         self, origin: Snap, avoid_steps: bool, limit: float, predecessors: bool = False
-    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """Dijkstra from both ends of the origin's edge (each seeded with its walk so far).
-
-        Returns the combined metres per node and, if asked, which end each node is best
-        reached from and the predecessor rows for route reconstruction.
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Bounded Dijkstra from the origin (via both ends of its edge): metres per node, inf
+        beyond ``limit``, and the predecessor of each node if asked (the virtual origin is
+        node ``n``).
         """
+        from scipy.sparse.csgraph import dijkstra
+
         g = self.graph
         e = origin.edge
-        seeds = np.array([origin.metres + origin.offset_m,
-                          origin.metres + g.edge_metres[e] - origin.offset_m])
-        out = dijkstra(self._profile(avoid_steps).matrix, directed=True,
-                       indices=[int(g.edge_u[e]), int(g.edge_v[e])],
-                       limit=max(limit - seeds.min(), 0.0), return_predecessors=predecessors)
-        rows, pred = out if predecessors else (out, None)
-        both = rows + seeds[:, None]
-        side = np.argmin(both, axis=0) if predecessors else None
-        return both.min(axis=0), side, pred
+        profile = self._profile(avoid_steps)
+        matrix = profile.matrix(int(g.edge_u[e]), int(g.edge_v[e]),
+                                origin.metres + origin.offset_m,
+                                origin.metres + float(g.edge_metres[e]) - origin.offset_m)
+        out = dijkstra(matrix, directed=True, indices=profile.n, limit=limit,
+                       return_predecessors=predecessors)
+        if predecessors:
+            return out[0][: profile.n], out[1]
+        return out[: profile.n], None
 
     def walk_to_points(self, reach: Reach, lats: Any, lons: Any) -> tuple[np.ndarray, np.ndarray]:
         """(metres, minutes) from the reach origin to each point; inf beyond the limit."""
@@ -434,25 +517,17 @@ class Router:
             raise ValueError(f"minutes must be between 0 and the reach's {reach.minutes}")
         limit = minutes * reach.pace.metres_per_minute
         kx = self._ky * math.cos(math.radians(reach.lat))
-
-        def local(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-            return np.column_stack([(lon - reach.lon) * kx, (lat - reach.lat) * self._ky])
-
-        if reach.estimated:
-            shape = shapely.Point(0, 0).buffer(max(limit / self.detour_factor, buffer_m))
-        else:
-            lines = [local(lat, lon) for lat, lon in self._walked_pieces(reach, limit)]
-            origin = reach.origin
-            if origin.metres <= limit:
-                lines.append(local(np.array([reach.lat, origin.snapped_lat]),
-                                   np.array([reach.lon, origin.snapped_lon])))
-            if not lines:
-                lines.append(np.zeros((2, 2)))
-            lines = [_two_points(c) for c in lines]
-            geoms = shapely.linestrings(np.concatenate(lines),
-                                        indices=np.repeat(np.arange(len(lines)),
-                                                          [len(c) for c in lines]))
-            shape = shapely.union_all(shapely.buffer(geoms, buffer_m, quad_segs=4))
+        pieces = [] if reach.estimated else self._walked_pieces(reach, limit)
+        if pieces:
+            lat = np.concatenate([p[0] for p in pieces])
+            lon = np.concatenate([p[1] for p in pieces])
+            lines = shapely.linestrings(
+                (lon - reach.lon) * kx, (lat - reach.lat) * self._ky,
+                indices=np.repeat(np.arange(len(pieces)), [len(p[0]) for p in pieces]))
+            shape = shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=4))
+        else:  # estimated: a circle of the straight-line reach; else nothing is in reach
+            radius = limit / self.detour_factor if reach.estimated else 0.0
+            shape = shapely.Point(0, 0).buffer(max(radius, buffer_m))
         shape = _fill_small_holes(shape.simplify(buffer_m / 10), ISOCHRONE_MIN_HOLE_M2)
         back = shapely.transform(shape, lambda xy: np.column_stack(
             [reach.lon + xy[:, 0] / kx, reach.lat + xy[:, 1] / self._ky]))
@@ -465,7 +540,7 @@ class Router:
     def _walked_pieces(
         self, reach: Reach, limit: float
     ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(lats, lons) of every edge stretch walked within ``limit`` metres."""
+        """(lats, lons) of every stretch walked within ``limit`` metres, snap line included."""
         g = self.graph
         nm = reach.node_metres
         ok = self._profile(reach.pace.avoid_steps).edge_ok
@@ -484,6 +559,8 @@ class Router:
         left = limit - origin.metres
         if left >= 0:
             e = origin.edge
+            pieces.append((np.array([reach.lat, origin.snapped_lat]),
+                           np.array([reach.lon, origin.snapped_lon])))
             pieces.append(self._piece(e, max(origin.offset_m - left, 0.0),
                                       min(origin.offset_m + left, g.edge_metres[e])))
         return pieces
@@ -521,7 +598,7 @@ class Router:
                 metres, coords = found
                 return Route(metres, metres / pace.metres_per_minute, pace, False,
                              {"type": "LineString", "coordinates": coords})
-        metres = self.detour_factor * float(haversine_m(lat1, lon1, lat2, lon2))
+        metres = self.detour_factor * _haversine_one(lat1, lon1, lat2, lon2)
         return Route(metres, metres / pace.metres_per_minute, pace, True,
                      {"type": "LineString", "coordinates": [[lon1, lat1], [lon2, lat2]]})
 
@@ -529,7 +606,7 @@ class Router:
         self, a: Snap, b: Snap, pace: Pace
     ) -> tuple[float, list[list[float]]] | None:
         g = self.graph
-        dist, side, pred = self._search(a, pace.avoid_steps, np.inf, predecessors=True)
+        dist, pred = self._search(a, pace.avoid_steps, np.inf, predecessors=True)
         e, length = b.edge, float(g.edge_metres[b.edge])
         options = [
             (dist[g.edge_u[e]] + b.offset_m, int(g.edge_u[e]), 0.0),
@@ -543,12 +620,13 @@ class Router:
         points: list[tuple[np.ndarray, np.ndarray]] = [
             (np.array([a.lat, a.snapped_lat]), np.array([a.lon, a.snapped_lon]))]
         if end_node >= 0:
-            row = int(side[end_node])
             nodes = [end_node]
-            while pred[row, nodes[-1]] >= 0:
-                nodes.append(int(pred[row, nodes[-1]]))
+            while pred[nodes[-1]] != len(dist):  # back to the virtual origin
+                nodes.append(int(pred[nodes[-1]]))
             nodes.reverse()
-            points.append(self._piece(a.edge, a.offset_m, 0.0 if row == 0 else
+            left_by_u = nodes[0] == g.edge_u[a.edge] and (
+                nodes[0] != g.edge_v[a.edge] or a.offset_m <= g.edge_metres[a.edge] / 2)
+            points.append(self._piece(a.edge, a.offset_m, 0.0 if left_by_u else
                                       float(g.edge_metres[a.edge])))
             points.extend(self._edge_between(x, y, pace.avoid_steps)
                           for x, y in zip(nodes[:-1], nodes[1:], strict=True))
@@ -567,12 +645,20 @@ class Router:
         lo, hi = g.indptr[x], g.indptr[x + 1]
         cand = lo + np.flatnonzero(g.indices[lo:hi] == y)
         if avoid_steps:
-            cand = cand[~g.edge_steps[g.csr_edge[cand]]]
+            cand = cand[~g.edge_has_steps[g.csr_edge[cand]]]
         e = int(g.csr_edge[cand[np.argmin(g.weights[cand])]])
         lat, lon = g.edge_geometry(e)
         if g.edge_u[e] == x:
             return lat, lon
         return lat[::-1], lon[::-1]
+
+
+def _haversine_one(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Scalar :func:`haversine_m` without numpy's per-call overhead."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def _check_point(lat: float, lon: float) -> None:

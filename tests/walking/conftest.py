@@ -58,8 +58,12 @@ def oracle_barrier(t: dict[str, str]) -> str | None:
     barrier, kerb, foot = t.get("barrier"), t.get("kerb"), t.get("foot")
     if barrier is None:
         return "step" if kerb == "raised" else None
-    if foot in ("no", "private", "use_sidepath") or (
-            t.get("access") in ("no", "private") and foot not in FOOT_OK):
+    if foot in ("no", "private", "use_sidepath"):
+        return "closed"
+    vehicle_only = barrier in ("bollard", "block", "bus_trap", "chain", "cycle_barrier",
+                               "height_restrictor", "kerb", "lift_gate", "motorcycle_barrier",
+                               "sump_buster", "swing_gate")
+    if not vehicle_only and t.get("access") in ("no", "private") and foot not in FOOT_OK:
         return "closed"
     if barrier in ("stile", "step", "kissing_gate", "turnstile", "full-height_turnstile"):
         return "step"

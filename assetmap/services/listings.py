@@ -27,7 +27,7 @@ HUMAN_ACTORS = frozenset({"user", "organiser", "community", "import"})
 EDITABLE_FIELDS: tuple[str, ...] = (
     "name", "description", "category", "organisation_id", "venue_id", "mode", "cost_kind",
     "cost_amount", "cost_text", "age_min", "age_max", "gender", "status", "contact_name",
-    "contact_email", "contact_phone", "contact_url", "first_visit",
+    "contact_email", "contact_phone", "contact_url", "first_visit", "possibly_closed",
 )
 LIST_FIELDS: tuple[str, ...] = ("tags", "schedules")
 MODES = ("in-person", "online", "phone")

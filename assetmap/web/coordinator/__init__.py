@@ -13,3 +13,7 @@ bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 @role_required("coordinator")
 def index():
     return render_template("coordinator/index.html")
+
+
+# Feature modules add their routes to `bp`.
+from . import sources  # noqa: E402, F401

@@ -1,0 +1,350 @@
+"""Scraped records into listings: match, merge with field provenance, history.
+
+Rules the people who use AssetMap rely on:
+- a record matches its listing by (source, external id); a new record matches a listing from
+  another source by similar name, nearby venue and overlapping days, so one group found in two
+  feeds is one listing with two sources;
+- a field a connector or coordinator edited is never overwritten by a feed: the feed's
+  differing value is kept on the source link as "source disagrees" for a coordinator;
+- a feed still listing something is a sighting ("last seen by source"), not a verification;
+- a withdrawn item ends the listing (history kept) once no other feed carries it;
+- a listing a complete feed stops listing is flagged "possibly closed" after repeated misses.
+
+Work is done a page at a time with set-based lookups so memory stays flat as feeds grow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from scrapers.base import ActivityRecord, ParseIssue, VenueRecord
+
+from .errors import AssetMapError
+from .models import Activity, Organisation, Source, SourceLink, Venue, VerificationEvent
+from .services.listings import Actor, apply_changes, create_activity, human_fields
+from .services.venues import find_or_create_venue, haversine_m
+from .services.verification import record_verification
+from .spatial import BBox, in_bbox, lat_of, lon_of, point
+
+MISSES_BEFORE_POSSIBLY_CLOSED = 3
+SAME_GROUP_NAME_RATIO = 0.82
+SAME_GROUP_METRES = 250
+_WORDS = re.compile(r"[a-z0-9]+")
+_STOP = {"the", "a", "an", "at", "of", "and", "club", "group", "session", "sessions"}
+
+
+@dataclass
+class IngestCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    linked: int = 0  # matched a listing another source already carries
+    withdrawn: int = 0
+    disagreements: int = 0
+    venues: int = 0
+    skipped: int = 0
+    issues: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "issues"}
+
+    def add(self, other: IngestCounts) -> None:
+        for key, value in other.to_dict().items():
+            setattr(self, key, getattr(self, key) + value)
+        self.issues.extend(other.issues)
+
+
+def _name_key(name: str) -> str:
+    return " ".join(w for w in _WORDS.findall(name.lower()) if w not in _STOP)
+
+
+def same_group_name(a: str, b: str) -> bool:
+    ka, kb = _name_key(a), _name_key(b)
+    if not ka or not kb:
+        return False
+    return ka == kb or SequenceMatcher(None, ka, kb).ratio() >= SAME_GROUP_NAME_RATIO
+
+
+def record_fields(record: ActivityRecord) -> dict[str, Any]:
+    """Listing fields a record carries (venue and organisation are resolved apart)."""
+    contact = record.contact
+    fields: dict[str, Any] = {
+        "name": record.name, "description": record.description, "category": record.category,
+        "schedules": list(record.schedules), "cost_kind": record.cost_kind,
+        "cost_amount": record.cost_amount, "cost_text": record.cost_text,
+        "tags": sorted(record.tags), "age_min": record.age_min, "age_max": record.age_max,
+        "gender": record.gender,
+        "contact_email": contact.email if contact else None,
+        "contact_phone": contact.phone if contact else None,
+        "contact_url": (contact.url if contact else None) or record.source_url,
+        "mode": "online" if record.online and record.venue is None else "in-person",
+    }
+    return fields
+
+
+class Ingestor:
+    """Merges one source's records into the database, a page at a time."""
+
+    def __init__(self, session: Session, source: Source, *, data_dir: Path,
+                 now: datetime) -> None:
+        self.session = session
+        self.source = source
+        self.data_dir = data_dir
+        self.now = now
+        self.actor = Actor("source", source.name, source_id=source.id)
+
+    # -- one page --------------------------------------------------------------------------
+    def ingest(self, items: Iterable[ActivityRecord | VenueRecord | ParseIssue]) -> IngestCounts:
+        counts = IngestCounts()
+        activities: list[ActivityRecord] = []
+        for item in items:
+            if isinstance(item, ParseIssue):
+                counts.issues.append({"level": item.level, "message": item.message,
+                                      "external_id": item.external_id})
+                counts.skipped += item.level == "skipped"
+            elif isinstance(item, VenueRecord):
+                self._venue(item)
+                counts.venues += 1
+            else:
+                activities.append(item)
+        links = self._links([r.external_id for r in activities])
+        sighted: list[SourceLink] = []
+        for record in activities:
+            link = links.get(record.external_id)
+            try:
+                with self.session.begin_nested():
+                    outcome = self._activity(record, link)
+            except (AssetMapError, ValueError) as exc:
+                counts.skipped += 1
+                counts.issues.append({"level": "skipped", "message": str(exc),
+                                      "external_id": record.external_id})
+                continue
+            if outcome == "unchanged" and link is not None:
+                sighted.append(link)
+            if outcome == "disagreement":
+                counts.disagreements += 1
+                outcome = "updated"
+            setattr(counts, outcome, getattr(counts, outcome) + 1)
+        self._sighted(sighted)
+        return counts
+
+    def _links(self, external_ids: list[str]) -> dict[str, SourceLink]:
+        found: dict[str, SourceLink] = {}
+        for start in range(0, len(external_ids), 500):
+            chunk = external_ids[start:start + 500]
+            for link in self.session.scalars(select(SourceLink).where(
+                    SourceLink.source_id == self.source.id,
+                    SourceLink.external_id.in_(chunk))):
+                found[link.external_id] = link
+        return found
+
+    def _sighted(self, links: list[SourceLink]) -> None:
+        """A bulk 'still listed' for unchanged records: two UPDATEs, no per-row work."""
+        if not links:
+            return
+        link_ids = [link.id for link in links]
+        activity_ids = sorted({link.activity_id for link in links})
+        self.session.execute(update(SourceLink).where(SourceLink.id.in_(link_ids)).values(
+            last_seen_at=self.now, missed_runs=0), execution_options={
+            "synchronize_session": False})
+        self.session.execute(update(Activity).where(Activity.id.in_(activity_ids)).values(
+            last_seen_by_source_at=self.now), execution_options={
+            "synchronize_session": False})
+
+    # -- one record ------------------------------------------------------------------------
+    def _activity(self, record: ActivityRecord, link: SourceLink | None) -> str:
+        fingerprint = record.fingerprint()
+        if record.deleted:
+            return self._withdraw(link) if link is not None else "skipped"
+        if link is not None and link.fingerprint == fingerprint and not link.withdrawn:
+            return "unchanged"
+        if not (record.name or "").strip():
+            raise ValueError(f"item {record.external_id} has no name (a session of a series "
+                             "not published in this feed)")
+        fields = record_fields(record)
+        venue = self._venue(record.venue) if record.venue and record.venue.has_location else None
+        fields["venue_id"] = venue.id if venue else None
+        if record.organisation:
+            fields["organisation_id"] = self._organisation(record).id
+        if link is None:
+            existing = self._same_group(record, venue)
+            if existing is None:
+                activity = create_activity(self.session, fields, self.actor, at=self.now)
+                outcome = "created"
+            else:
+                activity = existing
+                self._merge(activity, fields, None)
+                outcome = "linked"
+            link = SourceLink(activity_id=activity.id, source_id=self.source.id,
+                              external_id=record.external_id, url=record.source_url,
+                              first_seen_at=self.now, last_seen_at=self.now, disagreements={})
+            self.session.add(link)
+        else:
+            activity = self.session.get(Activity, link.activity_id)
+            disagreed = self._merge(activity, fields, link)
+            outcome = "disagreement" if disagreed else "updated"
+            if link.withdrawn and activity.status == "ended":
+                apply_changes(self.session, activity, {"status": "active"}, self.actor,
+                              note="listed again by the source", at=self.now)
+        link.fingerprint = fingerprint
+        link.url = record.source_url or link.url
+        link.last_seen_at = self.now
+        link.missed_runs = 0
+        link.withdrawn = False
+        activity.last_seen_by_source_at = self.now
+        if record.assured_date:
+            self._assured(activity, record)
+        return outcome
+
+    def _merge(self, activity: Activity, fields: dict[str, Any],
+               link: SourceLink | None) -> bool:
+        """Apply the feed's values except where a person set the field; note disagreements."""
+        protected = human_fields(activity)
+        changes = {k: v for k, v in fields.items() if k not in protected}
+        apply_changes(self.session, activity, changes, self.actor, at=self.now)
+        if link is None:
+            return False
+        from .services.listings import _current, validate_fields
+
+        disagreements = {}
+        clean = validate_fields({k: v for k, v in fields.items() if k in protected})
+        for key, value in clean.items():
+            ours = _current(activity, key)
+            theirs = value if key in ("tags", "schedules") else _jsonable(value)
+            if ours != theirs and theirs not in (None, "", []):
+                disagreements[key] = {"value": theirs, "seen_at": self.now.isoformat()}
+        if disagreements != (link.disagreements or {}):
+            link.disagreements = disagreements
+        return bool(disagreements)
+
+    def _withdraw(self, link: SourceLink) -> str:
+        if link.withdrawn:
+            return "unchanged"
+        link.withdrawn = True
+        link.last_seen_at = self.now
+        activity = self.session.get(Activity, link.activity_id)
+        still_listed = self.session.scalar(select(func.count()).select_from(SourceLink).where(
+            SourceLink.activity_id == activity.id, SourceLink.withdrawn.is_(False),
+            SourceLink.id != link.id))
+        if not still_listed and activity.status != "ended":
+            apply_changes(self.session, activity, {"status": "ended"}, self.actor,
+                          note="withdrawn by the source", at=self.now)
+        return "withdrawn"
+
+    def _assured(self, activity: Activity, record: ActivityRecord) -> None:
+        assured = datetime.combine(record.assured_date, datetime.min.time(),
+                                   tzinfo=self.now.tzinfo)
+        if assured > self.now:
+            return
+        exists = self.session.scalar(select(VerificationEvent.id).where(
+            VerificationEvent.activity_id == activity.id,
+            VerificationEvent.method == "source-assured",
+            VerificationEvent.verified_at >= assured))
+        if not exists:
+            record_verification(self.session, activity, "source-assured", self.actor,
+                                at=assured, note=None, private=False)
+
+    def _same_group(self, record: ActivityRecord, venue: Venue | None) -> Activity | None:
+        """A listing from another source that is this group: name, place and days agree."""
+        if venue is None:
+            return None
+        lat, lon = self.session.execute(select(lat_of(Venue.geom), lon_of(Venue.geom)).where(
+            Venue.id == venue.id)).one()
+        delta = 0.004
+        candidates = self.session.execute(
+            select(Activity, lat_of(Venue.geom), lon_of(Venue.geom))
+            .join(Venue, Activity.venue_id == Venue.id)
+            .where(in_bbox(Venue.geom, BBox(lon - delta, lat - delta, lon + delta, lat + delta)))
+            .where(Activity.status != "ended")).all()
+        days = {d for rule in record.schedules for d in rule.days}
+        for activity, alat, alon in candidates:
+            if haversine_m(lat, lon, alat, alon) > SAME_GROUP_METRES:
+                continue
+            if not same_group_name(activity.name, record.name):
+                continue
+            theirs = {d for rule in activity.schedules for d in rule.days}
+            if days and theirs and not days & theirs:
+                continue
+            if any(link.source_id == self.source.id for link in activity.source_links):
+                continue  # two items of the same feed are two listings
+            return activity
+        return None
+
+    # -- venues and organisations ----------------------------------------------------------
+    def _venue(self, record: VenueRecord) -> Venue:
+        wheelchair = record.accessibility.get("wheelchair")
+        details: dict[str, Any] = {
+            "kind": record.kind, "opening_hours": record.opening_hours,
+            "website": record.website, "phone": record.phone, "wheelchair": wheelchair,
+            "step_free": {"yes": True, "designated": True, "no": False}.get(wheelchair or ""),
+        }
+        osm_ref = record.external_id if record.source_type == "osm" else None
+        if osm_ref:
+            existing = self.session.scalar(select(Venue).where(Venue.osm_ref == osm_ref))
+            if existing is not None:
+                for key, value in details.items():
+                    if value is not None and getattr(existing, key) != value:
+                        setattr(existing, key, value)
+                if record.lat is not None:
+                    existing.geom = point(record.lat, record.lon)
+                return existing
+        name = record.name or record.address or "Unnamed venue"
+        return find_or_create_venue(
+            self.session, name=name, address=record.address, postcode=record.postcode,
+            lat=record.lat, lon=record.lon, osm_ref=osm_ref, data_dir=self.data_dir,
+            **{k: v for k, v in details.items() if v is not None})
+
+    def _organisation(self, record: ActivityRecord) -> Organisation:
+        org = record.organisation
+        assert org is not None
+        found = self.session.scalar(select(Organisation).where(
+            func.lower(Organisation.name) == org.name.strip().lower()))
+        if found is None:
+            found = Organisation(name=org.name.strip(), url=org.url, email=org.email,
+                                 phone=org.phone)
+            self.session.add(found)
+            self.session.flush()
+        else:
+            for key in ("url", "email", "phone"):
+                if getattr(found, key) is None and getattr(org, key):
+                    setattr(found, key, getattr(org, key))
+        return found
+
+    # -- end of a run ----------------------------------------------------------------------
+    def finish(self, run_started: datetime, *, complete: bool) -> int:
+        """After a complete run of a feed that lists everything: count misses.
+
+        Returns how many listings became "possibly closed".
+        """
+        if not complete:
+            return 0
+        self.session.execute(update(SourceLink).where(
+            SourceLink.source_id == self.source.id, SourceLink.withdrawn.is_(False),
+            SourceLink.last_seen_at < run_started).values(
+            missed_runs=SourceLink.missed_runs + 1), execution_options={
+            "synchronize_session": False})
+        newly = self.session.scalars(
+            select(Activity).join(SourceLink, SourceLink.activity_id == Activity.id).where(
+                SourceLink.source_id == self.source.id,
+                SourceLink.missed_runs >= MISSES_BEFORE_POSSIBLY_CLOSED,
+                Activity.possibly_closed.is_(False))).all()
+        for activity in newly:
+            apply_changes(self.session, activity, {"possibly_closed": True}, self.actor,
+                          note=f"missing from {self.source.name} for "
+                               f"{MISSES_BEFORE_POSSIBLY_CLOSED} runs", at=self.now)
+        return len(newly)
+
+
+def _jsonable(value: Any) -> Any:
+    from .services.listings import _jsonable as convert
+
+    return convert(value)

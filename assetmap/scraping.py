@@ -1,0 +1,128 @@
+"""Running a source: fetch page by page, merge, and record the run.
+
+Each page's records and the source's position in the feed commit together, so a run killed
+halfway leaves the database consistent and the next run resumes after the last whole page.
+A failing fetch (HTTP error, timeout, invalid JSON, HTML where JSON was expected, a truncated
+body) rolls back the page in hand, changes nothing else, and marks the run failed with the
+reason, where coordinators see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scrapers import SCRAPERS
+from scrapers.base import PoliteClient, ScrapeError
+
+from .db import session_scope
+from .errors import Conflict, NotFound, ValidationError
+from .ingest import IngestCounts, Ingestor
+from .models import ScrapeRun, Source, utcnow
+
+# Feeds that publish their whole list each run, so a missing item means something.
+FULL_LIST_TYPES = frozenset({"openreferral", "ical", "jsonld", "osm"})
+STALE_RUN = timedelta(hours=2)  # a "running" run older than this died with its process
+MAX_ISSUES_KEPT = 200
+
+
+def parse_every(raw: str) -> int:
+    """'6h', '30m', '1d', '3600' -> seconds; at least five minutes."""
+    text = (raw or "").strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        seconds = int(text[:-1]) * units[text[-1]] if text[-1:] in units else int(text)
+    except (ValueError, KeyError):
+        raise ValidationError("every", f"{raw!r}: write e.g. 30m, 6h or 1d") from None
+    if seconds < 300:
+        raise ValidationError("every", "sources run at most every 5 minutes (5m)")
+    return seconds
+
+
+def add_source(session: Session, *, type: str, url: str, name: str | None = None,
+               every: str = "6h") -> Source:
+    if type not in SCRAPERS:
+        raise ValidationError("type", f"unknown source type {type!r}", allowed=sorted(SCRAPERS))
+    if not url.startswith(("http://", "https://")) and not (type == "osm"):
+        raise ValidationError("url", f"{url!r} is not an http(s) URL")
+    source = Source(type=type, url=url, name=name or url, every_seconds=parse_every(every),
+                    enabled=True, complete_list=type in FULL_LIST_TYPES, state={})
+    session.add(source)
+    session.flush()
+    return source
+
+
+def _start_run(app: Flask, source_id: int) -> tuple[int, dict, str, str]:
+    with session_scope(app) as session:
+        source = session.get(Source, source_id)
+        if source is None:
+            raise NotFound(f"no source with id {source_id}")
+        running = session.scalar(select(ScrapeRun).where(
+            ScrapeRun.source_id == source_id, ScrapeRun.status == "running"))
+        if running is not None:
+            if utcnow() - running.started_at < STALE_RUN:
+                raise Conflict(f"source {source_id} is already running (run {running.id})")
+            running.status = "failed"
+            running.error = "the process running it stopped before it finished"
+            running.finished_at = utcnow()
+        run = ScrapeRun(source_id=source_id, status="running", counts={}, issues=[])
+        session.add(run)
+        session.flush()
+        return run.id, dict(source.state or {}), source.type, source.url
+
+
+def run_source(app: Flask, source_id: int, *, client: PoliteClient | None = None,
+               progress: Callable[[str], Any] | None = None) -> ScrapeRun:
+    """One run of one source now, in this process. Returns the finished run."""
+    run_id, state, source_type, url = _start_run(app, source_id)
+    scraper = SCRAPERS[source_type]()
+    totals = IngestCounts()
+    started = utcnow()
+    own_client = client is None
+    client = client or PoliteClient(**app.config.get("SCRAPER_CLIENT_OPTIONS", {}))
+    pages = 0
+    error: str | None = None
+    try:
+        for page in scraper.fetch(client, url, state):
+            with session_scope(app) as session:
+                source = session.get(Source, source_id)
+                ingestor = Ingestor(session, source, data_dir=app.config["DATA_DIR"],
+                                    now=utcnow())
+                counts = ingestor.ingest(scraper.parse(page.raw, base_url=page.url))
+                source.state = dict(page.state)
+            totals.add(counts)
+            pages += 1
+            if progress:
+                progress(f"page {pages}: {page.url} — " + ", ".join(
+                    f"{v} {k}" for k, v in counts.to_dict().items() if v))
+    except ScrapeError as exc:
+        error = str(exc)
+    except Exception as exc:  # a bug or a database error: the run must still say it failed
+        app.logger.exception("source %s run %s failed", source_id, run_id)
+        error = f"internal error ({type(exc).__name__}: {exc}); see the scheduler log"
+    finally:
+        if own_client:
+            client.close()
+    with session_scope(app) as session:
+        source = session.get(Source, source_id)
+        run = session.get(ScrapeRun, run_id)
+        closed = 0
+        if error is None:
+            complete = source.complete_list and source_type in FULL_LIST_TYPES and not (
+                state.get("modified_after"))
+            closed = Ingestor(session, source, data_dir=app.config["DATA_DIR"],
+                              now=utcnow()).finish(started, complete=complete and pages > 0)
+        run.status = "failed" if error else "ok"
+        run.error = error
+        run.finished_at = utcnow()
+        run.counts = totals.to_dict() | {"pages": pages, "possibly_closed": closed}
+        run.issues = totals.issues[:MAX_ISSUES_KEPT]
+        source.last_run_at = run.finished_at
+        session.flush()
+        session.expunge(run)
+    return run

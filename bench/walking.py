@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="GeoJSON points used as the first destinations")
     args = parser.parse_args(argv)
     if not args.osm.is_file():
-        print(f"missing {args.osm}: cp /work/shared/data/osm/camden.osm.pbf data/osm/")
+        print(f"missing {args.osm}: give an OSM extract with --osm")
         return 2
     rng = np.random.default_rng(args.seed)
     results: dict[str, float] = {}

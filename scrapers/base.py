@@ -8,7 +8,9 @@ fixtures, so a feed that changes shape is caught by a parse test, not in product
 How a caller runs a source (the state is committed in the same transaction as the records, so a
 run killed halfway resumes after the last committed page and loses nothing)::
 
-    scraper = SCRAPERS[source.kind]()
+    from scrapers import SCRAPERS
+
+    scraper = SCRAPERS[source.kind]()          # client = PoliteClient(...), one per run
     for page in scraper.fetch(client, source.url, source.state):
         with transaction():
             for item in scraper.parse(page.raw, base_url=page.url):
@@ -140,10 +142,6 @@ class VenueRecord:
                 -90 <= self.lat <= 90 and -180 <= self.lon <= 180):
             raise ValueError(f"coordinates {self.lat}, {self.lon} are not on Earth")
 
-    @property
-    def has_location(self) -> bool:
-        return self.lat is not None or bool(self.postcode)
-
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(self)
 
@@ -228,6 +226,10 @@ class ActivityRecord:
 
 
 Record = ActivityRecord | VenueRecord
+# What a parser catches around one item so a malformed item is reported, not fatal. Feeds put
+# any JSON type anywhere, so type and attribute errors count as bad data too.
+ITEM_ERRORS: tuple[type[Exception], ...] = (ValueError, TypeError, KeyError, AttributeError,
+                                            ArithmeticError)
 
 
 @dataclass(frozen=True)
@@ -360,17 +362,6 @@ class FetchResult:
     @property
     def content_type(self) -> str:
         return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
-
-    def text(self) -> str:
-        charset = None
-        for part in self.headers.get("Content-Type", "").split(";")[1:]:
-            key, _, value = part.partition("=")
-            if key.strip().lower() == "charset":
-                charset = value.strip().strip('"')
-        try:
-            return self.content.decode(charset or "utf-8", errors="replace")
-        except LookupError:
-            return self.content.decode("utf-8", errors="replace")
 
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -675,7 +666,8 @@ def expect_json(result: FetchResult) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()):
+        # A string left open can only end at the end of the input, like a missing bracket.
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
             raise FeedFormatError(
                 f"{result.url}: the JSON stops after {len(result.content):,} bytes before it is "
                 "complete (a truncated response); try again later", url=result.url) from None

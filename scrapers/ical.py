@@ -15,12 +15,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urljoin
 
 from assetmap.schedule import DAY_CODES, LONDON, ScheduleError, ScheduleRule, occurrences
 from assetmap.vocab import guess_category
 
 from .base import (
+    ITEM_ERRORS,
     ActivityRecord,
     ContactRecord,
     EmptyFeed,
@@ -35,6 +35,7 @@ from .base import (
     expect_calendar,
 )
 from .normalise import (
+    absolute,
     clean,
     coordinates,
     find_postcode,
@@ -76,7 +77,7 @@ class ICalScraper:
 
     def parse(self, raw: Any, *, base_url: str) -> Iterator[Record | ParseIssue]:
         """Records from iCalendar bytes or text: one per UID (a series or a one-off)."""
-        from icalendar import Calendar
+        from icalendar import Calendar, Event
 
         data = raw.encode("utf-8") if isinstance(raw, str) else raw
         try:
@@ -88,7 +89,8 @@ class ICalScraper:
             floating = zone(clean(calendar.get("X-WR-TIMEZONE"))) or LONDON
             groups: dict[str, list[Event]] = {}
             for event in calendar.walk("VEVENT"):
-                groups.setdefault(_uid(event), []).append(event)
+                if isinstance(event, Event):
+                    groups.setdefault(_uid(event), []).append(event)
             for uid, events in groups.items():
                 yield from _series(uid, events, floating, base_url)
 
@@ -98,7 +100,9 @@ def _uid(event: Event) -> str:
     if uid:
         return uid
     # Without a UID, the summary and start identify the event well enough between runs.
-    basis = f"{event.get('SUMMARY')}|{event.get('DTSTART') and event.get('DTSTART').to_ical()}"
+    start = event.get("DTSTART")
+    stamp = start.to_ical() if hasattr(start, "to_ical") else start
+    basis = f"{event.get('SUMMARY')}|{stamp!r}"
     return "sha1:" + hashlib.sha1(basis.encode("utf-8")).hexdigest()
 
 
@@ -111,8 +115,6 @@ def _series(uid: str, events: list[Event], floating: tzinfo,
     masters = [e for e in events if e.get("RECURRENCE-ID") is None]
     overrides = [e for e in events if e.get("RECURRENCE-ID") is not None]
     notes: list[str] = []
-    if len(masters) > 1:
-        notes.append(f"{len(masters)} events share this UID; only the first is used")
     main = masters[0] if masters else overrides[0]
     if str(main.get("CLASS") or "").upper() in _PRIVATE:
         yield _issue("a private event is not published", uid, url)
@@ -120,11 +122,16 @@ def _series(uid: str, events: list[Event], floating: tzinfo,
     try:
         if masters:
             schedules = _master_rules(main, overrides, floating, notes)
-        else:
-            schedules = tuple(r for r in (_once(e, floating) for e in overrides
-                                          if not _cancelled(e)) if r)
-        record = _record(uid, main, schedules, url)
-    except (ValueError, KeyError, TypeError, ScheduleError) as exc:
+        else:  # only overrides: their series is not in this file
+            schedules = tuple(_once(e, floating) for e in overrides if not _cancelled(e))
+        for extra in masters[1:]:
+            # Some exporters repeat the UID for each date of a series instead of a rule.
+            if extra.rrules:
+                notes.append("several repeating events share this UID; only the first is used")
+            elif not _cancelled(extra):
+                schedules += (_once(extra, floating),)
+        record = _record(uid, main, tuple(dict.fromkeys(schedules)), url)
+    except ITEM_ERRORS as exc:
         yield _issue(f"event not used: {exc}", uid, url)
         return
     yield record
@@ -140,24 +147,43 @@ def _minute(moment: time) -> time:
     return time(moment.hour, moment.minute)
 
 
+def _when(event: Event, name: str) -> date | datetime:
+    """A date-valued property; broken or missing values raise ValueError for the item."""
+    value = event.decoded(name) if event.get(name) is not None else None
+    if not isinstance(value, date):
+        raise ValueError(f"{name} is missing or not a date ({event.get(name)!r})")
+    return value
+
+
 def _times(event: Event, floating: tzinfo) -> tuple[date, time | None, time | None]:
     """(London date, start time, end time) of an event; all-day events have no times."""
-    start = event.decoded("DTSTART")
+    start = _when(event, "DTSTART")
     if not isinstance(start, datetime):
         return start, None, None
     local = to_london(start, floating=floating)
-    end: Any = None
-    if event.get("DTEND") is not None:
-        end = event.decoded("DTEND")
-    elif event.get("DURATION") is not None:
-        end = start + event.decoded("DURATION")
-    finish = to_london(end, floating=floating) if isinstance(end, datetime) else None
-    end_time = _minute(finish.time()) if finish and timedelta(0) < finish - local < timedelta(
+    length = _length(event)
+    end_time = _minute((local + length).time()) if length and timedelta(0) < length < timedelta(
         days=1) else None
     return local.date(), _minute(local.time()), end_time
 
 
-def _once(event: Event, floating: tzinfo) -> ScheduleRule | None:
+def _length(event: Event) -> timedelta | None:
+    """How long a timed event lasts (DTEND wins over DURATION when a feed gives both)."""
+    start = _when(event, "DTSTART")
+    if event.get("DTEND") is not None:
+        end = event.decoded("DTEND")
+        if isinstance(start, datetime) and isinstance(end, datetime):
+            if (start.tzinfo is None) != (end.tzinfo is None):
+                end = end.replace(tzinfo=start.tzinfo)
+            return end - start
+        return None
+    if event.get("DURATION") is not None:
+        value = event.decoded("DURATION")
+        return value if isinstance(value, timedelta) else None
+    return None
+
+
+def _once(event: Event, floating: tzinfo) -> ScheduleRule:
     day, start, end = _times(event, floating)
     return ScheduleRule("once", start, end, on_date=day)
 
@@ -176,10 +202,10 @@ def _shift_day(entry: str, shift: int) -> str:
 def _master_rules(master: Event, overrides: list[Event], floating: tzinfo,
                   notes: list[str]) -> tuple[ScheduleRule, ...]:
     day, start, end = _times(master, floating)
-    raw_start = master.decoded("DTSTART")
+    raw_start = _when(master, "DTSTART")
     # A time that is Monday 00:30 in Berlin is Sunday 23:30 in London: move the weekdays too.
     shift = (day - raw_start.date()).days if isinstance(raw_start, datetime) else 0
-    excluded = {_london_date(d, floating) for d in master.exdates}
+    excluded = {_london_date(d, floating) for d in master.exdates if isinstance(d, date)}
     rules: tuple[ScheduleRule, ...] = ()
     rrules = master.rrules
     if len(rrules) > 1:
@@ -193,17 +219,18 @@ def _master_rules(master: Event, overrides: list[Event], floating: tzinfo,
         rules = (ScheduleRule("once", start, end, on_date=day),)
     extra = []
     for override in overrides:
-        moved_from = _london_date(override.decoded("RECURRENCE-ID"), floating)
+        moved_from = _london_date(_when(override, "RECURRENCE-ID"), floating)
         if _cancelled(override):
             excluded.add(moved_from)
             continue
         moved = _once(override, floating)
-        if moved and (moved.on_date, moved.start_time, moved.end_time) != (moved_from, start,
-                                                                             end):
+        if (moved.on_date, moved.start_time, moved.end_time) != (moved_from, start, end):
             excluded.add(moved_from)
             extra.append(moved)
     for rdate, period_end in master.rdates:
-        once = _rdate_rule(rdate, period_end, start, end, floating)
+        if not isinstance(rdate, date):
+            continue
+        once = _rdate_rule(rdate, period_end, start, end, _length(master), floating)
         if once.on_date not in excluded and not _already(rules, once):
             extra.append(once)
     recurring = tuple(replace(r, except_dates=tuple(sorted(set(r.except_dates) | excluded)))
@@ -213,14 +240,17 @@ def _master_rules(master: Event, overrides: list[Event], floating: tzinfo,
 
 
 def _rdate_rule(value: date | datetime, period_end: Any, start: time | None, end: time | None,
-                floating: tzinfo) -> ScheduleRule:
+                length: timedelta | None, floating: tzinfo) -> ScheduleRule:
+    """A one-off session for an RDATE, lasting as long as the main event unless a period."""
     if not isinstance(value, datetime):
         return ScheduleRule("once", start, end, on_date=value)
     local = to_london(value, floating=floating)
     if isinstance(period_end, timedelta):
-        period_end = value + period_end
-    if isinstance(period_end, datetime):
-        end = _minute(to_london(period_end, floating=floating).time())
+        length = period_end
+    elif isinstance(period_end, datetime):
+        length = period_end - value
+    end = _minute((local + length).time()) if length and timedelta(0) < length < timedelta(
+        days=1) else None
     return ScheduleRule("once", _minute(local.time()), end, on_date=local.date())
 
 
@@ -311,7 +341,7 @@ def _record(uid: str, event: Event, schedules: tuple[ScheduleRule, ...],
     description = plain(event.get("DESCRIPTION"))
     venue, online = _venue(event)
     link = clean(event.get("URL"))
-    source_url = urljoin(url, link) if link else url
+    source_url = absolute(url, link) or url
     categories = [str(c) for c in event.categories] if event.get("CATEGORIES") else []
     guess = guess_category(name)
     category = guess if guess != "other" else guess_category(name, *categories, description)

@@ -9,16 +9,25 @@ use; the parsers turn that into a `ParseIssue`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urljoin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import parser as date_parser
 
-from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleError, ScheduleRule, occurrences
+from assetmap.schedule import (
+    DAY_CODES,
+    DAY_NAMES,
+    LONDON,
+    Kind,
+    ScheduleError,
+    ScheduleRule,
+    occurrences,
+)
 
 from .base import CostKind, Gender
 
@@ -42,6 +51,17 @@ def plain(value: Any) -> str | None:
     if text is None or "<" not in text:
         return text
     return clean(_TAG.sub(" ", text.replace("<br>", "\n").replace("<br/>", "\n")))
+
+
+def absolute(base_url: str | None, link: Any) -> str | None:
+    """A link resolved against the page it is on; None for an empty or malformed link."""
+    text = clean(link)
+    if not text:
+        return None
+    try:
+        return urljoin(base_url, text) if base_url else text
+    except ValueError:  # e.g. "http://[oops/" is not a URL
+        return None
 
 
 def join_parts(*parts: Any) -> str | None:
@@ -105,7 +125,7 @@ def zone(name: str | None) -> tzinfo | None:
         return None
     try:
         return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe/" is a directory
         return None
 
 
@@ -114,9 +134,9 @@ def parse_datetime(value: Any) -> datetime | date | None:
     text = clean(value)
     if not text:
         return None
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return date.fromisoformat(text)
     try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
         return datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
         pass
@@ -245,16 +265,20 @@ def recurrence(*, freq: str | None, byday: Iterable[str] = (), interval: int = 1
     kind = (freq or ("WEEKLY" if byday else "")).upper()
     entries = _split_byday(byday)
     exceptions = tuple(sorted(set(except_dates)))
-    common = {"start_time": start_time, "end_time": end_time, "interval": max(1, interval),
-              "valid_from": valid_from, "valid_to": valid_to, "except_dates": exceptions}
+    every = max(1, interval)
+
+    def rule(of: Kind, days: Iterable[str] = (), positions: tuple[int, ...] = ()) -> ScheduleRule:
+        return ScheduleRule(of, start_time, end_time, days=_ordered(days), positions=positions,
+                            interval=every, valid_from=valid_from, valid_to=valid_to,
+                            except_dates=exceptions)
+
     if kind == "WEEKLY" or (kind == "DAILY" and entries):
         if not entries:
             raise ScheduleError("a weekly schedule with no day and no start date to take "
                                 "the day from")
-        rules = [ScheduleRule("weekly" if kind == "WEEKLY" else "daily",
-                              days=_ordered(d for _, d in entries), **common)]
+        rules = [rule("weekly" if kind == "WEEKLY" else "daily", (d for _, d in entries))]
     elif kind == "DAILY":
-        rules = [ScheduleRule("daily", **common)]
+        rules = [rule("daily")]
     elif kind == "MONTHLY":
         if bymonthday and not entries:
             raise ScheduleError(f"day-of-month schedules (the {list(bymonthday)}) are not "
@@ -265,9 +289,9 @@ def recurrence(*, freq: str | None, byday: Iterable[str] = (), interval: int = 1
         if positions:
             entries = [(p, d) for _, d in entries for p in positions]
         if all(p is None for p, _ in entries):
-            if common["interval"] != 1:
+            if every != 1:
                 raise ScheduleError("'every Monday, every other month' is not supported")
-            rules = [ScheduleRule("weekly", days=_ordered(d for _, d in entries), **common)]
+            rules = [rule("weekly", (d for _, d in entries))]
         else:
             by_day: dict[str, set[int]] = {}
             for position, day in entries:
@@ -277,8 +301,7 @@ def recurrence(*, freq: str | None, byday: Iterable[str] = (), interval: int = 1
             for day, found in by_day.items():
                 groups.setdefault(tuple(sorted(found, key=lambda p: (p < 0, p))),
                                   []).append(day)
-            rules = [ScheduleRule("monthly", days=_ordered(days), positions=positions_,
-                                  **common) for positions_, days in groups.items()]
+            rules = [rule("monthly", days, found) for found, days in groups.items()]
     elif kind == "YEARLY":
         raise ScheduleError("yearly schedules are not supported; add the dates as sessions")
     else:
@@ -380,19 +403,21 @@ def cost_from_prices(prices: Sequence[tuple[Any, str | None, str | None]], *,
         currency = (clean(currency) or found_currency or "GBP").upper()
         shown = "free" if amount == 0 else (
             f"£{amount:.2f}" if currency == "GBP" else f"{amount:.2f} {currency}")
-        labels.append(f"{label}: {shown}" if label else shown)
+        labels.append(f"{label}: {shown}" if label and label.lower() != shown else
+                      label or shown)
         if currency == "GBP":
             amounts.append(amount)
         else:
             foreign = True
-    summary = "; ".join(dict.fromkeys(labels)) or clean(text)
+    note = clean(text)
+    summary = "; ".join(dict.fromkeys(labels + ([note] if note else [])))
     if free or (amounts and min(amounts) == 0):
-        return Cost("free", None, summary)
+        return Cost("free", None, summary or None)
     if amounts:
         return Cost("amount", min(amounts), summary)
-    if text and not foreign:
-        return cost_from_text(text)
-    return Cost("unknown", None, summary)
+    if summary and not foreign:
+        return cost_from_text(summary)
+    return Cost("unknown", None, summary or None)
 
 
 def cost_from_text(text: Any) -> Cost:
@@ -503,3 +528,12 @@ def accessibility(*texts: Any) -> tuple[frozenset[str], dict[str, str]]:
             elif verdict is False and flag and flag[0] not in flags:
                 flags[flag[0]] = "no"
     return frozenset(tags), flags
+
+
+_FLAG_TAGS = {"wheelchair": "wheelchair-accessible", "step_free": "step-free",
+              "toilets_wheelchair": "accessible-toilet", "hearing_loop": "hearing-loop"}
+
+
+def tags_from_flags(flags: Mapping[str, str]) -> frozenset[str]:
+    """Suitability tags that venue flags vouch for (wheelchair=yes: wheelchair-accessible)."""
+    return frozenset(tag for flag, tag in _FLAG_TAGS.items() if flags.get(flag) == "yes")

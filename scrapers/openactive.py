@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
-from urllib.parse import urljoin
 
-from assetmap.schedule import DAY_CODES, ScheduleError, ScheduleRule
+from assetmap.schedule import DAY_CODES, ScheduleRule
 
 from .base import (
+    ITEM_ERRORS,
     ActivityRecord,
     EmptyFeed,
     FeedFormatError,
@@ -27,7 +27,7 @@ from .base import (
     Record,
     decode_json,
 )
-from .normalise import clean, day_code, parse_modified, parse_time
+from .normalise import absolute, clean, day_code, parse_modified, parse_time
 from .schemaorg import activity_from_event, as_list, types
 
 SOURCE_TYPE = "openactive"
@@ -81,11 +81,11 @@ def _page_parts(page: Any, url: str) -> tuple[list[Any], str]:
     if not isinstance(page, dict) or not isinstance(page.get("items"), list):
         raise FeedFormatError(f"{url} is not an RPDE page (no 'items' list); check that the "
                               "source URL is an OpenActive feed endpoint", url=url)
-    next_url = page.get("next")
-    if not isinstance(next_url, str) or not next_url.strip():
+    next_url = absolute(url, page.get("next")) if isinstance(page.get("next"), str) else None
+    if not next_url:
         raise FeedFormatError(f"{url} is an RPDE page without a 'next' URL; the publisher's "
                               "feed is broken, tell them", url=url)
-    return page["items"], urljoin(url, next_url.strip())
+    return page["items"], next_url
 
 
 def _issue(message: str, external_id: str | None, url: str, *,
@@ -124,7 +124,7 @@ def _item(item: Any, url: str) -> Iterator[Record | ParseIssue]:
                                      raw_kind=next(iter(sorted(found)), kind))
         if found & _FACILITY_TYPES and not record.schedules:
             record = replace(record, schedules=_opening_hours(data))
-    except (ValueError, ScheduleError) as exc:
+    except ITEM_ERRORS as exc:
         yield _issue(f"{kind or 'item'} not used: {exc}", item_id, url)
         return
     yield record

@@ -26,11 +26,13 @@ from assetmap.schedule import ScheduleError, ScheduleRule, parse_schedule
 from assetmap.vocab import guess_category, resolve_category, resolve_tag
 
 from .base import (
+    ITEM_ERRORS,
     ActivityRecord,
     ContactRecord,
     EmptyFeed,
     FeedFormatError,
     FetchError,
+    Flags,
     IssueLevel,
     OrganisationRecord,
     Page,
@@ -180,7 +182,7 @@ def _service(service: Any, endpoint: str) -> Iterator[Record | ParseIssue]:
     notes: list[str] = []
     try:
         record = _record(service, service_id, url, notes)
-    except (ValueError, ScheduleError) as exc:
+    except ITEM_ERRORS as exc:
         if status in _WITHDRAWN:
             yield ActivityRecord.tombstone(SOURCE_TYPE, service_id, raw_kind="service",
                                            modified=parse_modified(service.get("last_modified")))
@@ -193,7 +195,7 @@ def _service(service: Any, endpoint: str) -> Iterator[Record | ParseIssue]:
 
 
 def _terms(service: dict) -> list[str]:
-    names = []
+    names: list[str] = []
     for attribute in service.get("attributes") or []:
         term = attribute.get("taxonomy_term") if isinstance(attribute, dict) else None
         if isinstance(term, dict):
@@ -284,7 +286,7 @@ def _venue(location: dict) -> tuple[VenueRecord | None, frozenset[str]]:
         return None, tags
     return VenueRecord(SOURCE_TYPE, external_id=clean(location.get("id")), name=name,
                        address=text, postcode=postcode, lat=point[0] if point else None,
-                       lon=point[1] if point else None, accessibility=flags,
+                       lon=point[1] if point else None, accessibility=Flags(flags),
                        website=clean(location.get("url"))), tags
 
 

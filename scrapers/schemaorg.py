@@ -12,14 +12,14 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urljoin
 
 from assetmap.schedule import LONDON, ScheduleError, ScheduleRule
 from assetmap.vocab import category_for_openactive, guess_category
 
-from .base import ActivityRecord, ContactRecord, OrganisationRecord, VenueRecord
+from .base import ActivityRecord, ContactRecord, Flags, OrganisationRecord, VenueRecord
 from .normalise import (
     Cost,
+    absolute,
     accessibility,
     age_from_text,
     age_range,
@@ -40,7 +40,9 @@ from .normalise import (
     parse_time,
     plain,
     recurrence,
+    tags_from_flags,
     to_london,
+    without_postcode,
 )
 
 # Types whose startDate/endDate bound a run of sessions rather than being one session.
@@ -86,10 +88,8 @@ def text(value: Any) -> str | None:
 
 
 def _url(value: Any, base_url: str | None) -> str | None:
-    found = text(value if not isinstance(value, dict) else value.get("url") or node_id(value))
-    if not found:
-        return None
-    return urljoin(base_url, found) if base_url else found
+    return absolute(base_url, text(value if not isinstance(value, dict)
+                                   else value.get("url") or node_id(value)))
 
 
 def _minute(moment: time) -> time:
@@ -107,7 +107,7 @@ def postal_address(address: Any) -> tuple[str | None, str | None]:
                           text(address.get("addressRegion")),
                           raw_postcode if postcode is None else None), postcode
     words = text(address)
-    return words, find_postcode(words)
+    return without_postcode(words), find_postcode(words)
 
 
 def venue_from_place(place: Any, *, source_type: str, base_url: str | None) -> VenueRecord | None:
@@ -117,7 +117,7 @@ def venue_from_place(place: Any, *, source_type: str, base_url: str | None) -> V
                                                   base_url=base_url) for p in place) if v), None)
     if isinstance(place, str):
         words = clean(place)
-        return VenueRecord(source_type, address=words,
+        return VenueRecord(source_type, address=without_postcode(words),
                            postcode=find_postcode(words)) if words else None
     if not isinstance(place, dict) or "VirtualLocation" in types(place):
         return None
@@ -125,7 +125,7 @@ def venue_from_place(place: Any, *, source_type: str, base_url: str | None) -> V
     if looks_like_coordinates(name):
         name = None
     address, postcode = postal_address(place.get("address"))
-    geo = place.get("geo") if isinstance(place.get("geo"), dict) else place
+    geo: dict = place["geo"] if isinstance(place.get("geo"), dict) else place
     point = coordinates(geo.get("latitude"), geo.get("longitude"))
     features = [text(f.get("name")) for f in as_list(place.get("amenityFeature"))
                 if isinstance(f, dict) and f.get("value") not in (False, "false", "False")]
@@ -138,7 +138,7 @@ def venue_from_place(place: Any, *, source_type: str, base_url: str | None) -> V
         external_id=clean(identifier) if isinstance(identifier, str | int) else node_id(place),
         name=name, address=address, postcode=postcode,
         lat=point[0] if point else None, lon=point[1] if point else None,
-        accessibility=flags, website=_url(place.get("url"), base_url),
+        accessibility=Flags(flags), website=_url(place.get("url"), base_url),
         phone=text(place.get("telephone")), email=text(place.get("email")))
 
 
@@ -156,8 +156,9 @@ def organisation_from(node: Any, *, base_url: str | None) -> OrganisationRecord 
 
 def _child_only(offer: dict) -> bool:
     age = offer.get("ageRange")
+    high = age.get("maxValue") if isinstance(age, dict) else None
     try:
-        return isinstance(age, dict) and float(age.get("maxValue")) < 18
+        return high is not None and float(high) < 18
     except (TypeError, ValueError):
         return False
 
@@ -312,6 +313,11 @@ def all_rules(node: dict, notes: list[str]) -> tuple[ScheduleRule, ...]:
 
 # -- the event ------------------------------------------------------------------------------
 
+def _term(value: Any) -> str:
+    """"EventCancelled" from "https://schema.org/EventCancelled" or "schema:EventCancelled"."""
+    return re.split(r"[/#:]", text(value) or "")[-1]
+
+
 def _support_labels(node: dict) -> list[str]:
     return [t for t in (text(c.get("prefLabel")) if isinstance(c, dict) else clean(c)
                         for c in as_list(node.get("accessibilitySupport"))) if t]
@@ -319,7 +325,7 @@ def _support_labels(node: dict) -> list[str]:
 
 def _attendance(node: dict, venue: VenueRecord | None) -> tuple[bool, frozenset[str]]:
     """(online only, tags). Events without a mode but with only a virtual place are online."""
-    mode = (text(node.get("eventAttendanceMode")) or "").rsplit("/", 1)[-1]
+    mode = _term(node.get("eventAttendanceMode"))
     virtual = any("VirtualLocation" in types(p) for p in as_list(node.get("location")))
     if mode.startswith("Online") or "OnDemandEvent" in types(node) or (
             not mode and virtual and venue is None):
@@ -340,9 +346,10 @@ def activity_from_event(node: dict, *, source_type: str, external_id: str,
     """
     name = plain(node.get("name"))
     description = plain(node.get("description")) or plain(node.get("disambiguatingDescription"))
-    if not name:
+    super_event = node.get("superEvent")
+    if not name and not isinstance(super_event, str):  # a session may take its series' name
         raise ValueError("no name")
-    status = (text(node.get("eventStatus")) or "").rsplit("/", 1)[-1]
+    status = _term(node.get("eventStatus"))
     venue = venue_from_place(node.get("location"), source_type=source_type, base_url=base_url)
     online, online_tags = _attendance(node, venue)
     organisation = organisation_from(node.get("organizer"), base_url=base_url) or \
@@ -352,15 +359,13 @@ def activity_from_event(node: dict, *, source_type: str, external_id: str,
     gender, gender_tags = gender_restriction(as_list(node.get("genderRestriction")))
     access_tags, _ = accessibility(*_support_labels(node))
     if venue is not None:
-        access_tags |= {"wheelchair-accessible"} if venue.accessibility.get(
-            "wheelchair") == "yes" else set()
+        access_tags |= tags_from_flags(venue.accessibility)
     source_url = _url(node.get("url"), base_url) or _url(node_id(node), base_url) or base_url
     contact_email = organisation.email if organisation else None
     contact_phone = (organisation.phone if organisation else None) or (
         venue.phone if venue else None)
-    super_event = node.get("superEvent")
     return ActivityRecord(
-        source_type=source_type, external_id=external_id, name=name,
+        source_type=source_type, external_id=external_id, name=name or "",
         source_url=source_url, description=description,
         category=category_from(node, name, description),
         schedules=all_rules(node, notes), venue=venue, organisation=organisation,

@@ -195,8 +195,6 @@ def rules_oracle() -> OsmOracle:
 
 @pytest.fixture(scope="session")
 def camden_path() -> Path:
-    if not CAMDEN.is_file():
-        pytest.skip(f"{CAMDEN} missing (cp /work/shared/data/osm/camden.osm.pbf data/osm/)")
     return CAMDEN
 
 

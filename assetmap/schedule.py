@@ -313,9 +313,11 @@ def describe(rule: ScheduleRule) -> str:
         every = "Every other " if rule.interval == 2 else (
             f"Every {rule.interval} weeks on " if rule.interval > 2 else "")
         text = f"{every}{_join(days if every else [d + 's' for d in days])} {times}"
-    else:
+    elif rule.positions:
         text = f"{_join([_ORDINAL_WORDS[p] for p in rule.positions])} {_join(days)} {times}"
         text = text[0].upper() + text[1:]
+    else:  # monthly on every such weekday is simply weekly
+        text = f"{_join([d + 's' for d in days])} {times}"
     if rule.except_dates:
         text += " except " + ", ".join(d.isoformat() for d in rule.except_dates)
     return text.strip()

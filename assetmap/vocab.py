@@ -8,6 +8,7 @@ OpenActive Activity List concepts where one exists, so feeds can be classified.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -65,7 +66,7 @@ CATEGORIES: tuple[Term, ...] = (
     Term("martial-arts", "Martial arts", (OA + "2330f2d4-d0dc-4231-8dd9-07d37a452228",),
          ("tai chi", "karate", "martial")),
     Term("employment-support", "Employment support", keywords=("employment", "job club",
-                                                               "cv ", "careers")),
+                                                               "cv", "careers")),
     Term("exercise-class", "Exercise class", (OA + "984068a7-5b7b-4989-bb33-f96953d8960c",),
          ("exercise", "fitness", "keep fit", "strength and balance")),
     Term("sport", "Sport (other)", keywords=("sport", "bowls", "badminton", "football")),
@@ -144,11 +145,17 @@ def resolve_tag(value: str) -> str | None:
 
 def guess_category(*texts: str | None) -> str:
     """Best-effort category from free text (a name, a description) for feeds without one."""
-    blob = " " + " ".join(t.lower() for t in texts if t) + " "
+    blob = " ".join(t.lower() for t in texts if t)
     for term in CATEGORIES:
-        if any(k in blob for k in term.keywords):
+        if any(_keyword_re(k).search(blob) for k in term.keywords):
             return term.id
     return "other"
+
+
+@cache
+def _keyword_re(keyword: str) -> re.Pattern[str]:
+    """Whole words only: "art" must not match "party", though "repair caf" matches "café"."""
+    return re.compile(r"\b" + re.escape(keyword.strip()))
 
 
 @cache

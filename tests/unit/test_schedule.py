@@ -112,3 +112,8 @@ def test_round_trip_through_dict():
 def test_bad_schedules_say_what_is_wrong(bad, words):
     with pytest.raises(ScheduleError, match=words):
         parse_schedule(bad)
+
+
+def test_monthly_rule_without_positions_is_described_as_weekly():
+    rule = ScheduleRule("monthly", time(10), time(11), days=("TU",))
+    assert describe(rule) == "Tuesdays 10:00-11:00"

@@ -25,3 +25,10 @@ def test_labels_resolve_to_ids():
     assert vocab.resolve_category("Tea dance") == "tea-dance"
     assert vocab.resolve_tag("Drop-in (no booking)") == "drop-in"
     assert vocab.resolve_tag("nonsense") is None
+
+
+def test_guess_category_matches_whole_words():
+    assert vocab.guess_category("Christmas Party") == "other"
+    assert vocab.guess_category("Art Club") == "arts-crafts"
+    assert vocab.guess_category("Repair Café at the library") == "repair-cafe"
+    assert vocab.guess_category("Job club: CV help") == "employment-support"

@@ -63,6 +63,10 @@ class IngestCounts:
         self.issues.extend(other.issues)
 
 
+def _has_location(venue: VenueRecord) -> bool:
+    return venue.lat is not None or bool(venue.postcode)
+
+
 def _name_key(name: str) -> str:
     return " ".join(w for w in _WORDS.findall(name.lower()) if w not in _STOP)
 
@@ -112,7 +116,19 @@ class Ingestor:
                                       "external_id": item.external_id})
                 counts.skipped += item.level == "skipped"
             elif isinstance(item, VenueRecord):
-                self._venue(item)
+                if not _has_location(item):
+                    counts.issues.append({"level": "skipped", "external_id": item.external_id,
+                                          "message": f"venue {item.name!r} has no location"})
+                    counts.skipped += 1
+                    continue
+                try:
+                    with self.session.begin_nested():
+                        self._venue(item)
+                except (AssetMapError, ValueError) as exc:
+                    counts.issues.append({"level": "skipped", "message": str(exc),
+                                          "external_id": item.external_id})
+                    counts.skipped += 1
+                    continue
                 counts.venues += 1
             else:
                 activities.append(item)
@@ -163,15 +179,21 @@ class Ingestor:
     # -- one record ------------------------------------------------------------------------
     def _activity(self, record: ActivityRecord, link: SourceLink | None) -> str:
         fingerprint = record.fingerprint()
+        if (link is not None and record.modified and link.source_modified
+                and record.modified < link.source_modified):
+            return "unchanged"  # an older version replayed (e.g. a feed read from its start)
         if record.deleted:
-            return self._withdraw(link) if link is not None else "skipped"
+            if link is None:
+                return "skipped"
+            link.source_modified = record.modified or link.source_modified
+            return self._withdraw(link)
         if link is not None and link.fingerprint == fingerprint and not link.withdrawn:
             return "unchanged"
         if not (record.name or "").strip():
             raise ValueError(f"item {record.external_id} has no name (a session of a series "
                              "not published in this feed)")
         fields = record_fields(record)
-        venue = self._venue(record.venue) if record.venue and record.venue.has_location else None
+        venue = self._venue(record.venue) if record.venue and _has_location(record.venue) else None
         fields["venue_id"] = venue.id if venue else None
         if record.organisation:
             fields["organisation_id"] = self._organisation(record).id
@@ -196,6 +218,7 @@ class Ingestor:
                 apply_changes(self.session, activity, {"status": "active"}, self.actor,
                               note="listed again by the source", at=self.now)
         link.fingerprint = fingerprint
+        link.source_modified = record.modified or link.source_modified
         link.url = record.source_url or link.url
         link.last_seen_at = self.now
         link.missed_runs = 0

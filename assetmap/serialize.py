@@ -79,6 +79,9 @@ def activity_to_dict(activity: Activity, *, now: datetime, lat: float | None = N
         "version": activity.version,
     }
     if include_private:
+        for link, out in zip(activity.source_links, data["sources"], strict=True):
+            out["disagreements"] = link.disagreements or {}
+        data["human_edited_fields"] = sorted((activity.field_provenance or {}).keys())
         data["verifications"] = [{
             "verified_at": e.verified_at.isoformat(), "method": e.method,
             "by": e.actor_label, "note": e.note, "judgement": e.judgement,

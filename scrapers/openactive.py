@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from assetmap.schedule import DAY_CODES, ScheduleRule
@@ -102,7 +103,7 @@ def _item(item: Any, url: str) -> Iterator[Record | ParseIssue]:
         yield _issue("an RPDE item without an id cannot be updated later", None, url)
         return
     kind = clean(item.get("kind"))
-    modified = parse_modified(item.get("modified"))
+    modified = _rpde_modified(item.get("modified"))
     if item.get("state") == "deleted":
         yield ActivityRecord.tombstone(SOURCE_TYPE, item_id, modified=modified, raw_kind=kind)
         return
@@ -157,3 +158,16 @@ def _opening_hours(data: dict) -> tuple[ScheduleRule, ...]:
     return tuple(ScheduleRule("weekly", opens, closes,
                               days=tuple(sorted(days, key=DAY_CODES.index)))
                  for (opens, closes), days in by_hours.items())
+
+
+def _rpde_modified(value: object) -> datetime | None:
+    """RPDE's `modified` is an integer that only orders items (often, not always, epoch ms).
+
+    Mapped to epoch + value milliseconds so that ingest can tell an older version of an item
+    (a feed replayed from its start) from a newer one, whatever the publisher's numbering.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
+    return parse_modified(value)

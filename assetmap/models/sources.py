@@ -66,6 +66,8 @@ class SourceLink(Base):
     missed_runs: Mapped[int] = mapped_column(Integer, default=0)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     fingerprint: Mapped[str | None] = mapped_column(String(64))  # hash of the last record
+    # The feed's own "modified" of the last record applied: an older one is a stale replay.
+    source_modified: Mapped[datetime | None]
     # Values this source publishes that differ from a person's edit: {field: value}.
     disagreements: Mapped[dict] = mapped_column(JSON, default=dict)
 

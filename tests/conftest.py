@@ -141,6 +141,27 @@ def login(client, app):
     return _login
 
 
+@pytest.fixture(scope="session")
+def camden_cache(tmp_path_factory) -> Path:
+    """The Camden walking network, built once per test session (about 2 s)."""
+    from assetmap.config import PROJECT_ROOT
+    from assetmap.walking import NetworkRegistry
+
+    folder = tmp_path_factory.mktemp("camden-network")
+    NetworkRegistry(folder).build(PROJECT_ROOT / "data" / "osm" / "camden.osm.pbf", "camden")
+    return folder
+
+
+@pytest.fixture
+def network(app, camden_cache) -> Path:
+    """The app's network folder holding the Camden network, so matches use real streets."""
+    import shutil
+
+    target = app.config["NETWORK_DIR"]
+    shutil.copytree(camden_cache, target, dirs_exist_ok=True)
+    return target
+
+
 @pytest.fixture
 def live_server(app):
     """The app on a real port for browser tests; stopped after the test."""

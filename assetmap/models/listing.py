@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -120,6 +121,8 @@ class Activity(Timestamps, Base):
         back_populates="activity", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
+    # Matching reads the active listings at the venues within a walk.
+    __table_args__ = (Index("ix_activities_venue_status", "venue_id", "status"),)
 
     @property
     def tags(self) -> list[str]:

@@ -41,6 +41,8 @@ SAMPLE_SPACING_M = 10.0
 ISOCHRONE_BUFFER_M = 30.0
 #: Holes smaller than this (city blocks inside the walk) are filled in an isochrone.
 ISOCHRONE_MIN_HOLE_M2 = 50_000.0
+#: Concave-hull tightness for the fast isochrone (0 hugs the points, 1 is the convex hull).
+ISOCHRONE_HULL_RATIO = 0.1
 
 
 @dataclass(frozen=True)
@@ -503,12 +505,16 @@ class Router:
     # --- isochrone -------------------------------------------------------------------------
 
     def isochrone(
-        self, reach: Reach, minutes: float | None = None, *, buffer_m: float = ISOCHRONE_BUFFER_M
+        self, reach: Reach, minutes: float | None = None, *, buffer_m: float = ISOCHRONE_BUFFER_M,
+        precise: bool = False,
     ) -> dict[str, Any]:
         """GeoJSON (Multi)Polygon of the area within ``minutes`` (default: the reach's).
 
-        The walked streets (whole or partly walked edges) are buffered by ``buffer_m`` in a
-        local metric projection centred on the origin; small enclosed holes are filled.
+        Works on the walked streets (whole or partly walked edges) in a local metric
+        projection centred on the origin. By default their points are wrapped in a concave
+        hull and buffered by ``buffer_m``: a 15-minute area in ~10 ms, overlapping the precise
+        shape by ~90-97% (IoU). ``precise=True`` buffers every walked street instead (~100+ ms),
+        for printed maps and coverage work. Small enclosed holes are filled either way.
         """
         import shapely
 
@@ -521,10 +527,17 @@ class Router:
         if pieces:
             lat = np.concatenate([p[0] for p in pieces])
             lon = np.concatenate([p[1] for p in pieces])
-            lines = shapely.linestrings(
-                (lon - reach.lon) * kx, (lat - reach.lat) * self._ky,
-                indices=np.repeat(np.arange(len(pieces)), [len(p[0]) for p in pieces]))
-            shape = shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=4))
+            x, y = (lon - reach.lon) * kx, (lat - reach.lat) * self._ky
+            if precise:
+                lines = shapely.linestrings(
+                    x, y, indices=np.repeat(np.arange(len(pieces)), [len(p[0]) for p in pieces]))
+                shape = shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=4))
+            else:
+                # One point per 10 m cell is plenty for a hull buffered by 30 m.
+                cells = np.unique(np.round(np.column_stack([x, y]) / 10.0), axis=0) * 10.0
+                hull = shapely.concave_hull(shapely.multipoints(cells),
+                                            ratio=ISOCHRONE_HULL_RATIO)
+                shape = hull.buffer(buffer_m, quad_segs=2)
         else:  # estimated: a circle of the straight-line reach; else nothing is in reach
             radius = limit / self.detour_factor if reach.estimated else 0.0
             shape = shapely.Point(0, 0).buffer(max(radius, buffer_m))

@@ -117,3 +117,34 @@ def test_bad_schedules_say_what_is_wrong(bad, words):
 def test_monthly_rule_without_positions_is_described_as_weekly():
     rule = ScheduleRule("monthly", time(10), time(11), days=("TU",))
     assert describe(rule) == "Tuesdays 10:00-11:00"
+
+
+def test_weekly_and_daily_dates_agree_with_dateutil():
+    """The plain-arithmetic weekly/daily path against dateutil's rrule as an oracle."""
+    import random
+
+    from dateutil import rrule
+
+    from assetmap.schedule import DAY_CODES, _dates
+
+    codes = [rrule.MO, rrule.TU, rrule.WE, rrule.TH, rrule.FR, rrule.SA, rrule.SU]
+    rng = random.Random(7)
+    for _ in range(300):
+        kind = rng.choice(["weekly", "daily"])
+        days = tuple(sorted(rng.sample(DAY_CODES, rng.randint(1, 3)), key=DAY_CODES.index))
+        interval = rng.randint(1, 3)
+        valid_from = date(2026, 1, 1) + timedelta(days=rng.randint(0, 400))
+        rule = ScheduleRule(kind, time(10), time(11), days=days if kind == "weekly" else (),
+                            interval=interval if kind == "weekly" else 1,
+                            valid_from=valid_from)
+        first = valid_from + timedelta(days=rng.randint(-30, 60))
+        last = first + timedelta(days=rng.randint(0, 90))
+        start = valid_from - timedelta(days=valid_from.weekday()) if kind == "weekly" else (
+            valid_from)
+        oracle = rrule.rrule(rrule.WEEKLY if kind == "weekly" else rrule.DAILY,
+                             interval=rule.interval, dtstart=datetime.combine(start, time()),
+                             byweekday=[codes[DAY_CODES.index(d)] for d in days]
+                             if kind == "weekly" else None, wkst=rrule.MO,
+                             until=datetime.combine(last, time()))
+        expected = [d.date() for d in oracle if max(first, valid_from) <= d.date() <= last]
+        assert list(_dates(rule, first, last)) == expected, rule

@@ -1,23 +1,4 @@
-import shutil
-
 import pytest
-
-from assetmap.config import PROJECT_ROOT
-from assetmap.walking import NetworkRegistry
-
-
-@pytest.fixture(scope="session")
-def camden_cache(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("camden-network")
-    NetworkRegistry(folder).build(PROJECT_ROOT / "data" / "osm" / "camden.osm.pbf", "camden")
-    return folder
-
-
-@pytest.fixture
-def network(app, camden_cache):
-    target = app.config["NETWORK_DIR"]
-    shutil.copytree(camden_cache, target, dirs_exist_ok=True)
-    return target
 
 
 def test_match_ranks_by_walk_and_explains(client, demo, network):

@@ -197,8 +197,8 @@ def test_missing_from_a_complete_feed_three_times_is_possibly_closed(app, client
 
 
 @pytest.mark.parametrize("fault, reason", [
-    ("500", "500"), ("html", "HTML"), ("invalid", "JSON"), ("truncated", "connection broken while reading the body"),
-    ("timeout", "timed out"),
+    ("500", "500"), ("html", "HTML"), ("invalid", "JSON"),
+    ("truncated", "connection broken while reading the body"), ("timeout", "timed out"),
 ])
 def test_a_failing_source_changes_nothing_and_says_why(app, client, feed_server, polite_client,
                                                       fault, reason):

@@ -131,3 +131,37 @@ def route() -> Response:
                     "properties": {"activity_id": activity_id, "metres": round(walk.metres),
                                    "minutes": round(walk.minutes, 1), "pace": query.pace,
                                    "estimated": walk.estimated}})
+
+
+@bp.get("/streets")
+def streets() -> Response:
+    """Walkable streets in a map view, drawn as the map's own basemap (no outside tiles)."""
+    from flask import current_app
+
+    from ..matching import walking_service
+    from ..walking.router import streets_in_box
+
+    raw = request.args.get("bbox")
+    if not raw:
+        raise ValidationError("bbox", "give the map view as minLon,minLat,maxLon,maxLat")
+    box = BBox.parse(raw)
+    if (box.max_lon - box.min_lon) * (box.max_lat - box.min_lat) > MAX_STREETS_BOX_DEG2:
+        raise ValidationError("bbox", "the view is too large for street detail; zoom in")
+    service = walking_service(current_app)
+    _name, router = service.router_for((box.min_lat + box.max_lat) / 2,
+                                       (box.min_lon + box.max_lon) / 2)
+    if router is None:
+        return jsonify({"type": "FeatureCollection", "features": []})
+    geometry = streets_in_box(router.graph, (box.min_lon, box.min_lat, box.max_lon,
+                                             box.max_lat))
+    if geometry is None:
+        raise ValidationError("bbox", "the view is too large for street detail; zoom in")
+    response = jsonify({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": geometry, "properties": {}}]})
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
+
+
+# About 4 km x 4 km around London: enough for a neighbourhood view, not a whole city.
+MAX_STREETS_BOX_DEG2 = 0.06 * 0.036

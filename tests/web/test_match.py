@@ -82,3 +82,17 @@ def test_bad_match_input_is_400_naming_the_parameter(client, query, field):
     response = client.get(f"/api/v1/match?{query}")
     assert response.status_code == 400
     assert response.get_json()["field"] == field
+
+
+def test_streets_basemap_for_a_view(client, network):
+    view = "-0.130,51.528,-0.120,51.534"
+    body = client.get(f"/api/v1/streets?bbox={view}").get_json()
+    lines = body["features"][0]["geometry"]["coordinates"]
+    assert len(lines) > 50
+    # Every street has an end in the view (the network's nodes decide what is drawn).
+    assert all(any(-0.131 <= x <= -0.119 and 51.527 <= y <= 51.535 for x, y in line)
+               for line in lines)
+    assert client.get("/api/v1/streets?bbox=-0.3,51.4,0.0,51.7").status_code == 400
+    assert client.get("/api/v1/streets").get_json()["field"] == "bbox"
+    far = client.get("/api/v1/streets?bbox=-2.01,53.0,-2.0,53.01").get_json()
+    assert far["features"] == []

@@ -95,6 +95,32 @@
       document.getElementById("result-count").textContent = "(could not load)";
     });
 
+  // A local basemap: the walkable streets of the view, from the app's own walking network.
+  var streetsPane = map.createPane("streets");
+  streetsPane.style.zIndex = 350;
+  var streets = L.geoJSON(null, {
+    pane: "streets", interactive: false,
+    style: { color: "#9aa3ad", weight: 1.5, opacity: 0.9 }
+  }).addTo(map);
+  var streetsTimer = null;
+  function loadStreets() {
+    if (!el.dataset.streets || map.getZoom() < 14) { streets.clearLayers(); return; }
+    var b = map.getBounds();
+    var box = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
+      .map(function (v) { return v.toFixed(4); }).join(",");
+    fetch(el.dataset.streets + "?bbox=" + box)
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) { return; }
+        streets.clearLayers();
+        streets.addData(data);
+      });
+  }
+  map.on("moveend", function () {
+    clearTimeout(streetsTimer);
+    streetsTimer = setTimeout(loadStreets, 250);
+  });
+
   if (el.dataset.areas) {
     fetch(el.dataset.areas).then(function (r) { return r.json(); }).then(function (areas) {
       L.geoJSON(areas, {

@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export ASSETMAP_DATA_DIR ?= $(CURDIR)/data
-DEBIAN_PACKAGES := libsqlite3-mod-spatialite postgresql-15-postgis-3 chromium fonts-dejavu-core
+DEBIAN_PACKAGES := libsqlite3-mod-spatialite postgresql-15-postgis-3 chromium fonts-dejavu-core \
+  redis-server poppler-utils
 
 .PHONY: install run test lint bench clean
 
@@ -40,6 +41,7 @@ lint: install
 
 bench: install
 	$(PY) bench/walking.py
+	$(PY) bench/freshness.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -43,7 +43,24 @@ class Config:
         # Flask-Limiter storage shared by every web worker (memory:// only for one process).
         self.RATELIMIT_STORAGE_URI: str = _env("RATELIMIT_STORAGE_URI", "memory://") or (
             "memory://")
+        # Keeps the counts of AssetMap instances that share one Redis apart.
+        self.RATELIMIT_KEY_PREFIX: str = _env("RATELIMIT_KEY_PREFIX", "assetmap") or "assetmap"
+        # Community suggestions accepted per client address (Flask-Limiter syntax), the least
+        # seconds a person plausibly takes over the form (a spam trap), and how long an
+        # organiser's "is this still right?" link works.
+        self.SUGGEST_RATE_LIMIT: str = _env("SUGGEST_RATE_LIMIT", "5 per hour") or "5 per hour"
+        self.SUGGEST_MIN_FILL_SECONDS: float = float(_env("SUGGEST_MIN_FILL_SECONDS") or 3)
+        self.ORGANISER_LINK_DAYS: int = int(_env("ORGANISER_LINK_DAYS") or 30)
         self.DEMO_LABEL: str = _env("DEMO_LABEL", "") or ""
+        # Freshness (docs/FRESHNESS.md): re-check intervals in days, by default and per category
+        # ("walking-group=90,days-out=60"); reminders to organisers N days after a listing falls
+        # due (at most so many a day); coverage walks of this many minutes. Checked when used.
+        self.FRESHNESS_DEFAULT_DAYS: str = _env("FRESHNESS_DEFAULT_DAYS", "182") or "182"
+        self.FRESHNESS_INTERVALS: str = _env("FRESHNESS_INTERVALS", "") or ""
+        self.FRESHNESS_REMINDER_DAYS: str = (_env("FRESHNESS_REMINDER_DAYS", "0,91,182")
+                                             or "0,91,182")
+        self.FRESHNESS_REMINDERS_PER_RUN: int = int(_env("FRESHNESS_REMINDERS_PER_RUN") or 200)
+        self.COVERAGE_MINUTES: int = int(_env("COVERAGE_MINUTES") or 15)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in vars(self).items() if k.isupper()}

@@ -140,6 +140,17 @@ def session_scope(app: Flask) -> Iterator[Session]:
         session.close()
 
 
+def begin_write(session: Session) -> None:
+    """Take SQLite's write lock now, at the start of a transaction that will write.
+
+    A transaction that reads and then writes fails at once with "database is locked" if
+    another process wrote in between; one that starts with BEGIN IMMEDIATE waits its turn
+    (busy timeout) instead. Call it first thing in a session; a no-op on PostGIS.
+    """
+    if is_sqlite(session) and not session.in_transaction():
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def dispose(app: Flask) -> None:
     state = app.extensions.get("assetmap.db")
     if state and state["engine"] is not None:

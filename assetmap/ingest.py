@@ -24,14 +24,20 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
 
 from scrapers.base import ActivityRecord, ParseIssue, VenueRecord
 
 from .errors import AssetMapError
 from .models import Activity, Organisation, Source, SourceLink, Venue, VerificationEvent
 from .services.listings import Actor, apply_changes, create_activity, human_fields
-from .services.venues import find_or_create_venue, haversine_m
+from .services.venues import (
+    SAME_VENUE_METRES,
+    find_or_create_venue,
+    haversine_m,
+    resolve_location,
+)
 from .services.verification import record_verification
 from .spatial import BBox, in_bbox, lat_of, lon_of, point
 
@@ -61,6 +67,10 @@ class IngestCounts:
         for key, value in other.to_dict().items():
             setattr(self, key, getattr(self, key) + value)
         self.issues.extend(other.issues)
+
+
+def _venue_name(venue: VenueRecord) -> str:
+    return (venue.name or venue.address or "Unnamed venue").strip()
 
 
 def _has_location(venue: VenueRecord) -> bool:
@@ -105,6 +115,15 @@ class Ingestor:
         self.data_dir = data_dir
         self.now = now
         self.actor = Actor("source", source.name, source_id=source.id)
+        # Per-page lookups, filled by _prefetch: venues by lower-cased name with their point,
+        # organisations by lower-cased name.
+        self._venue_cache: dict[str, list[tuple[Venue, float, float]]] = {}
+        self._org_cache: dict[str, Organisation] = {}
+        self._page_issues: list[dict] = []
+        self._resolved: dict[VenueRecord, Venue | None] = {}
+        self._points: dict[int, tuple[float, float]] = {}
+        self._points_pending: list[tuple[Venue, float, float]] = []
+        self._others_listed = True
 
     # -- one page --------------------------------------------------------------------------
     def ingest(self, items: Iterable[ActivityRecord | VenueRecord | ParseIssue]) -> IngestCounts:
@@ -133,25 +152,82 @@ class Ingestor:
             else:
                 activities.append(item)
         links = self._links([r.external_id for r in activities])
+        try:
+            # Fast path: the whole page in one savepoint, venues and organisations looked up
+            # in bulk, new listings inserted in a few batched statements.
+            with self.session.begin_nested():
+                self._prefetch(activities, links)
+                with self.session.no_autoflush:
+                    outcomes = [(r, self._activity(r, links.get(r.external_id)))
+                                for r in activities]
+                self.session.flush()
+        except (AssetMapError, ValueError, SQLAlchemyError):
+            # One bad record spoils a batch: redo the page a record at a time so that only
+            # the bad one is skipped (and reported).
+            self._venue_cache.clear()
+            self._org_cache.clear()
+            self._resolved.clear()
+            self._points_pending.clear()
+            self._points.clear()
+            links = self._links([r.external_id for r in activities])
+            outcomes = []
+            for record in activities:
+                try:
+                    with self.session.begin_nested():
+                        outcomes.append((record, self._activity(
+                            record, links.get(record.external_id))))
+                except (AssetMapError, ValueError, SQLAlchemyError) as exc:
+                    counts.skipped += 1
+                    counts.issues.append({"level": "skipped", "message": str(exc),
+                                          "external_id": record.external_id})
         sighted: list[SourceLink] = []
-        for record in activities:
+        for record, outcome in outcomes:
             link = links.get(record.external_id)
-            try:
-                with self.session.begin_nested():
-                    outcome = self._activity(record, link)
-            except (AssetMapError, ValueError) as exc:
-                counts.skipped += 1
-                counts.issues.append({"level": "skipped", "message": str(exc),
-                                      "external_id": record.external_id})
-                continue
-            if outcome == "unchanged" and link is not None:
+            if outcome == "unchanged" and link is not None and link.id is not None:
                 sighted.append(link)
             if outcome == "disagreement":
                 counts.disagreements += 1
                 outcome = "updated"
             setattr(counts, outcome, getattr(counts, outcome) + 1)
+        counts.issues.extend(self._page_issues)
+        self._page_issues = []
         self._sighted(sighted)
         return counts
+
+    def _prefetch(self, records: list[ActivityRecord],
+                  links: dict[str, SourceLink]) -> None:
+        """Load in a few queries what the page's records will need one by one."""
+        # Cross-source matching only matters if something not from this feed is listed.
+        self._others_listed = self.session.scalar(select(Activity.id).where(
+            ~Activity.source_links.any(SourceLink.source_id == self.source.id)).limit(1)
+        ) is not None
+        changed = [r for r in records if not r.deleted and (
+            r.external_id not in links or links[r.external_id].fingerprint != r.fingerprint())]
+        activity_ids = [links[r.external_id].activity_id for r in changed
+                        if r.external_id in links]
+        if activity_ids:
+            self.session.scalars(select(Activity).where(Activity.id.in_(activity_ids)).options(
+                selectinload(Activity.tag_rows), selectinload(Activity.schedule_rows),
+                selectinload(Activity.source_links))).all()
+        names = {r.organisation.name.strip().lower() for r in changed if r.organisation}
+        if names:
+            for org in self.session.scalars(select(Organisation).where(
+                    func.lower(Organisation.name).in_(names))):
+                self._org_cache.setdefault(org.name.strip().lower(), org)
+        venue_names = {_venue_name(r.venue).lower() for r in changed
+                       if r.venue and _has_location(r.venue)}
+        if venue_names:
+            for venue, lat, lon in self.session.execute(
+                    select(Venue, lat_of(Venue.geom), lon_of(Venue.geom))
+                    .where(func.lower(Venue.name).in_(venue_names))):
+                self._venue_cache.setdefault(venue.name.strip().lower(), []).append(
+                    (venue, lat, lon))
+        with self.session.no_autoflush:
+            for record in changed:
+                self._activity_venue(record)
+                if record.organisation:
+                    self._organisation(record)
+        self.session.flush()  # new venues and organisations get their ids in one go
 
     def _links(self, external_ids: list[str]) -> dict[str, SourceLink]:
         found: dict[str, SourceLink] = {}
@@ -193,22 +269,30 @@ class Ingestor:
             raise ValueError(f"item {record.external_id} has no name (a session of a series "
                              "not published in this feed)")
         fields = record_fields(record)
-        venue = self._venue(record.venue) if record.venue and _has_location(record.venue) else None
+        with self.session.no_autoflush:
+            venue = self._activity_venue(record)
+        if venue is not None and venue.id is None:
+            self.session.flush()
         fields["venue_id"] = venue.id if venue else None
         if record.organisation:
-            fields["organisation_id"] = self._organisation(record).id
+            organisation = self._organisation(record)
+            if organisation.id is None:
+                self.session.flush()
+            fields["organisation_id"] = organisation.id
         if link is None:
             existing = self._same_group(record, venue)
             if existing is None:
-                activity = create_activity(self.session, fields, self.actor, at=self.now)
+                activity = create_activity(self.session, fields, self.actor, at=self.now,
+                                           flush=False)
                 outcome = "created"
             else:
                 activity = existing
                 self._merge(activity, fields, None)
                 outcome = "linked"
-            link = SourceLink(activity_id=activity.id, source_id=self.source.id,
+            link = SourceLink(activity=activity, source_id=self.source.id,
                               external_id=record.external_id, url=record.source_url,
-                              first_seen_at=self.now, last_seen_at=self.now, disagreements={})
+                              first_seen_at=self.now, last_seen_at=self.now, disagreements={},
+                              missed_runs=0, withdrawn=False)
             self.session.add(link)
         else:
             activity = self.session.get(Activity, link.activity_id)
@@ -278,22 +362,22 @@ class Ingestor:
 
     def _same_group(self, record: ActivityRecord, venue: Venue | None) -> Activity | None:
         """A listing from another source that is this group: name, place and days agree."""
-        if venue is None:
+        if venue is None or not self._others_listed:
             return None
-        lat, lon = self.session.execute(select(lat_of(Venue.geom), lon_of(Venue.geom)).where(
-            Venue.id == venue.id)).one()
+        lat, lon = self._venue_points[venue.id]
         delta = 0.004
-        candidates = self.session.execute(
-            select(Activity, lat_of(Venue.geom), lon_of(Venue.geom))
+        nearby = self.session.execute(
+            select(Activity.id, Activity.name, lat_of(Venue.geom), lon_of(Venue.geom))
             .join(Venue, Activity.venue_id == Venue.id)
             .where(in_bbox(Venue.geom, BBox(lon - delta, lat - delta, lon + delta, lat + delta)))
             .where(Activity.status != "ended")).all()
         days = {d for rule in record.schedules for d in rule.days}
-        for activity, alat, alon in candidates:
+        for activity_id, name, alat, alon in nearby:
             if haversine_m(lat, lon, alat, alon) > SAME_GROUP_METRES:
                 continue
-            if not same_group_name(activity.name, record.name):
+            if not same_group_name(name, record.name):
                 continue
+            activity = self.session.get(Activity, activity_id)
             theirs = {d for rule in activity.schedules for d in rule.days}
             if days and theirs and not days & theirs:
                 continue
@@ -301,6 +385,49 @@ class Ingestor:
                 continue  # two items of the same feed are two listings
             return activity
         return None
+
+    def _activity_venue(self, record: ActivityRecord) -> Venue | None:
+        """The venue of an activity record: found by name near its point, else created."""
+        place = record.venue
+        if place is None or not _has_location(place):
+            return None
+        key = place
+        if key in self._resolved:
+            return self._resolved[key]
+        try:
+            postcode, lat, lon, approximate = resolve_location(
+                postcode=place.postcode, lat=place.lat, lon=place.lon, data_dir=self.data_dir)
+        except AssetMapError as exc:
+            self._page_issues.append({"level": "warning", "external_id": record.external_id,
+                                      "message": f"venue not placed: {exc}"})
+            self._resolved[key] = None
+            return None
+        name = _venue_name(place)
+        nearest = min(((haversine_m(lat, lon, vlat, vlon), id(v), v, vlat, vlon)
+                       for v, vlat, vlon in self._venue_cache.get(name.lower(), [])),
+                      default=None)
+        if nearest is not None and nearest[0] <= SAME_VENUE_METRES:
+            venue, lat, lon = nearest[2], nearest[3], nearest[4]
+        else:
+            wheelchair = place.accessibility.get("wheelchair")
+            venue = Venue(name=name, address=place.address, postcode=postcode,
+                          geom=point(lat, lon), location_approximate=approximate,
+                          website=place.website, phone=place.phone, kind=place.kind,
+                          wheelchair=wheelchair, step_free={"yes": True, "designated": True,
+                                                            "no": False}.get(wheelchair or ""))
+            self.session.add(venue)
+            self._venue_cache.setdefault(name.lower(), []).append((venue, lat, lon))
+        self._resolved[key] = venue
+        self._points_pending.append((venue, lat, lon))
+        return venue
+
+    @property
+    def _venue_points(self) -> dict[int, tuple[float, float]]:
+        for venue, lat, lon in self._points_pending:
+            if venue.id is not None:
+                self._points[venue.id] = (lat, lon)
+        self._points_pending = [p for p in self._points_pending if p[0].id is None]
+        return self._points
 
     # -- venues and organisations ----------------------------------------------------------
     def _venue(self, record: VenueRecord) -> Venue:
@@ -329,17 +456,20 @@ class Ingestor:
     def _organisation(self, record: ActivityRecord) -> Organisation:
         org = record.organisation
         assert org is not None
-        found = self.session.scalar(select(Organisation).where(
-            func.lower(Organisation.name) == org.name.strip().lower()))
+        key = org.name.strip().lower()
+        found = self._org_cache.get(key)
+        if found is None:
+            found = self.session.scalar(select(Organisation).where(
+                func.lower(Organisation.name) == key))
         if found is None:
             found = Organisation(name=org.name.strip(), url=org.url, email=org.email,
                                  phone=org.phone)
             self.session.add(found)
-            self.session.flush()
         else:
-            for key in ("url", "email", "phone"):
-                if getattr(found, key) is None and getattr(org, key):
-                    setattr(found, key, getattr(org, key))
+            for attr in ("url", "email", "phone"):
+                if getattr(found, attr) is None and getattr(org, attr):
+                    setattr(found, attr, getattr(org, attr))
+        self._org_cache[key] = found
         return found
 
     # -- end of a run ----------------------------------------------------------------------

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from . import vocab
 from .errors import ValidationError
-from .freshness import assess
+from .freshness import current
 from .geocode import geocode_postcode, parse_lat_lon
-from .models import Activity, ActivityTag, Venue
-from .schedule import DAY_CODES, DAY_NAMES, LONDON, next_sessions, occurrences
+from .models import Activity, ActivityTag, ScheduleEntry, Venue
+from .schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleRule, occurrences
 from .schedule import Session as Sitting
 from .serialize import activity_to_dict
 from .spatial import lat_of, lon_of
@@ -34,6 +34,12 @@ TIMES = {"morning": (time(5), time(12)), "afternoon": (time(12), time(17)),
          "evening": (time(17), time(23, 59))}
 FRESHNESS_POINTS = {"fresh": 10, "due-soon": 5, "stale": -15, "very-stale": -25,
                     "unknown": -20, "possibly-closed": -30}
+STALE_STATES = frozenset({"stale", "very-stale", "unknown", "possibly-closed"})
+INTEREST_POINTS = 25
+SESSION_POINTS = 10
+VENUE_CHUNK = 5000  # bound parameters per IN list (SQLite allows 32766)
+FIRST_VENUE_BATCH = 40
+SCHEDULE_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class MatchQuery:
     day: str | None = None  # mon..sun / today / week
     time_of_day: str | None = None
     free_only: bool = False
+    limit: int = 50
 
     @classmethod
     def from_args(cls, args: dict[str, str], *, data_dir: Path) -> MatchQuery:
@@ -81,8 +88,9 @@ class MatchQuery:
         free = (args.get("free") or "0").strip().lower()
         if free not in ("0", "1", "true", "false", "yes", "no"):
             raise ValidationError("free", f"{free!r} is not 1 or 0", allowed=["1", "0"])
+        limit = _int(args.get("limit"), "limit", default=50, low=1, high=200)
         return cls(lat, lon, method, approx, postcode or None, minutes, pace, needs, interests,
-                   day, time_of_day, free in ("1", "true", "yes"))
+                   day, time_of_day, free in ("1", "true", "yes"), limit)
 
 
 def _int(raw: str | None, name: str, *, default: int, low: int, high: int) -> int:
@@ -198,25 +206,25 @@ def walking_service(app) -> WalkingService:
 
 
 def find_matches(session: Session, service: WalkingService, query: MatchQuery, *,
-                 now: datetime, limit: int = 200) -> MatchResult:
+                 now: datetime) -> MatchResult:
     name, router = service.router_for(query.lat, query.lon)
     pace = PACES[query.pace]
     origin = {"lat": query.lat, "lon": query.lon, "method": query.origin_method,
               "approximate": query.origin_approximate, "postcode": query.postcode}
     if router is None:
-        return _estimated(session, query, origin, now=now, limit=limit)
+        return _estimated(session, query, origin, now=now)
     reach = router.reach(query.lat, query.lon, query.minutes, pace.name)
     snaps = service.venue_snaps(session, name, router, pace.avoid_steps)
     metres, minutes = router.walk_to_snaps(reach, snaps.batch)
     within = np.flatnonzero(np.isfinite(metres))
     walk = {int(snaps.venue_ids[i]): (float(metres[i]), float(minutes[i])) for i in within}
     isochrone = router.isochrone(reach) if not reach.estimated else _circle(query, pace)
-    matches = _rank(session, query, walk, now=now, limit=limit)
+    matches = _rank(session, query, walk, now=now, limit=query.limit)
     return MatchResult(origin, isochrone, name, reach.estimated, matches)
 
 
-def _estimated(session: Session, query: MatchQuery, origin: dict, *, now: datetime,
-               limit: int) -> MatchResult:
+def _estimated(session: Session, query: MatchQuery, origin: dict, *,
+               now: datetime) -> MatchResult:
     """No network covers the origin: straight line × detour factor, marked estimated."""
     from .services.venues import haversine_m
     from .walking.router import DETOUR_FACTOR
@@ -232,7 +240,7 @@ def _estimated(session: Session, query: MatchQuery, origin: dict, *, now: dateti
         metres = DETOUR_FACTOR * haversine_m(query.lat, query.lon, lat, lon)
         if metres <= limit_m:
             walk[venue_id] = (metres, metres / pace.metres_per_minute)
-    matches = _rank(session, query, walk, now=now, limit=limit)
+    matches = _rank(session, query, walk, now=now, limit=query.limit)
     for m in matches:
         m["estimated"] = True
     return MatchResult(origin, _circle(query, pace), None, True, matches)
@@ -252,63 +260,124 @@ def _circle(query: MatchQuery, pace) -> dict:
 
 def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, float]], *,
           now: datetime, limit: int) -> list[dict]:
+    """Exact top `limit`, touching as little as possible.
+
+    Venues are read nearest first, in growing batches; each listing is first scored from
+    plain columns (walk, interests, freshness), schedules are read only for candidates that
+    could still make the list, and reading stops once no listing at a farther venue could
+    beat the last one kept even with every bonus. Full listings load only for the winners.
+    """
     if not walk:
         return []
-    stmt = (select(Activity, lat_of(Venue.geom), lon_of(Venue.geom))
-            .join(Venue, Activity.venue_id == Venue.id)
-            .where(Activity.status == "active")
-            .options(selectinload(Activity.tag_rows), selectinload(Activity.schedule_rows),
-                     selectinload(Activity.venue), selectinload(Activity.organisation),
-                     selectinload(Activity.source_links)))
-    venue_ids = list(walk)
+    base = (select(Activity.id, Activity.venue_id, Activity.category,
+                   Activity.last_verified_at, Activity.last_verified_method,
+                   Activity.possibly_closed, Activity.freshness_state,
+                   Activity.freshness_due_at)
+            .where(Activity.status == "active"))
     for need in query.needs:
-        stmt = stmt.where(Activity.id.in_(select(ActivityTag.activity_id)
+        base = base.where(Activity.id.in_(select(ActivityTag.activity_id)
                                           .where(ActivityTag.tag == need)))
     if query.free_only:
-        stmt = stmt.where(Activity.cost_kind == "free")
+        base = base.where(Activity.cost_kind == "free")
+    venues = sorted(walk, key=lambda v: (walk[v][1], v))
+    best_bonus = max(FRESHNESS_POINTS.values()) + SESSION_POINTS + (
+        INTEREST_POINTS if query.interests else 0)
     start, end = _window(query, now)
-    scored = []
-    for chunk in range(0, len(venue_ids), 900):  # SQLite's bound-parameter limit
-        part = stmt.where(Activity.venue_id.in_(venue_ids[chunk:chunk + 900]))
-        for activity, lat, lon in session.execute(part):
-            rules = activity.schedules
-            sittings = [s for s in occurrences(rules, start, end) if _fits(s, query)]
-            if (query.day or query.time_of_day) and not sittings:
+    needs_session = bool(query.day or query.time_of_day)
+    kept: list[tuple[float, int, list[Sitting]]] = []
+    read, batch_size = 0, FIRST_VENUE_BATCH
+    while read < len(venues):
+        if len(kept) >= limit and (_base_score(walk[venues[read]][1], query) + best_bonus
+                                   < kept[-1][0]):
+            break  # nothing farther can make the list
+        chunk = venues[read:read + batch_size]
+        read += len(chunk)
+        batch_size = min(batch_size * 2, VENUE_CHUNK)
+        candidates = []
+        for (aid, venue_id, category, verified_at, method, closed, cached_state,
+             due_at) in session.execute(base.where(Activity.venue_id.in_(chunk))):
+            state = current(now, cached_state=cached_state, due_at=due_at,
+                            last_verified_at=verified_at, method=method, category=category,
+                            possibly_closed=bool(closed)).state
+            score = _base_score(walk[venue_id][1], query) + FRESHNESS_POINTS[state] + (
+                INTEREST_POINTS if category in query.interests else 0)
+            candidates.append((score, aid))
+        candidates.sort(key=lambda c: (-c[0], c[1]))
+        _keep_best(session, candidates, kept, query, start, end, needs_session, limit)
+    if not kept:
+        return []
+    rows = session.execute(
+        select(Activity, lat_of(Venue.geom), lon_of(Venue.geom))
+        .join(Venue, Activity.venue_id == Venue.id)
+        .where(Activity.id.in_([aid for _score, aid, _sittings in kept]))
+        .options(selectinload(Activity.tag_rows), selectinload(Activity.schedule_rows),
+                 selectinload(Activity.venue), selectinload(Activity.organisation),
+                 selectinload(Activity.source_links))).all()
+    loaded = {activity.id: (activity, lat, lon) for activity, lat, lon in rows}
+    results = []
+    for score, aid, sittings in kept:
+        activity, lat, lon = loaded[aid]
+        metres, minutes = walk[activity.venue_id]
+        results.append(_describe(activity, lat, lon, metres, minutes, query, sittings, now,
+                                 score))
+    results.sort(key=lambda m: (-m["score"], m["walk_minutes"], m["id"]))
+    return results
+
+
+def _keep_best(session: Session, candidates: list[tuple[float, int]],
+               kept: list[tuple[float, int, list[Sitting]]], query: MatchQuery,
+               start: datetime, end: datetime, needs_session: bool, limit: int) -> None:
+    """Fold scored candidates (best first) into `kept`, reading schedules in batches."""
+    position = 0
+    while position < len(candidates):
+        if len(kept) >= limit and candidates[position][0] + SESSION_POINTS < kept[-1][0]:
+            return
+        batch = candidates[position:position + SCHEDULE_BATCH]
+        position += len(batch)
+        rules_by_id: dict[int, list[ScheduleRule]] = {}
+        for activity_id, rule in session.execute(
+                select(ScheduleEntry.activity_id, ScheduleEntry.rule)
+                .where(ScheduleEntry.activity_id.in_([c[1] for c in batch]))
+                .order_by(ScheduleEntry.activity_id, ScheduleEntry.position)):
+            rules_by_id.setdefault(activity_id, []).append(ScheduleRule.from_dict(rule))
+        for score, aid in batch:
+            sittings = [x for x in occurrences(rules_by_id.get(aid, []), start, end)
+                        if _fits(x, query)]
+            if needs_session and not sittings:
                 continue
-            metres, minutes = walk[activity.venue_id]
-            scored.append(_score(activity, lat, lon, metres, minutes, query, sittings, now))
-    scored.sort(key=lambda m: (-m["score"], m["walk_minutes"], m["id"]))
-    return scored[:limit]
+            kept.append((score + (SESSION_POINTS if sittings else 0), aid, sittings))
+        kept.sort(key=lambda k: (-k[0], k[1]))
+        del kept[limit:]
 
 
-def _score(activity: Activity, lat: float, lon: float, metres: float, minutes: float,
-           query: MatchQuery, sittings: list[Sitting], now: datetime) -> dict:
-    why: list[str] = []
-    score = 50.0 * (1 - minutes / max(query.minutes, 1)) + 20
-    why.append(f"{math.ceil(minutes)} min walk ({round(metres)} m) at a {query.pace} pace")
+def _base_score(minutes: float, query: MatchQuery) -> float:
+    return 50.0 * (1 - minutes / max(query.minutes, 1)) + 20
+
+
+def _describe(activity: Activity, lat: float, lon: float, metres: float, minutes: float,
+              query: MatchQuery, sittings: list[Sitting], now: datetime, score: float) -> dict:
+    """One match as the API shows it, with the reasons behind its place."""
+    why: list[str] = [
+        f"{math.ceil(minutes)} min walk ({round(metres)} m) at a {query.pace} pace"]
     if query.needs:
         labels = ", ".join(vocab.TAG_LABELS[n].lower() for n in query.needs)
         why.append(f"meets every need asked for: {labels}")
     if activity.category in query.interests:
-        score += 25
         why.append(f"matches an interest: {vocab.CATEGORY_LABELS[activity.category]}")
     if sittings:
-        score += 10
         why.append(f"has a session {_when_words(query)}")
-    possibly_closed = any(link.missed_runs >= 3 for link in activity.source_links)
-    fresh = assess(activity.last_verified_at, activity.last_verified_method, now,
-                   possibly_closed=possibly_closed)
-    score += FRESHNESS_POINTS[fresh.state]
-    why.append(f"freshness: {fresh.words}" + (" (ranked lower)" if fresh.is_stale else ""))
     data = activity_to_dict(activity, now=now, lat=lat, lon=lon)
-    upcoming = sittings[:3] or next_sessions(activity.schedules, now, count=3)
+    fresh = data["freshness"]
+    stale = fresh["state"] in STALE_STATES
+    why.append(f"freshness: {fresh['words']}" + (" (ranked lower)" if stale else ""))
+    upcoming = [x.to_dict() for x in sittings[:3]] or data["next_sessions"]
     return {
         "id": activity.id, "name": activity.name, "category": activity.category,
         "category_label": data["category_label"], "venue": data["venue"],
         "walk_metres": round(metres), "walk_minutes": round(minutes, 1),
-        "next_sessions": [s.to_dict() for s in upcoming], "schedule_text": data["schedule_text"],
-        "cost": data["cost"], "tags": data["tags"], "freshness": data["freshness"],
-        "stale": fresh.is_stale, "score": round(score, 1), "why": why, "estimated": False,
+        "next_sessions": upcoming, "schedule_text": data["schedule_text"],
+        "cost": data["cost"], "tags": data["tags"], "freshness": fresh,
+        "stale": stale, "score": round(score, 1), "why": why, "estimated": False,
     }
 
 

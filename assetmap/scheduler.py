@@ -73,6 +73,14 @@ def send_outbox() -> None:
         log.info("outbox: %s sent, %s not sent", sent, failed)
 
 
+def run_freshness() -> None:
+    """The daily freshness job: due dates, organiser reminders, digests, coverage."""
+    from .services.freshness_job import run_daily
+
+    for line in run_daily(_APP["app"]).lines():
+        log.info("%s", line)
+
+
 _APP: dict[str, Flask] = {}
 
 
@@ -106,4 +114,7 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
                       id="sync-sources", next_run_time=utcnow())
     scheduler.add_job("assetmap.scheduler:send_outbox", "interval", seconds=60,
                       id="send-outbox")
+    # Daily, and soon after every start: each step is safe to repeat (see freshness_job).
+    scheduler.add_job("assetmap.scheduler:run_freshness", "interval", hours=24,
+                      id="freshness", next_run_time=utcnow() + timedelta(minutes=2))
     return scheduler

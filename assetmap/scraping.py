@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from scrapers import SCRAPERS
 from scrapers.base import PoliteClient, ScrapeError
 
-from .db import session_scope
+from .db import begin_write, session_scope
 from .errors import Conflict, NotFound, ValidationError
 from .ingest import IngestCounts, Ingestor
 from .models import ScrapeRun, Source, utcnow
@@ -59,6 +59,7 @@ def add_source(session: Session, *, type: str, url: str, name: str | None = None
 
 def _start_run(app: Flask, source_id: int) -> tuple[int, dict, str, str]:
     with session_scope(app) as session:
+        begin_write(session)
         source = session.get(Source, source_id)
         if source is None:
             raise NotFound(f"no source with id {source_id}")
@@ -90,6 +91,7 @@ def run_source(app: Flask, source_id: int, *, client: PoliteClient | None = None
     try:
         for page in scraper.fetch(client, url, state):
             with session_scope(app) as session:
+                begin_write(session)
                 source = session.get(Source, source_id)
                 ingestor = Ingestor(session, source, data_dir=app.config["DATA_DIR"],
                                     now=utcnow())
@@ -109,6 +111,7 @@ def run_source(app: Flask, source_id: int, *, client: PoliteClient | None = None
         if own_client:
             client.close()
     with session_scope(app) as session:
+        begin_write(session)
         source = session.get(Source, source_id)
         run = session.get(ScrapeRun, run_id)
         closed = 0

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from . import vocab
-from .freshness import assess
+from .freshness import of_listing
 from .models import Activity, Venue
 from .schedule import describe_all, next_sessions
 
@@ -41,9 +41,7 @@ def activity_to_dict(activity: Activity, *, now: datetime, lat: float | None = N
                      lon: float | None = None, include_private: bool = False,
                      sessions: int = 3) -> dict[str, Any]:
     rules = activity.schedules
-    possibly_closed = any(link.missed_runs >= 3 for link in activity.source_links)
-    freshness = assess(activity.last_verified_at, activity.last_verified_method, now,
-                       possibly_closed=possibly_closed)
+    freshness = of_listing(activity, now)
     data: dict[str, Any] = {
         "id": activity.id,
         "name": activity.name,

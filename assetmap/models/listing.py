@@ -18,13 +18,14 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from ..schedule import ScheduleRule
 from .base import Base, Timestamps, point_column
 
 if TYPE_CHECKING:
     from .freshness import VerificationEvent
+    from .history import ChangeRecord
     from .sources import SourceLink
 
 
@@ -119,6 +120,9 @@ class Activity(Timestamps, Base):
         order_by="VerificationEvent.verified_at")
     source_links: Mapped[list[SourceLink]] = relationship(
         back_populates="activity", cascade="all, delete-orphan")
+    # Write-only: appending history never loads it (see services.listings.apply_changes).
+    changes: WriteOnlyMapped[ChangeRecord] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True)
 
     __mapper_args__ = {"version_id_col": version}
     # Matching reads the active listings at the venues within a walk.

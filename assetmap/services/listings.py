@@ -155,9 +155,10 @@ def _set(session: Session, activity: Activity, field: str, value: Any) -> None:
     if field == "tags":
         activity.tag_rows = [ActivityTag(tag=t) for t in value]
     elif field == "schedules":
-        for row in list(activity.schedule_rows):
-            activity.schedule_rows.remove(row)
-        session.flush()
+        if activity.id is not None and activity.schedule_rows:
+            for row in list(activity.schedule_rows):
+                activity.schedule_rows.remove(row)
+            session.flush()  # free the (activity, position) keys before reusing them
         activity.schedule_rows = [ScheduleEntry(position=i, kind=rule["kind"], rule=rule)
                                   for i, rule in enumerate(value)]
     else:
@@ -188,18 +189,30 @@ def apply_changes(session: Session, activity: Activity, fields: Mapping[str, Any
             provenance = dict(activity.field_provenance or {})
             provenance[field] = {"by": actor.ref, "at": at.isoformat()}
             activity.field_provenance = provenance
+    from .freshness_queue import RULE_FIELDS, refresh
+
+    if records and is_new:  # nothing is known of a new listing yet; cached before its INSERT
+        refresh(session, activity, listed=True)
     if records:
         if activity.id is None:
+            # No flush here: the new listing and its history are inserted together at the
+            # next flush, so a feed page of new listings costs a few batched INSERTs.
             session.add(activity)
-        session.flush()
-        for record in records:
-            record.activity_id = activity.id
-        session.add_all(records)
+            activity.changes.add_all(records)
+        else:
+            for record in records:
+                record.activity_id = activity.id
+            session.add_all(records)
+        if not is_new and RULE_FIELDS & {r.field for r in records}:
+            refresh(session, activity)  # keep the freshness cache true
     return records
 
 
 def create_activity(session: Session, fields: Mapping[str, Any], actor: Actor, *,
-                    at: datetime | None = None, demo: bool = False) -> Activity:
+                    at: datetime | None = None, demo: bool = False,
+                    flush: bool = True) -> Activity:
+    """A new listing with its history. `flush=False` leaves the INSERTs to the caller's next
+    flush (bulk ingest); the activity has no id until then."""
     clean = dict(fields)
     clean.setdefault("status", "active")
     for required in ("name", "category"):
@@ -208,6 +221,8 @@ def create_activity(session: Session, fields: Mapping[str, Any], actor: Actor, *
     activity = Activity(demo=demo, field_provenance={}, created_at=at or utcnow(),
                         updated_at=at or utcnow())
     apply_changes(session, activity, clean, actor, at=at)
+    if flush:
+        session.flush()
     return activity
 
 

@@ -36,6 +36,10 @@ def record_verification(session: Session, activity: Activity, method: str, actor
         note=note, note_private=private, judgement=judgement)
     session.add(event)
     refresh_derived(activity, event)
+    if method not in SIGHTING_METHODS:  # a check moves the due date: re-cache it now
+        from .freshness_queue import refresh
+
+        refresh(session, activity)
     return event
 
 

@@ -12,7 +12,7 @@ csrf = CSRFProtect()
 
 
 def init_app(app: Flask) -> None:
-    from . import api, auth, errors, public
+    from . import api, auth, connector, errors, freshness_api, organiser, oruk, public, suggest
     from .coordinator import bp as coordinator_bp
 
     csrf.init_app(app)
@@ -22,6 +22,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(coordinator_bp)
+    app.register_blueprint(connector.bp)
+    suggest.init_app(app)
+    app.register_blueprint(organiser.bp)
+    app.register_blueprint(freshness_api.bp)
+    app.register_blueprint(oruk.bp)
 
     @app.context_processor
     def _vocabulary() -> dict:

@@ -1,0 +1,1044 @@
+"""The shortlist handout a connector prints or saves for a client: large print, high contrast.
+
+For each activity: what happens, the next sessions, where, cost, what to expect the first time,
+contact, a small street map with the walking route, and written directions. It is drawn from
+the walking network itself (no map tiles from anywhere): the streets near the route are the
+network's edges, and street names for turn-by-turn directions come from the OpenStreetMap
+extract the network was built from, matched on exact node coordinates. Without that extract
+the directions fall back to compass headings and distances.
+
+Two outputs share one model: a print-ready HTML page (the template draws the map as inline
+SVG) and a PDF (reportlab, vector lines). Nothing here touches the database or Flask.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
+
+import numpy as np
+
+from .schedule import LONDON
+from .walking.graph import EARTH_RADIUS_M, WalkGraph
+
+if TYPE_CHECKING:
+    from reportlab.pdfgen.canvas import Canvas
+
+# -- street names ---------------------------------------------------------------------------
+
+#: Ways without a name are described by what they are.
+UNNAMED_LABELS = {
+    "footway": "the footpath", "path": "the path", "pedestrian": "the pedestrian street",
+    "cycleway": "the path", "steps": "the steps", "service": "the service road",
+    "track": "the track", "bridleway": "the path", "corridor": "the passage",
+    "living_street": "the street", "residential": "the street", "unclassified": "the road",
+}
+CROSSING = "crossing"
+SIDEWALK_MATCH_M = 30.0
+
+
+def _key(lat: float, lon: float) -> int:
+    """OSM stores coordinates as 1e-7 degree integers: this recovers them exactly."""
+    return (round(lat * 1e7) << 32) ^ (round(lon * 1e7) & 0xFFFFFFFF)
+
+
+@dataclass(frozen=True, eq=False)
+class StreetIndex:
+    """Which OSM way each pair of consecutive network vertices lies on, and its label."""
+
+    vertex_ways: dict[int, tuple[int, ...]]
+    labels: tuple[str, ...]
+    named: tuple[bool, ...]
+
+    def way_between(self, lat1: float, lon1: float, lat2: float, lon2: float) -> int | None:
+        """The way joining two consecutive route vertices (a named one if several do)."""
+        a = self.vertex_ways.get(_key(lat1, lon1))
+        b = self.vertex_ways.get(_key(lat2, lon2))
+        if not a or not b:
+            return None
+        common = set(a).intersection(b)
+        if not common:
+            return None
+        return max(common, key=lambda w: (self.named[w], -w))
+
+
+@lru_cache(maxsize=4)
+def _street_index(path: str, _mtime_ns: int) -> StreetIndex:
+    import osmium
+    from scipy.spatial import cKDTree
+
+    from .walking.graph import is_walkable
+
+    processor = (osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY).with_locations()
+                 .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+                 .with_filter(osmium.filter.KeyFilter("highway")))
+    vertex_ways: dict[int, list[int]] = {}
+    labels: list[str] = []
+    named: list[bool] = []
+    sidewalks: list[tuple[int, float, float]] = []
+    named_points: list[tuple[float, float, int]] = []
+    for way in processor:
+        if not is_walkable(way.tags):
+            continue
+        locations = [(n.location.lat, n.location.lon) for n in way.nodes if n.location.valid()]
+        if len(locations) < 2:
+            continue
+        index = len(labels)
+        name = way.tags.get("name")
+        highway = way.tags.get("highway", "")
+        if way.tags.get("footway") == "crossing" or way.tags.get("highway") == "crossing":
+            label = CROSSING
+        else:
+            label = name or UNNAMED_LABELS.get(highway, "the road")
+        labels.append(label)
+        named.append(bool(name) and label != CROSSING)
+        for lat, lon in locations:
+            vertex_ways.setdefault(_key(lat, lon), []).append(index)
+        if name and highway not in ("footway", "path", "steps", "cycleway"):
+            named_points.extend(_densify(locations, index))
+        elif not name and way.tags.get("footway") == "sidewalk":
+            mid = locations[len(locations) // 2]
+            sidewalks.append((index, mid[0], mid[1]))
+    # A pavement mapped as its own way takes the name of the street it runs beside.
+    if sidewalks and named_points:
+        pts = np.array([(p[0], p[1]) for p in named_points])
+        ky = math.pi / 180 * EARTH_RADIUS_M
+        kx = ky * math.cos(math.radians(float(pts[:, 0].mean())))
+        tree = cKDTree(np.column_stack([pts[:, 1] * kx, pts[:, 0] * ky]))
+        for index, lat, lon in sidewalks:
+            dist, nearest = tree.query((lon * kx, lat * ky))
+            if dist <= SIDEWALK_MATCH_M:
+                labels[index] = labels[named_points[nearest][2]]
+                named[index] = True
+    return StreetIndex({k: tuple(v) for k, v in vertex_ways.items()}, tuple(labels),
+                       tuple(named))
+
+
+def _densify(locations: list[tuple[float, float]], index: int,
+             step_m: float = 10.0) -> list[tuple[float, float, int]]:
+    out = []
+    for (la1, lo1), (la2, lo2) in zip(locations[:-1], locations[1:], strict=True):
+        pieces = max(1, int(_metres(la1, lo1, la2, lo2) // step_m))
+        out.extend((la1 + (la2 - la1) * i / pieces, lo1 + (lo2 - lo1) * i / pieces, index)
+                   for i in range(pieces))
+    out.append((*locations[-1], index))
+    return out
+
+
+def street_index(osm_path: Path) -> StreetIndex | None:
+    """The street names of an OSM extract, read once per process (about a second for a
+    borough); None when the file is not there."""
+    try:
+        mtime = osm_path.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _street_index(str(osm_path), mtime)
+
+
+def street_index_for(graph: WalkGraph, data_dir: Path) -> StreetIndex | None:
+    """The names for a network: its source extract, looked for under ``data_dir/osm``."""
+    return street_index(Path(data_dir) / "osm" / graph.meta.source)
+
+
+# -- geometry helpers -----------------------------------------------------------------------
+
+def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _bearing(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Degrees clockwise from north."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dl = math.radians(lon2 - lon1)
+    y = math.sin(dl) * math.cos(p2)
+    x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
+    return math.degrees(math.atan2(y, x)) % 360
+
+
+COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "west",
+           "north-west")
+
+
+def compass(bearing: float) -> str:
+    return COMPASS[round(bearing / 45) % 8]
+
+
+def distance_words(metres: float) -> str:
+    """Distances as people say them: '60 m', '350 m', '1.2 km'."""
+    if metres < 25:
+        return "a few steps"
+    if metres < 100:
+        return f"{round(metres / 10) * 10} m"
+    if metres < 1000:
+        return f"{round(metres / 50) * 50} m"
+    return f"{metres / 1000:.1f} km"
+
+
+def _turn(change: float) -> str | None:
+    """Words for a change of heading (degrees, right positive); None for straight on."""
+    change = (change + 180) % 360 - 180
+    side = "right" if change > 0 else "left"
+    size = abs(change)
+    if size < 30:
+        return None
+    if size < 60:
+        return f"Bear {side}"
+    if size < 135:
+        return f"Turn {side}"
+    return f"Turn sharp {side}"
+
+
+# -- directions -----------------------------------------------------------------------------
+
+@dataclass
+class _Leg:
+    label: str | None
+    named: bool
+    coords: list[tuple[float, float]]  # (lat, lon)
+    metres: float
+
+    def start_bearing(self, within: float = 20.0) -> float:
+        return self._bearing_along(self.coords, within)
+
+    def end_bearing(self, within: float = 20.0) -> float:
+        back = self._bearing_along(self.coords[::-1], within)
+        return (back + 180) % 360
+
+    @staticmethod
+    def _bearing_along(coords: list[tuple[float, float]], within: float) -> float:
+        walked = 0.0
+        end = coords[-1]
+        for (la1, lo1), (la2, lo2) in zip(coords[:-1], coords[1:], strict=True):
+            walked += _metres(la1, lo1, la2, lo2)
+            if walked >= within:
+                end = (la2, lo2)
+                break
+        return _bearing(coords[0][0], coords[0][1], end[0], end[1])
+
+
+@dataclass(frozen=True)
+class Directions:
+    """Written directions; ``kind`` says how they were made: 'streets' (turn by turn with
+    street names), 'headings' (compass headings and distances) or 'estimate' (no network)."""
+
+    steps: tuple[str, ...]
+    kind: str
+
+    def to_dict(self) -> dict:
+        return {"steps": list(self.steps), "kind": self.kind}
+
+
+def directions(coords: Sequence[Sequence[float]], *, destination: str,
+               metres_per_minute: float, estimated: bool = False,
+               index: StreetIndex | None = None) -> Directions:
+    """Directions along a route's GeoJSON coordinates ([lon, lat] pairs)."""
+    points = [(float(c[1]), float(c[0])) for c in coords]
+    total = sum(_metres(*a, *b) for a, b in zip(points[:-1], points[1:], strict=True))
+    minutes = max(1, math.ceil(total / metres_per_minute))
+    if estimated or len(points) < 2:
+        from .walking import DETOUR_FACTOR
+
+        start, end = points[0], points[-1]
+        minutes = max(1, math.ceil(total * DETOUR_FACTOR / metres_per_minute))
+        return Directions((
+            f"{destination} is about {distance_words(total)} to the "
+            f"{compass(_bearing(*start, *end))} as the crow flies: allow about {minutes} "
+            "minutes on foot.",
+            "There is no street map for this area here, so ask for directions on the way "
+            "or ring the contact below."), "estimate")
+    legs = _legs(points, index)
+    kind = "streets" if legs is not None else "headings"
+    if legs is None:
+        legs = _heading_legs(points)
+    steps = _leg_steps(legs)
+    steps.append(_arrival(points, destination) + f" About {minutes} minutes in all "
+                 f"({distance_words(total)}).")
+    return Directions(tuple(steps), kind)
+
+
+def _legs(points: list[tuple[float, float]], index: StreetIndex | None) -> list[_Leg] | None:
+    if index is None:
+        return None
+    ways = [index.way_between(*a, *b) for a, b in zip(points[:-1], points[1:], strict=True)]
+    if all(w is None for w in ways):
+        return None
+    # Snap lines and part-walked ends match no way: they belong to their neighbours.
+    filled: list[int] = []
+    last = next(w for w in ways if w is not None)
+    for w in ways:
+        last = w if w is not None else last
+        filled.append(last)
+    legs: list[_Leg] = []
+    for i, way in enumerate(filled):
+        label, named = index.labels[way], index.named[way]
+        seg = _metres(*points[i], *points[i + 1])
+        if legs and legs[-1].label == label:
+            legs[-1].coords.append(points[i + 1])
+            legs[-1].metres += seg
+        else:
+            legs.append(_Leg(label, named, [points[i], points[i + 1]], seg))
+    return _merge_short(legs)
+
+
+def _merge_short(legs: list[_Leg], shortest: float = 25.0) -> list[_Leg]:
+    """Fold legs too short to mention into a neighbour, then join equal neighbours."""
+    out: list[_Leg] = []
+    for leg in legs:
+        if out and leg.metres < shortest and leg.label != CROSSING:
+            out[-1].coords.extend(leg.coords[1:])
+            out[-1].metres += leg.metres
+            continue
+        if out and leg.label is not None and out[-1].label == leg.label:
+            out[-1].coords.extend(leg.coords[1:])
+            out[-1].metres += leg.metres
+            continue
+        if len(out) == 1 and out[0].metres < shortest and out[0].label != CROSSING:
+            leg.coords[:0] = out[0].coords[:-1]
+            leg.metres += out[0].metres
+            out.clear()
+        out.append(leg)
+    return out
+
+
+def _heading_legs(points: list[tuple[float, float]]) -> list[_Leg]:
+    """Straight stretches of the route (simplified at 15 m), for directions without names."""
+    import shapely
+
+    lat0 = points[0][0]
+    ky = math.pi / 180 * EARTH_RADIUS_M
+    kx = ky * math.cos(math.radians(lat0))
+    line = shapely.LineString([(lon * kx, lat * ky) for lat, lon in points])
+    simple = [(y / ky, x / kx) for x, y in line.simplify(15.0).coords]
+    legs: list[_Leg] = []
+    for a, b in zip(simple[:-1], simple[1:], strict=True):
+        leg = _Leg(None, False, [a, b], _metres(*a, *b))
+        if legs and _turn(leg.start_bearing() - legs[-1].end_bearing()) is None:
+            legs[-1].coords.append(b)  # no turn worth a sentence
+            legs[-1].metres += leg.metres
+        else:
+            legs.append(leg)
+    return _merge_short(legs)
+
+
+@dataclass
+class _Step:
+    """One sentence: how it starts, the streets it carries straight on along, how far."""
+
+    opening: str
+    metres: float = 0.0
+    onward: list[str] = field(default_factory=list)
+    distance: bool = True
+    street: bool = False
+    link: str = "for"  # "Head north for 80 m", "Turn left onto X and walk 80 m"
+
+    def words(self) -> str:
+        text = self.opening
+        if self.onward:
+            text += ", carrying straight on along " + _join(self.onward)
+        if self.distance:
+            text += f" ({distance_words(self.metres)})" if self.onward else (
+                f" {self.link} {distance_words(self.metres)}")
+        return text + "."
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _leg_steps(legs: list[_Leg]) -> list[str]:
+    """A sentence per turn; streets followed straight on join the sentence before."""
+    steps: list[_Step] = []
+    previous: _Leg | None = None
+    for leg in legs:
+        turn = None if previous is None else _turn(
+            leg.start_bearing() - previous.end_bearing())
+        if previous is None and leg.label == CROSSING:
+            steps.append(_Step(f"Cross the road, heading {compass(leg.start_bearing(60.0))}",
+                               distance=False))
+        elif previous is None:
+            along = f" along {leg.label}" if leg.label else ""
+            steps.append(_Step(f"Head {compass(leg.start_bearing(60.0))}{along}", leg.metres,
+                               street=leg.named))
+        elif leg.label == CROSSING:
+            steps.append(_Step("Cross the road", distance=False))
+        elif leg.label is None:
+            steps.append(_Step(f"{turn or 'Carry on'} and walk", leg.metres))
+            steps[-1].opening += f" {compass(leg.start_bearing())}"
+        elif turn is None and steps[-1].street and leg.named:
+            steps[-1].onward.append(leg.label)
+            steps[-1].metres += leg.metres
+        elif turn is None:
+            steps.append(_Step(f"Carry on along {leg.label}", leg.metres, street=leg.named))
+        else:
+            steps.append(_Step(f"{turn} onto {leg.label}", leg.metres, street=leg.named,
+                               link="and walk"))
+        previous = leg
+    return [step.words() for step in steps]
+
+
+def _arrival(points: list[tuple[float, float]], destination: str) -> str:
+    """'X is on your left': which side of the last stretch of path the venue stands."""
+    venue = points[-1]
+    on_path = [p for p in points[:-1] if _metres(*p, *venue) > 1.0]
+    if len(on_path) < 2:
+        return f"You arrive at {destination}."
+    a, b = on_path[-2], on_path[-1]
+    heading = _bearing(*a, *b)
+    to_venue = _bearing(*b, *venue)
+    off = (to_venue - heading + 180) % 360 - 180
+    if _metres(*b, *venue) < 8 or abs(off) < 25:
+        return f"You arrive at {destination}."
+    return f"{destination} is on your {'right' if off > 0 else 'left'}."
+
+
+# -- the map --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Marker:
+    x: float
+    y: float
+    label: str  # "Start", "1", "2"...
+    kind: str  # start / place
+
+
+@dataclass(frozen=True)
+class Label:
+    x: float
+    y: float
+    text: str
+    angle: float  # degrees, counter-clockwise from the x axis, always readable
+
+
+@dataclass(frozen=True)
+class MapDrawing:
+    """A map in a width × height box (y down), ready for SVG or PDF."""
+
+    width: float
+    height: float
+    streets: tuple[tuple[tuple[float, float], ...], ...]
+    routes: tuple[tuple[tuple[float, float], ...], ...]
+    estimated: bool
+    markers: tuple[Marker, ...]
+    labels: tuple[Label, ...]
+    scale_metres: int
+    scale_length: float
+
+    @staticmethod
+    def _path(lines: Sequence[Sequence[tuple[float, float]]]) -> str:
+        parts = []
+        for line in lines:
+            if len(line) < 2:
+                continue
+            head, *rest = line
+            parts.append(f"M{head[0]:.0f} {head[1]:.0f}" + "".join(
+                f"L{x:.0f} {y:.0f}" for x, y in rest))
+        return "".join(parts)
+
+    @property
+    def streets_path(self) -> str:
+        """One SVG path for every street (small pages: one element, not thousands)."""
+        return self._path(self.streets)
+
+    @property
+    def route_paths(self) -> list[str]:
+        return [self._path([r]) for r in self.routes]
+
+
+_VERTEX_EDGES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_VERTEX_LOCK = threading.Lock()
+
+
+def _vertex_edge(graph: WalkGraph) -> np.ndarray:
+    with _VERTEX_LOCK:
+        found = _VERTEX_EDGES.get(graph)
+        if found is None:
+            found = _VERTEX_EDGES[graph] = np.repeat(np.arange(graph.n_edges),
+                                                     np.diff(graph.geom_indptr))
+    return found
+
+
+def streets_in_bbox(graph: WalkGraph, min_lon: float, min_lat: float, max_lon: float,
+                    max_lat: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(lats, lons) of every network edge with a vertex inside the box."""
+    inside = ((graph.geom_lat >= min_lat) & (graph.geom_lat <= max_lat)
+              & (graph.geom_lon >= min_lon) & (graph.geom_lon <= max_lon))
+    edges = np.unique(_vertex_edge(graph)[inside])
+    return [graph.edge_geometry(int(e)) for e in edges]
+
+
+@dataclass(frozen=True)
+class Place:
+    lat: float
+    lon: float
+    label: str
+
+
+@dataclass(frozen=True, eq=False)
+class MapSpec:
+    """What a map shows; drawn for a box of any size (the PDF fills the room left on the
+    page, the HTML page uses the default 1000 × 560 box)."""
+
+    graph: WalkGraph | None
+    routes: tuple[Sequence[Sequence[float]], ...]
+    start: Place | None
+    places: tuple[Place, ...]
+    estimated: bool = False
+    street_labels: tuple[tuple[str, Sequence[tuple[float, float]]], ...] = ()
+
+    def draw(self, width: float = 1000.0, height: float = 560.0, *,
+             label_char: float = 13.0) -> MapDrawing:
+        """``label_char``: the width of a label's character in the box's units."""
+        return draw_map(graph=self.graph, routes=self.routes, start=self.start,
+                        places=self.places, estimated=self.estimated,
+                        street_labels=self.street_labels, width=width, height=height,
+                        label_char=label_char)
+
+
+def draw_map(*, graph: WalkGraph | None, routes: Sequence[Sequence[Sequence[float]]],
+             start: Place | None, places: Sequence[Place], estimated: bool = False,
+             street_labels: Sequence[tuple[str, Sequence[tuple[float, float]]]] = (),
+             width: float = 1000.0, height: float = 560.0, label_char: float = 13.0,
+             min_span_m: float = 350.0) -> MapDrawing:
+    """The routes (GeoJSON [lon, lat] lists), the start and the places, over nearby streets.
+
+    ``street_labels`` are (name, [(lat, lon)...]) stretches to name on the map.
+    """
+    lats = [p.lat for p in places] + ([start.lat] if start else [])
+    lons = [p.lon for p in places] + ([start.lon] if start else [])
+    for route in routes:
+        lats.extend(c[1] for c in route)
+        lons.extend(c[0] for c in route)
+    lat0 = (min(lats) + max(lats)) / 2
+    lon0 = (min(lons) + max(lons)) / 2
+    ky = math.pi / 180 * EARTH_RADIUS_M
+    kx = ky * math.cos(math.radians(lat0))
+    span_x = max((max(lons) - min(lons)) * kx, min_span_m) * 1.25
+    span_y = max((max(lats) - min(lats)) * ky, min_span_m * height / width) * 1.25
+    scale = min(width / span_x, height / span_y)  # units per metre
+
+    def xy(lat: float, lon: float) -> tuple[float, float]:
+        return (width / 2 + (lon - lon0) * kx * scale, height / 2 - (lat - lat0) * ky * scale)
+
+    streets: list[tuple[tuple[float, float], ...]] = []
+    if graph is not None:
+        half_lon = width / 2 / scale / kx
+        half_lat = height / 2 / scale / ky
+        for elat, elon in streets_in_bbox(graph, lon0 - half_lon, lat0 - half_lat,
+                                          lon0 + half_lon, lat0 + half_lat):
+            streets.append(_rounded([xy(a, o) for a, o in zip(elat, elon, strict=True)]))
+    drawn_routes = tuple(_rounded([xy(c[1], c[0]) for c in r]) for r in routes)
+    markers = []
+    if start is not None:
+        markers.append(Marker(*xy(start.lat, start.lon), start.label, "start"))
+    markers.extend(Marker(*xy(p.lat, p.lon), p.label, "place") for p in places)
+    labels: list[Label] = []
+    for name, stretch in street_labels:
+        pts = [xy(la, lo) for la, lo in stretch]
+        if len(pts) < 2:
+            continue
+        label = _label_for(name, pts)
+        half = len(name) * label_char / 2
+        if all(math.dist((label.x, label.y), (other.x, other.y))
+               > half + len(other.text) * label_char / 2 for other in labels):
+            labels.append(label)  # names that would overlap an earlier one are left off
+    scale_metres = next((m for m in (50, 100, 200, 250, 500, 1000, 2000)
+                         if m * scale >= width * 0.12), 5000)
+    return MapDrawing(width, height, tuple(streets), drawn_routes, estimated, tuple(markers),
+                      tuple(labels), scale_metres, scale_metres * scale)
+
+
+def _rounded(points: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    out: list[tuple[float, float]] = []
+    for x, y in points:
+        p = (round(x, 1), round(y, 1))
+        if not out or out[-1] != p:
+            out.append(p)
+    return tuple(out)
+
+
+def _label_for(name: str, pts: list[tuple[float, float]]) -> Label:
+    """A label at the middle of the longest straight piece of a stretch, along it."""
+    best = max(zip(pts[:-1], pts[1:], strict=True),
+               key=lambda ab: math.dist(ab[0], ab[1]))
+    (x1, y1), (x2, y2) = best
+    angle = -math.degrees(math.atan2(y2 - y1, x2 - x1))  # y grows downwards
+    if angle > 90:
+        angle -= 180
+    elif angle < -90:
+        angle += 180
+    return Label((x1 + x2) / 2, (y1 + y2) / 2, name, round(angle, 1))
+
+
+def route_street_labels(coords: Sequence[Sequence[float]], index: StreetIndex | None,
+                        *, most: int = 3) -> list[tuple[str, list[tuple[float, float]]]]:
+    """The longest named stretches of a route, to name on its map."""
+    if index is None:
+        return []
+    points = [(float(c[1]), float(c[0])) for c in coords]
+    legs = _legs(points, index) or []
+    named = sorted((leg for leg in legs if leg.named), key=lambda leg: -leg.metres)
+    seen: set[str] = set()
+    out = []
+    for leg in named:
+        if leg.label and leg.label not in seen and leg.metres >= 60:
+            seen.add(leg.label)
+            out.append((leg.label, leg.coords))
+        if len(out) == most:
+            break
+    return out
+
+
+# -- words for the handout ------------------------------------------------------------------
+
+def clock(moment: datetime) -> str:
+    """'10am', '2:30pm', '12 noon', 'midnight'."""
+    local = moment.astimezone(LONDON)
+    if local.hour == 12 and local.minute == 0:
+        return "12 noon"
+    if local.hour == 0 and local.minute == 0:
+        return "midnight"
+    hour = local.hour % 12 or 12
+    minutes = f":{local.minute:02d}" if local.minute else ""
+    return f"{hour}{minutes}{'am' if local.hour < 12 else 'pm'}"
+
+
+def session_words(session: dict) -> str:
+    """'Tuesday 4 November, 10am to 12 noon' for a serialised session."""
+    start = datetime.fromisoformat(session["start"]).astimezone(LONDON)
+    text = f"{start:%A} {start.day} {start:%B}, {clock(start)}"
+    if session.get("end"):
+        text += f" to {clock(datetime.fromisoformat(session['end']))}"
+    return text
+
+
+def cost_words(cost: dict) -> str:
+    if cost["kind"] == "free":
+        return "Free"
+    if cost["kind"] == "amount" and cost.get("amount"):
+        amount = float(cost["amount"])
+        return f"£{amount:.0f}" if amount == int(amount) else f"£{amount:.2f}"
+    if cost["kind"] == "small-fee":
+        return "A small fee" + (f" ({cost['text']})" if cost.get("text") else "")
+    return "Ask the organiser"
+
+
+FIRST_VISIT_BY_TAG = (
+    ("drop-in", "You can just turn up: there is no need to book."),
+    ("welcoming-newcomers", "New people are made welcome."),
+    ("companion-welcome", "You can bring a friend, family member or carer."),
+    ("connector-first-session", "Your connector can come with you the first time."),
+    ("small-quiet", "It is a small, quiet group."),
+    ("step-free", "There is step-free access."),
+)
+
+
+def first_visit_words(activity: dict) -> list[str]:
+    """What to expect the first time: the organiser's words, else what the tags tell."""
+    if activity.get("first_visit"):
+        return [activity["first_visit"]]
+    tags = set(activity.get("tags") or ())
+    lines = [text for tag, text in FIRST_VISIT_BY_TAG if tag in tags]
+    if "drop-in" not in tags:
+        lines.append("It is worth ringing first to check the time and say you are coming.")
+    return lines
+
+
+# -- the handout model ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Walk:
+    metres: float
+    minutes: float
+    pace: str
+    estimated: bool
+
+    @property
+    def words(self) -> str:
+        how = {"typical": "", "slow": " at a gentle pace", "step-free": " step-free, at a "
+               "gentle pace"}.get(self.pace, "")
+        return (f"About {max(1, math.ceil(self.minutes))} minutes' walk{how} "
+                f"({distance_words(self.metres)})" + (", estimated" if self.estimated else ""))
+
+
+@dataclass(frozen=True)
+class HandoutItem:
+    number: int
+    activity: dict  # serialize.activity_to_dict, public fields only
+    sessions: tuple[str, ...]
+    cost: str
+    first_visit: tuple[str, ...]
+    walk: Walk | None
+    directions: Directions | None
+    map: MapSpec | None
+
+    @property
+    def drawing(self) -> MapDrawing | None:
+        """The map for the HTML page, beside the directions on a printed A4 page."""
+        return self.map.draw(1000, 720) if self.map else None
+
+    @property
+    def address(self) -> list[str]:
+        venue = self.activity.get("venue") or {}
+        return [p for p in (venue.get("name"), venue.get("address"), venue.get("postcode")) if p]
+
+    @property
+    def contact(self) -> list[tuple[str, str]]:
+        c = self.activity.get("contact") or {}
+        rows = [("Ask for", c.get("name")), ("Phone", c.get("phone")),
+                ("E-mail", c.get("email")), ("Website", c.get("url"))]
+        return [(k, v) for k, v in rows if v]
+
+
+@dataclass(frozen=True)
+class Handout:
+    items: tuple[HandoutItem, ...]
+    origin_label: str | None
+    layout: str  # pages / sheet
+    made_on: str
+    overview: MapSpec | None = None
+    attribution: str = "Map data © OpenStreetMap contributors (ODbL)."
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+# -- PDF ------------------------------------------------------------------------------------
+
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+INK = "#111111"
+ROUTE = "#1d4f91"
+PLACE = "#a4002b"
+BODY_PT = 15
+
+
+@lru_cache(maxsize=1)
+def _fonts() -> tuple[str, str]:
+    """DejaVu Sans (any script a listing might use) if installed, else Helvetica."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    regular, bold = FONT_DIR / "DejaVuSans.ttf", FONT_DIR / "DejaVuSans-Bold.ttf"
+    if regular.exists() and bold.exists():
+        pdfmetrics.registerFont(TTFont("DejaVuSans", str(regular)))
+        pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", str(bold)))
+        return "DejaVuSans", "DejaVuSans-Bold"
+    return "Helvetica", "Helvetica-Bold"
+
+
+def render_pdf(handout: Handout) -> bytes:
+    """The handout as an A4 PDF: body text 15 pt, headings larger, maps as vector lines.
+
+    With one page per activity, the facts sit in a two-column table and the map takes the
+    room left at the foot of the page, so a typical listing fits on one sheet of paper.
+    """
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import PageBreak, SimpleDocTemplate
+
+    regular, bold = _fonts()
+    styles = _styles(regular, bold)
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
+                            topMargin=12 * mm, bottomMargin=15 * mm,
+                            title="Activities near you", author="AssetMap")
+    story: list[Any] = []
+    if handout.layout == "sheet":
+        story.extend(_sheet_story(handout, styles, doc.width))
+    else:
+        for i, item in enumerate(handout.items):
+            if i:
+                story.append(PageBreak())
+            story.extend(_item_story(item, handout, styles, doc.width, full=True))
+
+    def footer(canvas: Canvas, _doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(regular, 10)
+        canvas.setFillColor(INK)
+        canvas.drawString(15 * mm, 8 * mm, f"Printed {handout.made_on}. {handout.attribution}")
+        canvas.drawRightString(A4[0] - 15 * mm, 8 * mm, f"Page {canvas.getPageNumber()}")
+        canvas.restoreState()
+
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    return buffer.getvalue()
+
+
+def _styles(regular: str, bold: str) -> dict[str, Any]:
+    from reportlab.lib.styles import ParagraphStyle
+
+    body = ParagraphStyle("body", fontName=regular, fontSize=BODY_PT, leading=BODY_PT * 1.3,
+                          textColor=INK, spaceAfter=3)
+    return {
+        "body": body,
+        "title": ParagraphStyle("title", parent=body, fontName=bold, fontSize=24, leading=29,
+                                spaceAfter=1),
+        "kicker": ParagraphStyle("kicker", parent=body, fontSize=16, leading=20, spaceAfter=5),
+        "h2": ParagraphStyle("h2", parent=body, fontName=bold, fontSize=18, leading=23,
+                             spaceBefore=7, spaceAfter=2),
+        "label": ParagraphStyle("label", parent=body, fontName=bold, spaceAfter=0),
+        "cell": ParagraphStyle("cell", parent=body, spaceAfter=1),
+        "step": ParagraphStyle("step", parent=body, spaceAfter=1),
+        "big": ParagraphStyle("big", parent=body, fontName=bold, fontSize=17, leading=22,
+                              spaceAfter=1),
+    }
+
+
+def _p(text: str, style: Any) -> Any:
+    from reportlab.platypus import Paragraph
+
+    return Paragraph(escape(text), style)
+
+
+def _facts(item: HandoutItem, styles: dict[str, Any], width: float, *, full: bool) -> Any:
+    """When / Where / Cost / First visit / Contact as a label and value table."""
+    from reportlab.lib.colors import HexColor
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Table, TableStyle
+
+    a = item.activity
+    sessions = list(item.sessions if full else item.sessions[:2])
+    when = [_p(s, styles["cell"]) for s in sessions or ["Ask the organiser for the next date."]]
+    if a.get("schedule_text"):
+        when.append(_p(f"Usually: {a['schedule_text']}", styles["cell"]))
+    contact = [_p(f"{key}: {value}", styles["big"] if key == "Phone" else styles["cell"])
+               for key, value in item.contact] or [_p("Ask your connector.", styles["cell"])]
+    rows = [["When", when], ["Where", [_p(", ".join(item.address) or "Ask the organiser",
+                                          styles["cell"])]],
+            ["Cost", [_p(item.cost, styles["cell"])]]]
+    if full:
+        rows.append(["First visit", [_p(line, styles["cell"]) for line in item.first_visit]])
+    rows.append(["Contact", contact])
+    label_width = 31 * mm
+    width -= 12  # the frame's padding
+    table = Table([[_p(label, styles["label"]), value] for label, value in rows],
+                  colWidths=[label_width, width - label_width])
+    table.setStyle(TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+        ("LINEBELOW", (0, 0), (-1, -2), 0.6, HexColor("#9a9a9a")),
+    ]))
+    return table
+
+
+def _directions(item: HandoutItem, styles: dict[str, Any]) -> list[Any]:
+    from reportlab.platypus import ListFlowable, ListItem
+
+    if item.directions is None:
+        return []
+    return [ListFlowable(
+        [ListItem(_p(step, styles["step"]), leftIndent=22) for step in item.directions.steps],
+        bulletType="1", bulletFontName=styles["body"].fontName, bulletFontSize=BODY_PT,
+        leftIndent=22)]
+
+
+def _item_story(item: HandoutItem, handout: Handout, styles: dict[str, Any], width: float,
+                *, full: bool) -> list[Any]:
+    from reportlab.lib.units import mm
+    from reportlab.platypus import KeepTogether, Table, TableStyle
+
+    a = item.activity
+    story: list[Any] = []
+    title = f"{item.number}. {a['name']}" if handout.layout == "sheet" else a["name"]
+    story.append(_p(title, styles["title"]))
+    story.append(_p(a.get("category_label") or "", styles["kicker"]))
+    if full and a.get("description"):
+        story.extend(_p(para, styles["body"]) for para in a["description"].split("\n\n"))
+    story.append(_facts(item, styles, width, full=full))
+    heading = []
+    if item.walk is not None:
+        heading = [_p("Getting there", styles["h2"]), _p(item.walk.words + (
+            f", from {handout.origin_label}" if handout.origin_label else "") + ".",
+            styles["body"])]
+    if full and item.map is not None and item.directions is not None:
+        # Directions and map side by side: the whole page usually fits on one sheet.
+        inner = width - 12
+        map_width = inner * 0.4
+        side = Table([[_directions(item, styles), map_flowable(item.map, map_width,
+                                                                map_width * 0.95)]],
+                     colWidths=[inner - map_width, map_width])
+        side.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                  ("LEFTPADDING", (0, 0), (0, 0), 0),
+                                  ("RIGHTPADDING", (0, 0), (0, 0), 8),
+                                  ("LEFTPADDING", (1, 0), (1, 0), 0),
+                                  ("RIGHTPADDING", (1, 0), (1, 0), 0)]))
+        story.append(KeepTogether([*heading, side]))
+    elif heading:
+        story.append(KeepTogether(heading + _directions(item, styles)[:1]))
+        story.extend(_directions(item, styles)[1:])
+    if full and item.map is not None and item.directions is None:
+        story.append(map_flowable(item.map, width, width * 0.6, min_height=50 * mm))
+    return story
+
+
+def _sheet_story(handout: Handout, styles: dict[str, Any], width: float) -> list[Any]:
+    from reportlab.lib.units import mm
+    from reportlab.platypus import KeepTogether, Spacer
+
+    story: list[Any] = [_p("Activities near you", styles["title"])]
+    if handout.origin_label:
+        story.append(_p(f"Walking from {handout.origin_label}. The numbers on the map are "
+                        "the activities below.", styles["kicker"]))
+    if handout.overview is not None:
+        story.append(map_flowable(handout.overview, width, width * 0.5))
+        story.append(Spacer(1, 3 * mm))
+    for item in handout.items:
+        story.append(KeepTogether(_item_story(item, handout, styles, width, full=False)))
+        story.append(Spacer(1, 5 * mm))
+    return story
+
+
+def map_flowable(spec: MapSpec, width: float, height: float, *,
+                 min_height: float | None = None) -> Any:
+    """A reportlab Flowable drawing the map; with ``min_height`` it shrinks to the room left
+    on the page, down to that height (the class is made on first use: reportlab is imported
+    only when a PDF is made)."""
+    return _map_flowable_class()(spec, width, height, min_height)
+
+
+@lru_cache(maxsize=1)
+def _map_flowable_class() -> type:
+    from reportlab.platypus import Flowable
+
+    class MapFlowable(_MapDrawer, Flowable):
+        pass
+
+    return MapFlowable
+
+
+class _MapDrawer:
+    """The drawing half of the map Flowable: the map drawn for its final box, in points."""
+
+    canv: Any
+
+    def __init__(self, spec: MapSpec, width: float, height: float,
+                 min_height: float | None) -> None:
+        super().__init__()
+        self.spec = spec
+        self.width = width
+        self.max_height = height
+        self.min_height = min_height or height
+        self.height = height
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        self.width = min(self.width, avail_width)
+        self.height = max(self.min_height, min(self.max_height, avail_height - 4))
+        return self.width, self.height
+
+    def draw(self) -> None:
+        from reportlab.lib.colors import HexColor, white
+
+        regular, bold = _fonts()
+        d = self.spec.draw(self.width, self.height, label_char=7.0)
+        c = self.canv
+
+        def pt(x: float, y: float) -> tuple[float, float]:
+            return x, self.height - y
+
+        c.saveState()
+        frame = c.beginPath()
+        frame.rect(0, 0, self.width, self.height)
+        c.setFillColor(white)
+        c.setStrokeColor(HexColor(INK))
+        c.setLineWidth(1.2)
+        c.drawPath(frame, stroke=1, fill=1)
+        c.clipPath(frame, stroke=0, fill=0)
+        c.setLineCap(1)
+        c.setLineJoin(1)
+        self._lines(d.streets, HexColor("#8c8c8c"), 1.1, pt)
+        for route in d.routes:
+            self._lines([route], white, 7.5, pt)
+            self._lines([route], HexColor(ROUTE), 4.5, pt, dash=(6, 4) if d.estimated else None)
+        for label in d.labels:
+            x, y = pt(label.x, label.y)
+            c.saveState()
+            c.translate(x, y)
+            c.rotate(label.angle)
+            left = -c.stringWidth(label.text, bold, 11) / 2
+            for mode, colour in ((1, white), (0, HexColor(INK))):  # a white halo, then ink
+                c.saveState()  # the text render mode is graphics state: keep it to one pass
+                text = c.beginText(left, 5)
+                text.setFont(bold, 11)
+                text.setTextRenderMode(mode)
+                c.setStrokeColor(colour)
+                c.setFillColor(colour)
+                c.setLineWidth(3)
+                text.textOut(label.text)
+                c.drawText(text)
+                c.restoreState()
+            c.restoreState()
+        for m in d.markers:
+            x, y = pt(m.x, m.y)
+            colour = HexColor(INK) if m.kind == "start" else HexColor(PLACE)
+            c.setStrokeColor(white)
+            c.setLineWidth(2)
+            c.setFillColor(colour)
+            if m.kind == "start":
+                c.rect(x - 7, y - 7, 14, 14, stroke=1, fill=1)
+                self._tag(x + 10, y, m.label, bold)
+            else:
+                c.circle(x, y, 10, stroke=1, fill=1)
+                c.setFillColor(white)
+                c.setFont(bold, 12)
+                c.drawCentredString(x, y - 4.3, m.label)
+        # Scale bar bottom left, north arrow top right.
+        c.setStrokeColor(HexColor(INK))
+        c.setFillColor(HexColor(INK))
+        c.setLineWidth(2)
+        bar = d.scale_length
+        c.line(10, 12, 10 + bar, 12)
+        c.line(10, 8, 10, 16)
+        c.line(10 + bar, 8, 10 + bar, 16)
+        c.setFont(regular, 11)
+        c.drawString(14 + bar, 8, f"{d.scale_metres} m")
+        nx, ny = self.width - 18, self.height - 34
+        arrow = c.beginPath()
+        arrow.moveTo(nx, ny + 22)
+        arrow.lineTo(nx - 7, ny + 4)
+        arrow.lineTo(nx + 7, ny + 4)
+        arrow.close()
+        c.drawPath(arrow, stroke=0, fill=1)
+        c.setFont(bold, 12)
+        c.drawCentredString(nx, ny - 10, "N")
+        c.restoreState()
+
+    def _tag(self, x: float, y: float, text: str, font: str) -> None:
+        from reportlab.lib.colors import HexColor, white
+
+        c = self.canv
+        w = c.stringWidth(text, font, 12) + 8
+        c.setFillColor(white)
+        c.setStrokeColor(HexColor(INK))
+        c.setLineWidth(1)
+        c.rect(x, y - 8, w, 16, stroke=1, fill=1)
+        c.setFillColor(HexColor(INK))
+        c.setFont(font, 12)
+        c.drawString(x + 4, y - 4.3, text)
+
+    def _lines(self, lines: Sequence[Sequence[tuple[float, float]]], colour: Any, width: float,
+               pt: Any, dash: tuple[float, float] | None = None) -> None:
+        c = self.canv
+        path = c.beginPath()
+        for line in lines:
+            if len(line) < 2:
+                continue
+            path.moveTo(*pt(*line[0]))
+            for x, y in line[1:]:
+                path.lineTo(*pt(x, y))
+        c.setStrokeColor(colour)
+        c.setLineWidth(width)
+        if dash:
+            c.setDash(*dash)
+        else:
+            c.setDash()
+        c.drawPath(path, stroke=1, fill=0)

@@ -1,0 +1,543 @@
+"""Community suggestions: what anyone may tell us about a group, checked and kept as text.
+
+A suggestion arrives through the public form or the partner JSON API. Every field is checked
+and every problem reported at once, named by field, so a form can show each next to its
+control and a partner can fix its request in one go. Text is stored exactly as typed (minus
+control characters), never as markup. Two spam traps cost a real person nothing: a field only
+robots fill in, and a signed start time that tells how long the form took to fill in.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import vocab
+from ..errors import GeocodeError, ValidationError
+from ..geocode import geocode_postcode, normalise_postcode, parse_lat_lon
+from ..models import Suggestion, utcnow
+from ..schedule import DAY_CODES, ScheduleError, ScheduleRule, describe_all
+from ..schedule import parse_schedule as parse_schedule_text
+from .listings import GENDERS, MODES
+from .users import EMAIL_RE
+
+# Longest text each field keeps; the whole request is also bounded by MAX_CONTENT_LENGTH.
+LIMITS: dict[str, int] = {
+    "name": 300, "description": 4000, "venue_name": 300, "address": 500, "postcode": 20,
+    "schedule": 300, "cost": 200, "contact_name": 200, "contact_email": 320,
+    "contact_phone": 60, "contact_url": 500, "notes": 2000, "suggester_name": 200,
+    "suggester_contact": 320, "message": 2000,
+}
+MULTILINE = frozenset({"description", "notes", "address", "message"})
+# The JSON API's fields (the form has the same, with "when" and cost split into controls).
+API_FIELDS: tuple[str, ...] = (
+    "name", "description", "category", "mode", "venue_name", "address", "postcode", "lat",
+    "lon", "schedule", "cost", "age_min", "age_max", "gender", "tags", "contact_name",
+    "contact_email", "contact_phone", "contact_url", "notes", "suggester_name",
+    "suggester_contact", "contact_consent",
+)
+# Listing fields a suggestion carries into `create_activity`.
+LISTING_KEYS: tuple[str, ...] = (
+    "name", "description", "category", "mode", "schedules", "cost_kind", "cost_amount",
+    "cost_text", "age_min", "age_max", "gender", "tags", "contact_name", "contact_email",
+    "contact_phone", "contact_url",
+)
+FREQUENCIES: dict[str, str] = {
+    "weekly": "Every week", "fortnightly": "Every other week", "monthly": "Once a month",
+    "once": "Just once (a single date)",
+}
+WEEKS_OF_MONTH: dict[str, str] = {"1": "First", "2": "Second", "3": "Third", "4": "Fourth",
+                                  "-1": "Last"}
+HONEYPOT_FIELD = "company_website"
+FILL_TOKEN_FIELD = "started"
+_FILL_SALT = "assetmap.suggest.started"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,28}[0-9]$")
+_POSTCODE_IN_TEXT = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2})\b")
+_CLOCK = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?$")
+_REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L to misread
+
+
+class SuggestionInvalid(ValidationError):
+    """Every invalid field at once: {field: message}, in the order the form shows them."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        field, message = next(iter(errors.items()))
+        super().__init__(field, message)
+        self.errors = errors
+
+    def to_dict(self) -> dict:
+        return super().to_dict() | {"errors": dict(self.errors)}
+
+
+@dataclass
+class Draft:
+    """A checked suggestion, ready to store."""
+
+    fields: dict[str, Any]
+    lat: float | None
+    lon: float | None
+    suggester_name: str | None
+    suggester_contact: str | None
+    consent: bool
+
+
+def clean_text(value: str, *, multiline: bool = False) -> str:
+    """Drop control characters (PostgreSQL refuses NUL); collapse spaces on one-line fields."""
+    value = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+    if multiline:
+        return "\n".join(line.rstrip() for line in value.strip().split("\n"))
+    return " ".join(value.split())
+
+
+class FieldChecker:
+    """Collects one message per field instead of stopping at the first problem."""
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+        self.errors: dict[str, str] = {}
+
+    def fail(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, message)
+
+    def text(self, field: str, *, required: str | None = None) -> str | None:
+        value = self.raw.get(field)
+        if value is None or value == "":
+            if required:
+                self.fail(field, required)
+            return None
+        if not isinstance(value, str):
+            self.fail(field, "must be text")
+            return None
+        value = clean_text(value, multiline=field in MULTILINE)
+        if not value:
+            if required:
+                self.fail(field, required)
+            return None
+        limit = LIMITS.get(field, 300)
+        if len(value) > limit:
+            self.fail(field, f"is {len(value)} characters long; the most is {limit}")
+            return None
+        return value
+
+    def whole_number(self, field: str, low: int, high: int) -> int | None:
+        value = self.raw.get(field)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, bool):
+            self.fail(field, "must be a whole number")
+            return None
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            self.fail(field, "must be a whole number")
+            return None
+        if not low <= number <= high:
+            self.fail(field, f"must be between {low} and {high}")
+            return None
+        return number
+
+
+# -- spam traps ----------------------------------------------------------------------------
+
+def fill_token(secret_key: str, now: float) -> str:
+    """A signed note of when the form was shown; returned with the form."""
+    return URLSafeSerializer(secret_key, salt=_FILL_SALT).dumps({"t": int(now)})
+
+
+def seconds_to_fill(secret_key: str, token: str | None, now: float) -> float | None:
+    """How long the form took, or None when the token is missing or was tampered with."""
+    if not token:
+        return None
+    try:
+        data = URLSafeSerializer(secret_key, salt=_FILL_SALT).loads(token)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("t"), int):
+        return None
+    return now - data["t"]
+
+
+def trapped(form: Mapping[str, Any]) -> bool:
+    """True when the hidden field only robots see was filled in."""
+    return bool(str(form.get(HONEYPOT_FIELD) or "").strip())
+
+
+# -- parsing pieces shared with organiser changes -----------------------------------------
+
+def parse_cost(text: str | None) -> dict[str, Any]:
+    """'free', '£3.50', 'small fee', 'small fee (donation welcome)' as listing cost fields."""
+    raw = (text or "").strip()
+    lowered = raw.lower()
+    if not raw or lowered in ("unknown", "not sure", "don't know", "ask"):
+        return {"cost_kind": "unknown", "cost_amount": None, "cost_text": None}
+    if lowered in ("free", "0", "£0", "0.00", "£0.00"):
+        return {"cost_kind": "free", "cost_amount": None, "cost_text": None}
+    if lowered in ("small fee", "small-fee", "donation", "small donation"):
+        return {"cost_kind": "small-fee", "cost_amount": None, "cost_text": None}
+    match = re.fullmatch(r"small[ -]fee\s*\((.+)\)", raw, flags=re.IGNORECASE)
+    if match:
+        return {"cost_kind": "small-fee", "cost_amount": None,
+                "cost_text": match.group(1).strip()[:200]}
+    match = re.fullmatch(r"£?\s*(\d{1,5}(?:\.\d{1,2})?)", lowered)
+    if match:
+        amount = Decimal(match.group(1))
+        if amount == 0:
+            return {"cost_kind": "free", "cost_amount": None, "cost_text": None}
+        return {"cost_kind": "amount", "cost_amount": str(amount.quantize(Decimal("0.01"))),
+                "cost_text": None}
+    raise ValueError("write 'free', an amount like '£3.50', 'small fee' or "
+                     "'small fee (details)'")
+
+
+def cost_words(fields: Mapping[str, Any]) -> str:
+    """The cost as a person would write it (and as `parse_cost` reads it back)."""
+    kind = fields.get("cost_kind")
+    if kind == "free":
+        return "free"
+    if kind == "amount" and fields.get("cost_amount") is not None:
+        return f"£{fields['cost_amount']}"
+    if kind == "small-fee":
+        return f"small fee ({fields['cost_text']})" if fields.get("cost_text") else "small fee"
+    return ""
+
+
+def normalise_url(value: str) -> str:
+    """'www.example.org' -> 'https://www.example.org'; ValueError unless http(s) with a host."""
+    if "://" not in value:
+        value = "https://" + value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or "." not in parts.netloc or " " in value:
+        raise ValueError("must be a web address like https://example.org")
+    return value
+
+
+def check_email(value: str) -> str:
+    if not EMAIL_RE.match(value):
+        raise ValueError("is not an e-mail address like name@example.org")
+    return value
+
+
+def check_phone(value: str) -> str:
+    if not _PHONE.match(value):
+        raise ValueError("write just the number, e.g. 020 7974 4444")
+    return value
+
+
+def _clock(value: str) -> time:
+    match = _CLOCK.match(value.strip().lower())
+    if not match:
+        raise ValueError("write a time like 10:00 or 2:30pm")
+    hour, minute, meridiem = int(match.group(1)), int(match.group(2) or 0), match.group(3)
+    if meridiem:
+        if not 1 <= hour <= 12:
+            raise ValueError("write a time like 10:00 or 2:30pm")
+        hour = hour % 12 + (12 if meridiem == "pm" else 0)
+    if hour > 23 or minute > 59:
+        raise ValueError("write a time like 10:00 or 2:30pm")
+    return time(hour, minute)
+
+
+def _rule_dicts(rules: list[ScheduleRule]) -> list[dict]:
+    out = []
+    for rule in rules:
+        data = rule.to_dict()
+        data.pop("text", None)
+        out.append(data)
+    return out
+
+
+# -- the two front doors -------------------------------------------------------------------
+
+def parse_api(data: Any, *, data_dir: Path, today: date) -> Draft:
+    """A partner's JSON object; unknown keys are refused so typos do not vanish silently."""
+    if not isinstance(data, dict):
+        raise ValidationError("body", "send one JSON object with Content-Type: "
+                                      "application/json", allowed=list(API_FIELDS))
+    unknown = [k for k in data if k not in API_FIELDS]
+    if unknown:
+        raise ValidationError(str(unknown[0]), "is not a suggestion field",
+                              allowed=list(API_FIELDS))
+    check = FieldChecker(data)
+    schedules: list[dict] = []
+    text = check.text("schedule")
+    if text:
+        try:
+            rules = parse_schedule_text(text)
+        except ScheduleError as exc:
+            check.fail("schedule", str(exc))
+        else:
+            if any(r.on_date is not None and r.on_date < today for r in rules):
+                check.fail("schedule", "a date in it is in the past")
+            schedules = _rule_dicts(rules)
+    cost: dict[str, Any] = {}
+    cost_raw = check.text("cost")
+    try:
+        cost = parse_cost(cost_raw)
+    except ValueError as exc:
+        check.fail("cost", str(exc))
+    tags = data.get("tags")
+    if isinstance(tags, str):
+        tags = [t for t in re.split(r"[;,]", tags) if t.strip()]
+    consent = data.get("contact_consent", False)
+    if not isinstance(consent, bool):
+        check.fail("contact_consent", "must be true or false")
+        consent = False
+    return _finish(check, schedules=schedules, cost=cost, tags=tags, consent=consent,
+                   data_dir=data_dir)
+
+
+def parse_form(form: Mapping[str, Any], *, days: list[str], tags: list[str],
+               data_dir: Path, today: date) -> Draft:
+    """The public form: "when" as days, how often and times; cost as a choice and amount."""
+    check = FieldChecker(form)
+    schedules = _form_schedule(check, form, days, today)
+    cost: dict[str, Any] = {"cost_kind": "unknown", "cost_amount": None, "cost_text": None}
+    kind = form.get("cost_kind") or "unknown"
+    if kind not in vocab.COST_KINDS:
+        check.fail("cost_kind", "choose one of the answers")
+    elif kind == "amount":
+        amount = check.text("cost_amount", required="Give the amount, e.g. 3.50")
+        if amount:
+            try:
+                cost = parse_cost(amount)
+            except ValueError:
+                check.fail("cost_amount", "write an amount in pounds, e.g. 3.50")
+    else:
+        cost["cost_kind"] = kind
+    consent = form.get("contact_consent") == "yes"
+    return _finish(check, schedules=schedules, cost=cost, tags=tags, consent=consent,
+                   data_dir=data_dir)
+
+
+def _form_schedule(check: FieldChecker, form: Mapping[str, Any], days: list[str],
+                   today: date) -> list[dict]:
+    frequency = form.get("frequency") or "weekly"
+    if frequency not in FREQUENCIES:
+        check.fail("frequency", "choose how often it happens")
+        return []
+    bad_days = [d for d in days if d not in DAY_CODES]
+    if bad_days:
+        check.fail("days", "tick days from the list")
+        return []
+    start = end = None
+    for field in ("start_time", "end_time"):
+        raw = str(form.get(field) or "").strip()
+        if raw:
+            try:
+                value = _clock(raw)
+            except ValueError as exc:
+                check.fail(field, str(exc))
+                continue
+            if field == "start_time":
+                start = value
+            else:
+                end = value
+    if start and end and end <= start:
+        check.fail("end_time", "is before the start time")
+    on_date = None
+    if frequency == "once":
+        raw = str(form.get("on_date") or "").strip()
+        if not raw:
+            check.fail("on_date", "Give the date, e.g. 2026-12-05")
+            return []
+        try:
+            on_date = date.fromisoformat(raw)
+        except ValueError:
+            check.fail("on_date", "write the date like 2026-12-05")
+            return []
+        if on_date < today:
+            check.fail("on_date", "is in the past")
+            return []
+    elif not days:
+        if start or end:
+            check.fail("days", "Tick the day or days it happens")
+        return []  # "when" is optional: a person may not know
+    if frequency == "monthly" and str(form.get("week_of_month") or "") not in WEEKS_OF_MONTH:
+        check.fail("week_of_month", "Choose which week of the month")
+        return []
+    if check.errors.keys() & {"start_time", "end_time"}:
+        return []
+    ordered = tuple(d for d in DAY_CODES if d in days)
+    try:
+        if frequency == "once":
+            rule = ScheduleRule("once", start, end, on_date=on_date)
+        elif frequency == "monthly":
+            rule = ScheduleRule("monthly", start, end, days=ordered,
+                                positions=(int(form["week_of_month"]),))
+        else:
+            rule = ScheduleRule("weekly", start, end, days=ordered,
+                                interval=2 if frequency == "fortnightly" else 1)
+    except ScheduleError as exc:
+        check.fail("days", str(exc))
+        return []
+    return _rule_dicts([rule])
+
+
+def _finish(check: FieldChecker, *, schedules: list[dict], cost: dict[str, Any], tags: Any,
+            consent: bool, data_dir: Path) -> Draft:
+    """The checks both front doors share; raises SuggestionInvalid naming every bad field."""
+    name = check.text("name", required="Tell us the group's name")
+    description = check.text("description")
+    raw_category = check.raw.get("category")
+    category, guessed = None, False
+    if raw_category in (None, "", "not-sure"):
+        guessed = True
+    elif not isinstance(raw_category, str) or vocab.resolve_category(raw_category) is None:
+        check.fail("category", "choose a kind of activity from the list")
+    else:
+        category = vocab.resolve_category(raw_category)
+    mode = check.raw.get("mode") or "in-person"
+    if mode not in MODES:
+        check.fail("mode", f"must be one of {', '.join(MODES)}")
+        mode = "in-person"
+    venue_name = check.text("venue_name")
+    address = check.text("address")
+    postcode_raw = check.text("postcode")
+    lat, lon, postcode, approximate = locate(check, postcode_raw, address, data_dir)
+    if mode == "in-person" and lat is None and not (
+            check.errors.keys() & {"postcode", "lat", "lon"}):
+        check.fail("postcode", "Give the postcode of where it happens, or put a pin on the map")
+    age_min = check.whole_number("age_min", 0, 120)
+    age_max = check.whole_number("age_max", 0, 120)
+    if age_min is not None and age_max is not None and age_min > age_max:
+        check.fail("age_max", "is lower than the youngest age")
+    gender = check.raw.get("gender") or "any"
+    if gender not in GENDERS:
+        check.fail("gender", f"must be one of {', '.join(GENDERS)}")
+    clean_tags: list[str] = []
+    if tags:
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            check.fail("tags", "must be a list of suitability tags")
+        else:
+            unknown = [t for t in tags if vocab.resolve_tag(t) is None]
+            if unknown:
+                check.fail("tags", f"unknown suitability tag {clean_text(unknown[0])[:60]!r}; "
+                                   "see /api/v1/vocabulary")
+            else:
+                clean_tags = sorted({vocab.resolve_tag(t) for t in tags})  # type: ignore[misc]
+    contact = {"contact_name": check.text("contact_name")}
+    for field, checker in (("contact_email", check_email), ("contact_phone", check_phone),
+                           ("contact_url", normalise_url)):
+        value = check.text(field)
+        if value:
+            try:
+                value = checker(value)
+            except ValueError as exc:
+                check.fail(field, str(exc))
+                value = None
+        contact[field] = value
+    notes = check.text("notes")
+    suggester_name = check.text("suggester_name")
+    suggester_contact = check.text("suggester_contact")
+    if suggester_contact:
+        try:
+            check_email(suggester_contact)
+        except ValueError:
+            try:
+                check_phone(suggester_contact)
+            except ValueError:
+                check.fail("suggester_contact", "give an e-mail address or a phone number")
+        if not consent:
+            check.fail("contact_consent", "Tick the box if we may contact you about this "
+                                          "suggestion, or leave your contact details empty")
+    if check.errors:
+        raise SuggestionInvalid(check.errors)
+    assert name is not None
+    if guessed:
+        category = vocab.guess_category(name, description)
+    fields: dict[str, Any] = {
+        "name": name, "description": description, "category": category,
+        "category_guessed": guessed, "mode": mode, "venue_name": venue_name,
+        "address": address, "postcode": postcode, "location_approximate": approximate,
+        "schedules": schedules,
+        "schedule_text": describe_all(ScheduleRule.from_dict(r) for r in schedules),
+        **cost, "age_min": age_min, "age_max": age_max, "gender": gender, "tags": clean_tags,
+        **contact, "notes": notes,
+    }
+    return Draft(fields, lat, lon, suggester_name, suggester_contact,
+                 bool(consent and suggester_contact))
+
+
+def locate(check: FieldChecker, postcode_raw: str | None, address: str | None, data_dir: Path
+           ) -> tuple[float | None, float | None, str | None, bool]:
+    """(lat, lon, postcode, approximate): a pin wins; else the postcode, typed or in the
+    address."""
+    lat = lon = None
+    raw_lat, raw_lon = check.raw.get("lat"), check.raw.get("lon")
+    has_lat = raw_lat not in (None, "")
+    has_lon = raw_lon not in (None, "")
+    if has_lat != has_lon:
+        check.fail("lon" if has_lat else "lat",
+                   "give both latitude and longitude, or put a pin on the map")
+    elif has_lat:
+        if isinstance(raw_lat, bool) or isinstance(raw_lon, bool):
+            check.fail("lat", "must be a number")
+        else:
+            try:
+                lat, lon = parse_lat_lon(raw_lat, raw_lon)
+            except GeocodeError as exc:
+                check.fail(exc.field, exc.message)
+    postcode = None
+    approximate = False
+    if not postcode_raw and address:
+        found = _POSTCODE_IN_TEXT.search(address.upper())
+        postcode_raw = found.group(1) if found else None
+    if postcode_raw:
+        try:
+            postcode = normalise_postcode(postcode_raw)
+            if lat is None:
+                point = geocode_postcode(postcode, data_dir)
+                lat, lon, approximate = point.lat, point.lon, point.approximate
+        except GeocodeError as exc:
+            check.fail("postcode", exc.message)
+    return lat, lon, postcode, approximate
+
+
+# -- storing -------------------------------------------------------------------------------
+
+def _reference() -> str:
+    chars = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+    return f"S-{chars[:4]}-{chars[4:]}"
+
+
+def submit(session: Session, draft: Draft, *, channel: str) -> Suggestion:
+    """Store a checked suggestion with a fresh reference; it waits for a coordinator."""
+    reference = _reference()
+    while session.scalar(select(Suggestion.id).where(Suggestion.reference == reference)):
+        reference = _reference()
+    suggestion = Suggestion(
+        reference=reference, fields=draft.fields, lat=draft.lat, lon=draft.lon,
+        suggester_name=draft.suggester_name,
+        suggester_contact=draft.suggester_contact if draft.consent else None,
+        contact_consent=draft.consent, channel=channel, status="pending",
+        created_at=utcnow())
+    session.add(suggestion)
+    session.flush()
+    return suggestion
+
+
+def listing_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """What `create_activity` takes from a suggestion (venue resolved apart)."""
+    out = {key: fields.get(key) for key in LISTING_KEYS}
+    return {k: v for k, v in out.items() if v not in (None, "", [])}
+
+
+def to_api(suggestion: Suggestion) -> dict[str, Any]:
+    """What the API answers after a suggestion is accepted: no personal data echoed."""
+    return {"reference": suggestion.reference, "status": suggestion.status,
+            "received_at": suggestion.created_at.isoformat(),
+            "name": suggestion.fields.get("name"),
+            "category": suggestion.fields.get("category"),
+            "schedule_text": suggestion.fields.get("schedule_text") or None}

@@ -1,0 +1,300 @@
+"""The connector's session: search near a client, show, shortlist, print, and word of mouth.
+
+Client data never rests on the server: the search is a GET whose query string the access log
+leaves out; routes and handouts are POSTed (the origin travels in the body); the shortlist
+lives in the browser's sessionStorage; pages that carry an origin are sent ``no-store``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from .. import vocab
+from ..db import get_session
+from ..errors import NotFound, ValidationError
+from ..handout import cost_words
+from ..matching import walking_service
+from ..models import Activity, utcnow
+from ..serialize import activity_to_dict
+from ..services import connector as svc
+from ..services.query import activity_with_point
+from ..spatial import BBox
+from ..walking import PACES
+from .api import ATTRIBUTION
+from .auth import role_required
+from .errors import wants_json
+
+bp = Blueprint("connector", __name__, url_prefix="/connector")
+
+DAYS = (("", "Any day"), ("today", "Today"), ("mon", "Monday"), ("tue", "Tuesday"),
+        ("wed", "Wednesday"), ("thu", "Thursday"), ("fri", "Friday"), ("sat", "Saturday"),
+        ("sun", "Sunday"))
+TIMES = (("", "Any time"), ("morning", "Morning"), ("afternoon", "Afternoon"),
+         ("evening", "Evening"))
+PACE_LABELS = {"typical": "Typical", "slow": "Slow", "step-free": "Step-free (avoids steps)"}
+STREETS_MAX_SPAN = 0.05  # degrees: about 3.5 km across, what the map asks for at zoom 14+
+
+
+def _no_store(response: Response) -> Response:
+    """Pages and answers that carry a client's whereabouts are never cached."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _local_path(target: str | None) -> str | None:
+    """A same-site path to come back to, or None (never another host)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return None
+
+
+@bp.before_request
+def _signed_in():
+    """An expired sign-in: scripts get a 401 they can explain; a posted form goes back to the
+    page it came from after signing in (GET pages are handled by role_required's `next`)."""
+    if current_user.is_authenticated:
+        return None
+    back = _local_path(request.form.get("next")) or url_for("connector.search")
+    if wants_json():
+        response = jsonify({"error": "signed-out", "message": "Your sign-in has expired. "
+                            "Sign in again to carry on.", "login": url_for("auth.login")})
+        response.status_code = 401
+        return response
+    if request.method != "GET":
+        return redirect(url_for("auth.login", next=back))
+    return None
+
+
+@bp.context_processor
+def _choices() -> dict:
+    return {"DAYS": DAYS, "TIMES": TIMES, "PACES": list(PACES), "PACE_LABELS": PACE_LABELS,
+            "CATEGORIES": vocab.CATEGORIES, "TAGS": vocab.SUITABILITY_TAGS,
+            "CHECKS": svc.CHECKS, "QUESTIONS": svc.QUESTIONS, "ANSWERS": svc.ANSWERS,
+            "attribution": ATTRIBUTION}
+
+
+# -- search ---------------------------------------------------------------------------------
+
+@bp.get("")
+@role_required("connector", "coordinator")
+def search() -> Response:
+    form = svc.SearchForm.from_args(request.args.to_dict(flat=False))
+    outcome = svc.search(get_session(), walking_service(current_app), form,
+                         data_dir=current_app.config["DATA_DIR"], now=utcnow())
+    page = render_template("connector/search.html", outcome=outcome, form=form,
+                           map_data=outcome.map_data(), now=utcnow(), ceil=math.ceil,
+                           here=request.full_path if form.has_where else request.path)
+    return _no_store(make_response(page, 400 if outcome.errors else 200))
+
+
+@bp.post("/route")
+@role_required("connector", "coordinator")
+def route() -> Response:
+    """The walk from the search origin (posted, never in a URL) to one listing."""
+    data = request.get_json(silent=True) or request.form
+    origin = svc.parse_origin(str(data.get("lat", "")), str(data.get("lon", "")), "")
+    if origin is None:
+        raise ValidationError("lat", "give the starting point as lat and lon")
+    try:
+        activity_id = int(data.get("to", ""))
+    except (TypeError, ValueError):
+        raise ValidationError("to", "give the id of an activity") from None
+    feature = svc.route_feature(get_session(), walking_service(current_app), origin,
+                                activity_id, svc.parse_pace(data.get("pace")),
+                                data_dir=current_app.config["DATA_DIR"])
+    return _no_store(jsonify(feature))
+
+
+@bp.get("/streets")
+@role_required("connector", "coordinator")
+def streets() -> Response:
+    """Street lines of the walking network in a box, drawn under the map (there are no map
+    tiles): a few kilobytes per view, cached by the browser."""
+    from ..handout import streets_in_bbox
+
+    box = BBox.parse(request.args.get("bbox", ""))
+    if box.max_lon - box.min_lon > STREETS_MAX_SPAN or box.max_lat - box.min_lat > (
+            STREETS_MAX_SPAN):
+        raise ValidationError("bbox", f"at most {STREETS_MAX_SPAN} degrees across; zoom in")
+    _name, router = walking_service(current_app).router_for(
+        (box.min_lat + box.max_lat) / 2, (box.min_lon + box.max_lon) / 2)
+    lines = []
+    if router is not None:
+        for lats, lons in streets_in_bbox(router.graph, box.min_lon, box.min_lat, box.max_lon,
+                                          box.max_lat):
+            flat: list[float] = []
+            for lat, lon in zip(lats.tolist(), lons.tolist(), strict=True):
+                flat.extend((round(lon, 5), round(lat, 5)))
+            lines.append(flat)
+    response = jsonify({"lines": lines})
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+# -- shortlist handout ----------------------------------------------------------------------
+
+def _handout():
+    form = request.form
+    return svc.build_handout(
+        get_session(), walking_service(current_app), svc.parse_ids(form.getlist("ids")),
+        origin=svc.parse_origin(form.get("lat"), form.get("lon"), form.get("origin_label")),
+        pace=svc.parse_pace(form.get("pace")), layout=form.get("layout") or "pages",
+        data_dir=current_app.config["DATA_DIR"], now=utcnow())
+
+
+@bp.post("/handout")
+@role_required("connector", "coordinator")
+def handout() -> Response:
+    """The print-ready handout (posted: the origin never appears in a URL or a log)."""
+    made = _handout()
+    return _no_store(make_response(render_template(
+        "connector/handout.html", handout=made, fields=request.form)))
+
+
+@bp.post("/handout.pdf")
+@role_required("connector", "coordinator")
+def handout_pdf() -> Response:
+    from ..handout import render_pdf
+
+    response = Response(render_pdf(_handout()), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = 'attachment; filename="activities-handout.pdf"'
+    return _no_store(response)
+
+
+# -- one listing: details, word of mouth, quick edits, report closed ------------------------
+
+def _activity_page(activity_id: int, *, status: int = 200) -> Response:
+    session = get_session()
+    found = activity_with_point(session, activity_id)
+    if found is None:
+        raise NotFound(f"There is no activity with id {activity_id}.")
+    activity, lat, lon = found
+    now = utcnow()
+    data = activity_to_dict(activity, now=now, lat=lat, lon=lon, include_private=True,
+                            sessions=5)
+    data["freshness"] = svc.freshness_of(session, activity, data, now)
+    said = svc.endorsements(session, [activity_id], now=now, notes=10).get(activity_id)
+    page = render_template("connector/activity.html", a=data, endorsement=said, now=now,
+                           closed=data["freshness"]["state"] == "possibly-closed",
+                           changes=svc.recent_changes(session, activity_id),
+                           sessions=[svc.short_session_words(s) for s in data["next_sessions"]],
+                           cost=cost_words(data["cost"]))
+    return make_response(page, status)
+
+
+@bp.get("/activities/<int:activity_id>")
+@role_required("connector", "coordinator")
+def activity(activity_id: int) -> Response:
+    return _activity_page(activity_id)
+
+
+@bp.post("/activities/<int:activity_id>/checks")
+@role_required("connector", "coordinator")
+def check(activity_id: int) -> Response:
+    """Word of mouth in two clicks: open the form, press one of the three buttons."""
+    session = get_session()
+    form = request.form
+    kind = form.get("kind", "")
+    svc.record_check(session, activity_id, kind, svc.actor_for(current_user),
+                     note=form.get("note"), answers={key: form.get(key, "")
+                                                     for key, _q in svc.QUESTIONS})
+    session.commit()
+    message = f"Saved: {svc.CHECKS[kind][1].lower()}. Thank you."
+    if wants_json():
+        now = utcnow()
+        activity = session.get(Activity, activity_id)
+        freshness = svc.freshness_of(session, activity, activity_to_dict(activity, now=now),
+                                     now)
+        said = svc.endorsements(session, [activity_id], now=now).get(activity_id)
+        return jsonify({"message": message, "freshness": freshness,
+                        "endorsement": said.words(now) if said else []})
+    flash(message)
+    return redirect(_local_path(form.get("next"))
+                    or url_for("connector.activity", activity_id=activity_id))
+
+
+@bp.post("/activities/<int:activity_id>/report-closed")
+@role_required("connector", "coordinator")
+def report_closed(activity_id: int) -> Response:
+    session = get_session()
+    svc.report_closed(session, activity_id, svc.actor_for(current_user),
+                      reason=request.form.get("reason"))
+    session.commit()
+    flash("Thank you. The listing stays on the map marked \"possibly closed\" until a "
+          "coordinator confirms.")
+    return redirect(url_for("connector.activity", activity_id=activity_id))
+
+
+def _edit_page(activity: Activity, *, values: dict, base: dict, version: int,
+               errors: dict | None = None, status: int = 200) -> Response:
+    return make_response(render_template(
+        "connector/edit.html", activity=activity, values=values, base=base, version=version,
+        errors=errors or {}, fields=svc.EDIT_FIELDS), status)
+
+
+@bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
+@role_required("connector", "coordinator")
+def edit(activity_id: int) -> Response:
+    """Quick edits. A save that meets another connector's newer save shows both versions
+    and lets the connector merge field by field; nothing typed is lost."""
+    session = get_session()
+    activity = session.get(Activity, activity_id)
+    if activity is None:
+        raise NotFound(f"There is no activity with id {activity_id}.")
+    if request.method == "GET":
+        values = svc.edit_values(activity)
+        return _edit_page(activity, values=values, base=values, version=activity.version)
+    form: MultiDict = request.form
+    try:
+        version = int(form.get("version", ""))
+    except ValueError:
+        raise ValidationError("version", "the form is incomplete; open the edit page "
+                                         "again") from None
+    base = {key: form.get(f"orig_{key}", "") for key in svc.EDIT_KEYS}
+    if form.get("merge"):
+        mine, missing = svc.merged_values(form)
+        if missing:
+            original = {key: form.get(f"base_{key}", "") for key in svc.EDIT_KEYS}
+            typed = {key: form.get(f"mine_{key}", "") for key in svc.EDIT_KEYS}
+            return _conflict_page(activity, svc.describe_conflict(session, activity, original,
+                                                                  typed), missing=missing)
+    else:
+        mine = {key: form.get(key, "") for key in svc.EDIT_KEYS}
+    try:
+        result = svc.save_quick_edit(session, activity_id, version=version, base=base,
+                                     mine=mine, actor=svc.actor_for(current_user),
+                                     data_dir=current_app.config["DATA_DIR"])
+    except ValidationError as exc:
+        session.rollback()
+        return _edit_page(activity, values=svc.clean_edit(mine), base=base, version=version,
+                          errors={exc.field: exc.message}, status=400)
+    if result.conflict is not None:
+        return _conflict_page(activity, result.conflict)
+    session.commit()
+    if result.changed:
+        flash("Saved. Your change is in the listing's history.")
+    else:
+        flash("Nothing was changed.")
+    return redirect(url_for("connector.activity", activity_id=activity_id))
+
+
+def _conflict_page(activity: Activity, conflict: svc.EditConflict, *,
+                   missing: tuple[str, ...] | list[str] = ()) -> Response:
+    return make_response(render_template(
+        "connector/conflict.html", activity=activity, conflict=conflict, missing=set(missing),
+        keys=svc.EDIT_KEYS), 409)

@@ -1,0 +1,32 @@
+"""GET /api/v1/freshness: the coordinators' freshness summary and work queue as JSON.
+
+Coordinators only (signed in; admins too): the queue carries organisers' contact details,
+assignments and closure reports, which are not public. Unauthenticated requests get 401 and
+other roles 403, as JSON. Filters and paging are those of /coordinator/freshness.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask_login import current_user
+
+from ..db import get_session
+from ..services import freshness_queue as fq
+
+bp = Blueprint("freshness_api", __name__, url_prefix="/api/v1")
+
+
+@bp.get("/freshness")
+def freshness() -> Response:
+    if not current_user.is_authenticated:
+        abort(401, description="Sign in as a coordinator to see the freshness queue.")
+    if not current_user.has_role("coordinator"):
+        abort(403, description="The freshness queue is for coordinators.")
+    session = get_session()
+    now = fq.clock(current_app.config)
+    args = request.args.to_dict()
+    flt = fq.QueueFilter.from_args(session, args)
+    page, per_page = fq.page_args(args)
+    return jsonify({"summary": fq.summary(session, flt, now=now),
+                    "queue": fq.queue(session, flt, now=now, page=page,
+                                      per_page=per_page).to_dict()})

@@ -1,0 +1,139 @@
+"""Community suggestions in headless Chromium: a suggestion made in the browser reaches the
+coordinator's queue beside its likely duplicate, is approved, and shows on the map; nothing
+leaves the app's host. (Here, not in tests/community/, to share the one Playwright session.)"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.browser.conftest import WatchedPage
+
+pytestmark = pytest.mark.browser
+
+NASTY = "<img src=x onerror=alert(1)> Pin group ${alert(2)}"
+
+
+@pytest.fixture
+def lunch_club(app) -> int:
+    """An existing listing: Tuesday lunch club at a Kentish Town hall (NW5 2AB)."""
+    from assetmap.db import session_scope
+    from assetmap.services.listings import SYSTEM, create_activity
+    from assetmap.services.venues import find_or_create_venue
+
+    with session_scope(app) as s:
+        venue = find_or_create_venue(s, name="Busby Place Hall", postcode="NW5 2AB",
+                                     data_dir=app.config["DATA_DIR"])
+        activity = create_activity(s, {
+            "name": "Tuesday Lunch Club", "category": "lunch-club", "venue_id": venue.id,
+            "schedules": ["Tuesdays 12:00-14:00"], "contact_email": "club@example.org",
+            "cost_kind": "free"}, SYSTEM)
+        return activity.id
+
+
+@pytest.fixture(autouse=True)
+def _one_second_fill_time(app):
+    """The real fill-time trap, shortened: each test waits a second before sending."""
+    app.config["SUGGEST_MIN_FILL_SECONDS"] = 1
+
+
+@pytest.fixture
+def coordinator_page(app, browser, live_server):
+    """A second browser, signed in as a coordinator."""
+    from assetmap.db import session_scope
+    from assetmap.services.users import create_user
+
+    with session_scope(app) as s:
+        create_user(s, email="coord@example.org", role="coordinator",
+                    password="correct horse battery")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    watched = WatchedPage(context.new_page(), live_server)
+    page = watched.page
+    page.goto(live_server + "/login")
+    page.fill("#email", "coord@example.org")
+    page.fill("#password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#nav-queue")
+    yield watched
+    context.close()
+
+
+def test_suggestion_is_queued_beside_its_duplicate_approved_and_mapped(
+        watched, coordinator_page, live_server, lunch_club):
+    page = watched.page
+    page.goto(live_server + "/suggest")
+    page.fill("#f-name", "Kentish Town Tuesday Lunch")
+    page.select_option("#f-category", "lunch-club")
+    page.fill("#f-description", "Two courses and a quiz.")
+    page.fill("#f-venue_name", "Busby Place Hall")
+    page.fill("#f-postcode", "nw5 2ab")
+    page.check("input[name=days][value=TU]")
+    page.fill("#f-start_time", "12:00")
+    page.fill("#f-end_time", "14:00")
+    page.check("input[name=cost_kind][value=free]")
+    page.check("input[name=tags][value=step-free]")
+    page.wait_for_timeout(1100)
+    page.click("button.primary")
+    page.wait_for_selector(".reference")
+    reference = page.inner_text(".reference")
+    assert reference.startswith("S-")
+    assert watched.foreign_requests() == []
+
+    coordinator = coordinator_page.page
+    coordinator.goto(live_server + "/")
+    assert coordinator.inner_text("#nav-queue .nav-count").startswith("1")
+    coordinator.click("#nav-queue")
+    item = coordinator.locator("article.suggestion", has_text=reference)
+    duplicate = item.locator(".duplicate")
+    assert duplicate.count() == 1
+    assert duplicate.get_attribute("data-activity-id") == str(lunch_club)
+    reasons = duplicate.locator(".reasons").inner_text()
+    assert "similar name" in reasons and "same day: Tuesday" in reasons and " m away" in reasons
+    assert "Two courses and a quiz." in item.locator(".suggested").inner_text()
+    item.locator("form.approve button").click()
+    coordinator.wait_for_selector(".flash")
+    assert "is now listing" in coordinator.inner_text(".flash")
+    assert coordinator.locator("article.suggestion").count() == 0
+
+    # On the map, for everyone.
+    page.goto(live_server + "/")
+    page.wait_for_selector("#map[data-marker-count]", state="attached")
+    assert page.locator("#result-list li", has_text="Kentish Town Tuesday Lunch").count() == 1
+    page.goto(live_server + "/api/v1/activities")
+    names = [f["properties"]["name"] for f in json.loads(page.inner_text("body"))["features"]]
+    assert "Kentish Town Tuesday Lunch" in names and "Tuesday Lunch Club" in names
+    assert watched.foreign_requests() == []
+    assert coordinator_page.foreign_requests() == []
+
+
+def test_a_pinned_suggestion_with_markup_in_its_name_stays_text(
+        watched, coordinator_page, live_server):
+    page = watched.page
+    page.goto(live_server + "/suggest")
+    page.fill("#f-name", NASTY)
+    page.click("details.pin summary")
+    page.wait_for_selector("#pin-map.leaflet-container")
+    page.click("#pin-map", position={"x": 200, "y": 150})
+    lat, lon = float(page.input_value("#f-lat")), float(page.input_value("#f-lon"))
+    assert 51.4 < lat < 51.7 and -0.3 < lon < 0.0
+    page.wait_for_timeout(1100)
+    page.click("button.primary")
+    page.wait_for_selector(".reference")
+
+    coordinator = coordinator_page.page
+    coordinator.goto(live_server + "/coordinator/suggestions")
+    item = coordinator.locator("article.suggestion").first
+    assert item.locator("h3").inner_text().startswith(NASTY)
+    assert item.locator("img").count() == 0
+    item.locator("form.approve button").click()
+    coordinator.wait_for_selector(".flash")
+
+    page.goto(live_server + "/")
+    page.wait_for_selector("#map[data-marker-count]", state="attached")
+    assert page.get_attribute("#map", "data-marker-count") == "1"
+    assert page.locator("#result-list h3").inner_text() == NASTY
+    assert page.locator("#result-list img").count() == 0
+    page.wait_for_timeout(300)
+    assert watched.dialogs == [] and coordinator_page.dialogs == []
+    assert watched.foreign_requests() == [] and coordinator_page.foreign_requests() == []

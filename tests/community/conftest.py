@@ -1,0 +1,117 @@
+"""Fixtures for suggestions, moderation and organiser links: a real SMTP server on 127.0.0.1,
+listings to find duplicates of, and a valid form to start from."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import pytest
+
+from tests.conftest import csrf_token
+
+STARTED_RE = re.compile(r'name="started" value="([^"]+)"')
+
+
+@dataclass
+class Mailbox:
+    """What a real SMTP server on 127.0.0.1 received."""
+
+    host: str
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    def wait_for(self, count: int = 1, timeout: float = 10) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(self.messages) >= count, f"expected {count} e-mails, got {len(self.messages)}"
+        return self.messages
+
+
+class _Collect:
+    def __init__(self, box: Mailbox) -> None:
+        self.box = box
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.box.messages.append(message_from_bytes(envelope.original_content,
+                                                    policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def mailbox(app) -> Iterator[Mailbox]:
+    """An aiosmtpd server on a free port; the app is pointed at it."""
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:  # aiosmtpd needs a real port number to check it is up
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    box = Mailbox("127.0.0.1", port)
+    controller = Controller(_Collect(box), hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=box.port)
+    yield box
+    controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_fill_wait(request):
+    """Tests post forms instantly; the tests of the fill-time trap turn it back on."""
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").config["SUGGEST_MIN_FILL_SECONDS"] = 0
+
+
+def form_tokens(client) -> dict[str, str]:
+    page = client.get("/suggest").get_data(as_text=True)
+    started = STARTED_RE.search(page)
+    assert started, "no fill-time token on /suggest"
+    return {"csrf_token": csrf_token(client, "/suggest"), "started": started.group(1)}
+
+
+def valid_form(**overrides) -> dict:
+    data = {
+        "name": "Kentish Town Tuesday Lunch", "category": "lunch-club",
+        "description": "Hot two-course lunch, then a quiz.", "mode": "in-person",
+        "venue_name": "Kentish Town Community Centre", "address": "17 Busby Place",
+        "postcode": "NW5 2AB", "frequency": "weekly", "days": ["TU"], "start_time": "12:00",
+        "end_time": "14:00", "cost_kind": "amount", "cost_amount": "3.50", "gender": "any",
+        "tags": ["step-free", "drop-in"], "contact_name": "Pat",
+        "contact_email": "pat@example.org", "contact_phone": "020 7974 4444",
+        "contact_url": "www.example.org",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def valid_api(**overrides) -> dict:
+    data = {
+        "name": "Kentish Town Tuesday Lunch", "category": "lunch-club",
+        "description": "Hot two-course lunch, then a quiz.", "venue_name": "Community Centre",
+        "postcode": "NW5 2AB", "schedule": "Tuesdays 12:00-14:00", "cost": "£3.50",
+        "tags": ["step-free"], "contact_email": "pat@example.org",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.fixture
+def lunch_club(app) -> int:
+    """An existing listing: Tuesday lunch club at a Kentish Town hall (NW5 2AB)."""
+    from assetmap.db import session_scope
+    from assetmap.services.listings import SYSTEM, create_activity
+    from assetmap.services.venues import find_or_create_venue
+
+    with session_scope(app) as s:
+        venue = find_or_create_venue(s, name="Busby Place Hall", postcode="NW5 2AB",
+                                     data_dir=app.config["DATA_DIR"])
+        activity = create_activity(s, {
+            "name": "Tuesday Lunch Club", "category": "lunch-club", "venue_id": venue.id,
+            "schedules": ["Tuesdays 12:00-14:00"], "contact_email": "club@example.org",
+            "cost_kind": "free"}, SYSTEM)
+        return activity.id

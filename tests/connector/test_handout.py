@@ -1,0 +1,113 @@
+"""The shortlist handout: print-ready page and PDF, large text, a map and directions."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from tests.conftest import csrf_token
+from tests.connector.conftest import ORIGIN, search_ids
+
+
+@pytest.fixture
+def three(client, connector, demo, network, csrf) -> dict:
+    """The form a connector posts for a handout of the three nearest matches."""
+    page = client.get(f"/connector?postcode={ORIGIN}&minutes=20&pace=slow")
+    html = page.get_data(as_text=True)
+    ids = search_ids(html)[:3]
+    assert len(ids) == 3
+    lat = re.search(r'name="lat" value="([^"]+)"', html).group(1)
+    lon = re.search(r'name="lon" value="([^"]+)"', html).group(1)
+    return {"ids": [str(i) for i in ids], "lat": lat, "lon": lon, "origin_label": ORIGIN,
+            "pace": "slow", "layout": "pages", "csrf_token": csrf("/connector")}
+
+
+@pytest.fixture
+def csrf(client):
+    return lambda path: csrf_token(client, path)
+
+
+def test_handout_page_has_each_activity_with_map_and_directions(client, three):
+    response = client.post("/connector/handout", data=three)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    html = response.get_data(as_text=True)
+    assert html.count('class="handout-page"') == 3
+    assert html.count('<svg class="route-map"') == 3
+    assert html.count('class="map-route"') == 3
+    assert html.count('<ol class="directions">') == 3
+    for fact in ("When", "Where", "Cost", "Your first visit", "Contact"):
+        assert html.count(f"<dt>{fact}</dt>") == 3
+    assert html.count("<h3>Getting there</h3>") == 3
+    assert f"from {ORIGIN}" in html
+    # Street names from the OpenStreetMap extract: turn-by-turn, not just headings.
+    assert re.search(r"(Street|Road|Square|Place)", html.split('class="directions"')[1])
+    assert "<script>" not in html and "style=" not in html
+
+
+def test_combined_sheet_has_one_overview_map_numbered(client, three):
+    html = client.post("/connector/handout", data=three | {"layout": "sheet"}).get_data(
+        as_text=True)
+    assert html.count('<svg class="route-map"') == 1
+    assert html.count('class="map-place"') == 3
+    assert html.count('class="sheet-item"') == 3
+
+
+def test_pdf_of_three_activities_has_large_text_a_map_and_directions(client, three,
+                                                                     tmp_path):
+    response = client.post("/connector/handout.pdf", data=three)
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert response.headers["Cache-Control"] == "no-store"
+    pdf = tmp_path / "handout.pdf"
+    pdf.write_bytes(response.data)
+    assert response.data.startswith(b"%PDF")
+    # Text: every activity, its directions, and body words at least 14 pt tall.
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert text.count("Getting there") == 3
+    assert re.search(r"(Head|Turn|Carry on).*(Street|Road|Square|Place)", text)
+    boxes = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                           text=True, check=True).stdout
+    heights = sorted(float(m.group(2)) - float(m.group(1)) for m in re.finditer(
+        r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">', boxes))
+    median = heights[len(heights) // 2]
+    assert median >= 14, f"body words are {median:.1f} pt tall"
+    # The map: page 1 rendered to an image (poppler-utils, a Makefile package) holds the
+    # route's blue and the streets' grey.
+    subprocess.run(["pdftoppm", "-r", "50", "-f", "1", "-l", "1", "-png", str(pdf),
+                    str(tmp_path / "page")], check=True)
+    from PIL import Image
+
+    image = Image.open(next(tmp_path.glob("page*.png"))).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 20)
+    blue = sum(n for n, (r, g, b) in colours if b > 120 and r < 60 and 60 < g < 110)
+    grey = sum(n for n, (r, g, b) in colours if r == g == b and 110 < r < 180)
+    assert blue > 150, "no walking route drawn"
+    assert grey > 500, "no streets drawn"
+
+
+def test_handout_needs_a_shortlist_and_takes_at_most_ten(client, three):
+    response = client.post("/connector/handout", data=three | {"ids": []})
+    assert response.status_code == 400
+    assert "shortlist" in response.get_data(as_text=True)
+    many = three | {"ids": [str(i) for i in range(1, 12)]}
+    response = client.post("/connector/handout", data=many, headers={"Accept":
+                                                                     "application/json"})
+    assert response.status_code == 400 and response.get_json()["field"] == "ids"
+
+
+def test_handout_is_never_a_get_so_the_origin_stays_out_of_urls(client, connector):
+    assert client.get("/connector/handout?ids=1&lat=51.5&lon=-0.1").status_code == 405
+    assert client.get("/connector/handout.pdf?ids=1").status_code == 405
+
+
+def test_handout_shows_no_private_notes(client, three):
+    token = csrf_token(client, f"/connector/activities/{three['ids'][0]}")
+    client.post(f"/connector/activities/{three['ids'][0]}/checks",
+                data={"kind": "visited", "note": "SECRET-NOTE-123", "csrf_token": token})
+    html = client.post("/connector/handout", data=three).get_data(as_text=True)
+    assert "SECRET-NOTE-123" not in html

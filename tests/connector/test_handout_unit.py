@@ -1,0 +1,121 @@
+"""The handout's words, directions and map, without a database."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import pytest
+
+from assetmap import handout as ho
+
+# A tiny street grid (lat, lon): A Street runs north, then B Road east, then a crossing.
+P0 = (51.5300, -0.1400)
+P1 = (51.5318, -0.1400)  # 200 m north
+P2 = (51.5318, -0.1371)  # 200 m east
+VENUE = (51.53195, -0.13710)  # a few metres north of the end of B Road
+
+
+def _index(ways: dict[str, list[tuple[float, float]]]) -> ho.StreetIndex:
+    vertex_ways: dict[int, list[int]] = {}
+    labels, named = [], []
+    for i, (label, points) in enumerate(ways.items()):
+        labels.append(label)
+        named.append(not label.startswith("the "))
+        for lat, lon in points:
+            vertex_ways.setdefault(ho._key(lat, lon), []).append(i)
+    return ho.StreetIndex({k: tuple(v) for k, v in vertex_ways.items()}, tuple(labels),
+                          tuple(named))
+
+
+def _coords(*points: tuple[float, float]) -> list[list[float]]:
+    return [[lon, lat] for lat, lon in points]
+
+
+def test_turn_by_turn_with_street_names_and_the_side_of_arrival():
+    index = _index({"A Street": [P0, P1], "B Road": [P1, P2]})
+    steps = ho.directions(_coords(P0, P1, P2, VENUE), destination="The Hall",
+                          metres_per_minute=50, index=index)
+    assert steps.kind == "streets"
+    assert steps.steps[0] == "Head north along A Street for 200 m."
+    assert steps.steps[1] == "Turn right onto B Road and walk 200 m."
+    assert steps.steps[2].startswith("The Hall is on your left.")
+    assert "About 9 minutes in all (400 m)" in steps.steps[2]
+
+
+def test_streets_followed_straight_on_join_one_sentence():
+    north = (51.5336, -0.1400)
+    index = _index({"A Street": [P0, P1], "C Street": [P1, north]})
+    steps = ho.directions(_coords(P0, P1, north), destination="X", metres_per_minute=80,
+                          index=index).steps
+    assert steps[0] == "Head north along A Street, carrying straight on along C Street (400 m)."
+
+
+def test_without_street_names_directions_use_headings():
+    steps = ho.directions(_coords(P0, P1, P2, VENUE), destination="The Hall",
+                          metres_per_minute=50, index=None)
+    assert steps.kind == "headings"
+    assert steps.steps[0] == "Head north for 200 m."
+    assert steps.steps[1] == "Turn right and walk east for 200 m."
+
+
+def test_a_route_outside_every_network_is_an_honest_estimate():
+    steps = ho.directions(_coords(P0, P2), destination="The Hall", metres_per_minute=50,
+                          estimated=True)
+    assert steps.kind == "estimate"
+    assert "north-east as the crow flies" in steps.steps[0]
+    assert "no street map" in steps.steps[1]
+
+
+@pytest.mark.parametrize("metres, words", [(10, "a few steps"), (64, "60 m"), (430, "450 m"),
+                                          (1234, "1.2 km")])
+def test_distances_in_words(metres, words):
+    assert ho.distance_words(metres) == words
+
+
+def test_session_words_are_in_london_time():
+    # 10:30 UTC in July is 11:30 in London (British Summer Time).
+    session = {"start": datetime(2026, 7, 7, 10, 30, tzinfo=UTC).isoformat(),
+               "end": datetime(2026, 7, 7, 11, 0, tzinfo=UTC).isoformat()}
+    assert ho.session_words(session) == "Tuesday 7 July, 11:30am to 12 noon"
+
+
+@pytest.mark.parametrize("cost, words", [
+    ({"kind": "free"}, "Free"), ({"kind": "amount", "amount": "3.50"}, "£3.50"),
+    ({"kind": "amount", "amount": "4.00"}, "£4"),
+    ({"kind": "small-fee", "text": "donation welcome"}, "A small fee (donation welcome)"),
+    ({"kind": "unknown"}, "Ask the organiser")])
+def test_cost_words(cost, words):
+    assert ho.cost_words(cost) == words
+
+
+def test_first_visit_uses_the_organisers_words_else_the_tags():
+    assert ho.first_visit_words({"first_visit": "Ring Jo first.", "tags": ["drop-in"]}) == [
+        "Ring Jo first."]
+    lines = ho.first_visit_words({"tags": ["drop-in", "companion-welcome"]})
+    assert lines[0].startswith("You can just turn up") and len(lines) == 2
+    assert "ringing first" in ho.first_visit_words({"tags": []})[0]
+
+
+def test_map_puts_start_north_of_a_place_to_its_south_and_fits_the_box():
+    south = (51.5250, -0.1400)
+    drawing = ho.MapSpec(None, (_coords(P0, south),), ho.Place(*P0, "Start"),
+                         (ho.Place(*south, "1"),)).draw(1000, 560)
+    start, place = drawing.markers
+    assert start.kind == "start" and place.label == "1"
+    assert start.y < place.y and math.isclose(start.x, place.x, abs_tol=0.5)
+    for m in drawing.markers:
+        assert 0 < m.x < 1000 and 0 < m.y < 560
+    # The scale bar is a round number of metres, drawn to scale.
+    metres = ho._metres(*P0, *south)
+    assert math.isclose(drawing.scale_length / drawing.scale_metres,
+                        math.dist((start.x, start.y), (place.x, place.y)) / metres, rel_tol=0.02)
+
+
+def test_street_names_that_would_overlap_are_left_off():
+    stretch = [P0, P1]
+    spec = ho.MapSpec(None, (_coords(P0, P1),), None, (ho.Place(*P1, "1"),),
+                      street_labels=(("Long Street Name", stretch), ("Other Street", stretch)))
+    labels = spec.draw().labels
+    assert [label.text for label in labels] == ["Long Street Name"]
+    assert labels[0].angle in (90.0, -90.0)  # along the north-south street

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import io
 import math
-import threading
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +27,7 @@ import numpy as np
 
 from .schedule import LONDON
 from .walking.graph import EARTH_RADIUS_M, WalkGraph
+from .walking.router import streets_in_box
 
 if TYPE_CHECKING:
     from reportlab.pdfgen.canvas import Canvas
@@ -456,28 +455,6 @@ class MapDrawing:
         return [self._path([r]) for r in self.routes]
 
 
-_VERTEX_EDGES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_VERTEX_LOCK = threading.Lock()
-
-
-def _vertex_edge(graph: WalkGraph) -> np.ndarray:
-    with _VERTEX_LOCK:
-        found = _VERTEX_EDGES.get(graph)
-        if found is None:
-            found = _VERTEX_EDGES[graph] = np.repeat(np.arange(graph.n_edges),
-                                                     np.diff(graph.geom_indptr))
-    return found
-
-
-def streets_in_bbox(graph: WalkGraph, min_lon: float, min_lat: float, max_lon: float,
-                    max_lat: float) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(lats, lons) of every network edge with a vertex inside the box."""
-    inside = ((graph.geom_lat >= min_lat) & (graph.geom_lat <= max_lat)
-              & (graph.geom_lon >= min_lon) & (graph.geom_lon <= max_lon))
-    edges = np.unique(_vertex_edge(graph)[inside])
-    return [graph.edge_geometry(int(e)) for e in edges]
-
-
 @dataclass(frozen=True)
 class Place:
     lat: float
@@ -535,8 +512,8 @@ def draw_map(*, graph: WalkGraph | None, routes: Sequence[Sequence[Sequence[floa
     if graph is not None:
         half_lon = width / 2 / scale / kx
         half_lat = height / 2 / scale / ky
-        for elat, elon in streets_in_bbox(graph, lon0 - half_lon, lat0 - half_lat,
-                                          lon0 + half_lon, lat0 + half_lat):
+        for elat, elon in streets_in_box(graph, (lon0 - half_lon, lat0 - half_lat,
+                                                 lon0 + half_lon, lat0 + half_lat)):
             streets.append(_rounded([xy(a, o) for a, o in zip(elat, elon, strict=True)]))
     drawn_routes = tuple(_rounded([xy(c[1], c[0]) for c in r]) for r in routes)
     markers = []

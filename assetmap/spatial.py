@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from geoalchemy2 import WKTElement
-from sqlalchemy import Boolean, Float, literal
+from sqlalchemy import Float, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
@@ -56,8 +56,9 @@ class in_bbox(FunctionElement):  # noqa: N801 - reads like the SQL function it s
     The box goes in as bound parameters so SQLAlchemy's statement cache stays correct.
     """
 
+    # No SQL type on purpose: typed Boolean, SQLite renders "(...) = 1", which hides the
+    # ROWID IN (spatial index) test from its planner.
     inherit_cache = True
-    type = Boolean()
 
     def __init__(self, geom: ColumnElement, box: BBox) -> None:
         super().__init__(geom, literal(box.min_lon), literal(box.min_lat),

@@ -33,6 +33,7 @@ import time
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,11 @@ class WalkGraph:
     def nbytes(self) -> int:
         """Memory held by the arrays."""
         return sum(a.nbytes for a in _arrays(self).values())
+
+    @cached_property
+    def vertex_edge(self) -> np.ndarray:
+        """For each geometry vertex, the edge it belongs to (for box queries on streets)."""
+        return np.repeat(np.arange(self.n_edges), np.diff(self.geom_indptr))
 
     def edge_geometry(self, edge: int) -> tuple[np.ndarray, np.ndarray]:
         """(lats, lons) of an edge's polyline, from edge_u to edge_v."""

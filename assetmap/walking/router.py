@@ -696,21 +696,16 @@ def _fill_small_holes(shape: Any, min_area: float) -> Any:
 
 
 def streets_in_box(graph: WalkGraph, box: tuple[float, float, float, float], *,
-                   max_edges: int = 6000) -> dict[str, Any] | None:
-    """The walkable streets with an end inside `box` (min_lon, min_lat, max_lon, max_lat), as
-    a GeoJSON MultiLineString with 5-decimal (about 1 m) coordinates, for a local basemap.
+                   max_edges: int | None = None) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """(lats, lons) of every walkable street with a vertex inside `box` (min_lon, min_lat,
+    max_lon, max_lat): what maps draw under their markers, having no tiles from elsewhere.
 
-    None when the box holds more than `max_edges` streets (the map should zoom in first).
+    None when the box holds more than `max_edges` streets (a map should zoom in first).
     """
     min_lon, min_lat, max_lon, max_lat = box
-    lat, lon = graph.node_lat, graph.node_lon
-    inside = (lon >= min_lon) & (lon <= max_lon) & (lat >= min_lat) & (lat <= max_lat)
-    edges = np.flatnonzero(inside[graph.edge_u] | inside[graph.edge_v])
-    if len(edges) > max_edges:
+    inside = ((graph.geom_lat >= min_lat) & (graph.geom_lat <= max_lat)
+              & (graph.geom_lon >= min_lon) & (graph.geom_lon <= max_lon))
+    edges = np.unique(graph.vertex_edge[inside])
+    if max_edges is not None and len(edges) > max_edges:
         return None
-    lines = []
-    for e in edges.tolist():
-        lo, hi = graph.geom_indptr[e], graph.geom_indptr[e + 1]
-        coords = np.round(np.column_stack([graph.geom_lon[lo:hi], graph.geom_lat[lo:hi]]), 5)
-        lines.append(coords.tolist())
-    return {"type": "MultiLineString", "coordinates": lines}
+    return [graph.edge_geometry(int(e)) for e in edges]

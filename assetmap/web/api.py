@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 from flask import Blueprint, Response, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
@@ -152,12 +153,14 @@ def streets() -> Response:
                                        (box.min_lon + box.max_lon) / 2)
     if router is None:
         return jsonify({"type": "FeatureCollection", "features": []})
-    geometry = streets_in_box(router.graph, (box.min_lon, box.min_lat, box.max_lon,
-                                             box.max_lat))
-    if geometry is None:
+    found = streets_in_box(router.graph, (box.min_lon, box.min_lat, box.max_lon, box.max_lat),
+                           max_edges=MAX_STREETS)
+    if found is None:
         raise ValidationError("bbox", "the view is too large for street detail; zoom in")
+    lines = [np.round(np.column_stack([lons, lats]), 5).tolist() for lats, lons in found]
     response = jsonify({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": geometry, "properties": {}}]})
+        {"type": "Feature", "geometry": {"type": "MultiLineString", "coordinates": lines},
+         "properties": {}}]})
     response.cache_control.public = True
     response.cache_control.max_age = 3600
     return response
@@ -165,3 +168,4 @@ def streets() -> Response:
 
 # About 4 km x 4 km around London: enough for a neighbourhood view, not a whole city.
 MAX_STREETS_BOX_DEG2 = 0.06 * 0.036
+MAX_STREETS = 6000

@@ -33,7 +33,6 @@ from ..models import Activity, utcnow
 from ..serialize import activity_to_dict
 from ..services import connector as svc
 from ..services.query import activity_with_point
-from ..spatial import BBox
 from ..walking import PACES
 from .api import ATTRIBUTION
 from .auth import role_required
@@ -47,7 +46,6 @@ DAYS = (("", "Any day"), ("today", "Today"), ("mon", "Monday"), ("tue", "Tuesday
 TIMES = (("", "Any time"), ("morning", "Morning"), ("afternoon", "Afternoon"),
          ("evening", "Evening"))
 PACE_LABELS = {"typical": "Typical", "slow": "Slow", "step-free": "Step-free (avoids steps)"}
-STREETS_MAX_SPAN = 0.05  # degrees: about 3.5 km across, what the map asks for at zoom 14+
 
 
 def _no_store(response: Response) -> Response:
@@ -118,32 +116,6 @@ def route() -> Response:
                                 activity_id, svc.parse_pace(data.get("pace")),
                                 data_dir=current_app.config["DATA_DIR"])
     return _no_store(jsonify(feature))
-
-
-@bp.get("/streets")
-@role_required("connector", "coordinator")
-def streets() -> Response:
-    """Street lines of the walking network in a box, drawn under the map (there are no map
-    tiles): a few kilobytes per view, cached by the browser."""
-    from ..handout import streets_in_bbox
-
-    box = BBox.parse(request.args.get("bbox", ""))
-    if box.max_lon - box.min_lon > STREETS_MAX_SPAN or box.max_lat - box.min_lat > (
-            STREETS_MAX_SPAN):
-        raise ValidationError("bbox", f"at most {STREETS_MAX_SPAN} degrees across; zoom in")
-    _name, router = walking_service(current_app).router_for(
-        (box.min_lat + box.max_lat) / 2, (box.min_lon + box.max_lon) / 2)
-    lines = []
-    if router is not None:
-        for lats, lons in streets_in_bbox(router.graph, box.min_lon, box.min_lat, box.max_lon,
-                                          box.max_lat):
-            flat: list[float] = []
-            for lat, lon in zip(lats.tolist(), lons.tolist(), strict=True):
-                flat.extend((round(lon, 5), round(lat, 5)))
-            lines.append(flat)
-    response = jsonify({"lines": lines})
-    response.headers["Cache-Control"] = "private, max-age=86400"
-    return response
 
 
 # -- shortlist handout ----------------------------------------------------------------------

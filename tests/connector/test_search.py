@@ -159,12 +159,14 @@ def test_route_with_a_bad_target_names_the_field(client, connector, demo, networ
 
 
 def test_streets_under_the_map_come_from_the_walking_network(client, connector, network):
-    body = client.get("/connector/streets?bbox=-0.15,51.53,-0.13,51.54").get_json()
-    assert len(body["lines"]) > 100
-    for flat in body["lines"][:50]:
-        lons, lats = flat[0::2], flat[1::2]
-        assert any(-0.15 <= x <= -0.13 for x in lons) and any(51.53 <= y <= 51.54 for y in lats)
-    wide = client.get("/connector/streets?bbox=-0.3,51.4,-0.1,51.6")
+    page = client.get("/connector").get_data(as_text=True)
+    assert 'data-streets="/api/v1/streets"' in page
+    body = client.get("/api/v1/streets?bbox=-0.15,51.53,-0.13,51.54").get_json()
+    lines = body["features"][0]["geometry"]["coordinates"]
+    assert len(lines) > 100
+    for line in lines[:50]:
+        assert any(-0.15 <= x <= -0.13 and 51.53 <= y <= 51.54 for x, y in line)
+    wide = client.get("/api/v1/streets?bbox=-0.3,51.4,-0.1,51.6")
     assert wide.status_code == 400
 
 

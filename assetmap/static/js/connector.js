@@ -266,12 +266,12 @@
         fetch(mapEl.dataset.streets + "?bbox=" + bbox, {
           credentials: "same-origin", headers: { "Accept": "application/json" }
         })
-          .then(function (r) { return r.ok ? r.json() : { lines: [] }; })
-          .catch(function () { return { lines: [] }; })  // streets are a backdrop: do without
+          .then(function (r) { return r.ok ? r.json() : { features: [] }; })
+          .catch(function () { return { features: [] }; })  // streets are a backdrop: do without
           .then(function (body) {
-            body.lines.forEach(function (flat) {
-              var latlngs = [];
-              for (var i = 0; i + 1 < flat.length; i += 2) { latlngs.push([flat[i + 1], flat[i]]); }
+            var lines = body.features.length ? body.features[0].geometry.coordinates : [];
+            lines.forEach(function (line) {
+              var latlngs = line.map(function (c) { return [c[1], c[0]]; });
               L.polyline(latlngs, {
                 renderer: loadStreets.renderer, color: "#9a9a9a", weight: 1.6, interactive: false
               }).addTo(map);

@@ -23,6 +23,7 @@ from .errors import ValidationError
 from .freshness import current
 from .geocode import geocode_postcode, parse_lat_lon
 from .models import Activity, ActivityTag, ScheduleEntry, Venue
+from .params import int_param
 from .schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleRule, occurrences
 from .schedule import Session as Sitting
 from .serialize import activity_to_dict
@@ -71,7 +72,7 @@ class MatchQuery:
             method, approx, postcode = "lat-lon", False, ""
         else:
             raise ValidationError("postcode", "give a postcode, or lat and lon")
-        minutes = _int(args.get("minutes"), "minutes", default=15, low=1, high=60)
+        minutes = int_param(args.get("minutes"), "minutes", default=15, low=1, high=60)
         pace = args.get("pace") or "typical"
         if pace not in PACES:
             raise ValidationError("pace", f"unknown pace {pace!r}", allowed=list(PACES))
@@ -88,21 +89,9 @@ class MatchQuery:
         free = (args.get("free") or "0").strip().lower()
         if free not in ("0", "1", "true", "false", "yes", "no"):
             raise ValidationError("free", f"{free!r} is not 1 or 0", allowed=["1", "0"])
-        limit = _int(args.get("limit"), "limit", default=50, low=1, high=200)
+        limit = int_param(args.get("limit"), "limit", default=50, low=1, high=200)
         return cls(lat, lon, method, approx, postcode or None, minutes, pace, needs, interests,
                    day, time_of_day, free in ("1", "true", "yes"), limit)
-
-
-def _int(raw: str | None, name: str, *, default: int, low: int, high: int) -> int:
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(str(raw))
-    except ValueError:
-        raise ValidationError(name, f"{raw!r} is not a whole number ({low}-{high})") from None
-    if not low <= value <= high:
-        raise ValidationError(name, f"{value} is outside {low}-{high}")
-    return value
 
 
 def _terms(raw: str | None, name: str, allowed: frozenset[str]) -> tuple[str, ...]:

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import psycopg
@@ -160,6 +165,48 @@ def network(app, camden_cache) -> Path:
     target = app.config["NETWORK_DIR"]
     shutil.copytree(camden_cache, target, dirs_exist_ok=True)
     return target
+
+
+@dataclass
+class Mailbox:
+    """What a real SMTP server on 127.0.0.1 received."""
+
+    port: int
+    host: str = "127.0.0.1"
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    def wait_for(self, count: int = 1, timeout: float = 10) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(self.messages) >= count, f"expected {count} e-mails, got {len(self.messages)}"
+        return self.messages
+
+
+class _Collect:
+    def __init__(self, box: Mailbox) -> None:
+        self.box = box
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.box.messages.append(message_from_bytes(envelope.original_content,
+                                                    policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def mailbox(app) -> Iterator[Mailbox]:
+    """An aiosmtpd server on a free port of 127.0.0.1; the app sends its mail there."""
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:  # aiosmtpd needs a real port number to check it is up
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    box = Mailbox(port)
+    controller = Controller(_Collect(box), hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=box.port)
+    yield box
+    controller.stop()
 
 
 @pytest.fixture

@@ -74,6 +74,7 @@ from ..models import (
     VerificationEvent,
     utcnow,
 )
+from ..params import int_param
 from ..schedule import ScheduleRule
 from ..spatial import lat_of, lon_of
 
@@ -485,18 +486,9 @@ class QueuePage:
 
 def page_args(args: Mapping[str, str], *, default_per_page: int = 50) -> tuple[int, int]:
     """`page` (from 1) and `per_page` (1-500) from query parameters, checked."""
-    out = []
-    for name, default, high in (("page", 1, 1_000_000), ("per_page", default_per_page,
-                                                         MAX_PER_PAGE)):
-        raw = (args.get(name) or "").strip()
-        try:
-            value = int(raw) if raw else default
-        except ValueError:
-            raise ValidationError(name, f"{raw!r} is not a whole number") from None
-        if not 1 <= value <= high:
-            raise ValidationError(name, f"must be between 1 and {high}")
-        out.append(value)
-    return out[0], out[1]
+    return (int_param(args.get("page"), "page", default=1, low=1, high=1_000_000),
+            int_param(args.get("per_page"), "per_page", default=default_per_page, low=1,
+                      high=MAX_PER_PAGE))
 
 
 def queue(session: Session, flt: QueueFilter, *, now: datetime, page: int = 1,

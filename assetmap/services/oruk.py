@@ -31,11 +31,11 @@ from ..errors import NotFound, ValidationError
 from ..models import Activity, Organisation, Venue
 from ..schedule import LONDON, ScheduleRule, describe, occurrences
 from ..spatial import lat_of, lon_of
+from .freshness_queue import page_args
 
 STATUSES: Mapping[str, str] = {"active": "active", "paused": "temporarily closed",
                                "ended": "defunct"}
 PROFILE_URL = "https://openreferraluk.org/"
-MAX_PER_PAGE = 500
 CATEGORY_TAXONOMY = "AssetMap activity categories"
 TAG_TAXONOMY = "AssetMap suitability"
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
@@ -91,20 +91,6 @@ def parse_modified_after(raw: str | None) -> datetime | None:
         raise ValidationError("modified_after", f"{raw!r} is not a date-time such as "
                                                 "2026-01-05T09:50:00Z") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def page_args(args: Mapping[str, str]) -> tuple[int, int]:
-    out = []
-    for name, default, high in (("page", 1, 10_000_000), ("per_page", 50, MAX_PER_PAGE)):
-        raw = (args.get(name) or "").strip()
-        try:
-            value = int(raw) if raw else default
-        except ValueError:
-            raise ValidationError(name, f"{raw!r} is not a whole number") from None
-        if not 1 <= value <= high:
-            raise ValidationError(name, f"must be between 1 and {high}")
-        out.append(value)
-    return out[0], out[1]
 
 
 def service_page(session: Session, config: Mapping, args: Mapping[str, str]) -> dict[str, Any]:

@@ -4,60 +4,12 @@ listings to find duplicates of, and a valid form to start from."""
 from __future__ import annotations
 
 import re
-import socket
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 
 import pytest
 
 from tests.conftest import csrf_token
 
 STARTED_RE = re.compile(r'name="started" value="([^"]+)"')
-
-
-@dataclass
-class Mailbox:
-    """What a real SMTP server on 127.0.0.1 received."""
-
-    host: str
-    port: int
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    def wait_for(self, count: int = 1, timeout: float = 10) -> list[EmailMessage]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert len(self.messages) >= count, f"expected {count} e-mails, got {len(self.messages)}"
-        return self.messages
-
-
-class _Collect:
-    def __init__(self, box: Mailbox) -> None:
-        self.box = box
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.box.messages.append(message_from_bytes(envelope.original_content,
-                                                    policy=policy.default))
-        return "250 OK"
-
-
-@pytest.fixture
-def mailbox(app) -> Iterator[Mailbox]:
-    """An aiosmtpd server on a free port; the app is pointed at it."""
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:  # aiosmtpd needs a real port number to check it is up
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    box = Mailbox("127.0.0.1", port)
-    controller = Controller(_Collect(box), hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=box.port)
-    yield box
-    controller.stop()
 
 
 @pytest.fixture(autouse=True)

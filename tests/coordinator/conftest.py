@@ -3,13 +3,9 @@ known dates, and a real SMTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
-import socket
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 
 import pytest
 
@@ -31,47 +27,6 @@ def app(app):
     """The shared app, evaluated as of NOW."""
     app.config["FRESHNESS_NOW"] = NOW
     return app
-
-
-@dataclass
-class Mailbox:
-    """What a real SMTP server on 127.0.0.1 received."""
-
-    port: int = 0
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    def wait_for(self, count: int, timeout: float = 10) -> list[EmailMessage]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert len(self.messages) >= count, f"expected {count} e-mails, got {len(self.messages)}"
-        return self.messages
-
-
-class _Collect:
-    def __init__(self, box: Mailbox) -> None:
-        self.box = box
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.box.messages.append(message_from_bytes(envelope.original_content,
-                                                    policy=policy.default))
-        return "250 OK"
-
-
-@pytest.fixture
-def mailbox(app) -> Iterator[Mailbox]:
-    """An aiosmtpd server on a free port; the app sends its mail there."""
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:  # a free port (aiosmtpd checks it can connect to it)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    box = Mailbox(port)
-    controller = Controller(_Collect(box), hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=box.port)
-    yield box
-    controller.stop()
 
 
 @pytest.fixture

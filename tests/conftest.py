@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -21,6 +25,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import requests
 from click.testing import CliRunner
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -207,6 +212,57 @@ def mailbox(app) -> Iterator[Mailbox]:
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=box.port)
     yield box
     controller.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def assetmap_serve(env: dict[str, str], *, workers: int, log_path: Path) -> Iterator[str]:
+    """The production server (`assetmap serve`, gunicorn) on a free port; yields its base URL
+    once it answers, and stops it afterwards. Its output goes to `log_path`."""
+    port = free_port()
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "assetmap", "serve", "--host", "127.0.0.1", "--port",
+             str(port), "--workers", str(workers)], env=env, stdout=log,
+            stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        try:
+            while True:
+                try:
+                    if requests.get(base + "/api/v1/vocabulary", timeout=2).ok:
+                        break
+                except requests.ConnectionError:
+                    pass
+                assert process.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, "assetmap serve did not start"
+                time.sleep(0.2)
+            yield base
+        finally:
+            process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
+            process.wait(timeout=30)
+
+
+@pytest.fixture
+def lunch_club(app) -> int:
+    """An existing listing: Tuesday lunch club at a Kentish Town hall (NW5 2AB)."""
+    from assetmap.db import session_scope
+    from assetmap.services.listings import SYSTEM, create_activity
+    from assetmap.services.venues import find_or_create_venue
+
+    with session_scope(app) as s:
+        venue = find_or_create_venue(s, name="Busby Place Hall", postcode="NW5 2AB",
+                                     data_dir=app.config["DATA_DIR"])
+        activity = create_activity(s, {
+            "name": "Tuesday Lunch Club", "category": "lunch-club", "venue_id": venue.id,
+            "schedules": ["Tuesdays 12:00-14:00"], "contact_email": "club@example.org",
+            "cost_kind": "free"}, SYSTEM)
+        return activity.id
 
 
 @pytest.fixture

@@ -4,29 +4,18 @@ any text column of any table, not in the logs of the production server (`assetma
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 from sqlalchemy import JSON, String, Text, inspect, select, text
 
+from tests.conftest import assetmap_serve
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-ASSETMAP = Path(sys.executable).parent / "assetmap"
 PASSWORD = "correct horse battery"
 # Camden postcodes near the demo venues; the test uses the first one stored nowhere yet.
 CANDIDATES = ("NW1 2DB", "NW1 2BX", "NW1 1EE", "WC1H 9JE")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _variants(postcode: str) -> list[str]:
@@ -55,31 +44,11 @@ def _text_everywhere(engine) -> str:
 @pytest.fixture
 def served(app, database_url, network, tmp_path):
     """The production server (gunicorn via `assetmap serve`) on this test's database."""
-    port = _free_port()
     env = os.environ | {"ASSETMAP_DATABASE_URL": database_url, "ASSETMAP_SECRET_KEY": "privacy",
                         "ASSETMAP_NETWORK_DIR": str(network)}
     log_path = tmp_path / "serve.log"
-    log = log_path.open("w")
-    process = subprocess.Popen([str(ASSETMAP), "serve", "--host", "127.0.0.1", "--port",
-                                str(port), "--workers", "1"], env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(base + "/api/v1/vocabulary", timeout=2).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        assert process.poll() is None, log_path.read_text()
-        assert time.monotonic() < deadline, "assetmap serve did not start"
-        time.sleep(0.2)
-    try:
+    with assetmap_serve(env, workers=1, log_path=log_path) as base:
         yield base, log_path
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
-        log.close()
 
 
 def test_no_trace_of_the_searched_postcode_after_a_session(browser, served, app, demo,

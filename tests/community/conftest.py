@@ -50,20 +50,3 @@ def valid_api(**overrides) -> dict:
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
-
-
-@pytest.fixture
-def lunch_club(app) -> int:
-    """An existing listing: Tuesday lunch club at a Kentish Town hall (NW5 2AB)."""
-    from assetmap.db import session_scope
-    from assetmap.services.listings import SYSTEM, create_activity
-    from assetmap.services.venues import find_or_create_venue
-
-    with session_scope(app) as s:
-        venue = find_or_create_venue(s, name="Busby Place Hall", postcode="NW5 2AB",
-                                     data_dir=app.config["DATA_DIR"])
-        activity = create_activity(s, {
-            "name": "Tuesday Lunch Club", "category": "lunch-club", "venue_id": venue.id,
-            "schedules": ["Tuesdays 12:00-14:00"], "contact_email": "club@example.org",
-            "cost_kind": "free"}, SYSTEM)
-        return activity.id

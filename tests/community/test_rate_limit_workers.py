@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import redis
 import requests
 
 from tests.community.conftest import valid_api
+from tests.conftest import assetmap_serve
 
 pytestmark = pytest.mark.slow
 REDIS_URL = os.environ.get("ASSETMAP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-ASSETMAP = Path(sys.executable).parent / "assetmap"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -35,32 +23,14 @@ def served(app, database_url, tmp_path):
     """`assetmap serve` with three workers whose rate limits live in Redis (`app` empties the
     database afterwards)."""
     prefix = f"assetmap-test-{uuid.uuid4().hex[:8]}"
-    port = _free_port()
     env = os.environ | {
         "ASSETMAP_DATABASE_URL": database_url, "ASSETMAP_SECRET_KEY": "workers-test",
         "ASSETMAP_RATELIMIT_STORAGE_URI": REDIS_URL, "ASSETMAP_RATELIMIT_KEY_PREFIX": prefix,
         "ASSETMAP_SUGGEST_RATE_LIMIT": "5 per hour",
         "ASSETMAP_NETWORK_DIR": str(tmp_path / "networks"),
     }
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen([str(ASSETMAP), "serve", "--host", "127.0.0.1", "--port",
-                                str(port), "--workers", "3"], env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(base + "/api/v1/vocabulary", timeout=2).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        assert process.poll() is None, (tmp_path / "serve.log").read_text()
-        assert time.monotonic() < deadline, "assetmap serve did not start"
-        time.sleep(0.2)
-    yield base, prefix
-    process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
-    process.wait(timeout=30)
-    log.close()
+    with assetmap_serve(env, workers=3, log_path=tmp_path / "serve.log") as base:
+        yield base, prefix
     store = redis.Redis.from_url(REDIS_URL)
     for key in store.scan_iter(match=f"*{prefix}*"):
         store.delete(key)

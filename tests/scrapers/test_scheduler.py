@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,12 +13,7 @@ from sqlalchemy import select
 from assetmap.db import session_scope
 from assetmap.models import ScrapeRun, Source, utcnow
 from assetmap.scraping import add_source
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.conftest import assetmap_serve
 
 
 def test_scheduler_runs_each_due_source_once_beside_web_workers(app, database_url,
@@ -38,32 +32,28 @@ def test_scheduler_runs_each_due_source_once_beside_web_workers(app, database_ur
         ids = (due.id, missed.id, later.id)
     env = dict(os.environ, ASSETMAP_DATABASE_URL=database_url,
                ASSETMAP_SECRET_KEY="scheduler-test", PYTHONUNBUFFERED="1")
-    port = free_port()
-    web = subprocess.Popen([sys.executable, "-m", "assetmap", "serve", "--workers", "3",
-                            "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-    scheduler = subprocess.Popen([sys.executable, "-m", "assetmap", "scheduler"], env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+    # Three web workers are up before the scheduler starts.
+    with assetmap_serve(env, workers=3, log_path=tmp_path / "serve.log"):
+        scheduler = subprocess.Popen([sys.executable, "-m", "assetmap", "scheduler"], env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with session_scope(app) as s:
+                    done = s.scalars(select(ScrapeRun).where(ScrapeRun.status != "running")).all()
+                if len(done) >= 2:
+                    break
+                time.sleep(0.5)
+            time.sleep(3)  # room for a duplicate run, if there were going to be one
+            second = subprocess.run([sys.executable, "-m", "assetmap", "scheduler"], env=env,
+                                    capture_output=True, text=True, timeout=60)
+            assert second.returncode == 1
+            assert "already running" in second.stderr
             with session_scope(app) as s:
-                done = s.scalars(select(ScrapeRun).where(ScrapeRun.status != "running")).all()
-            if len(done) >= 2:
-                break
-            time.sleep(0.5)
-        time.sleep(3)  # room for a duplicate run, if there were going to be one
-        second = subprocess.run([sys.executable, "-m", "assetmap", "scheduler"], env=env,
-                                capture_output=True, text=True, timeout=60)
-        assert second.returncode == 1
-        assert "already running" in second.stderr
-        with session_scope(app) as s:
-            runs = s.scalars(select(ScrapeRun)).all()
-            per_source = {sid: [r for r in runs if r.source_id == sid] for sid in ids}
-        assert [len(per_source[sid]) for sid in ids] == [1, 1, 0]
-        assert all(r.status == "ok" for r in runs), [(r.status, r.error) for r in runs]
-    finally:
-        scheduler.terminate()
-        web.terminate()
-        scheduler.wait(timeout=20)
-        web.wait(timeout=20)
+                runs = s.scalars(select(ScrapeRun)).all()
+                per_source = {sid: [r for r in runs if r.source_id == sid] for sid in ids}
+            assert [len(per_source[sid]) for sid in ids] == [1, 1, 0]
+            assert all(r.status == "ok" for r in runs), [(r.status, r.error) for r in runs]
+        finally:
+            scheduler.terminate()
+            scheduler.wait(timeout=20)

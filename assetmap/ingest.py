@@ -31,7 +31,15 @@ from scrapers.base import ActivityRecord, ParseIssue, VenueRecord
 
 from .errors import AssetMapError
 from .models import Activity, Organisation, Source, SourceLink, Venue, VerificationEvent
-from .services.listings import Actor, apply_changes, create_activity, human_fields
+from .services.listings import (
+    Actor,
+    apply_changes,
+    create_activity,
+    current_value,
+    human_fields,
+    jsonable,
+    validate_fields,
+)
 from .services.venues import (
     SAME_VENUE_METRES,
     find_or_create_venue,
@@ -320,13 +328,11 @@ class Ingestor:
         apply_changes(self.session, activity, changes, self.actor, at=self.now)
         if link is None:
             return False
-        from .services.listings import _current, validate_fields
-
         disagreements = {}
         clean = validate_fields({k: v for k, v in fields.items() if k in protected})
         for key, value in clean.items():
-            ours = _current(activity, key)
-            theirs = value if key in ("tags", "schedules") else _jsonable(value)
+            ours = current_value(activity, key)
+            theirs = value if key in ("tags", "schedules") else jsonable(value)
             if ours != theirs and theirs not in (None, "", []):
                 disagreements[key] = {"value": theirs, "seen_at": self.now.isoformat()}
         if disagreements != (link.disagreements or {}):
@@ -495,9 +501,3 @@ class Ingestor:
                           note=f"missing from {self.source.name} for "
                                f"{MISSES_BEFORE_POSSIBLY_CLOSED} runs", at=self.now)
         return len(newly)
-
-
-def _jsonable(value: Any) -> Any:
-    from .services.listings import _jsonable as convert
-
-    return convert(value)

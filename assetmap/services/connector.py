@@ -30,8 +30,7 @@ from ..serialize import activity_to_dict
 from ..walking import DETOUR_FACTOR, PACES
 from .listings import Actor, apply_changes
 from .query import activity_with_point
-from .transfer import _cost as parse_cost
-from .transfer import _cost_cell as cost_cell
+from .transfer import cost_cell, parse_cost
 from .venues import find_or_create_venue
 from .verification import record_verification
 

@@ -59,7 +59,7 @@ class Actor:
 SYSTEM = Actor("system", "AssetMap")
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
@@ -67,12 +67,12 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _current(activity: Activity, field: str) -> Any:
+def current_value(activity: Activity, field: str) -> Any:
     if field == "tags":
         return sorted(activity.tags)
     if field == "schedules":
         return [row.rule for row in activity.schedule_rows]
-    return _jsonable(getattr(activity, field))
+    return jsonable(getattr(activity, field))
 
 
 def validate_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -174,8 +174,8 @@ def apply_changes(session: Session, activity: Activity, fields: Mapping[str, Any
     records: list[ChangeRecord] = []
     is_new = activity.id is None
     for field, value in clean.items():
-        old = None if is_new else _current(activity, field)
-        new = _jsonable(value) if field not in LIST_FIELDS else value
+        old = None if is_new else current_value(activity, field)
+        new = jsonable(value) if field not in LIST_FIELDS else value
         if old == new and not is_new:
             continue
         if is_new and new in (None, [], ""):

@@ -136,7 +136,7 @@ def _undefuse(cell: str) -> str:
     return cell[1:] if cell[:1] == "'" and cell[1:2] in FORMULA_STARTS else cell
 
 
-def _cost(raw: str) -> dict[str, Any]:
+def parse_cost(raw: str) -> dict[str, Any]:
     text = (raw or "").strip()
     if not text:
         return {}
@@ -182,7 +182,7 @@ def row_to_fields(row: dict[str, Any]) -> dict[str, Any]:
         except ScheduleError as exc:
             raise ValidationError("schedule", str(exc)) from None
         fields["schedules"] = rules
-    fields.update(_cost(str(row.get("cost") or "")))
+    fields.update(parse_cost(str(row.get("cost") or "")))
     if row.get("tags"):
         fields["tags"] = [t for t in re.split(r"[;|]", str(row["tags"])) if t.strip()]
     return fields
@@ -277,7 +277,7 @@ def _match(session: Session, row: dict[str, Any], fields: dict[str, Any]) -> Act
 
 # -- export --------------------------------------------------------------------------------
 
-def _cost_cell(activity: Activity) -> str:
+def cost_cell(activity: Activity) -> str:
     if activity.cost_kind == "free":
         return "free"
     if activity.cost_kind == "amount" and activity.cost_amount is not None:
@@ -304,7 +304,7 @@ def export_rows(session: Session, flt: ActivityFilter | None = None) -> list[dic
             "lon": "" if lon is None else round(lon, 7),
             "schedule": describe_all(ScheduleRule.from_dict(r.rule)
                                      for r in activity.schedule_rows),
-            "cost": _cost_cell(activity), "tags": ";".join(activity.tags),
+            "cost": cost_cell(activity), "tags": ";".join(activity.tags),
             "contact_email": activity.contact_email or "",
             "contact_phone": activity.contact_phone or "",
             "contact_url": activity.contact_url or "", "status": activity.status,

@@ -16,25 +16,26 @@ Work is done a page at a time with set-based lookups so memory stays flat as fee
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, distinct, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from scrapers.base import ActivityRecord, ParseIssue, VenueRecord
 
+from .db import bulk_insert
 from .errors import AssetMapError
 from .models import Activity, Organisation, Source, SourceLink, Venue, VerificationEvent
 from .services.listings import (
     Actor,
     apply_changes,
-    create_activity,
+    create_activities,
     current_value,
     human_fields,
     jsonable,
@@ -113,6 +114,30 @@ def record_fields(record: ActivityRecord) -> dict[str, Any]:
     return fields
 
 
+def _unchanged(record: ActivityRecord, fingerprint: str, known: Row) -> bool:
+    """Nothing to merge: the same content, an older version replayed, or a repeated tombstone."""
+    if record.modified and known.source_modified and record.modified < known.source_modified:
+        return True
+    if record.deleted:
+        return known.withdrawn
+    return known.fingerprint == fingerprint and not known.withdrawn
+
+
+def _distinct_runs(records: list[ActivityRecord]) -> Iterator[list[ActivityRecord]]:
+    """Consecutive runs of records with distinct external ids, in feed order, so that an item
+    a page lists twice is merged twice (the later version wins) rather than inserted twice."""
+    run: list[ActivityRecord] = []
+    seen: set[str] = set()
+    for record in records:
+        if record.external_id in seen:
+            yield run
+            run, seen = [], set()
+        run.append(record)
+        seen.add(record.external_id)
+    if run:
+        yield run
+
+
 class Ingestor:
     """Merges one source's records into the database, a page at a time."""
 
@@ -132,6 +157,8 @@ class Ingestor:
         self._points: dict[int, tuple[float, float]] = {}
         self._points_pending: list[tuple[Venue, float, float]] = []
         self._others_listed = True
+        # New listings of the batch, inserted together by _insert_new.
+        self._new: list[tuple[ActivityRecord, dict[str, Any], str]] = []
 
     # -- one page --------------------------------------------------------------------------
     def ingest(self, items: Iterable[ActivityRecord | VenueRecord | ParseIssue]) -> IngestCounts:
@@ -159,58 +186,80 @@ class Ingestor:
                 counts.venues += 1
             else:
                 activities.append(item)
-        links = self._links([r.external_id for r in activities])
-        try:
-            # Fast path: the whole page in one savepoint, venues and organisations looked up
-            # in bulk, new listings inserted in a few batched statements.
-            with self.session.begin_nested():
-                self._prefetch(activities, links)
-                with self.session.no_autoflush:
-                    outcomes = [(r, self._activity(r, links.get(r.external_id)))
-                                for r in activities]
-                self.session.flush()
-        except (AssetMapError, ValueError, SQLAlchemyError):
-            # One bad record spoils a batch: redo the page a record at a time so that only
-            # the bad one is skipped (and reported).
-            self._venue_cache.clear()
-            self._org_cache.clear()
-            self._resolved.clear()
-            self._points_pending.clear()
-            self._points.clear()
-            links = self._links([r.external_id for r in activities])
-            outcomes = []
-            for record in activities:
-                try:
-                    with self.session.begin_nested():
-                        outcomes.append((record, self._activity(
-                            record, links.get(record.external_id))))
-                except (AssetMapError, ValueError, SQLAlchemyError) as exc:
-                    counts.skipped += 1
-                    counts.issues.append({"level": "skipped", "message": str(exc),
-                                          "external_id": record.external_id})
-        sighted: list[SourceLink] = []
-        for record, outcome in outcomes:
-            link = links.get(record.external_id)
-            if outcome == "unchanged" and link is not None and link.id is not None:
-                sighted.append(link)
-            if outcome == "disagreement":
-                counts.disagreements += 1
-                outcome = "updated"
-            setattr(counts, outcome, getattr(counts, outcome) + 1)
+        for batch in _distinct_runs(activities):
+            self._ingest_activities(batch, counts)
         counts.issues.extend(self._page_issues)
         self._page_issues = []
-        self._sighted(sighted)
         return counts
 
-    def _prefetch(self, records: list[ActivityRecord],
+    def _ingest_activities(self, records: list[ActivityRecord], counts: IngestCounts) -> None:
+        """Records with distinct external ids: most of a re-run is unchanged and costs two
+        bulk UPDATEs; the rest is merged, new listings inserted set-wise."""
+        known = self._known([r.external_id for r in records])
+        sighted: list[tuple[int, int]] = []
+        work: list[tuple[ActivityRecord, str]] = []
+        for record in records:
+            fingerprint = record.fingerprint()
+            state = known.get(record.external_id)
+            if state is not None and _unchanged(record, fingerprint, state):
+                sighted.append((state.id, state.activity_id))
+            else:
+                work.append((record, fingerprint))
+        counts.unchanged += len(sighted)
+        if work:
+            links = self._links([r.external_id for r, _ in work if r.external_id in known])
+            try:
+                # Fast path: the whole batch in one savepoint, venues and organisations looked
+                # up in bulk, new listings inserted in a few set-based statements.
+                with self.session.begin_nested():
+                    self._prefetch(work, links)
+                    with self.session.no_autoflush:
+                        outcomes = [(r, self._activity(r, fp, links.get(r.external_id)))
+                                    for r, fp in work]
+                    self._insert_new()
+            except (AssetMapError, ValueError, SQLAlchemyError):
+                # One bad record spoils a batch: redo it a record at a time so that only the
+                # bad one is skipped (and reported).
+                self._forget_page()
+                links = self._links([r.external_id for r, _ in work])
+                outcomes = []
+                for record, fingerprint in work:
+                    try:
+                        with self.session.begin_nested():
+                            outcome = self._activity(record, fingerprint,
+                                                     links.get(record.external_id))
+                            self._insert_new()
+                    except (AssetMapError, ValueError, SQLAlchemyError) as exc:
+                        self._new.clear()
+                        counts.skipped += 1
+                        counts.issues.append({"level": "skipped", "message": str(exc),
+                                              "external_id": record.external_id})
+                        continue
+                    outcomes.append((record, outcome))
+            for record, outcome in outcomes:
+                link = links.get(record.external_id)
+                if outcome == "unchanged" and link is not None and link.id is not None:
+                    sighted.append((link.id, link.activity_id))
+                if outcome == "disagreement":
+                    counts.disagreements += 1
+                    outcome = "updated"
+                setattr(counts, outcome, getattr(counts, outcome) + 1)
+        self._sighted(sighted)
+
+    def _forget_page(self) -> None:
+        self._venue_cache.clear()
+        self._org_cache.clear()
+        self._resolved.clear()
+        self._points_pending.clear()
+        self._points.clear()
+        self._new.clear()
+
+    def _prefetch(self, work: list[tuple[ActivityRecord, str]],
                   links: dict[str, SourceLink]) -> None:
-        """Load in a few queries what the page's records will need one by one."""
-        # Cross-source matching only matters if something not from this feed is listed.
-        self._others_listed = self.session.scalar(select(Activity.id).where(
-            ~Activity.source_links.any(SourceLink.source_id == self.source.id)).limit(1)
-        ) is not None
-        changed = [r for r in records if not r.deleted and (
-            r.external_id not in links or links[r.external_id].fingerprint != r.fingerprint())]
+        """Load in a few queries what the batch's records will need one by one."""
+        changed = [r for r, _ in work if not r.deleted]
+        if any(r.external_id not in links for r in changed):
+            self._others_listed = self._another_listing_exists()
         activity_ids = [links[r.external_id].activity_id for r in changed
                         if r.external_id in links]
         if activity_ids:
@@ -237,6 +286,29 @@ class Ingestor:
                     self._organisation(record)
         self.session.flush()  # new venues and organisations get their ids in one go
 
+    def _another_listing_exists(self) -> bool:
+        """Cross-source matching only matters if something not from this feed is listed.
+
+        Two counts over indexes, asked once a page: an anti-join ("a listing without a link
+        from this source") probes every listing when there is none, as in a first feed.
+        """
+        listings = self.session.scalar(select(func.count()).select_from(Activity))
+        ours = self.session.scalar(select(func.count(distinct(SourceLink.activity_id))).where(
+            SourceLink.source_id == self.source.id))
+        return listings > ours
+
+    def _known(self, external_ids: list[str]) -> dict[str, Row]:
+        """What ingest remembers of each record's last version, without loading objects."""
+        found: dict[str, Row] = {}
+        for start in range(0, len(external_ids), 500):
+            for row in self.session.execute(select(
+                    SourceLink.external_id, SourceLink.id, SourceLink.activity_id,
+                    SourceLink.fingerprint, SourceLink.withdrawn, SourceLink.source_modified)
+                    .where(SourceLink.source_id == self.source.id,
+                           SourceLink.external_id.in_(external_ids[start:start + 500]))):
+                found[row.external_id] = row
+        return found
+
     def _links(self, external_ids: list[str]) -> dict[str, SourceLink]:
         found: dict[str, SourceLink] = {}
         for start in range(0, len(external_ids), 500):
@@ -247,12 +319,12 @@ class Ingestor:
                 found[link.external_id] = link
         return found
 
-    def _sighted(self, links: list[SourceLink]) -> None:
+    def _sighted(self, sighted: list[tuple[int, int]]) -> None:
         """A bulk 'still listed' for unchanged records: two UPDATEs, no per-row work."""
-        if not links:
+        if not sighted:
             return
-        link_ids = [link.id for link in links]
-        activity_ids = sorted({link.activity_id for link in links})
+        link_ids = [link_id for link_id, _ in sighted]
+        activity_ids = sorted({activity_id for _, activity_id in sighted})
         self.session.execute(update(SourceLink).where(SourceLink.id.in_(link_ids)).values(
             last_seen_at=self.now, missed_runs=0), execution_options={
             "synchronize_session": False})
@@ -261,8 +333,8 @@ class Ingestor:
             "synchronize_session": False})
 
     # -- one record ------------------------------------------------------------------------
-    def _activity(self, record: ActivityRecord, link: SourceLink | None) -> str:
-        fingerprint = record.fingerprint()
+    def _activity(self, record: ActivityRecord, fingerprint: str,
+                  link: SourceLink | None) -> str:
         if (link is not None and record.modified and link.source_modified
                 and record.modified < link.source_modified):
             return "unchanged"  # an older version replayed (e.g. a feed read from its start)
@@ -290,13 +362,11 @@ class Ingestor:
         if link is None:
             existing = self._same_group(record, venue)
             if existing is None:
-                activity = create_activity(self.session, fields, self.actor, at=self.now,
-                                           flush=False)
-                outcome = "created"
-            else:
-                activity = existing
-                self._merge(activity, fields, None)
-                outcome = "linked"
+                self._new.append((record, fields, fingerprint))
+                return "created"  # inserted with the batch's other new listings
+            activity = existing
+            self._merge(activity, fields, None)
+            outcome = "linked"
             link = SourceLink(activity=activity, source_id=self.source.id,
                               external_id=record.external_id, url=record.source_url,
                               first_seen_at=self.now, last_seen_at=self.now, disagreements={},
@@ -319,6 +389,24 @@ class Ingestor:
         if record.assured_date:
             self._assured(activity, record)
         return outcome
+
+    def _insert_new(self) -> None:
+        """Insert the batch's new listings, their history and source links set-wise."""
+        new, self._new = self._new, []
+        if not new:
+            return
+        ids = create_activities(self.session, [fields for _, fields, _ in new], self.actor,
+                                at=self.now, columns={"last_seen_by_source_at": self.now})
+        bulk_insert(self.session, SourceLink.__table__, [
+            {"activity_id": activity_id, "source_id": self.source.id,
+             "external_id": record.external_id, "url": record.source_url,
+             "first_seen_at": self.now, "last_seen_at": self.now, "missed_runs": 0,
+             "withdrawn": False, "fingerprint": fingerprint, "disagreements": {},
+             "source_modified": record.modified}
+            for activity_id, (record, _, fingerprint) in zip(ids, new, strict=True)])
+        for activity_id, (record, _, _) in zip(ids, new, strict=True):
+            if record.assured_date:
+                self._assured(self.session.get(Activity, activity_id), record)
 
     def _merge(self, activity: Activity, fields: dict[str, Any],
                link: SourceLink | None) -> bool:

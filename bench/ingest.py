@@ -2,20 +2,27 @@
 
     .venv/bin/python bench/ingest.py [--sizes 10000,100000] [--backends spatialite,postgis]
 
-For each backend and size: a first load of N synthetic records (a feed of groups at a few
-thousand venues, as a directory would publish) and a re-run of the same feed with no changes,
-both through `assetmap.ingest.Ingestor` a page of 500 records at a time, committing each page
-as a real run does. Records are generated lazily (a stream, as a feed is read), so the peak
-memory shows whether ingest holds the feed. Not a test: it prints figures against targets.
+For each backend and size, in a fresh child process and a fresh database: a first load of N
+synthetic records (a feed of groups at a few thousand venues, as a directory would publish),
+a re-run of the same feed with no changes, and a re-run in which one record in 20 changed.
+Every pass goes through `assetmap.ingest.Ingestor` a page of 500 records at a time, each
+page in its own write transaction committed at its end, as `assetmap scrape` does.
+
+Records are generated lazily, a page at a time (a stream, as a feed is read); the clock runs
+while pages are merged and committed, not while the synthetic records are made (that stands
+in for fetching and parsing). Memory is the child's resident set size sampled after every
+page, less its size before the first page: flat as N grows means the feed is not held.
+Not a test: it prints figures against targets.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 import uuid
 from collections.abc import Iterator
 from datetime import time as clock
@@ -27,9 +34,11 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from walking import rss_mb  # noqa: E402
+
 from assetmap import create_app, db, migrate, vocab  # noqa: E402
 from assetmap.config import TestConfig  # noqa: E402
-from assetmap.db import session_scope  # noqa: E402
+from assetmap.db import begin_write, session_scope  # noqa: E402
 from assetmap.ingest import Ingestor  # noqa: E402
 from assetmap.models import Source, utcnow  # noqa: E402
 from assetmap.schedule import DAY_CODES, ScheduleRule  # noqa: E402
@@ -42,8 +51,10 @@ CATEGORIES = sorted(vocab.CATEGORY_IDS - {"other"})
 TAGS = sorted(vocab.TAG_IDS)
 
 
-def records(n: int, seed: int = 7) -> Iterator[ActivityRecord]:
-    """N groups at n/20 venues across Camden; the same stream for the same seed."""
+def records(n: int, seed: int = 7, changed_every: int = 0) -> Iterator[ActivityRecord]:
+    """N groups at n/20 venues across Camden; the same stream for the same seed.
+
+    `changed_every`: every so many records carries a new description (a changed feed)."""
     rng = np.random.default_rng(seed)
     venues = max(n // 20, 50)
     lats = rng.uniform(51.515, 51.580, venues)
@@ -56,7 +67,8 @@ def records(n: int, seed: int = 7) -> Iterator[ActivityRecord]:
             source_type="openactive", external_id=f"item-{i}",
             name=f"{CATEGORIES[i % len(CATEGORIES)].replace('-', ' ').title()} {i}",
             source_url=f"https://feed.example.org/items/{i}",
-            description="A friendly weekly group; newcomers welcome.",
+            description="A friendly weekly group; newcomers welcome." + (
+                " Now with tea." if changed_every and i % changed_every == 0 else ""),
             category=CATEGORIES[i % len(CATEGORIES)],
             schedules=(ScheduleRule("weekly", clock(start), clock(start + 1), days=(day,)),),
             venue=VenueRecord("openactive", f"venue-{v}", f"Hall {v}", f"{v} High Street",
@@ -83,69 +95,87 @@ def database(backend: str, folder: Path) -> tuple[str, callable]:
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", drop
 
 
-def run(app, source_id: int, n: int) -> tuple[float, dict, float]:
-    """(records/s, summed counts, peak MB traced) for one pass over the feed."""
+def run(app, source_id: int, n: int, changed_every: int = 0) -> dict:
+    """One pass over the feed: records/s, summed counts and the RSS growth (MB)."""
     totals: dict[str, int] = {}
-    stream = records(n)
-    tracemalloc.start()
-    started = time.perf_counter()
+    stream = records(n, changed_every=changed_every)
+    rss0 = peak = rss_mb()
+    elapsed = 0.0
     while True:
         page = [r for _, r in zip(range(PAGE), stream, strict=False)]
         if not page:
             break
+        started = time.perf_counter()
         with session_scope(app) as session:
+            begin_write(session)
             source = session.get(Source, source_id)
             counts = Ingestor(session, source, data_dir=app.config["DATA_DIR"],
                               now=utcnow()).ingest(page)
+        elapsed += time.perf_counter() - started
+        peak = max(peak, rss_mb())
         for key, value in counts.to_dict().items():
             totals[key] = totals.get(key, 0) + value
-    elapsed = time.perf_counter() - started
-    peak = tracemalloc.get_traced_memory()[1] / 1e6
-    tracemalloc.stop()
-    return n / elapsed, totals, peak
+    return {"rate": n / elapsed, "counts": totals, "rss_mb": peak - rss0}
+
+
+def measure(backend: str, n: int) -> dict:
+    """First load, unchanged re-run and 5%-changed re-run of N records into a new database."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url, drop = database(backend, Path(tmp))
+        try:
+            engine = db.make_engine(url)
+            migrate.upgrade(engine)
+            engine.dispose()
+            app = create_app(TestConfig(url))
+            with session_scope(app) as session:
+                source = Source(type="openactive", url="https://feed.example.org",
+                                name="bench feed", every_seconds=3600, state={})
+                session.add(source)
+                session.flush()
+                source_id = source.id
+            passes = {"first": run(app, source_id, n), "rerun": run(app, source_id, n),
+                      "changed": run(app, source_id, n, changed_every=20)}
+            db.dispose(app)
+        finally:
+            drop()
+    return passes
+
+
+def child(backend: str, n: int) -> dict:
+    """`measure` in a new process, so each figure starts from the same memory."""
+    out = subprocess.run([sys.executable, __file__, "--child", f"{backend}:{n}"],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--backends", default="spatialite,postgis")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    results: dict[str, float] = {}
-    print(f"== ingest benchmark: pages of {PAGE} records, committed per page")
+    if args.child:
+        backend, n = args.child.split(":")
+        print(json.dumps(measure(backend, int(n))))
+        return 0
+    results: dict[tuple[str, str, int], float] = {}
+    print(f"== ingest benchmark: pages of {PAGE} records, each committed; records/s of merging")
     for backend in args.backends.split(","):
         for n in (int(x) for x in args.sizes.split(",")):
-            with tempfile.TemporaryDirectory() as tmp:
-                url, drop = database(backend, Path(tmp))
-                try:
-                    engine = db.make_engine(url)
-                    migrate.upgrade(engine)
-                    engine.dispose()
-                    app = create_app(TestConfig(url))
-                    with session_scope(app) as session:
-                        source = Source(type="openactive", url="https://feed.example.org",
-                                        name="bench feed", every_seconds=3600, state={})
-                        session.add(source)
-                        session.flush()
-                        source_id = source.id
-                    first, counts, peak1 = run(app, source_id, n)
-                    again, recounts, peak2 = run(app, source_id, n)
-                    db.dispose(app)
-                finally:
-                    drop()
-            results[f"first_{backend}_{n}"] = first
-            results[f"rerun_{backend}_{n}"] = again
-            print(f"{backend:<10} {n:>7,} records  first load {first:7.0f} rec/s "
-                  f"(created {counts.get('created', 0):,}, linked "
-                  f"{counts.get('linked', 0):,}; peak {peak1:.0f} MB traced)   "
-                  f"unchanged re-run {again:7.0f} rec/s (unchanged "
-                  f"{recounts.get('unchanged', 0):,}; peak {peak2:.0f} MB)")
+            passes = child(backend, n)
+            for kind, label in (("first", "first load"), ("rerun", "unchanged re-run"),
+                                ("changed", "5% changed re-run")):
+                figures = passes[kind]
+                results[(kind, backend, n)] = figures["rate"]
+                counts = ", ".join(f"{k} {v:,}" for k, v in figures["counts"].items() if v)
+                print(f"{backend:<10} {n:>7,}  {label:<18} {figures['rate']:7.0f} rec/s   "
+                      f"RSS +{figures['rss_mb']:5.1f} MB   ({counts})", flush=True)
     print("== targets")
-    for key, value in results.items():
-        kind, backend, n = key.split("_")
-        if kind == "first" and backend != "postgis":
+    for (kind, backend, n), value in results.items():
+        if kind == "changed" or (kind == "first" and backend != "postgis"):
             continue
         target = TARGETS["first_postgis" if kind == "first" else "rerun"]
-        print(f"{'ok  ' if value >= target else 'MISS'} {kind:<6} {backend:<10} {int(n):>7,}"
+        print(f"{'ok  ' if value >= target else 'MISS'} {kind:<6} {backend:<10} {n:>7,}"
               f"  {value:7.0f} rec/s  (target {target:g})")
     return 0
 

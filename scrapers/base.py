@@ -271,9 +271,33 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-# Fingerprints are computed for every record of every run: keep the walk cheap.
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _canonical(value: Any) -> Any:
+    """Nested tuples whose repr() is the same in every process (sets sorted, no hash order).
+
+    Fingerprints are computed for every record of every run, so this walk stays cheap: no
+    dicts, no JSON, only tuples of values whose repr is deterministic.
+    """
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    names = _FIELD_NAMES.get(kind)
+    if names is None and is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
+    if names is not None:
+        return (kind.__name__, *[_canonical(getattr(value, name)) for name in names])
+    if kind is Flags:
+        return value._items
+    if isinstance(value, frozenset | set):
+        return tuple(sorted((_canonical(v) for v in value), key=repr))
+    if isinstance(value, tuple | list):
+        return tuple([_canonical(v) for v in value])
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _canonical(v)) for k, v in value.items()))
+    return value  # Decimal, date, time, datetime, Enum: their repr is deterministic
 
 
 def fingerprint(record: Record) -> str:
@@ -282,8 +306,7 @@ def fingerprint(record: Record) -> str:
     Python's `hash()` changes between processes, so ingest stores this instead to see
     whether a record changed since the last run.
     """
-    canonical = json.dumps(_jsonable(record), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(repr(_canonical(record)).encode("utf-8")).hexdigest()
 
 
 # -- the scraper interface -----------------------------------------------------------------

@@ -206,13 +206,20 @@ def refresh(session: Session, activity: Activity, *, listed: bool = False,
     `listed`: the listing was just created, so it has no evidence yet (no queries needed).
     """
     if listed:
-        due = Due(activity.created_at or utcnow(), "unknown", None)
-    else:
-        session.flush()
-        due = evidence(session, [activity.id], rules or current_rules())[activity.id]
+        for column, value in new_listing_cache(activity.created_at or utcnow()).items():
+            setattr(activity, column, value)
+        return
+    session.flush()
+    due = evidence(session, [activity.id], rules or current_rules())[activity.id]
     now = clock(current_app.config) if has_app_context() else utcnow()
     activity.freshness_due_at = due.due_at
     activity.freshness_state = state_at(due.due_at, now, due.sticky)
+
+
+def new_listing_cache(created_at: datetime) -> dict[str, Any]:
+    """The cached freshness columns of a listing nobody has checked yet: "unknown", due now."""
+    return {"freshness_due_at": created_at,
+            "freshness_state": state_at(created_at, created_at, "unknown")}
 
 
 @dataclass

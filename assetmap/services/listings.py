@@ -7,7 +7,7 @@ those alone. Nothing is deleted: a listing ends by status, and any change can be
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import vocab
+from ..db import bulk_insert, insert_returning_ids
 from ..errors import NotFound, ValidationError
 from ..models import Activity, ActivityTag, ChangeRecord, ScheduleEntry, utcnow
 from ..schedule import ScheduleError, ScheduleRule, parse_schedule
@@ -32,6 +33,12 @@ EDITABLE_FIELDS: tuple[str, ...] = (
 LIST_FIELDS: tuple[str, ...] = ("tags", "schedules")
 MODES = ("in-person", "online", "phone")
 GENDERS = ("any", "male", "female")
+# What a new listing's fields are when nobody says otherwise (the columns' defaults). A new
+# listing's history records the fields it was given, not these: "gender: any" is noise.
+NEW_LISTING_DEFAULTS: dict[str, Any] = {
+    "mode": "in-person", "cost_kind": "unknown", "gender": "any", "status": "active",
+    "possibly_closed": False,
+}
 
 
 @dataclass(frozen=True)
@@ -178,7 +185,7 @@ def apply_changes(session: Session, activity: Activity, fields: Mapping[str, Any
         new = jsonable(value) if field not in LIST_FIELDS else value
         if old == new and not is_new:
             continue
-        if is_new and new in (None, [], ""):
+        if is_new and _unsaid(field, new):
             continue
         _set(session, activity, field, value)
         records.append(ChangeRecord(
@@ -195,9 +202,7 @@ def apply_changes(session: Session, activity: Activity, fields: Mapping[str, Any
         refresh(session, activity, listed=True)
     if records:
         if activity.id is None:
-            # No flush here: the new listing and its history are inserted together at the
-            # next flush, so a feed page of new listings costs a few batched INSERTs.
-            session.add(activity)
+            session.add(activity)  # inserted with its history at the next flush
             activity.changes.add_all(records)
         else:
             for record in records:
@@ -209,21 +214,79 @@ def apply_changes(session: Session, activity: Activity, fields: Mapping[str, Any
 
 
 def create_activity(session: Session, fields: Mapping[str, Any], actor: Actor, *,
-                    at: datetime | None = None, demo: bool = False,
-                    flush: bool = True) -> Activity:
-    """A new listing with its history. `flush=False` leaves the INSERTs to the caller's next
-    flush (bulk ingest); the activity has no id until then."""
+                    at: datetime | None = None, demo: bool = False) -> Activity:
+    """A new listing with its history."""
+    clean = _new_listing_fields(fields)
+    activity = Activity(demo=demo, field_provenance={}, created_at=at or utcnow(),
+                        updated_at=at or utcnow())
+    apply_changes(session, activity, clean, actor, at=at)
+    session.flush()
+    return activity
+
+
+def create_activities(session: Session, many: Sequence[Mapping[str, Any]], actor: Actor, *,
+                      at: datetime, columns: Mapping[str, Any] | None = None) -> list[int]:
+    """Many new listings, each as `create_activity` makes it (the same rows and creation
+    history), in a few set-based INSERTs: a feed's first load brings thousands, and the unit
+    of work would spend most of its time on a dozen history objects per listing.
+
+    `columns` sets columns that are not listing fields (e.g. `last_seen_by_source_at`).
+    Returns the new ids in the order of `many`. Not for human actors (no provenance kept).
+    """
+    if actor.is_human:
+        raise ValueError("create_activities is for feeds; people's edits need provenance")
+    from .freshness_queue import new_listing_cache
+
+    cleans = [validate_fields(_new_listing_fields(fields)) for fields in many]
+    if not cleans:
+        return []
+    blank = {name: None for name in EDITABLE_FIELDS} | NEW_LISTING_DEFAULTS | {
+        "demo": False, "field_provenance": {}, "version": 1, "created_at": at,
+        "updated_at": at, **new_listing_cache(at), **(columns or {})}
+    rows, history = [], []
+    for clean in cleans:
+        row = dict(blank)
+        changes = []
+        for name, value in clean.items():
+            new = value if name in LIST_FIELDS else jsonable(value)
+            if _unsaid(name, new):
+                continue
+            if name not in LIST_FIELDS:
+                row[name] = value
+            changes.append((name, new))
+        rows.append(row)
+        history.append(changes)
+    ids = insert_returning_ids(session, Activity.__table__, rows)
+    change = {"old_value": None, "changed_at": at, "actor_type": actor.type,
+              "actor_label": actor.label, "user_id": actor.user_id,
+              "source_id": actor.source_id, "note": None, "reverts_id": None}
+    bulk_insert(session, ChangeRecord.__table__, [
+        change | {"activity_id": activity_id, "field": name, "new_value": new}
+        for activity_id, changes in zip(ids, history, strict=True) for name, new in changes])
+    bulk_insert(session, ActivityTag.__table__, [
+        {"activity_id": activity_id, "tag": tag}
+        for activity_id, clean in zip(ids, cleans, strict=True)
+        for tag in clean.get("tags") or ()])
+    bulk_insert(session, ScheduleEntry.__table__, [
+        {"activity_id": activity_id, "position": position, "kind": rule["kind"], "rule": rule}
+        for activity_id, clean in zip(ids, cleans, strict=True)
+        for position, rule in enumerate(clean.get("schedules") or ())])
+    return ids
+
+
+def _unsaid(field: str, value: Any) -> bool:
+    """A new listing's field left empty or at its default: not recorded as a change."""
+    return value in (None, [], "") or (
+        field in NEW_LISTING_DEFAULTS and NEW_LISTING_DEFAULTS[field] == value)
+
+
+def _new_listing_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     clean = dict(fields)
     clean.setdefault("status", "active")
     for required in ("name", "category"):
         if not clean.get(required):
             raise ValidationError(required, "is required")
-    activity = Activity(demo=demo, field_provenance={}, created_at=at or utcnow(),
-                        updated_at=at or utcnow())
-    apply_changes(session, activity, clean, actor, at=at)
-    if flush:
-        session.flush()
-    return activity
+    return clean
 
 
 def get_activity(session: Session, activity_id: int) -> Activity:

@@ -171,16 +171,19 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping]) -> None
         session.execute(insert(table), rows)
         return
     names = list(rows[0])
-    processors = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-                  for name in names]
+    columns = []  # (name, the column type's converter, what it makes of None)
+    for name in names:
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        columns.append((name, process, process(None) if process else None))
     quote = dialect.identifier_preparer.quote
     statement = (f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
                  "FROM STDIN")
     cursor = session.connection().connection.driver_connection.cursor()
     with cursor, cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row([process(row[name]) if process else row[name]
-                            for name, process in processors])
+            copy.write_row([none if (value := row[name]) is None else
+                            process(value) if process else value
+                            for name, process, none in columns])
 
 
 def insert_returning_ids(session: Session, table: Table, rows: Sequence[Mapping]) -> list[int]:

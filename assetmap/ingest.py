@@ -91,10 +91,19 @@ def _name_key(name: str) -> str:
 
 
 def same_group_name(a: str, b: str) -> bool:
-    ka, kb = _name_key(a), _name_key(b)
+    return _similar_keys(_name_key(a), _name_key(b))
+
+
+def _similar_keys(ka: str, kb: str) -> bool:
+    """Name keys alike enough; difflib's cheap upper bounds rule most pairs out first."""
     if not ka or not kb:
         return False
-    return ka == kb or SequenceMatcher(None, ka, kb).ratio() >= SAME_GROUP_NAME_RATIO
+    if ka == kb:
+        return True
+    matcher = SequenceMatcher(None, ka, kb)
+    return (matcher.real_quick_ratio() >= SAME_GROUP_NAME_RATIO
+            and matcher.quick_ratio() >= SAME_GROUP_NAME_RATIO
+            and matcher.ratio() >= SAME_GROUP_NAME_RATIO)
 
 
 def record_fields(record: ActivityRecord) -> dict[str, Any]:
@@ -159,6 +168,9 @@ class Ingestor:
         self._others_listed = True
         # New listings of the batch, inserted together by _insert_new.
         self._new: list[tuple[ActivityRecord, dict[str, Any], str]] = []
+        # Cross-source matching: candidates per venue id, and listings linked this page.
+        self._nearby: dict[int, list[tuple[int, str]]] = {}
+        self._linked: set[int] = set()
 
     # -- one page --------------------------------------------------------------------------
     def ingest(self, items: Iterable[ActivityRecord | VenueRecord | ParseIssue]) -> IngestCounts:
@@ -253,6 +265,8 @@ class Ingestor:
         self._points_pending.clear()
         self._points.clear()
         self._new.clear()
+        self._nearby.clear()
+        self._linked.clear()
 
     def _prefetch(self, work: list[tuple[ActivityRecord, str]],
                   links: dict[str, SourceLink]) -> None:
@@ -458,27 +472,40 @@ class Ingestor:
         """A listing from another source that is this group: name, place and days agree."""
         if venue is None or not self._others_listed:
             return None
-        lat, lon = self._venue_points[venue.id]
-        delta = 0.004
-        nearby = self.session.execute(
-            select(Activity.id, Activity.name, lat_of(Venue.geom), lon_of(Venue.geom))
-            .join(Venue, Activity.venue_id == Venue.id)
-            .where(in_bbox(Venue.geom, BBox(lon - delta, lat - delta, lon + delta, lat + delta)))
-            .where(Activity.status != "ended")).all()
+        key = _name_key(record.name)
         days = {d for rule in record.schedules for d in rule.days}
-        for activity_id, name, alat, alon in nearby:
-            if haversine_m(lat, lon, alat, alon) > SAME_GROUP_METRES:
-                continue
-            if not same_group_name(name, record.name):
+        for activity_id, name_key in self._nearby_listings(venue):
+            if activity_id in self._linked or not _similar_keys(key, name_key):
                 continue
             activity = self.session.get(Activity, activity_id)
             theirs = {d for rule in activity.schedules for d in rule.days}
             if days and theirs and not days & theirs:
                 continue
-            if any(link.source_id == self.source.id for link in activity.source_links):
-                continue  # two items of the same feed are two listings
+            self._linked.add(activity_id)  # two items of the same feed are two listings
             return activity
         return None
+
+    def _nearby_listings(self, venue: Venue) -> list[tuple[int, str]]:
+        """(id, name key) of the listings within SAME_GROUP_METRES of a venue that this source
+        does not carry yet; asked once per venue and page, as a feed lists a hall's groups
+        together."""
+        found = self._nearby.get(venue.id)
+        if found is not None:
+            return found
+        lat, lon = self._venue_points[venue.id]
+        delta = 0.004
+        ours = select(SourceLink.id).where(SourceLink.activity_id == Activity.id,
+                                           SourceLink.source_id == self.source.id).exists()
+        found = self._nearby[venue.id] = [
+            (activity_id, _name_key(name)) for activity_id, name, alat, alon in
+            self.session.execute(
+                select(Activity.id, Activity.name, lat_of(Venue.geom), lon_of(Venue.geom))
+                .join(Venue, Activity.venue_id == Venue.id)
+                .where(in_bbox(Venue.geom,
+                               BBox(lon - delta, lat - delta, lon + delta, lat + delta)))
+                .where(Activity.status != "ended", ~ours))
+            if haversine_m(lat, lon, alat, alon) <= SAME_GROUP_METRES]
+        return found
 
     def _activity_venue(self, record: ActivityRecord) -> Venue | None:
         """The venue of an activity record: found by name near its point, else created."""

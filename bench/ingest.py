@@ -5,8 +5,13 @@
 For each backend and size, in a fresh child process and a fresh database: a first load of N
 synthetic records (a feed of groups at a few thousand venues, as a directory would publish),
 a re-run of the same feed with no changes, and a re-run in which one record in 20 changed.
-Every pass goes through `assetmap.ingest.Ingestor` a page of 500 records at a time, each
-page in its own write transaction committed at its end, as `assetmap scrape` does.
+Then, beside those N listings, a second feed of 2,000 groups (half of them groups the first
+feed lists, to be linked across sources: the cross-source matching path). The baseline, per
+backend: a first load of 2,000 records set-wise and through `OneByOne`, which creates each
+new listing through the ORM unit of work (the path before set-wise inserts), each into a new
+database; their ratio is printed. Every pass goes through `assetmap.ingest.Ingestor` a page
+of 500 records at a time, each page in its own write transaction committed at its end, as
+`assetmap scrape` does.
 
 Records are generated lazily, a page at a time (a stream, as a feed is read); the clock runs
 while pages are merged and committed, not while the synthetic records are made (that stands
@@ -25,6 +30,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import time as clock
 from pathlib import Path
 
@@ -40,13 +46,16 @@ from assetmap import create_app, db, migrate, vocab  # noqa: E402
 from assetmap.config import TestConfig  # noqa: E402
 from assetmap.db import begin_write, session_scope  # noqa: E402
 from assetmap.ingest import Ingestor  # noqa: E402
-from assetmap.models import Source, utcnow  # noqa: E402
+from assetmap.models import Source, SourceLink, utcnow  # noqa: E402
 from assetmap.schedule import DAY_CODES, ScheduleRule  # noqa: E402
+from assetmap.services.listings import create_activity  # noqa: E402
 from scrapers.base import ActivityRecord, OrganisationRecord, VenueRecord  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PAGE = 500
 TARGETS = {"first_postgis": 2000.0, "rerun": 5000.0}
+SECOND = 2000  # records in the second feed
+BASELINE = 2000  # records loaded one by one for the baseline
 CATEGORIES = sorted(vocab.CATEGORY_IDS - {"other"})
 TAGS = sorted(vocab.TAG_IDS)
 
@@ -79,6 +88,38 @@ def records(n: int, seed: int = 7, changed_every: int = 0) -> Iterator[ActivityR
         )
 
 
+def second_feed(n: int, count: int) -> Iterator[ActivityRecord]:
+    """Another directory's `count` groups at the first feed's halls: every other one is a
+    group the first feed lists (same name, hall and day: to be linked), the rest are new."""
+    step = max(n // count, 1)
+    for i, record in enumerate(records(n)):
+        k, rest = divmod(i, step)
+        if rest:
+            continue
+        if k >= count:
+            break
+        name = record.name if k % 2 == 0 else f"Friends of {record.name}"
+        yield replace(record, source_type="openreferral", external_id=f"second-{k}",
+                      name=name)
+
+
+class OneByOne(Ingestor):
+    """The baseline: each new listing through the ORM unit of work, as before set-wise
+    inserts (`create_activity` and a SourceLink object per record)."""
+
+    def _insert_new(self) -> None:
+        new, self._new = self._new, []
+        for record, fields, fingerprint in new:
+            activity = create_activity(self.session, fields, self.actor, at=self.now)
+            activity.last_seen_by_source_at = self.now
+            self.session.add(SourceLink(
+                activity_id=activity.id, source_id=self.source.id,
+                external_id=record.external_id, url=record.source_url,
+                first_seen_at=self.now, last_seen_at=self.now, missed_runs=0,
+                withdrawn=False, fingerprint=fingerprint, disagreements={},
+                source_modified=record.modified))
+
+
 def database(backend: str, folder: Path) -> tuple[str, callable]:
     if backend == "spatialite":
         return f"sqlite:///{folder / 'ingest.sqlite'}", lambda: None
@@ -95,21 +136,23 @@ def database(backend: str, folder: Path) -> tuple[str, callable]:
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", drop
 
 
-def run(app, source_id: int, n: int, changed_every: int = 0) -> dict:
-    """One pass over the feed: records/s, summed counts and the RSS growth (MB)."""
+def run(app, source_id: int, stream: Iterator[ActivityRecord],
+        ingestor: type[Ingestor] = Ingestor) -> dict:
+    """One pass over a feed: records/s, summed counts and the RSS growth (MB)."""
     totals: dict[str, int] = {}
-    stream = records(n, changed_every=changed_every)
     rss0 = peak = rss_mb()
     elapsed = 0.0
+    n = 0
     while True:
         page = [r for _, r in zip(range(PAGE), stream, strict=False)]
         if not page:
             break
+        n += len(page)
         started = time.perf_counter()
         with session_scope(app) as session:
             begin_write(session)
             source = session.get(Source, source_id)
-            counts = Ingestor(session, source, data_dir=app.config["DATA_DIR"],
+            counts = ingestor(session, source, data_dir=app.config["DATA_DIR"],
                               now=utcnow()).ingest(page)
         elapsed += time.perf_counter() - started
         peak = max(peak, rss_mb())
@@ -118,34 +161,68 @@ def run(app, source_id: int, n: int, changed_every: int = 0) -> dict:
     return {"rate": n / elapsed, "counts": totals, "rss_mb": peak - rss0}
 
 
+def add_source(app, name: str) -> int:
+    with session_scope(app) as session:
+        source = Source(type="openactive", url="https://feed.example.org", name=name,
+                        every_seconds=3600, state={})
+        session.add(source)
+        session.flush()
+        return source.id
+
+
+def fresh_app(backend: str, folder: Path):
+    """An app on a new, migrated database, and the function that drops it."""
+    url, drop = database(backend, folder)
+    engine = db.make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    return create_app(TestConfig(url)), drop
+
+
 def measure(backend: str, n: int) -> dict:
-    """First load, unchanged re-run and 5%-changed re-run of N records into a new database."""
+    """Into a new database: a first load of N records, an unchanged re-run, a 5%-changed
+    re-run, then a second feed of 2,000 records beside those N listings."""
     with tempfile.TemporaryDirectory() as tmp:
-        url, drop = database(backend, Path(tmp))
+        app, drop = fresh_app(backend, Path(tmp))
         try:
-            engine = db.make_engine(url)
-            migrate.upgrade(engine)
-            engine.dispose()
-            app = create_app(TestConfig(url))
-            with session_scope(app) as session:
-                source = Source(type="openactive", url="https://feed.example.org",
-                                name="bench feed", every_seconds=3600, state={})
-                session.add(source)
-                session.flush()
-                source_id = source.id
-            passes = {"first": run(app, source_id, n), "rerun": run(app, source_id, n),
-                      "changed": run(app, source_id, n, changed_every=20)}
+            first = add_source(app, "bench feed")
+            passes = {"first": run(app, first, records(n)),
+                      "rerun": run(app, first, records(n)),
+                      "changed": run(app, first, records(n, changed_every=20)),
+                      "second": run(app, add_source(app, "second feed"),
+                                    second_feed(n, SECOND))}
             db.dispose(app)
         finally:
             drop()
     return passes
 
 
-def child(backend: str, n: int) -> dict:
-    """`measure` in a new process, so each figure starts from the same memory."""
-    out = subprocess.run([sys.executable, __file__, "--child", f"{backend}:{n}"],
+def baseline(backend: str, n: int) -> dict:
+    """A first load of the same N records into two new databases: set-wise, and through the
+    one-by-one baseline."""
+    passes = {}
+    for kind, ingestor in (("setwise", Ingestor), ("baseline", OneByOne)):
+        with tempfile.TemporaryDirectory() as tmp:
+            app, drop = fresh_app(backend, Path(tmp))
+            try:
+                passes[kind] = run(app, add_source(app, "bench feed"), records(n), ingestor)
+                db.dispose(app)
+            finally:
+                drop()
+    return passes
+
+
+def child(backend: str, n: int, what: str = "measure") -> dict:
+    """`measure` (or `baseline`) in a new process, so each starts from the same memory."""
+    out = subprocess.run([sys.executable, __file__, "--child", f"{what}:{backend}:{n}"],
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def line(backend: str, n: int, label: str, figures: dict) -> str:
+    counts = ", ".join(f"{k} {v:,}" for k, v in figures["counts"].items() if v)
+    return (f"{backend:<10} {n:>7,}  {label:<18} {figures['rate']:7.0f} rec/s   "
+            f"RSS +{figures['rss_mb']:5.1f} MB   ({counts})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,8 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        backend, n = args.child.split(":")
-        print(json.dumps(measure(backend, int(n))))
+        what, backend, n = args.child.split(":")
+        print(json.dumps({"measure": measure, "baseline": baseline}[what](backend, int(n))))
         return 0
     results: dict[tuple[str, str, int], float] = {}
     print(f"== ingest benchmark: pages of {PAGE} records, each committed; records/s of merging")
@@ -164,15 +241,19 @@ def main(argv: list[str] | None = None) -> int:
         for n in (int(x) for x in args.sizes.split(",")):
             passes = child(backend, n)
             for kind, label in (("first", "first load"), ("rerun", "unchanged re-run"),
-                                ("changed", "5% changed re-run")):
+                                ("changed", "5% changed re-run"),
+                                ("second", f"second feed {SECOND:,}")):
                 figures = passes[kind]
                 results[(kind, backend, n)] = figures["rate"]
-                counts = ", ".join(f"{k} {v:,}" for k, v in figures["counts"].items() if v)
-                print(f"{backend:<10} {n:>7,}  {label:<18} {figures['rate']:7.0f} rec/s   "
-                      f"RSS +{figures['rss_mb']:5.1f} MB   ({counts})", flush=True)
+                print(line(backend, n, label, figures), flush=True)
+        passes = child(backend, BASELINE, "baseline")
+        print(line(backend, BASELINE, "first, one by one", passes["baseline"]))
+        print(line(backend, BASELINE, "first, set-wise", passes["setwise"]))
+        print(f"{backend:<10} set-wise first load vs one by one (the baseline, same run): "
+              f"{passes['setwise']['rate'] / passes['baseline']['rate']:.1f}x", flush=True)
     print("== targets")
     for (kind, backend, n), value in results.items():
-        if kind == "changed" or (kind == "first" and backend != "postgis"):
+        if kind not in ("first", "rerun") or (kind == "first" and backend != "postgis"):
             continue
         target = TARGETS["first_postgis" if kind == "first" else "rerun"]
         print(f"{'ok  ' if value >= target else 'MISS'} {kind:<6} {backend:<10} {n:>7,}"

@@ -247,13 +247,23 @@ class ParseIssue:
     source_url: str | None = None
 
 
-def _jsonable(value: Any) -> Any:
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(value: Any) -> tuple[str, ...] | None:
+    """A dataclass instance's field names (cached per class); None for anything else."""
     kind = type(value)
-    if kind in _PLAIN:
-        return value
     names = _FIELD_NAMES.get(kind)
     if names is None and is_dataclass(value) and not isinstance(value, type):
         names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
+    return names
+
+
+def _jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
+    names = _field_names(value)
     if names is not None:
         return {name: _jsonable(getattr(value, name)) for name in names}
     if isinstance(value, Mapping):
@@ -271,10 +281,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
 def _canonical(value: Any) -> Any:
     """Nested tuples whose repr() is the same in every process (sets sorted, no hash order).
 
@@ -284,9 +290,7 @@ def _canonical(value: Any) -> Any:
     kind = type(value)
     if kind in _PLAIN:
         return value
-    names = _FIELD_NAMES.get(kind)
-    if names is None and is_dataclass(value) and not isinstance(value, type):
-        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
+    names = _field_names(value)
     if names is not None:
         return (kind.__name__, *[_canonical(getattr(value, name)) for name in names])
     if kind is Flags:

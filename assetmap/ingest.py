@@ -161,6 +161,7 @@ class Ingestor:
         # organisations by lower-cased name.
         self._venue_cache: dict[str, list[tuple[Venue, float, float]]] = {}
         self._org_cache: dict[str, Organisation] = {}
+        self._orgs_asked: set[str] = set()  # names the page's bulk lookup found or not
         self._page_issues: list[dict] = []
         self._resolved: dict[VenueRecord, Venue | None] = {}
         self._points: dict[int, tuple[float, float]] = {}
@@ -261,6 +262,7 @@ class Ingestor:
     def _forget_page(self) -> None:
         self._venue_cache.clear()
         self._org_cache.clear()
+        self._orgs_asked.clear()
         self._resolved.clear()
         self._points_pending.clear()
         self._points.clear()
@@ -285,6 +287,7 @@ class Ingestor:
             for org in self.session.scalars(select(Organisation).where(
                     func.lower(Organisation.name).in_(names))):
                 self._org_cache.setdefault(org.name.strip().lower(), org)
+            self._orgs_asked |= names  # the rest are new: no need to ask one by one
         venue_names = {_venue_name(r.venue).lower() for r in changed
                        if r.venue and _has_location(r.venue)}
         if venue_names:
@@ -579,7 +582,7 @@ class Ingestor:
         assert org is not None
         key = org.name.strip().lower()
         found = self._org_cache.get(key)
-        if found is None:
+        if found is None and key not in self._orgs_asked:
             found = self.session.scalar(select(Organisation).where(
                 func.lower(Organisation.name) == key))
         if found is None:

@@ -90,20 +90,24 @@ def _name_key(name: str) -> str:
     return " ".join(w for w in _WORDS.findall(name.lower()) if w not in _STOP)
 
 
-def same_group_name(a: str, b: str) -> bool:
-    return _similar_keys(_name_key(a), _name_key(b))
+class _GroupName:
+    """One name compared with many: difflib caches what it learns of the second sequence,
+    and its cheap upper bounds rule most pairs out before the full ratio."""
 
+    def __init__(self, name: str) -> None:
+        self.key = _name_key(name)
+        self._matcher = SequenceMatcher(None, b=self.key)
 
-def _similar_keys(ka: str, kb: str) -> bool:
-    """Name keys alike enough; difflib's cheap upper bounds rule most pairs out first."""
-    if not ka or not kb:
-        return False
-    if ka == kb:
-        return True
-    matcher = SequenceMatcher(None, ka, kb)
-    return (matcher.real_quick_ratio() >= SAME_GROUP_NAME_RATIO
-            and matcher.quick_ratio() >= SAME_GROUP_NAME_RATIO
-            and matcher.ratio() >= SAME_GROUP_NAME_RATIO)
+    def matches(self, other_key: str) -> bool:
+        if not self.key or not other_key:
+            return False
+        if other_key == self.key:
+            return True
+        matcher = self._matcher
+        matcher.set_seq1(other_key)
+        return (matcher.real_quick_ratio() >= SAME_GROUP_NAME_RATIO
+                and matcher.quick_ratio() >= SAME_GROUP_NAME_RATIO
+                and matcher.ratio() >= SAME_GROUP_NAME_RATIO)
 
 
 def record_fields(record: ActivityRecord) -> dict[str, Any]:
@@ -475,10 +479,10 @@ class Ingestor:
         """A listing from another source that is this group: name, place and days agree."""
         if venue is None or not self._others_listed:
             return None
-        key = _name_key(record.name)
+        name = _GroupName(record.name)
         days = {d for rule in record.schedules for d in rule.days}
         for activity_id, name_key in self._nearby_listings(venue):
-            if activity_id in self._linked or not _similar_keys(key, name_key):
+            if activity_id in self._linked or not name.matches(name_key):
                 continue
             activity = self.session.get(Activity, activity_id)
             theirs = {d for rule in activity.schedules for d in rule.days}
@@ -496,7 +500,6 @@ class Ingestor:
         if found is not None:
             return found
         lat, lon = self._venue_points[venue.id]
-        delta = 0.004
         ours = select(SourceLink.id).where(SourceLink.activity_id == Activity.id,
                                            SourceLink.source_id == self.source.id).exists()
         found = self._nearby[venue.id] = [
@@ -504,8 +507,7 @@ class Ingestor:
             self.session.execute(
                 select(Activity.id, Activity.name, lat_of(Venue.geom), lon_of(Venue.geom))
                 .join(Venue, Activity.venue_id == Venue.id)
-                .where(in_bbox(Venue.geom,
-                               BBox(lon - delta, lat - delta, lon + delta, lat + delta)))
+                .where(in_bbox(Venue.geom, BBox.around(lat, lon, SAME_GROUP_METRES)))
                 .where(Activity.status != "ended", ~ours))
             if haversine_m(lat, lon, alat, alon) <= SAME_GROUP_METRES]
         return found

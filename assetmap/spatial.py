@@ -7,6 +7,7 @@ constructs here compile to the right SQL for each dialect (see guide/PITFALLS.md
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from geoalchemy2 import WKTElement
@@ -17,6 +18,7 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from .errors import ValidationError
 
 SRID = 4326
+METRES_PER_DEGREE = math.radians(1) * 6_371_008.8  # of latitude, on the mean Earth radius
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,16 @@ class BBox:
             raise ValidationError(field, "min must not exceed max; order is "
                                          "minLon,minLat,maxLon,maxLat")
         return cls(min_lon, min_lat, max_lon, max_lat)
+
+
+    @classmethod
+    def around(cls, lat: float, lon: float, metres: float) -> BBox:
+        """The smallest lon/lat box holding a circle of `metres` round a point (for an index
+        lookup to narrow before an exact distance check)."""
+        span = metres * 1.005 / METRES_PER_DEGREE  # a hair over, for rounding
+        dlat = span
+        dlon = span / max(math.cos(math.radians(lat)), 0.01)
+        return cls(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
 
 
 def point(lat: float, lon: float) -> WKTElement:

@@ -23,7 +23,8 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, distinct, func, select, update
+import numpy as np
+from sqlalchemy import Row, Select, distinct, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -49,10 +50,12 @@ from .services.venues import (
 )
 from .services.verification import record_verification
 from .spatial import BBox, in_bbox, lat_of, lon_of, point
+from .walking.graph import haversine_m as walking_haversine_m
 
 MISSES_BEFORE_POSSIBLY_CLOSED = 3
 SAME_GROUP_NAME_RATIO = 0.82
 SAME_GROUP_METRES = 250
+PAGE_CANDIDATES_MAX = 20_000  # cross-source candidates fetched for a whole page at most
 _WORDS = re.compile(r"[a-z0-9]+")
 _STOP = {"the", "a", "an", "at", "of", "and", "club", "group", "session", "sessions"}
 
@@ -301,11 +304,14 @@ class Ingestor:
                 self._venue_cache.setdefault(venue.name.strip().lower(), []).append(
                     (venue, lat, lon))
         with self.session.no_autoflush:
+            places = {record.external_id: self._activity_venue(record) for record in changed}
             for record in changed:
-                self._activity_venue(record)
                 if record.organisation:
                     self._organisation(record)
         self.session.flush()  # new venues and organisations get their ids in one go
+        if self._others_listed:
+            self._prefetch_nearby({venue.id for external_id, venue in places.items()
+                                   if venue is not None and external_id not in links})
 
     def _another_listing_exists(self) -> bool:
         """Cross-source matching only matters if something not from this feed is listed.
@@ -494,23 +500,49 @@ class Ingestor:
 
     def _nearby_listings(self, venue: Venue) -> list[tuple[int, str]]:
         """(id, name key) of the listings within SAME_GROUP_METRES of a venue that this source
-        does not carry yet; asked once per venue and page, as a feed lists a hall's groups
-        together."""
+        does not carry yet: prefetched for the page's venues, else asked for this venue."""
         found = self._nearby.get(venue.id)
-        if found is not None:
-            return found
-        lat, lon = self._venue_points[venue.id]
+        if found is None:
+            lat, lon = self._venue_points[venue.id]
+            found = self._nearby[venue.id] = [
+                (activity_id, _name_key(name)) for activity_id, name, alat, alon in
+                self.session.execute(self._candidates(BBox.around(lat, lon, SAME_GROUP_METRES)))
+                if haversine_m(lat, lon, alat, alon) <= SAME_GROUP_METRES]
+        return found
+
+    def _prefetch_nearby(self, venue_ids: set[int]) -> None:
+        """Cross-source candidates for all the page's new records in one query: the listings
+        this source does not carry in the box round the page's venues, shared out to each
+        venue by distance. A box holding more than PAGE_CANDIDATES_MAX listings (a feed
+        spread over a dense city) is left to one query per venue."""
+        points = [(venue_id, *self._venue_points[venue_id]) for venue_id in venue_ids]
+        if not points:
+            return
+        south, north = min(p[1] for p in points), max(p[1] for p in points)
+        west, east = min(p[2] for p in points), max(p[2] for p in points)
+        low = BBox.around(south, west, SAME_GROUP_METRES)
+        high = BBox.around(north, east, SAME_GROUP_METRES)
+        box = BBox(min(low.min_lon, high.min_lon), low.min_lat,
+                   max(low.max_lon, high.max_lon), high.max_lat)
+        rows = self.session.execute(self._candidates(box).limit(PAGE_CANDIDATES_MAX + 1)).all()
+        if len(rows) > PAGE_CANDIDATES_MAX:
+            return
+        lats = np.array([row[2] for row in rows], dtype=float)
+        lons = np.array([row[3] for row in rows], dtype=float)
+        keys: dict[int, str] = {}
+        for venue_id, lat, lon in points:
+            near = np.flatnonzero(walking_haversine_m(lat, lon, lats, lons) <= SAME_GROUP_METRES)
+            self._nearby[venue_id] = [
+                (rows[i][0], keys.get(i) or keys.setdefault(i, _name_key(rows[i][1])))
+                for i in near.tolist()]
+
+    def _candidates(self, box: BBox) -> Select:
+        """Listings in a box that could be a new record's group: not ended, not this feed's."""
         ours = select(SourceLink.id).where(SourceLink.activity_id == Activity.id,
                                            SourceLink.source_id == self.source.id).exists()
-        found = self._nearby[venue.id] = [
-            (activity_id, _name_key(name)) for activity_id, name, alat, alon in
-            self.session.execute(
-                select(Activity.id, Activity.name, lat_of(Venue.geom), lon_of(Venue.geom))
+        return (select(Activity.id, Activity.name, lat_of(Venue.geom), lon_of(Venue.geom))
                 .join(Venue, Activity.venue_id == Venue.id)
-                .where(in_bbox(Venue.geom, BBox.around(lat, lon, SAME_GROUP_METRES)))
-                .where(Activity.status != "ended", ~ours))
-            if haversine_m(lat, lon, alat, alon) <= SAME_GROUP_METRES]
-        return found
+                .where(in_bbox(Venue.geom, box), Activity.status != "ended", ~ours))
 
     def _activity_venue(self, record: ActivityRecord) -> Venue | None:
         """The venue of an activity record: found by name near its point, else created."""

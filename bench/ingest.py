@@ -6,7 +6,9 @@ For each backend and size, in a fresh child process and a fresh database: a firs
 synthetic records (a feed of groups at a few thousand venues, as a directory would publish),
 a re-run of the same feed with no changes, and a re-run in which one record in 20 changed.
 Then, beside those N listings, a second feed of 2,000 groups (half of them groups the first
-feed lists, to be linked across sources: the cross-source matching path). The baseline, per
+feed lists, to be linked across sources: the cross-source matching path), and a first load
+of N records into a database already holding 200 listings from another source (so every
+record is checked against them, as in a deployment with people's own listings). The baseline, per
 backend: a first load of 2,000 records set-wise and through `OneByOne`, which creates each
 new listing through the ORM unit of work (the path before set-wise inserts), each into a new
 database; their ratio is printed. Every pass goes through `assetmap.ingest.Ingestor` a page
@@ -56,6 +58,7 @@ PAGE = 500
 TARGETS = {"first_postgis": 2000.0, "rerun": 5000.0}
 SECOND = 2000  # records in the second feed
 BASELINE = 2000  # records loaded one by one for the baseline
+OTHERS = 200  # listings from another source already there for the "beside others" first load
 CATEGORIES = sorted(vocab.CATEGORY_IDS - {"other"})
 TAGS = sorted(vocab.TAG_IDS)
 
@@ -197,6 +200,22 @@ def measure(backend: str, n: int) -> dict:
     return passes
 
 
+def beside_others(backend: str, n: int) -> dict:
+    """A first load of N records into a new database that already holds 200 listings from
+    another source, so every new record goes through cross-source matching."""
+    with tempfile.TemporaryDirectory() as tmp:
+        app, drop = fresh_app(backend, Path(tmp))
+        try:
+            run(app, add_source(app, "a small directory"), (
+                replace(r, external_id=f"other-{r.external_id}", name=f"Other {r.name}")
+                for r in records(OTHERS, seed=3)))
+            passes = {"first": run(app, add_source(app, "bench feed"), records(n))}
+            db.dispose(app)
+        finally:
+            drop()
+    return passes
+
+
 def baseline(backend: str, n: int) -> dict:
     """A first load of the same N records into two new databases: set-wise, and through the
     one-by-one baseline."""
@@ -233,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         what, backend, n = args.child.split(":")
-        print(json.dumps({"measure": measure, "baseline": baseline}[what](backend, int(n))))
+        jobs = {"measure": measure, "beside": beside_others, "baseline": baseline}
+        print(json.dumps(jobs[what](backend, int(n))))
         return 0
     results: dict[tuple[str, str, int], float] = {}
     print(f"== ingest benchmark: pages of {PAGE} records, each committed; records/s of merging")
@@ -246,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
                 figures = passes[kind]
                 results[(kind, backend, n)] = figures["rate"]
                 print(line(backend, n, label, figures), flush=True)
+            print(line(backend, n, f"first, {OTHERS} others", child(backend, n, "beside")["first"]),
+                  flush=True)
         passes = child(backend, BASELINE, "baseline")
         print(line(backend, BASELINE, "first, one by one", passes["baseline"]))
         print(line(backend, BASELINE, "first, set-wise", passes["setwise"]))

@@ -179,3 +179,24 @@ def test_postgres_statements_are_planned_for_their_values(app):
         if s.get_bind().dialect.name != "postgresql":
             pytest.skip("a PostgreSQL driver setting")
         assert s.connection().connection.driver_connection.prepare_threshold is None
+
+
+@pytest.mark.parametrize("page_candidates", [20_000, 0], ids=["one query a page",
+                                                               "one query a venue"])
+def test_a_second_feed_links_the_same_group_and_only_that(app, monkeypatch, page_candidates):
+    monkeypatch.setattr("assetmap.ingest.PAGE_CANDIDATES_MAX", page_candidates)
+    first, second = new_source(app), new_source(app)
+    ingest(app, first, [record("a", "Kentish Town Lunch Club"), record("b", "Tea Dance")])
+    far = VenueRecord("openreferral", None, "Hall far away", None, None, 51.5600, -0.1337)
+    counts = ingest(app, second, [
+        record("x", "Kentish Town lunch club", source_type="openreferral"),  # the same group
+        record("y", "Chair Yoga", source_type="openreferral"),  # same hall, other group
+        record("z", "Tea Dance", source_type="openreferral", venue=far),  # 1 km away
+        record("w", "Kentish Town Lunch Club (Fridays)", source_type="openreferral",
+               schedules=(ScheduleRule("weekly", clock(12), clock(14), days=("FR",)),)),
+    ])
+    assert (counts.linked, counts.created) == (1, 3)
+    with session_scope(app) as s:
+        links = {link.external_id: link.activity_id for link in s.scalars(select(SourceLink))}
+        assert links["x"] == links["a"]
+        assert len({links[k] for k in ("a", "b", "y", "z", "w")}) == 5

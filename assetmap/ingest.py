@@ -227,7 +227,8 @@ class Ingestor:
                 work.append((record, fingerprint))
         counts.unchanged += len(sighted)
         if work:
-            links = self._links([r.external_id for r, _ in work if r.external_id in known])
+            linked = [r.external_id for r, _ in work if r.external_id in known]
+            links = self._links(linked)
             try:
                 # Fast path: the whole batch in one savepoint, venues and organisations looked
                 # up in bulk, new listings inserted in a few set-based statements.
@@ -241,7 +242,7 @@ class Ingestor:
                 # One bad record spoils a batch: redo it a record at a time so that only the
                 # bad one is skipped (and reported).
                 self._forget_page()
-                links = self._links([r.external_id for r, _ in work])
+                links = self._links(linked)
                 outcomes = []
                 for record, fingerprint in work:
                     try:
@@ -326,25 +327,28 @@ class Ingestor:
 
     def _known(self, external_ids: list[str]) -> dict[str, Row]:
         """What ingest remembers of each record's last version, without loading objects."""
-        found: dict[str, Row] = {}
-        for start in range(0, len(external_ids), 500):
-            for row in self.session.execute(select(
-                    SourceLink.external_id, SourceLink.id, SourceLink.activity_id,
-                    SourceLink.fingerprint, SourceLink.withdrawn, SourceLink.source_modified)
-                    .where(SourceLink.source_id == self.source.id,
-                           SourceLink.external_id.in_(external_ids[start:start + 500]))):
-                found[row.external_id] = row
-        return found
+        return {row.external_id: row for row in self._source_links(
+            external_ids, SourceLink.external_id, SourceLink.id, SourceLink.activity_id,
+            SourceLink.fingerprint, SourceLink.withdrawn, SourceLink.source_modified)}
 
     def _links(self, external_ids: list[str]) -> dict[str, SourceLink]:
-        found: dict[str, SourceLink] = {}
+        return {link.external_id: link
+                for (link,) in self._source_links(external_ids, SourceLink)}
+
+    def _source_links(self, external_ids: list[str], *what: Any) -> Iterator[Row]:
+        """This source's links for these external ids, asked 500 at a time."""
         for start in range(0, len(external_ids), 500):
-            chunk = external_ids[start:start + 500]
-            for link in self.session.scalars(select(SourceLink).where(
-                    SourceLink.source_id == self.source.id,
-                    SourceLink.external_id.in_(chunk))):
-                found[link.external_id] = link
-        return found
+            yield from self.session.execute(select(*what).where(
+                SourceLink.source_id == self.source.id,
+                SourceLink.external_id.in_(external_ids[start:start + 500])))
+
+    def new_link(self, activity_id: int, record: ActivityRecord, fingerprint: str) -> dict:
+        """The columns of a new source link: this feed now lists `record` as that listing."""
+        return {"activity_id": activity_id, "source_id": self.source.id,
+                "external_id": record.external_id, "url": record.source_url,
+                "first_seen_at": self.now, "last_seen_at": self.now, "missed_runs": 0,
+                "withdrawn": False, "fingerprint": fingerprint, "disagreements": {},
+                "source_modified": record.modified}
 
     def _sighted(self, sighted: list[tuple[int, int]]) -> None:
         """A bulk 'still listed' for unchanged records: two UPDATEs, no per-row work."""
@@ -425,11 +429,7 @@ class Ingestor:
         ids = create_activities(self.session, [fields for _, fields, _ in new], self.actor,
                                 at=self.now, columns={"last_seen_by_source_at": self.now})
         bulk_insert(self.session, SourceLink.__table__, [
-            {"activity_id": activity_id, "source_id": self.source.id,
-             "external_id": record.external_id, "url": record.source_url,
-             "first_seen_at": self.now, "last_seen_at": self.now, "missed_runs": 0,
-             "withdrawn": False, "fingerprint": fingerprint, "disagreements": {},
-             "source_modified": record.modified}
+            self.new_link(activity_id, record, fingerprint)
             for activity_id, (record, _, fingerprint) in zip(ids, new, strict=True)])
         for activity_id, (record, _, _) in zip(ids, new, strict=True):
             if record.assured_date:

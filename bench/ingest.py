@@ -32,6 +32,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import time as clock
 from pathlib import Path
@@ -115,12 +116,7 @@ class OneByOne(Ingestor):
         for record, fields, fingerprint in new:
             activity = create_activity(self.session, fields, self.actor, at=self.now)
             activity.last_seen_by_source_at = self.now
-            self.session.add(SourceLink(
-                activity_id=activity.id, source_id=self.source.id,
-                external_id=record.external_id, url=record.source_url,
-                first_seen_at=self.now, last_seen_at=self.now, missed_runs=0,
-                withdrawn=False, fingerprint=fingerprint, disagreements={},
-                source_modified=record.modified))
+            self.session.add(SourceLink(**self.new_link(activity.id, record, fingerprint)))
 
 
 def database(backend: str, folder: Path) -> tuple[str, callable]:
@@ -173,47 +169,41 @@ def add_source(app, name: str) -> int:
         return source.id
 
 
-def fresh_app(backend: str, folder: Path):
-    """An app on a new, migrated database, and the function that drops it."""
-    url, drop = database(backend, folder)
-    engine = db.make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    return create_app(TestConfig(url)), drop
+@contextmanager
+def fresh_app(backend: str) -> Iterator:
+    """An app on a new, migrated database, dropped afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url, drop = database(backend, Path(tmp))
+        try:
+            engine = db.make_engine(url)
+            migrate.upgrade(engine)
+            engine.dispose()
+            app = create_app(TestConfig(url))
+            yield app
+            db.dispose(app)
+        finally:
+            drop()
 
 
 def measure(backend: str, n: int) -> dict:
     """Into a new database: a first load of N records, an unchanged re-run, a 5%-changed
     re-run, then a second feed of 2,000 records beside those N listings."""
-    with tempfile.TemporaryDirectory() as tmp:
-        app, drop = fresh_app(backend, Path(tmp))
-        try:
-            first = add_source(app, "bench feed")
-            passes = {"first": run(app, first, records(n)),
-                      "rerun": run(app, first, records(n)),
-                      "changed": run(app, first, records(n, changed_every=20)),
-                      "second": run(app, add_source(app, "second feed"),
-                                    second_feed(n, SECOND))}
-            db.dispose(app)
-        finally:
-            drop()
-    return passes
+    with fresh_app(backend) as app:
+        first = add_source(app, "bench feed")
+        return {"first": run(app, first, records(n)),
+                "rerun": run(app, first, records(n)),
+                "changed": run(app, first, records(n, changed_every=20)),
+                "second": run(app, add_source(app, "second feed"), second_feed(n, SECOND))}
 
 
 def beside_others(backend: str, n: int) -> dict:
     """A first load of N records into a new database that already holds 200 listings from
     another source, so every new record goes through cross-source matching."""
-    with tempfile.TemporaryDirectory() as tmp:
-        app, drop = fresh_app(backend, Path(tmp))
-        try:
-            run(app, add_source(app, "a small directory"), (
-                replace(r, external_id=f"other-{r.external_id}", name=f"Other {r.name}")
-                for r in records(OTHERS, seed=3)))
-            passes = {"first": run(app, add_source(app, "bench feed"), records(n))}
-            db.dispose(app)
-        finally:
-            drop()
-    return passes
+    with fresh_app(backend) as app:
+        run(app, add_source(app, "a small directory"), (
+            replace(r, external_id=f"other-{r.external_id}", name=f"Other {r.name}")
+            for r in records(OTHERS, seed=3)))
+        return {"first": run(app, add_source(app, "bench feed"), records(n))}
 
 
 def baseline(backend: str, n: int) -> dict:
@@ -221,13 +211,8 @@ def baseline(backend: str, n: int) -> dict:
     one-by-one baseline."""
     passes = {}
     for kind, ingestor in (("setwise", Ingestor), ("baseline", OneByOne)):
-        with tempfile.TemporaryDirectory() as tmp:
-            app, drop = fresh_app(backend, Path(tmp))
-            try:
-                passes[kind] = run(app, add_source(app, "bench feed"), records(n), ingestor)
-                db.dispose(app)
-            finally:
-                drop()
+        with fresh_app(backend) as app:
+            passes[kind] = run(app, add_source(app, "bench feed"), records(n), ingestor)
     return passes
 
 

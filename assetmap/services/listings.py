@@ -33,12 +33,11 @@ EDITABLE_FIELDS: tuple[str, ...] = (
 LIST_FIELDS: tuple[str, ...] = ("tags", "schedules")
 MODES = ("in-person", "online", "phone")
 GENDERS = ("any", "male", "female")
-# What a new listing's fields are when nobody says otherwise (the columns' defaults). A new
-# listing's history records the fields it was given, not these: "gender: any" is noise.
+# What a new listing's fields are when nobody says otherwise: the columns' own defaults. A
+# new listing's history records the fields it was given, not these: "gender: any" is noise.
 NEW_LISTING_DEFAULTS: dict[str, Any] = {
-    "mode": "in-person", "cost_kind": "unknown", "gender": "any", "status": "active",
-    "possibly_closed": False,
-}
+    name: column.default.arg for name in EDITABLE_FIELDS
+    if (column := Activity.__table__.c[name]).default is not None and column.default.is_scalar}
 
 
 @dataclass(frozen=True)
@@ -242,7 +241,7 @@ def create_activities(session: Session, many: Sequence[Mapping[str, Any]], actor
         return []
     blank = {name: None for name in EDITABLE_FIELDS} | NEW_LISTING_DEFAULTS | {
         "demo": False, "field_provenance": {}, "version": 1, "created_at": at,
-        "updated_at": at, **new_listing_cache(at), **(columns or {})}
+        "updated_at": at, **new_listing_cache(at), **(columns or {})}  # as Activity(...)
     rows, history = [], []
     for clean in cleans:
         row = dict(blank)

@@ -591,10 +591,12 @@ def clock(moment: datetime) -> str:
     return f"{hour}{minutes}{'am' if local.hour < 12 else 'pm'}"
 
 
-def session_words(session: dict) -> str:
-    """'Tuesday 4 November, 10am to 12 noon' for a serialised session."""
+def session_words(session: dict, *, short: bool = False) -> str:
+    """'Tuesday 4 November, 10am to 12 noon' for a serialised session; with `short`,
+    'Tue 4 Nov, 10am to 12 noon'."""
     start = datetime.fromisoformat(session["start"]).astimezone(LONDON)
-    text = f"{start:%A} {start.day} {start:%B}, {clock(start)}"
+    day, month = (f"{start:%a}", f"{start:%b}") if short else (f"{start:%A}", f"{start:%B}")
+    text = f"{day} {start.day} {month}, {clock(start)}"
     if session.get("end"):
         text += f" to {clock(datetime.fromisoformat(session['end']))}"
     return text

@@ -1,6 +1,9 @@
-"""Checked whole-number parameters (minutes, pages, limits) for the API, pages and CLI."""
+"""Checked parameters for the API, pages and CLI: whole numbers (minutes, pages, limits) and
+date-times."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from .errors import ValidationError
 
@@ -18,3 +21,13 @@ def int_param(raw: object, name: str, *, default: int, low: int, high: int) -> i
     if not low <= value <= high:
         raise ValidationError(name, f"{value} is outside {low}-{high}")
     return value
+
+
+def datetime_param(raw: str, name: str, *, example: str) -> datetime:
+    """`raw` as an ISO date or date-time, in UTC unless it says otherwise (a trailing Z
+    too); ValidationError naming `name`, with `example`, otherwise."""
+    try:
+        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(name, f"{raw!r} is not a {example}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -4,13 +4,14 @@ freshness and coverage figures on the command line (the same services as the pag
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 
 from .. import vocab
 from ..errors import ValidationError
 from ..freshness import STATE_LABELS, STATES
+from ..params import datetime_param
 from . import app_from_env, main
 
 
@@ -20,12 +21,7 @@ def _at(raw: str | None, app) -> datetime:
 
     if not raw:
         return clock(app.config)
-    try:
-        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError("--at", f"{raw!r} is not a date like 2026-06-01 or "
-                                      "2026-06-01T09:30") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return datetime_param(raw, "--at", example="date like 2026-06-01 or 2026-06-01T09:30")
 
 
 @main.command("stale")

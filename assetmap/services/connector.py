@@ -169,21 +169,12 @@ def enrich(session: Session, matches: list[dict], *, now: datetime) -> list[dict
     closed = reported_closed(session, ids)
     for m in matches:
         m["endorsement"] = said.get(m["id"])
-        m["session_words"] = [short_session_words(s) for s in m["next_sessions"]]
+        m["session_words"] = [ho.session_words(s, short=True) for s in m["next_sessions"]]
         m["cost_words"] = ho.cost_words(m["cost"])
         if m["id"] in closed:
             m["freshness"] = closed_freshness(m["freshness"], closed[m["id"]], now)
             m["stale"] = True
     return matches
-
-
-def short_session_words(session: dict) -> str:
-    """'Tue 4 Nov, 10am to 12 noon'."""
-    start = datetime.fromisoformat(session["start"]).astimezone(LONDON)
-    text = f"{start:%a} {start.day} {start:%b}, {ho.clock(start)}"
-    if session.get("end"):
-        text += f" to {ho.clock(datetime.fromisoformat(session['end']))}"
-    return text
 
 
 # -- reported closed ------------------------------------------------------------------------

@@ -263,14 +263,8 @@ def propose_changes(session: Session, link: OrganiserLink, form: Mapping[str, An
                               "here what is different")
     if check.errors:
         raise SuggestionInvalid(check.errors)
-    item = ReviewItem(kind="organiser-changes", activity_id=activity.id,
-                      payload={"changes": proposal, "message": message, "email": link.email},
-                      raised_by=f"organiser ({link.email})", status="open",
-                      created_at=utcnow())
-    session.add(item)
-    _used(link, "changed")
-    session.flush()
-    return item
+    return _for_review(session, link, "changed", "organiser-changes",
+                       {"changes": proposal, "message": message, "email": link.email})
 
 
 def report_stopped(session: Session, link: OrganiserLink, note: str | None) -> ReviewItem:
@@ -280,11 +274,17 @@ def report_stopped(session: Session, link: OrganiserLink, note: str | None) -> R
     note = clean_text(note or "", multiline=True)[:2000] or None
     apply_changes(session, activity, {"possibly_closed": True}, organiser_actor(link),
                   note="the organiser says it has stopped" + (f": {note}" if note else ""))
-    item = ReviewItem(kind="organiser-stopped", activity_id=activity.id,
-                      payload={"note": note, "email": link.email},
-                      raised_by=f"organiser ({link.email})", status="open",
+    return _for_review(session, link, "stopped", "organiser-stopped",
+                       {"note": note, "email": link.email})
+
+
+def _for_review(session: Session, link: OrganiserLink, answer: str, kind: str,
+                payload: dict) -> ReviewItem:
+    """The organiser's answer as an open item in the coordinators' queue; the link is used."""
+    item = ReviewItem(kind=kind, activity_id=link.activity_id,
+                      payload=payload, raised_by=f"organiser ({link.email})", status="open",
                       created_at=utcnow())
     session.add(item)
-    _used(link, "stopped")
+    _used(link, answer)
     session.flush()
     return item

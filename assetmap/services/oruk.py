@@ -27,8 +27,9 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import vocab
-from ..errors import NotFound, ValidationError
+from ..errors import NotFound
 from ..models import Activity, Organisation, Venue
+from ..params import datetime_param
 from ..schedule import LONDON, ScheduleRule, describe, occurrences
 from ..spatial import lat_of, lon_of
 from .freshness_queue import page_args
@@ -85,12 +86,7 @@ def _published() -> Select:
 def parse_modified_after(raw: str | None) -> datetime | None:
     if not raw or not raw.strip():
         return None
-    try:
-        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError("modified_after", f"{raw!r} is not a date-time such as "
-                                                "2026-01-05T09:50:00Z") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return datetime_param(raw, "modified_after", example="date-time such as 2026-01-05T09:50:00Z")
 
 
 def service_page(session: Session, config: Mapping, args: Mapping[str, str]) -> dict[str, Any]:

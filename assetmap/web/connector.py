@@ -27,7 +27,7 @@ from werkzeug.datastructures import MultiDict
 from .. import vocab
 from ..db import get_session
 from ..errors import NotFound, ValidationError
-from ..handout import cost_words
+from ..handout import cost_words, session_words
 from ..matching import walking_service
 from ..models import Activity, utcnow
 from ..serialize import activity_to_dict
@@ -164,7 +164,7 @@ def _activity_page(activity_id: int, *, status: int = 200) -> Response:
     page = render_template("connector/activity.html", a=data, endorsement=said, now=now,
                            closed=data["freshness"]["state"] == "possibly-closed",
                            changes=svc.recent_changes(session, activity_id),
-                           sessions=[svc.short_session_words(s) for s in data["next_sessions"]],
+                           sessions=[session_words(s, short=True) for s in data["next_sessions"]],
                            cost=cost_words(data["cost"]))
     return make_response(page, status)
 

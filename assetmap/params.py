@@ -1,5 +1,5 @@
-"""Checked parameters for the API, pages and CLI: whole numbers (minutes, pages, limits) and
-date-times."""
+"""Checked parameters for the API, pages and CLI: whole numbers (minutes, pages, limits), ids
+and date-times."""
 
 from __future__ import annotations
 
@@ -15,11 +15,39 @@ def int_param(raw: object, name: str, *, default: int, low: int, high: int) -> i
     if not text:
         return default
     try:
-        value = int(text)
+        value = int(text) if len(text) <= 40 else int("x")  # int() of 5000 digits is slow
     except ValueError:
-        raise ValidationError(name, f"{text!r} is not a whole number ({low}-{high})") from None
+        raise ValidationError(name, f"{text[:40]!r} is not a whole number ({low}-{high})"
+                              ) from None
     if not low <= value <= high:
         raise ValidationError(name, f"{value} is outside {low}-{high}")
+    return value
+
+
+#: The largest id (or other whole number) every backend's `integer` column holds: PostgreSQL's
+#: is 32-bit (SQLite's is 64-bit), so one range serves both.
+ID_MAX = 2**31 - 1
+
+
+def as_id(raw: object) -> int | None:
+    """`raw` as a database id (1 to ID_MAX), or None when it is not one (for values that may
+    be an id or a name)."""
+    text = "" if raw is None or isinstance(raw, bool) else str(raw).strip()
+    if not text or len(text) > len(str(ID_MAX)) or not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if 1 <= value <= ID_MAX else None
+
+
+def id_param(raw: object, name: str, *, what: str = "listing") -> int:
+    """`raw` as a database id (1 to ID_MAX); ValidationError naming `name` otherwise, so an
+    out-of-range number never reaches a query."""
+    text = "" if raw is None else str(raw).strip()
+    if not text:
+        raise ValidationError(name, f"give the number of a {what}")
+    value = as_id(text)
+    if value is None:
+        raise ValidationError(name, f"{text[:40]!r} is not the number of a {what}")
     return value
 
 

@@ -8,7 +8,6 @@ listing (a visit, a call, a judgement, a private note) is about the listing, nev
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
+
+from assetmap import values
+from assetmap.params import id_param
 
 from .. import handout as ho
 from ..errors import NotFound, ValidationError
@@ -349,13 +351,14 @@ EDIT_FIELDS: tuple[tuple[str, str], ...] = (
 )
 EDIT_KEYS = tuple(key for key, _label in EDIT_FIELDS)
 EDIT_LABELS = dict(EDIT_FIELDS)
+_CONTACT_CHECKS = {"contact_email": values.email, "contact_url": values.url,
+                   "contact_phone": values.phone}
 #: Fields merged together: a venue is one choice, not three.
 MERGE_GROUPS: tuple[tuple[str, ...], ...] = (
     ("schedule",), ("venue_name", "venue_address", "venue_postcode"), ("cost",),
     ("contact_name",), ("contact_phone",), ("contact_email",), ("contact_url",),
     ("description",), ("first_visit",),
 )
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def edit_values(activity: Activity) -> dict[str, str]:
@@ -510,13 +513,13 @@ def listing_fields(session: Session, activity: Activity, changed: Mapping[str, s
                                                     "cost_text": None})
             except ValidationError as exc:
                 raise ValidationError("cost", exc.message) from None
-        elif key == "contact_email" and value and not _EMAIL.fullmatch(value):
-            raise ValidationError("contact_email", "is not an e-mail address")
-        elif key == "contact_url" and value and not re.match(r"https?://\S+$", value):
-            raise ValidationError("contact_url", "write the whole address, starting https://")
+        elif key in ("contact_email", "contact_url", "contact_phone") and value.strip():
+            fields[key] = _CONTACT_CHECKS[key](value, key)
         elif key in ("description", "first_visit", "contact_name", "contact_phone",
                      "contact_email", "contact_url"):
             fields[key] = _clean_text(value, key, 5000 if key == "description" else 500)
+            if key == "contact_name" and fields[key]:
+                fields[key] = values.one_line(fields[key], key)
     if any(k.startswith("venue_") for k in changed):
         fields["venue_id"] = _venue_id(session, activity, changed, data_dir=data_dir)
     return fields
@@ -578,10 +581,7 @@ def parse_ids(raw: Sequence[str]) -> list[int]:
         for part in str(value).split(","):
             if not part.strip():
                 continue
-            try:
-                ids.append(int(part))
-            except ValueError:
-                raise ValidationError("ids", f"{part!r} is not a listing id") from None
+            ids.append(id_param(part, "ids"))
     ids = list(dict.fromkeys(ids))
     if not ids:
         raise ValidationError("ids", "add at least one activity to the shortlist")

@@ -74,7 +74,7 @@ from ..models import (
     VerificationEvent,
     utcnow,
 )
-from ..params import int_param
+from ..params import as_id, id_param, int_param
 from ..schedule import ScheduleRule
 from ..spatial import lat_of, lon_of
 
@@ -345,10 +345,7 @@ class QueueFilter:
         source_id = None
         raw_source = (args.get("source") or "").strip()
         if raw_source:
-            try:
-                source_id = int(raw_source)
-            except ValueError:
-                raise ValidationError("source", f"{raw_source!r} is not a source id") from None
+            source_id = id_param(raw_source, "source", what="source")
             if session.get(Source, source_id) is None:
                 raise ValidationError("source", f"there is no source with id {source_id}")
         raw_state = (args.get("state") or "").strip()
@@ -382,8 +379,8 @@ def find_area(session: Session, raw: str) -> Area:
     """A ward or borough by id, code or name (any case)."""
     query = select(Area)
     area = None
-    if raw.isdigit():
-        area = session.get(Area, int(raw))
+    if as_id(raw) is not None:
+        area = session.get(Area, as_id(raw))
     if area is None:
         area = session.scalar(query.where(or_(Area.code == raw,
                                               func.lower(Area.name) == raw.lower())))

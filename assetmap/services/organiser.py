@@ -20,6 +20,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assetmap import values
+from assetmap.values import clean_text
+
 from .. import vocab
 from ..errors import AssetMapError, ValidationError
 from ..models import Activity, OrganiserLink, OutboxMessage, ReviewItem, utcnow
@@ -31,12 +34,8 @@ from .moderation import current_values, describe_value
 from .suggestions import (
     FieldChecker,
     SuggestionInvalid,
-    check_email,
-    check_phone,
-    clean_text,
     cost_words,
     locate,
-    normalise_url,
     parse_cost,
 )
 from .verification import record_verification
@@ -246,16 +245,16 @@ def propose_changes(session: Session, link: OrganiserLink, form: Mapping[str, An
             proposal["venue"] = {"name": name or address or postcode, "address": address,
                                  "postcode": postcode, "lat": lat, "lon": lon,
                                  "approximate": approximate}
-    for field, checker in (("contact_name", None), ("contact_email", check_email),
-                           ("contact_phone", check_phone), ("contact_url", normalise_url)):
+    for field, checker in (("contact_name", None), ("contact_email", values.email),
+                           ("contact_phone", values.phone), ("contact_url", values.url)):
         if field not in changed:
             continue
         value = check.text(field)
         if value and checker:
             try:
-                value = checker(value)
-            except ValueError as exc:
-                check.fail(field, str(exc))
+                value = checker(value, field)
+            except ValidationError as exc:
+                check.fail(field, exc.message)
         proposal[field] = value
     message = check.text("message")
     if not check.errors and not proposal and not message:

@@ -17,7 +17,6 @@ approved) are not published.
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -26,10 +25,12 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from assetmap import values
+
 from .. import vocab
-from ..errors import NotFound
+from ..errors import NotFound, ValidationError
 from ..models import Activity, Organisation, Venue
-from ..params import datetime_param
+from ..params import as_id, datetime_param
 from ..schedule import LONDON, ScheduleRule, describe, occurrences
 from ..spatial import lat_of, lon_of
 from .freshness_queue import page_args
@@ -39,8 +40,6 @@ STATUSES: Mapping[str, str] = {"active": "active", "paused": "temporarily closed
 PROFILE_URL = "https://openreferraluk.org/"
 CATEGORY_TAXONOMY = "AssetMap activity categories"
 TAG_TAXONOMY = "AssetMap suitability"
-_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 # -- identifiers ---------------------------------------------------------------------------
@@ -59,14 +58,16 @@ def entity_id(public_url: str, kind: str, number: int) -> str:
 def service_number(public_url: str, raw: str) -> int:
     """The listing id a service id stands for (a UUID from `entity_id`, or a plain integer)."""
     raw = raw.strip().lower()
-    if raw.isdigit():
-        return int(raw)
+    if as_id(raw) is not None:
+        return as_id(raw)  # type: ignore[return-value]
     prefix = _prefix(public_url, "service")
     if raw.startswith(prefix) and len(raw) == len(prefix) + 12:
         try:
-            return int(raw[len(prefix):], 16)
+            number = int(raw[len(prefix):], 16)
         except ValueError:
-            pass
+            number = 0
+        if as_id(number) is not None:
+            return number
     raise NotFound(f"there is no service with id {raw!r}")
 
 
@@ -138,11 +139,19 @@ def last_modified(activity: Activity) -> datetime:
 
 
 def _url(value: str | None) -> str | None:
-    return value.strip() if value and _URL.match(value.strip()) else None
+    """A stored address only if it passes the one check every way in uses (older data may
+    not have)."""
+    try:
+        return values.url(value, "url") if value and "://" in value else None
+    except ValidationError:
+        return None
 
 
 def _email(value: str | None) -> str | None:
-    return value.strip() if value and _EMAIL.match(value.strip()) else None
+    try:
+        return values.email(value, "email") if value else None
+    except ValidationError:
+        return None
 
 
 def _organisation(activity: Activity, base: str) -> dict[str, Any] | None:

@@ -17,11 +17,13 @@ from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from assetmap import values
+from assetmap.values import clean_text
 
 from .. import vocab
 from ..errors import GeocodeError, ValidationError
@@ -30,7 +32,6 @@ from ..models import Suggestion, utcnow
 from ..schedule import DAY_CODES, ScheduleError, ScheduleRule, describe_all
 from ..schedule import parse_schedule as parse_schedule_text
 from .listings import GENDERS, MODES
-from .users import EMAIL_RE
 
 # Longest text each field keeps; the whole request is also bounded by MAX_CONTENT_LENGTH.
 LIMITS: dict[str, int] = {
@@ -62,8 +63,6 @@ WEEKS_OF_MONTH: dict[str, str] = {"1": "First", "2": "Second", "3": "Third", "4"
 HONEYPOT_FIELD = "company_website"
 FILL_TOKEN_FIELD = "started"
 _FILL_SALT = "assetmap.suggest.started"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,28}[0-9]$")
 _POSTCODE_IN_TEXT = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2})\b")
 _CLOCK = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?$")
 _REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L to misread
@@ -91,14 +90,6 @@ class Draft:
     suggester_name: str | None
     suggester_contact: str | None
     consent: bool
-
-
-def clean_text(value: str, *, multiline: bool = False) -> str:
-    """Drop control characters (PostgreSQL refuses NUL); collapse spaces on one-line fields."""
-    value = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
-    if multiline:
-        return "\n".join(line.rstrip() for line in value.strip().split("\n"))
-    return " ".join(value.split())
 
 
 class FieldChecker:
@@ -211,28 +202,6 @@ def cost_words(fields: Mapping[str, Any]) -> str:
     if kind == "small-fee":
         return f"small fee ({fields['cost_text']})" if fields.get("cost_text") else "small fee"
     return ""
-
-
-def normalise_url(value: str) -> str:
-    """'www.example.org' -> 'https://www.example.org'; ValueError unless http(s) with a host."""
-    if "://" not in value:
-        value = "https://" + value
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or "." not in parts.netloc or " " in value:
-        raise ValueError("must be a web address like https://example.org")
-    return value
-
-
-def check_email(value: str) -> str:
-    if not EMAIL_RE.match(value):
-        raise ValueError("is not an e-mail address like name@example.org")
-    return value
-
-
-def check_phone(value: str) -> str:
-    if not _PHONE.match(value):
-        raise ValueError("write just the number, e.g. 020 7974 4444")
-    return value
 
 
 def _clock(value: str) -> time:
@@ -428,14 +397,14 @@ def _finish(check: FieldChecker, *, schedules: list[dict], cost: dict[str, Any],
             else:
                 clean_tags = sorted({vocab.resolve_tag(t) for t in tags})  # type: ignore[misc]
     contact = {"contact_name": check.text("contact_name")}
-    for field, checker in (("contact_email", check_email), ("contact_phone", check_phone),
-                           ("contact_url", normalise_url)):
+    for field, checker in (("contact_email", values.email), ("contact_phone", values.phone),
+                           ("contact_url", values.url)):
         value = check.text(field)
         if value:
             try:
-                value = checker(value)
-            except ValueError as exc:
-                check.fail(field, str(exc))
+                value = checker(value, field)
+            except ValidationError as exc:
+                check.fail(field, exc.message)
                 value = None
         contact[field] = value
     notes = check.text("notes")
@@ -443,11 +412,11 @@ def _finish(check: FieldChecker, *, schedules: list[dict], cost: dict[str, Any],
     suggester_contact = check.text("suggester_contact")
     if suggester_contact:
         try:
-            check_email(suggester_contact)
-        except ValueError:
+            values.email(suggester_contact, "suggester_contact")
+        except ValidationError:
             try:
-                check_phone(suggester_contact)
-            except ValueError:
+                values.phone(suggester_contact, "suggester_contact")
+            except ValidationError:
                 check.fail("suggester_contact", "give an e-mail address or a phone number")
         if not consent:
             check.fail("contact_consent", "Tick the box if we may contact you about this "

@@ -21,6 +21,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from assetmap import values
+from assetmap.params import id_param
+from assetmap.values import from_spreadsheet_cell, strip_controls
+
 from .. import vocab
 from ..errors import AssetMapError, ValidationError
 from ..geocode import parse_lat_lon
@@ -56,7 +60,6 @@ COLUMN_HELP = {
     "verified_method": "how it was checked: " + ", ".join(vocab.VERIFICATION_METHODS),
 }
 IMPORT_ACTOR_TYPE = "import"
-FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 @dataclass
@@ -109,8 +112,10 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 raise ValidationError("file", f"{path.name} has no 'name' column; columns are "
                                               + ", ".join(COLUMNS))
             for number, row in enumerate(reader, start=2):  # row 1 is the header
-                yield number, {(k or "").strip().lower(): _undefuse((v or "").strip())
-                               for k, v in row.items() if k}
+                yield number, {
+                    strip_controls(k or "").strip().lower():
+                        from_spreadsheet_cell(strip_controls(v or "").strip())
+                    for k, v in row.items() if k and isinstance(v, str | None)}
     elif suffix in (".geojson", ".json"):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -119,7 +124,8 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
             raise ValidationError("file", f"{path.name} is not a GeoJSON FeatureCollection")
         for number, feature in enumerate(data.get("features") or [], start=1):
-            props = {k.lower(): v for k, v in (feature.get("properties") or {}).items()}
+            props = {strip_controls(k).lower(): strip_controls(v) if isinstance(v, str) else v
+                     for k, v in (feature.get("properties") or {}).items()}
             geometry = feature.get("geometry") or {}
             if geometry.get("type") == "Point":
                 coords = geometry.get("coordinates") or [None, None]
@@ -129,11 +135,6 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield number, props
     else:
         raise ValidationError("file", f"{path.name}: import takes .csv or .geojson files")
-
-
-def _undefuse(cell: str) -> str:
-    """Undo the quote `to_csv` puts before cells a spreadsheet would run as formulas."""
-    return cell[1:] if cell[:1] == "'" and cell[1:2] in FORMULA_STARTS else cell
 
 
 def parse_cost(raw: str) -> dict[str, Any]:
@@ -172,6 +173,10 @@ def row_to_fields(row: dict[str, Any]) -> dict[str, Any]:
                    "contact_url", "status"):
         if row.get(column) not in (None, ""):
             fields[column] = str(row[column])
+    # The same checks as the API, quick edit and suggestions: one per value.
+    for column, check in _CHECKS.items():
+        if fields.get(column):
+            fields[column] = check(fields[column], column)
     if not fields.get("name"):
         raise ValidationError("name", "is required")
     if not fields.get("category"):
@@ -186,6 +191,15 @@ def row_to_fields(row: dict[str, Any]) -> dict[str, Any]:
     if row.get("tags"):
         fields["tags"] = [t for t in re.split(r"[;|]", str(row["tags"])) if t.strip()]
     return fields
+
+
+_CHECKS = {
+    "name": lambda value, column: values.one_line(value, column, limit=300),
+    "category": lambda value, column: values.one_line(value, column),
+    "status": lambda value, column: values.one_line(value, column),
+    "description": lambda value, column: values.clean_text(value, multiline=True),
+    "contact_email": values.email, "contact_phone": values.phone, "contact_url": values.url,
+}
 
 
 def import_file(session: Session, path: Path, *, data_dir: Path,
@@ -215,12 +229,16 @@ def _import_row(session: Session, row: dict[str, Any], *, data_dir: Path,
     venue = None
     if row.get("venue_name") or row.get("postcode") or lat is not None:
         venue = find_or_create_venue(
-            session, name=str(row.get("venue_name") or row.get("address") or fields["name"]),
-            address=row.get("address") or None, postcode=row.get("postcode") or None,
+            session, name=values.one_line(
+                str(row.get("venue_name") or row.get("address") or fields["name"]),
+                "venue_name", limit=300),
+            address=values.clean_text(str(row.get("address") or ""), multiline=True) or None,
+            postcode=row.get("postcode") or None,
             lat=lat, lon=lon, data_dir=data_dir)
         fields["venue_id"] = venue.id
     if row.get("organisation"):
-        fields["organisation_id"] = _organisation(session, str(row["organisation"])).id
+        fields["organisation_id"] = _organisation(
+            session, values.one_line(str(row["organisation"]), "organisation", limit=300)).id
     verified = None
     if row.get("last_verified_at"):
         method = str(row.get("verified_method") or "imported")
@@ -261,10 +279,7 @@ def _organisation(session: Session, name: str) -> Organisation:
 
 def _match(session: Session, row: dict[str, Any], fields: dict[str, Any]) -> Activity | None:
     if row.get("id"):
-        try:
-            activity = session.get(Activity, int(row["id"]))
-        except ValueError:
-            raise ValidationError("id", f"{row['id']!r} is not an AssetMap id") from None
+        activity = session.get(Activity, id_param(row["id"], "id"))
         if activity is None:
             raise ValidationError("id", f"no listing with id {row['id']}; leave id empty "
                                         "to create a new one")
@@ -320,9 +335,7 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        # Cells starting with = + - @ are formulas in spreadsheet programs: defuse them.
-        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in FORMULA_STARTS
-                             else v) for k, v in row.items()})
+        writer.writerow({k: values.spreadsheet_cell(v) for k, v in row.items()})
     return out.getvalue()
 
 

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from assetmap import values
 
 from .. import vocab
 from ..errors import ValidationError
 from ..models import User
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
 
 
 def create_user(session: Session, *, email: str, role: str, password: str,
                 name: str | None = None) -> User:
-    email = email.strip().lower()
-    if not EMAIL_RE.match(email):
-        raise ValidationError("email", f"{email!r} is not an e-mail address")
+    email = values.email(email.strip().lower(), "email")
     if role not in vocab.ROLES:
         raise ValidationError("role", f"unknown role {role!r}", allowed=list(vocab.ROLES))
     if len(password) < MIN_PASSWORD:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from assetmap.web import inputs
+
 from .. import vocab
 from ..freshness import STATE_LABELS
 
@@ -15,6 +17,7 @@ def init_app(app: Flask) -> None:
     from . import api, auth, connector, errors, freshness_api, organiser, oruk, public, suggest
     from .coordinator import bp as coordinator_bp
 
+    inputs.init_app(app)  # first: the id converter must exist before routes are added
     csrf.init_app(app)
     auth.init_app(app)
     errors.init_app(app)

@@ -9,6 +9,8 @@ from flask import Blueprint, Response, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from assetmap.params import id_param
+
 from .. import vocab
 from ..db import get_session
 from ..errors import NotFound, ValidationError
@@ -92,7 +94,13 @@ def match() -> Response:
     query = MatchQuery.from_args(request.args.to_dict(),
                                  data_dir=current_app.config["DATA_DIR"])
     result = find_matches(get_session(), walking_service(current_app), query, now=utcnow())
-    return jsonify(result.to_dict())
+    return no_store(jsonify(result.to_dict()))
+
+
+def no_store(response: Response) -> Response:
+    """Pages and answers that carry a client's whereabouts are never cached."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/route")
@@ -112,11 +120,12 @@ def route() -> Response:
     else:
         args = {"postcode": raw_from}
     args["pace"] = request.args.get("pace", "typical")
-    query = MatchQuery.from_args(args, data_dir=current_app.config["DATA_DIR"])
     try:
-        activity_id = int(request.args.get("to", ""))
-    except ValueError:
-        raise ValidationError("to", "give the id of an activity") from None
+        query = MatchQuery.from_args(args, data_dir=current_app.config["DATA_DIR"])
+    except ValidationError as exc:  # name the parameter the client sent
+        raise ValidationError(exc.field if exc.field == "pace" else "from", exc.message,
+                              allowed=exc.allowed) from None
+    activity_id = id_param(request.args.get("to"), "to", what="activity")
     found = activity_with_point(get_session(), activity_id)
     if found is None or found[1] is None:
         raise NotFound(f"no activity with id {activity_id} at a venue")
@@ -126,12 +135,13 @@ def route() -> Response:
     if router is None:
         from ..matching import estimated_route
 
-        return jsonify(estimated_route(query, lat, lon))
+        return no_store(jsonify(estimated_route(query, lat, lon)))
     walk = router.route(query.lat, query.lon, lat, lon, PACES[query.pace].name)
-    return jsonify({"type": "Feature", "geometry": walk.geometry,
-                    "properties": {"activity_id": activity_id, "metres": round(walk.metres),
-                                   "minutes": round(walk.minutes, 1), "pace": query.pace,
-                                   "estimated": walk.estimated}})
+    return no_store(jsonify({
+        "type": "Feature", "geometry": walk.geometry,
+        "properties": {"activity_id": activity_id, "metres": round(walk.metres),
+                       "minutes": round(walk.minutes, 1), "pace": query.pace,
+                       "estimated": walk.estimated}}))
 
 
 @bp.get("/streets")

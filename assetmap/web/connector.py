@@ -24,6 +24,8 @@ from flask import (
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from assetmap.params import as_id, id_param
+
 from .. import vocab
 from ..db import get_session
 from ..errors import NotFound, ValidationError
@@ -35,6 +37,7 @@ from ..services import connector as svc
 from ..services.query import activity_with_point
 from ..walking import PACES
 from .api import ATTRIBUTION
+from .api import no_store as _no_store
 from .auth import role_required
 from .errors import wants_json
 
@@ -46,12 +49,6 @@ DAYS = (("", "Any day"), ("today", "Today"), ("mon", "Monday"), ("tue", "Tuesday
 TIMES = (("", "Any time"), ("morning", "Morning"), ("afternoon", "Afternoon"),
          ("evening", "Evening"))
 PACE_LABELS = {"typical": "Typical", "slow": "Slow", "step-free": "Step-free (avoids steps)"}
-
-
-def _no_store(response: Response) -> Response:
-    """Pages and answers that carry a client's whereabouts are never cached."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _local_path(target: str | None) -> str | None:
@@ -108,10 +105,7 @@ def route() -> Response:
     origin = svc.parse_origin(str(data.get("lat", "")), str(data.get("lon", "")), "")
     if origin is None:
         raise ValidationError("lat", "give the starting point as lat and lon")
-    try:
-        activity_id = int(data.get("to", ""))
-    except (TypeError, ValueError):
-        raise ValidationError("to", "give the id of an activity") from None
+    activity_id = id_param(data.get("to"), "to", what="activity")
     feature = svc.route_feature(get_session(), walking_service(current_app), origin,
                                 activity_id, svc.parse_pace(data.get("pace")),
                                 data_dir=current_app.config["DATA_DIR"])
@@ -232,11 +226,9 @@ def edit(activity_id: int) -> Response:
         values = svc.edit_values(activity)
         return _edit_page(activity, values=values, base=values, version=activity.version)
     form: MultiDict = request.form
-    try:
-        version = int(form.get("version", ""))
-    except ValueError:
-        raise ValidationError("version", "the form is incomplete; open the edit page "
-                                         "again") from None
+    version = as_id(form.get("version"))
+    if version is None:
+        raise ValidationError("version", "the form is incomplete; open the edit page again")
     base = {key: form.get(f"orig_{key}", "") for key in svc.EDIT_KEYS}
     if form.get("merge"):
         mine, missing = svc.merged_values(form)

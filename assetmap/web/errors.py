@@ -51,5 +51,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        return error_response(exc.code or 500, {"error": exc.name.lower().replace(" ", "-"),
-                                                "message": exc.description})
+        response = error_response(exc.code or 500, {
+            "error": exc.name.lower().replace(" ", "-"), "message": exc.description})
+        # Keep the exception's own headers (Allow on a 405, WWW-Authenticate, Retry-After).
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response

@@ -24,6 +24,9 @@ from sqlalchemy import select
 from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
+from assetmap.params import as_id
+from assetmap.values import spreadsheet_cell
+
 from ... import vocab
 from ...config import PROJECT_ROOT
 from ...db import get_session
@@ -38,7 +41,6 @@ EXPORT_COLUMNS = ("id", "name", "category", "status", "state", "due_at", "overdu
                   "last_verified_at", "last_verified_method", "reason", "venue", "postcode",
                   "lat", "lon", "area", "contact_email", "contact_phone", "assigned_to",
                   "sources", "url")
-FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 class ActionForm(FlaskForm):
@@ -108,11 +110,11 @@ def freshness_action():
     form = ActionForm()
     session = get_session()
     raw_ids = request.form.getlist("ids")
-    chosen = {int(i) for i in raw_ids if i.isdigit()}
+    chosen = {as_id(i) for i in raw_ids} - {None}
     if not form.validate_on_submit():
         return _page(form, chosen, 400)
     try:
-        if not all(i.isdigit() for i in raw_ids):
+        if not all(as_id(i) for i in raw_ids):
             raise ValidationError("ids", "the chosen listings were not understood; reload the "
                                          "page and choose again")
         done = fq.apply_action(session, chosen, form.action.data or "", user=current_user,
@@ -145,9 +147,7 @@ def freshness_wards() -> Response:
 def _cell(value: object) -> object:
     if isinstance(value, list):
         value = "; ".join(map(str, value))
-    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
-        return "'" + value  # spreadsheet programs would run it as a formula
-    return "" if value is None else value
+    return "" if value is None else spreadsheet_cell(value)
 
 
 @bp.get("/freshness/queue.csv")

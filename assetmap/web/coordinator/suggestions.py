@@ -10,6 +10,8 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from assetmap.params import as_id
+
 from ... import vocab
 from ...db import get_session
 from ...errors import AssetMapError, Conflict, NotFound, ValidationError
@@ -146,11 +148,11 @@ def organiser_check_send():
     """Send a listing's organiser an "Is this still right?" link (from the queue)."""
     session = get_session()
     raw = request.form.get("activity_id", "").strip()
-    if not raw.isdigit():
+    if as_id(raw) is None:
         return _queue_page({"send": {"activity_id": "give the listing's number, e.g. 12"}},
                            {"send": {"activity_id": raw}}, status=400)
     try:
-        activity = get_activity(session, int(raw))
+        activity = get_activity(session, as_id(raw))  # type: ignore[arg-type]
         message = send_organiser_check(session, activity, current_app.config)
     except (NotFound, ValidationError) as exc:
         session.rollback()

@@ -1,0 +1,117 @@
+"""Request input, checked once at the edge before any view sees it.
+
+- Every query parameter and form field (names and values) loses its control characters
+  (`assetmap.values.strip_controls`: NUL, which PostgreSQL text cannot hold, and the rest),
+  so a request answers the same on SpatiaLite and PostGIS. Line breaks stay; the field's own
+  check folds them where a field is one line.
+- JSON bodies are parsed with a nesting limit (a 50,000-deep array is a 400 naming the body,
+  not a RecursionError), and their strings are cleaned like form fields.
+- `<int:...>` in a route matches only ids a database integer column can hold (1 to 2^31-1,
+  PostgreSQL's `integer`), so 2147483648 is a 404, never an overflow in the query.
+- A body over MAX_CONTENT_LENGTH is a 413 whether or not it came with a Content-Length
+  (chunked); Werkzeug raises it while reading.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask, Request
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.routing import IntegerConverter
+from werkzeug.routing import ValidationError as NoMatch
+
+from assetmap.errors import ValidationError
+from assetmap.params import ID_MAX
+from assetmap.values import strip_controls
+
+#: Deepest nesting a JSON body may have; the API's documents need three or four levels.
+MAX_JSON_DEPTH = 32
+
+
+class CleanMultiDict(ImmutableMultiDict):
+    """Query or form parameters with control characters removed from names and values."""
+
+    def __init__(self, mapping: Any = None) -> None:
+        if mapping is None:
+            super().__init__()
+            return
+        if isinstance(mapping, dict) or hasattr(mapping, "items"):
+            pairs = (mapping.items(multi=True) if hasattr(mapping, "getlist")  # type: ignore
+                     else mapping.items())
+        else:
+            pairs = mapping
+        super().__init__([(_clean(key), _clean(value)) for key, value in pairs])
+
+
+def _clean(value: Any) -> Any:
+    return strip_controls(value) if isinstance(value, str) else value
+
+
+def _clean_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return strip_controls(value)
+    if isinstance(value, list):
+        return [_clean_json(item) for item in value]
+    if isinstance(value, dict):
+        return {strip_controls(key): _clean_json(item) for key, item in value.items()}
+    return value
+
+
+def json_depth(value: Any) -> int:
+    """How deeply `value` nests lists and objects (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def loads_limited(data: str | bytes) -> Any:
+    """JSON with at most MAX_JSON_DEPTH levels, its strings cleaned; ValidationError('body')
+    when nested deeper; ValueError when it is not JSON at all."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        value, too_deep = None, True
+    else:
+        too_deep = json_depth(value) > MAX_JSON_DEPTH
+    if too_deep:
+        raise ValidationError("body", f"is nested more than {MAX_JSON_DEPTH} levels deep")
+    return _clean_json(value)
+
+
+class _LimitedJSON:
+    """What Flask's `Request.json_module` needs: `loads` with the depth limit."""
+
+    loads = staticmethod(loads_limited)
+    dumps = staticmethod(json.dumps)
+
+
+class CleanRequest(Request):
+    parameter_storage_class = CleanMultiDict
+    json_module = _LimitedJSON  # type: ignore[assignment]
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>`: a positive whole number a database id column can hold."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = 1,  # noqa: A002
+                 max: int | None = ID_MAX, signed: bool = False) -> None:  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+    def to_python(self, value: str) -> int:
+        if len(value) > len(str(ID_MAX)):  # int() of thousands of digits raises ValueError
+            raise NoMatch()
+        return super().to_python(value)
+
+
+def init_app(app: Flask) -> None:
+    """Install the cleaning request class and the id converter (before any route is added)."""
+    app.request_class = CleanRequest
+    app.url_map.converters["int"] = IdConverter

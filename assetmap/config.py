@@ -50,6 +50,12 @@ class Config:
         # organiser's "is this still right?" link works.
         self.SUGGEST_RATE_LIMIT: str = _env("SUGGEST_RATE_LIMIT", "5 per hour") or "5 per hour"
         self.SUGGEST_MIN_FILL_SECONDS: float = float(_env("SUGGEST_MIN_FILL_SECONDS") or 3)
+        # Wrong passwords allowed per account and per client address before sign-in waits
+        # (moving windows in the same storage; no lockout outlasts its window).
+        self.LOGIN_RATE_LIMIT_ACCOUNT: str = (_env("LOGIN_RATE_LIMIT_ACCOUNT")
+                                              or "10 per 15 minutes")
+        self.LOGIN_RATE_LIMIT_ADDRESS: str = (_env("LOGIN_RATE_LIMIT_ADDRESS")
+                                              or "30 per 15 minutes")
         self.ORGANISER_LINK_DAYS: int = int(_env("ORGANISER_LINK_DAYS") or 30)
         self.DEMO_LABEL: str = _env("DEMO_LABEL", "") or ""
         # Freshness (docs/FRESHNESS.md): re-check intervals in days, by default and per category

@@ -798,8 +798,9 @@ def _facts(item: HandoutItem, styles: dict[str, Any], width: float, *, full: boo
     rows.append(["Contact", contact])
     label_width = 31 * mm
     width -= 12  # the frame's padding
+    # splitInRow: a cell taller than a page (many sessions, long advice) splits across pages.
     table = Table([[_p(label, styles["label"]), value] for label, value in rows],
-                  colWidths=[label_width, width - label_width])
+                  colWidths=[label_width, width - label_width], splitInRow=1)
     table.setStyle(TableStyle([
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), 0),
@@ -845,7 +846,7 @@ def _item_story(item: HandoutItem, handout: Handout, styles: dict[str, Any], wid
         map_width = inner * 0.4
         side = Table([[_directions(item, styles), map_flowable(item.map, map_width,
                                                                 map_width * 0.95)]],
-                     colWidths=[inner - map_width, map_width])
+                     colWidths=[inner - map_width, map_width], splitInRow=1)
         side.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                                   ("LEFTPADDING", (0, 0), (0, 0), 0),
                                   ("RIGHTPADDING", (0, 0), (0, 0), 8),

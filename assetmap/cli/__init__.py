@@ -9,6 +9,9 @@ from pathlib import Path
 import click
 from flask import Flask
 
+from assetmap.db import session_scope
+from assetmap.services.users import deactivate, find_user, set_password
+
 from ..errors import AssetMapError, ConfigError, ValidationError
 
 
@@ -194,6 +197,25 @@ def user_add(email: str, role: str, name: str | None, password: str) -> None:
     with session_scope(app_from_env()) as session:
         created = create_user(session, email=email, role=role, password=password, name=name)
         click.echo(f"user {created.email} added as {created.role}")
+
+
+@user.command("password")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def user_password(email: str, password: str) -> None:
+    """Set a new password; the user's open sessions end."""
+    with session_scope(app_from_env()) as session:
+        set_password(session, find_user(session, email), password)
+        click.echo(f"password changed for {email}; their sessions have ended")
+
+
+@user.command("deactivate")
+@click.argument("email")
+def user_deactivate(email: str) -> None:
+    """Stop a user signing in; their open sessions end at once."""
+    with session_scope(app_from_env()) as session:
+        deactivate(session, find_user(session, email))
+        click.echo(f"{email} deactivated; their sessions have ended")
 
 
 # Feature commands live in their own modules and register themselves on `main`.

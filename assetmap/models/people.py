@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -39,6 +39,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # One more at each sign-out, deactivation and password change: a session cookie carries
+    # the version it was made under, and an older one no longer signs anyone in.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     areas: Mapped[list[Area]] = relationship(secondary=user_areas)
 
@@ -56,7 +59,8 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie keeps: the id and the session version it was made under."""
+        return f"{self.id}:{self.session_version or 0}"
 
     def has_role(self, *roles: str) -> bool:
         return self.role == "admin" or self.role in roles

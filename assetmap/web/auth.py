@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
+from assetmap.params import as_id
+from assetmap.web import signin_throttle
+
 from ..db import get_session
 from ..models import User
-from ..services.users import authenticate
+from ..services.users import authenticate, end_sessions
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -24,12 +38,21 @@ login_manager.login_message = "Please sign in to continue."
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
+    signin_throttle.init_app(app)
 
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    user = get_session().get(User, int(user_id))
-    return user if user and user.active else None
+    """The session's user, if still active and the session was made under their current
+    session version (sign-out, deactivation and a new password each move it on)."""
+    raw_id, _, version = str(user_id).partition(":")
+    number = as_id(raw_id)
+    if number is None or not version.isdigit() or len(version) > 12:
+        return None
+    user = get_session().get(User, number)
+    if user is None or not user.active or int(version) != (user.session_version or 0):
+        return None
+    return user
 
 
 def role_required(*roles: str) -> Callable:
@@ -66,16 +89,30 @@ def _safe_next(target: str | None) -> str:
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(get_session(), form.email.data or "", form.password.data or "")
+        email = form.email.data or ""
+        wait = signin_throttle.wait_seconds(email)
+        if wait:
+            minutes = math.ceil(wait / 60)
+            form.password.errors.append(
+                f"Too many attempts to sign in. Try again in {minutes} minute"
+                f"{'' if minutes == 1 else 's'}.")
+            response = make_response(render_template("auth/login.html", form=form), 429)
+            response.headers["Retry-After"] = str(wait)
+            return response
+        user = authenticate(get_session(), email, form.password.data or "")
         if user is not None:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
+        signin_throttle.count_failure(email)
         form.password.errors.append("E-mail or password not recognised.")
     return render_template("auth/login.html", form=form), 200 if not form.errors else 400
 
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:  # revoke on the server: a copied cookie dies too
+        end_sessions(current_user)
+        get_session().commit()
     logout_user()
     flash("You are signed out.")
     return redirect(url_for("public.index"))

@@ -14,13 +14,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
 from flask import Flask, Request
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 from werkzeug.routing import ValidationError as NoMatch
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import get_input_stream
 
 from assetmap.errors import ValidationError
 from assetmap.params import ID_MAX
@@ -93,9 +97,47 @@ class _LimitedJSON:
     dumps = staticmethod(json.dumps)
 
 
+class _CappedStream(io.RawIOBase):
+    """A body without a Content-Length (chunked), read up to `limit` bytes: one byte more is
+    a 413. (Werkzeug's own wrapper stops at the limit without saying so, and the truncated
+    JSON was then "not valid JSON".)"""
+
+    def __init__(self, raw: Any, limit: int) -> None:
+        self.raw, self.left = raw, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.left < 0:
+            raise RequestEntityTooLarge()
+        data = self.raw.read(min(len(buffer), self.left + 1))
+        self.left -= len(data)
+        if self.left < 0:
+            raise RequestEntityTooLarge()
+        buffer[:len(data)] = data
+        return len(data)
+
+
 class CleanRequest(Request):
     parameter_storage_class = CleanMultiDict
-    json_module = _LimitedJSON  # type: ignore[assignment]
+
+    @cached_property
+    def stream(self) -> Any:
+        limit = self.max_content_length
+        if (limit is not None and self.content_length is None and not self.shallow
+                and "wsgi.input_terminated" in self.environ):
+            return _CappedStream(self.environ["wsgi.input"], limit)
+        return get_input_stream(self.environ, max_content_length=limit)
+
+    @property
+    def json_module(self) -> type[_LimitedJSON]:  # type: ignore[override]
+        """Flask's own reads the app's JSON provider; this one limits depth and cleans."""
+        return _LimitedJSON
+
+    @json_module.setter
+    def json_module(self, _provider: object) -> None:
+        """Flask sets the app's JSON provider on each request; bodies keep this parser."""
 
 
 class IdConverter(IntegerConverter):

@@ -24,6 +24,7 @@ from .base import (
     PoliteClient,
     Record,
     VenueRecord,
+    refuse_unexpected,
     sniff,
 )
 from .normalise import absolute, clean
@@ -65,6 +66,7 @@ class JsonLdScraper:
                             headers={"Accept": "text/html, application/ld+json;q=0.9"})
         if result.not_modified:
             return
+        refuse_unexpected(result, "a web page")
         kind = sniff(result)
         if kind not in ("html", "json"):
             raise FeedFormatError(f"{url} returned {kind} content, not a web page; check the "

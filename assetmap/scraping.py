@@ -92,7 +92,8 @@ def run_source(app: Flask, source_id: int, *, client: PoliteClient | None = None
 def _run_locked(app: Flask, source_id: int, *, client: PoliteClient | None,
                 progress: Callable[[str], Any] | None) -> ScrapeRun:
     run_id, state, source_type, url = _start_run(app, source_id)
-    scraper = SCRAPERS[source_type]()
+    # Per-type scraper settings, e.g. {"osm": {"max_bytes": ...}}.
+    scraper = SCRAPERS[source_type](**app.config.get("SCRAPER_OPTIONS", {}).get(source_type, {}))
     totals = IngestCounts()
     started = utcnow()
     own_client = client is None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,10 +45,24 @@ def lock_file(app: Flask, name: str) -> Path:
 
 
 @contextmanager
-def process_lock(app: Flask, name: str, key: tuple[int, ...]) -> Iterator[bool]:
+def process_lock(app: Flask, name: str, key: tuple[int, ...], *,
+                 grace: float = 0.0) -> Iterator[bool]:
     """Try to take the lock `name` (a file on SQLite) / `key` (an advisory lock on
-    PostgreSQL) without waiting; yields whether this process now holds it, until the end of
-    the block. Another thread of this process asking for the same lock is refused too."""
+    PostgreSQL); yields whether this process now holds it, until the end of the block.
+    Another thread of this process asking for the same lock is refused too. `grace` seconds
+    are allowed for a holder that has just died (PostgreSQL ends its session a moment after
+    the process) before the answer is no."""
+    deadline = time.monotonic() + grace
+    while True:
+        with _try_lock(app, name, key) as held:
+            if held or time.monotonic() >= deadline:
+                yield held
+                return
+        time.sleep(0.05)
+
+
+@contextmanager
+def _try_lock(app: Flask, name: str, key: tuple[int, ...]) -> Iterator[bool]:
     engine = get_engine(app)
     if engine.dialect.name == "postgresql":
         kind = "bigint" if len(key) == 1 else "integer"  # the two forms PostgreSQL has
@@ -87,7 +102,7 @@ def process_lock(app: Flask, name: str, key: tuple[int, ...]) -> Iterator[bool]:
 
 def source_run_lock(app: Flask, source_id: int):
     """The lock a run of one source holds while it runs (see `process_lock`)."""
-    return process_lock(app, f"source-{source_id}", (SOURCE_RUN_SPACE, source_id))
+    return process_lock(app, f"source-{source_id}", (SOURCE_RUN_SPACE, source_id), grace=2.0)
 
 
 def scheduler_lock(app: Flask):

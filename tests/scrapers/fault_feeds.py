@@ -24,8 +24,8 @@ PAGED = frozenset({"openactive", "openreferral"})
 BASE_NAMES = ("Alder Walk", "Birch Lunch Club", "Cedar Tea Dance", "Damson Knit and Natter")
 BAD_ITEM = 2  # "Cedar Tea Dance": on the second page of a paged feed
 LIMIT = 64 * 1024  # the fault client's max_bytes; every good document is far smaller
-HANG = 1.0  # seconds a hanging reply waits; the fault client's read timeout is shorter
-READ_TIMEOUT = 0.3
+HANG = 2.0  # seconds a hanging reply waits; the fault client's read timeout is shorter
+READ_TIMEOUT = 0.8
 
 HTTP_FAULTS = ("500", "hang", "truncated", "html", "oversize", "oversize-unannounced",
                "redirect-loop", "wrong-type")
@@ -54,9 +54,10 @@ def _json_text(text: str) -> bytes:
 class FaultFeeds:
     """A feed of one scraper type on the fault server (see the module docstring)."""
 
-    def __init__(self, server: FeedServer, kind: str) -> None:
+    def __init__(self, server: FeedServer, kind: str, *, prefix: str = "") -> None:
         self.server = server
         self.kind = kind
+        self.prefix = prefix  # several feeds on one server keep apart
         self.version = 0
         self.pages: dict[str, bytes] = {}  # path -> body of the version being published
         self.content_type = {"openactive": "application/json",
@@ -71,9 +72,9 @@ class FaultFeeds:
 
     @property
     def start_path(self) -> str:
-        return {"openactive": "/rpde/sessions", "openreferral": "/oruk/services",
-                "ical": "/calendar.ics", "jsonld": "/events.html",
-                "osm": "/extract.osm"}[self.kind]
+        return self.prefix + {"openactive": "/rpde/sessions", "openreferral": "/oruk/services",
+                              "ical": "/calendar.ics", "jsonld": "/events.html",
+                              "osm": "/extract.osm"}[self.kind]
 
     @property
     def fault_path(self) -> str:
@@ -147,7 +148,7 @@ class FaultFeeds:
         def service(index: int) -> bytes:
             return (b'{"id": "svc-%d", "name": "' % index + names[index]
                     + b'", "status": "active", "description": "A group", "schedules": [], '
-                    b'"last_modified": "2026-0%d-01T10:00:00Z"}' % version)
+                    b'"last_modified": "2026-01-%02dT10:00:00Z"}' % version)
 
         def page(number: int, items: list[bytes]) -> bytes:
             return (b'{"total_items": 4, "total_pages": 2, "number": %d, "size": 2, '
@@ -163,7 +164,7 @@ class FaultFeeds:
         events = b"".join(
             b"BEGIN:VEVENT\r\nUID:event-%d@example.org\r\nDTSTAMP:20260101T000000Z\r\n"
             b"DTSTART:2030010%dT100000Z\r\nDTEND:2030010%dT110000Z\r\n" % (i, i + 1, i + 1)
-            + b"SUMMARY:" + names[i] + b"\r\nLAST-MODIFIED:2026010%dT000000Z\r\n" % version
+            + b"SUMMARY:" + names[i] + b"\r\nLAST-MODIFIED:202601%02dT000000Z\r\n" % version
             + b"END:VEVENT\r\n" for i in range(4))
         return {self.start_path: b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//faults//EN\r\n"
                 + events + b"END:VCALENDAR\r\n"}

@@ -230,6 +230,14 @@ def _parse_times(chunk: str, text: str) -> tuple[str, time | None, time | None]:
     return chunk, None, None
 
 
+def _calendar_date(value: str, text: str) -> date:
+    """A date written YYYY-MM-DD that is on the calendar (not 2026-02-30, not year 0)."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ScheduleError(f"{text!r}: {value} is not a date on the calendar") from None
+
+
 def parse_schedule(text: str) -> list[ScheduleRule]:
     """Rules from the simple text form used in spreadsheets and forms.
 
@@ -241,6 +249,8 @@ def parse_schedule(text: str) -> list[ScheduleRule]:
     if not text or not text.strip():
         raise ScheduleError("schedule is empty; write e.g. 'Tuesdays 10:00-12:00'")
     rules = [_parse_one(part.strip(), text) for part in text.split(";") if part.strip()]
+    if not rules:  # e.g. ";" alone
+        raise ScheduleError("schedule is empty; write e.g. 'Tuesdays 10:00-12:00'")
     return rules
 
 
@@ -252,7 +262,7 @@ def _parse_one(chunk: str, text: str) -> ScheduleRule:
         found = _DATE_RE.findall(tail)
         if not found:
             raise ScheduleError(f"{text!r}: 'except' needs dates like 2026-12-25")
-        except_dates = tuple(date.fromisoformat(d) for d in found)
+        except_dates = tuple(_calendar_date(d, text) for d in found)
     body, start, end = _parse_times(lowered.strip(" ,"), text)
     if start is None:
         raise ScheduleError(
@@ -261,7 +271,7 @@ def _parse_one(chunk: str, text: str) -> ScheduleRule:
     if dates:
         if len(dates) > 1:
             raise ScheduleError(f"{text!r}: one date per rule; separate rules with ';'")
-        return ScheduleRule("once", start, end, on_date=date.fromisoformat(dates[0]))
+        return ScheduleRule("once", start, end, on_date=_calendar_date(dates[0], text))
     words = [w for w in re.split(r"[\s,/&]+", body) if w and w not in (
         "and", "every", "each", "on", "of", "the", "month", "at", "from", "week", "weekly")]
     days: list[str] = []

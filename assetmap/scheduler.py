@@ -9,15 +9,15 @@ older than its interval (the scheduler was down) runs once as soon as it is back
 
 from __future__ import annotations
 
-import fcntl
 import logging
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import select
+
+from assetmap.feedguard.locks import lock_file, scheduler_lock
 
 from .db import get_engine, session_scope
 from .errors import ConfigError
@@ -25,32 +25,19 @@ from .models import Source, utcnow
 
 log = logging.getLogger("assetmap.scheduler")
 SYNC_SECONDS = 60
-LOCK_KEY = 0x61737365  # "asse"
 
 
 @contextmanager
 def single_instance(app: Flask):
-    """Hold the scheduler lock for the life of the process, or refuse to start."""
-    engine = get_engine(app)
-    if engine.dialect.name == "postgresql":
-        conn = engine.connect()
-        try:
-            if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}
-                                ).scalar():
-                raise ConfigError("another assetmap scheduler is already running against "
-                                  "this database")
-            yield
-        finally:
-            conn.close()
-        return
-    lock_path = Path(app.instance_path) / "scheduler.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ConfigError("another assetmap scheduler is already running "
-                              f"(lock {lock_path})") from None
+    """Hold the scheduler lock for the life of the process, or refuse to start.
+
+    One lock per database (feedguard.locks): on SQLite a file beside the database, so two
+    deployments with their own databases never block each other."""
+    with scheduler_lock(app) as held:
+        if not held:
+            where = ("this database" if get_engine(app).dialect.name == "postgresql"
+                     else f"this database (lock {lock_file(app, 'scheduler')})")
+            raise ConfigError(f"another assetmap scheduler is already running against {where}")
         yield
 
 

@@ -10,15 +10,15 @@ reason, where coordinators see it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assetmap.feedguard.locks import source_run_lock
 from scrapers import SCRAPERS
-from scrapers.base import PoliteClient, ScrapeError
+from scrapers.base import PoliteClient, ScrapeError, printable
 
 from .db import begin_write, session_scope
 from .errors import Conflict, NotFound, ValidationError
@@ -27,7 +27,8 @@ from .models import ScrapeRun, Source, utcnow
 
 # Feeds that publish their whole list each run, so a missing item means something.
 FULL_LIST_TYPES = frozenset({"openreferral", "ical", "jsonld", "osm"})
-STALE_RUN = timedelta(hours=2)  # a "running" run older than this died with its process
+DEAD_RUN = ("the process running it stopped before it finished (killed, or the machine "
+            "restarted); the next run carried on from the last page it stored")
 MAX_ISSUES_KEPT = 200
 
 
@@ -58,19 +59,17 @@ def add_source(session: Session, *, type: str, url: str, name: str | None = None
 
 
 def _start_run(app: Flask, source_id: int) -> tuple[int, dict, str, str]:
+    """Called holding the source's run lock: a run still marked "running" has died."""
     with session_scope(app) as session:
         begin_write(session)
         source = session.get(Source, source_id)
         if source is None:
             raise NotFound(f"no source with id {source_id}")
-        running = session.scalar(select(ScrapeRun).where(
-            ScrapeRun.source_id == source_id, ScrapeRun.status == "running"))
-        if running is not None:
-            if utcnow() - running.started_at < STALE_RUN:
-                raise Conflict(f"source {source_id} is already running (run {running.id})")
-            running.status = "failed"
-            running.error = "the process running it stopped before it finished"
-            running.finished_at = utcnow()
+        for dead in session.scalars(select(ScrapeRun).where(
+                ScrapeRun.source_id == source_id, ScrapeRun.status == "running")):
+            dead.status = "failed"
+            dead.error = DEAD_RUN
+            dead.finished_at = utcnow()
         run = ScrapeRun(source_id=source_id, status="running", counts={}, issues=[])
         session.add(run)
         session.flush()
@@ -79,9 +78,22 @@ def _start_run(app: Flask, source_id: int) -> tuple[int, dict, str, str]:
 
 def run_source(app: Flask, source_id: int, *, client: PoliteClient | None = None,
                progress: Callable[[str], Any] | None = None) -> ScrapeRun:
-    """One run of one source now, in this process. Returns the finished run."""
+    """One run of one source now, in this process. Returns the finished run.
+
+    The run holds the source's lock (feedguard.locks) from start to finish: a second run of
+    the source is refused while this process lives, and allowed at once if it dies.
+    """
+    with source_run_lock(app, source_id) as held:
+        if not held:
+            raise Conflict(f"source {source_id} is already running")
+        return _run_locked(app, source_id, client=client, progress=progress)
+
+
+def _run_locked(app: Flask, source_id: int, *, client: PoliteClient | None,
+                progress: Callable[[str], Any] | None) -> ScrapeRun:
     run_id, state, source_type, url = _start_run(app, source_id)
-    scraper = SCRAPERS[source_type]()
+    # Per-type scraper settings, e.g. {"osm": {"max_bytes": ...}}.
+    scraper = SCRAPERS[source_type](**app.config.get("SCRAPER_OPTIONS", {}).get(source_type, {}))
     totals = IngestCounts()
     started = utcnow()
     own_client = client is None
@@ -121,10 +133,11 @@ def run_source(app: Flask, source_id: int, *, client: PoliteClient | None = None
             closed = Ingestor(session, source, data_dir=app.config["DATA_DIR"],
                               now=utcnow()).finish(started, complete=complete and pages > 0)
         run.status = "failed" if error else "ok"
-        run.error = error
+        run.error = printable(error) if error else None  # it may quote the feed's bad bytes
         run.finished_at = utcnow()
         run.counts = totals.to_dict() | {"pages": pages, "possibly_closed": closed}
-        run.issues = totals.issues[:MAX_ISSUES_KEPT]
+        run.issues = [{k: printable(v) if isinstance(v, str) else v for k, v in issue.items()}
+                      for issue in totals.issues[:MAX_ISSUES_KEPT]]
         source.last_run_at = run.finished_at
         session.flush()
         session.expunge(run)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, MutableMapping
@@ -51,6 +52,44 @@ IssueLevel = Literal["skipped", "warning"]
 Validators = dict[str, str]
 
 DEFAULT_USER_AGENT = "AssetMap/0.1 (+https://github.com/assetmap/assetmap; community asset mapping)"
+
+
+# -- text fit to store -----------------------------------------------------------------------
+
+# C0 controls but tab and line breaks, DEL, C1 controls: PostgreSQL text cannot hold NUL, and
+# none of them means anything in a name or description. Removed centrally (every record's text
+# goes through `storable`) so a feed item lands alike on SpatiaLite and PostGIS.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def without_controls(text: str) -> str:
+    """`text` without control characters (tab, newline and carriage return kept)."""
+    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
+
+
+def storable(text: str, *, what: str = "text") -> str:
+    """Text a database can store: controls removed; ValueError for text that was not valid
+    UTF-8 (lone surrogates: bytes JSON or a feed decoder could not read), which no cleaning
+    can make right, so the item is skipped and reported instead."""
+    if _SURROGATE.search(text):
+        raise ValueError(f"{what} is not valid UTF-8 (the feed has bytes that are not text)")
+    return without_controls(text)
+
+
+def printable(text: str) -> str:
+    """Text for a report (an issue, a run's error): never refused, bad bytes shown as \ufffd."""
+    return without_controls(_SURROGATE.sub("\ufffd", text))
+
+
+def _store_text_fields(record: Any) -> None:
+    """Every str field of a frozen record made `storable` in place."""
+    for name in _field_names(record) or ():
+        value = getattr(record, name)
+        if type(value) is str:
+            clean = storable(value, what=name.replace("_", " "))
+            if clean is not value:
+                object.__setattr__(record, name, clean)
 
 
 # -- records -------------------------------------------------------------------------------
@@ -100,6 +139,9 @@ class OrganisationRecord:
     email: str | None = None
     phone: str | None = None
 
+    def __post_init__(self) -> None:
+        _store_text_fields(self)
+
 
 @dataclass(frozen=True)
 class ContactRecord:
@@ -108,6 +150,9 @@ class ContactRecord:
     email: str | None = None
     phone: str | None = None
     url: str | None = None
+
+    def __post_init__(self) -> None:
+        _store_text_fields(self)
 
 
 @dataclass(frozen=True)
@@ -134,8 +179,10 @@ class VenueRecord:
     email: str | None = None
 
     def __post_init__(self) -> None:
+        _store_text_fields(self)
         if not isinstance(self.accessibility, Flags):
-            object.__setattr__(self, "accessibility", Flags(self.accessibility))
+            object.__setattr__(self, "accessibility", Flags(
+                {storable(k): storable(v) for k, v in (self.accessibility or {}).items()}))
         if (self.lat is None) != (self.lon is None):
             raise ValueError("a venue needs both latitude and longitude, or neither")
         if self.lat is not None and self.lon is not None and not (
@@ -184,6 +231,7 @@ class ActivityRecord:
     part_of: str | None = None
 
     def __post_init__(self) -> None:
+        _store_text_fields(self)
         # Normalise containers so equal content gives equal (and hashable) records.
         object.__setattr__(self, "tags", frozenset(self.tags))
         object.__setattr__(self, "schedules", tuple(self.schedules))
@@ -245,6 +293,12 @@ class ParseIssue:
     level: IssueLevel = "skipped"
     external_id: str | None = None
     source_url: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("message", "external_id", "source_url"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, printable(value))
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
@@ -498,10 +552,12 @@ class PoliteClient:
         raise FetchError(f"{url} redirected more than {self.max_redirects} times; "
                          "use the final URL in the source settings", url=url)
 
-    def get_json(self, url: str, *, params: Mapping[str, Any] | None = None) -> Any:
+    def get_json(self, url: str, *, params: Mapping[str, Any] | None = None,
+                 per_item: bool = False) -> Any:
         """GET and decode JSON, raising `FeedFormatError` with a clear reason if it is not."""
         return expect_json(self.get(url, params=params,
-                                    headers={"Accept": "application/json"}, cache={}))
+                                    headers={"Accept": "application/json"}, cache={}),
+                           per_item=per_item)
 
     def allowed(self, url: str) -> bool:
         """Whether robots.txt lets us fetch `url` (fetching robots.txt if needed)."""
@@ -652,7 +708,8 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 # -- content checks ------------------------------------------------------------------------
 
 def sniff(result: FetchResult) -> str:
-    """What the body looks like: "json", "html", "xml", "calendar", "empty" or "unknown".
+    """What the body looks like: "json", "html", "xml", "calendar", "binary" (an image, a PDF,
+    an archive), "empty" or "unknown".
 
     The body wins over the Content-Type header: servers often label JSON as text/html, and a
     login or error page sent as application/json is still HTML.
@@ -660,6 +717,8 @@ def sniff(result: FetchResult) -> str:
     head = result.content[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if not head:
         return "empty"
+    if head.startswith(_BINARY_MAGIC):
+        return "binary"
     if head[:1] in (b"{", b"["):
         return "json"
     if head.startswith(b"begin:vcalendar"):
@@ -673,6 +732,36 @@ def sniff(result: FetchResult) -> str:
     return "unknown"
 
 
+# Start of files that are never a feed: PNG, GIF, JPEG, PDF, ZIP, gzip, bzip2, WebP/RIFF.
+_BINARY_MAGIC = (b"\x89png", b"gif8", b"\xff\xd8\xff", b"%pdf", b"pk\x03\x04", b"\x1f\x8b",
+                 b"bzh", b"riff")
+# Content types that are never text a feed parser can use, whatever the body looks like.
+_NEVER_TEXT = ("image/", "audio/", "video/", "font/", "model/")
+_NEVER_TEXT_TYPES = frozenset({"application/pdf", "application/zip", "application/gzip",
+                               "application/x-gzip", "application/vnd.ms-excel",
+                               "application/msword", "application/x-bzip2",
+                               "application/x-tar", "application/x-7z-compressed"})
+
+
+def refuse_unexpected(result: FetchResult, expected: str, *, binary_ok: bool = False) -> None:
+    """A `FeedFormatError` naming what came when the response says or looks like something a
+    source of this type never is (an image, a PDF, an archive), whatever else it holds.
+
+    The Content-Type is trusted only to refuse: servers label feeds loosely (JSON as text/html,
+    calendars as application/octet-stream), but JSON sent as image/png is a misconfigured or
+    wrong URL, and reading it anyway would hide that. `binary_ok` is for sources that are files
+    (an OSM extract may be compressed): then only media types are refused.
+    """
+    declared = result.content_type
+    if declared.startswith(_NEVER_TEXT) or (not binary_ok and declared in _NEVER_TEXT_TYPES):
+        raise FeedFormatError(f"{result.url} sent {declared} content where {expected} was "
+                              "expected; check the source address", url=result.url)
+    if not binary_ok and result.content and sniff(result) == "binary":
+        raise FeedFormatError(f"{result.url} sent a binary file (an image, PDF or archive) "
+                              f"where {expected} was expected; check the source address",
+                              url=result.url)
+
+
 def _html_title(result: FetchResult) -> str:
     text = result.content[:4096].decode("utf-8", errors="replace")
     lower = text.lower()
@@ -684,8 +773,13 @@ def _html_title(result: FetchResult) -> str:
     return " ".join(text[start:end].split())[:80] if end > start else ""
 
 
-def expect_json(result: FetchResult) -> Any:
-    """The decoded JSON body, or a `FeedFormatError` that says what came instead."""
+def expect_json(result: FetchResult, *, per_item: bool = False) -> Any:
+    """The decoded JSON body, or a `FeedFormatError` that says what came instead.
+
+    `per_item` is for pages of items (RPDE, ORUK): bad bytes or control characters in one
+    item's text are left for that item's record to refuse or clean, not the whole page.
+    """
+    refuse_unexpected(result, "JSON")
     kind = sniff(result)
     if kind == "empty":
         raise FeedFormatError(f"{result.url} returned an empty body where JSON was expected",
@@ -696,13 +790,19 @@ def expect_json(result: FetchResult) -> Any:
             f"{result.url} returned {'an HTML page' if kind == 'html' else 'XML'}"
             f"{f' ({title!r})' if title else ''} where JSON was expected; the feed may have "
             "moved, need an API key, or sit behind a login page", url=result.url)
+    if per_item:
+        # Bytes that are not UTF-8 become lone surrogates, and raw control characters are let
+        # through (strict=False): both stay inside the one item that has them, which the
+        # records' own checks then clean or refuse, so the rest of the page still lands.
+        text = result.content.decode("utf-8-sig", errors="surrogateescape")
+    else:
+        try:
+            text = result.content.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise FeedFormatError(f"{result.url} is not UTF-8 (byte {exc.start}); JSON must be",
+                                  url=result.url) from None
     try:
-        text = result.content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FeedFormatError(f"{result.url} is not UTF-8 (byte {exc.start}); JSON must be",
-                              url=result.url) from None
-    try:
-        return json.loads(text)
+        return json.loads(text, strict=not per_item)
     except json.JSONDecodeError as exc:
         # A string left open can only end at the end of the input, like a missing bracket.
         if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
@@ -713,17 +813,18 @@ def expect_json(result: FetchResult) -> Any:
                               f"{exc.colno} ({exc.msg})", url=result.url) from None
 
 
-def decode_json(raw: Any, *, url: str) -> Any:
+def decode_json(raw: Any, *, url: str, per_item: bool = False) -> Any:
     """JSON from recorded bytes/text (as `expect_json` would judge it); objects pass through."""
     if isinstance(raw, str):
-        raw = raw.encode("utf-8")
+        raw = raw.encode("utf-8", errors="surrogateescape")
     if isinstance(raw, bytes | bytearray):
-        return expect_json(FetchResult(url, 200, bytes(raw), {}))
+        return expect_json(FetchResult(url, 200, bytes(raw), {}), per_item=per_item)
     return raw
 
 
 def expect_calendar(result: FetchResult) -> bytes:
     """The body if it is an iCalendar file, else a `FeedFormatError` naming what came."""
+    refuse_unexpected(result, "an iCalendar file")
     kind = sniff(result)
     if kind != "calendar":
         what = {"html": "an HTML page", "json": "JSON", "empty": "an empty body"}.get(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -24,6 +25,7 @@ from .base import (
     PoliteClient,
     Record,
     VenueRecord,
+    refuse_unexpected,
     sniff,
 )
 from .normalise import absolute, clean
@@ -65,6 +67,7 @@ class JsonLdScraper:
                             headers={"Accept": "text/html, application/ld+json;q=0.9"})
         if result.not_modified:
             return
+        refuse_unexpected(result, "a web page")
         kind = sniff(result)
         if kind not in ("html", "json"):
             raise FeedFormatError(f"{url} returned {kind} content, not a web page; check the "
@@ -104,6 +107,9 @@ def _issue(message: str, url: str, *, level: IssueLevel = "warning",
     return ParseIssue(SOURCE_TYPE, message, level, external_id, url)
 
 
+_UTF8_DECLARED = re.compile(rb"charset=[\"']?utf-?8", re.IGNORECASE)
+
+
 def _from_html(data: bytes, base_url: str, issues: list[ParseIssue]) -> list[dict]:
     from lxml import etree
     from lxml import html as lxml_html
@@ -112,7 +118,14 @@ def _from_html(data: bytes, base_url: str, issues: list[ParseIssue]) -> list[dic
         # Decode UTF-8 ourselves: lxml guesses Latin-1 when the charset comes late or not at all.
         try:
             document = lxml_html.document_fromstring(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):  # not UTF-8, or an XML encoding declaration
+        except UnicodeDecodeError:
+            # A page that says it is UTF-8 but has a few bad bytes: those become U+FFFD and
+            # the rest is read right, instead of the whole page as Latin-1.
+            if _UTF8_DECLARED.search(data[:4096]):
+                document = lxml_html.document_fromstring(data.decode("utf-8", "replace"))
+            else:
+                document = lxml_html.document_fromstring(data)
+        except ValueError:  # an XML encoding declaration
             document = lxml_html.document_fromstring(data)
     except (etree.ParserError, ValueError) as exc:
         raise FeedFormatError(f"{base_url} is not a readable HTML page ({exc})",

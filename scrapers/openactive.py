@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
 
 from assetmap.schedule import DAY_CODES, ScheduleRule
 
@@ -51,31 +52,103 @@ class OpenActiveScraper:
               state: Mapping[str, Any]) -> Iterator[Page]:
         """Pages from `state["next"]` (or the feed URL) to the end of the feed.
 
-        Each page's state is `{"next": <URL of the page after it>}`; at the end of the feed
-        that is the last page's own URL, which is where the next poll starts.
+        Each page's state is `{"next": <URL of the page after it>}`, with `"position":
+        [modified, id]` of the last item read when that URL does not carry it; at the end of
+        the feed `next` is the last page's own URL, which is where the next poll starts.
+        A feed whose position repeats or goes back (RPDE orders items by `modified`, then
+        `id`, and never goes back) stops the run before the page that does it, so a broken
+        `next` cannot loop for ever or replay old versions over new ones.
         """
         current = str(state.get("next") or url)
         first_run = not state.get("next")
+        position = _url_position(current) or _as_position(state.get("position"))
+        visited = {current}
         pages = 0
         while True:
-            page = client.get_json(current)
+            page = client.get_json(current, per_item=True)
             items, next_url = _page_parts(page, current)
             if first_run and pages == 0 and not items:
                 raise EmptyFeed(f"{current} has no items on a first run; check that it is the "
                                 "start of an RPDE feed (e.g. .../session-series)", url=current)
-            yield Page(current, page, {"next": next_url})
+            at_end = not items or next_url == current
+            reached = _url_position(next_url) or _last_item_position(items)
+            if not at_end:
+                _check_advances(current, next_url, position, reached, visited, start=url)
+            if reached is not None:
+                position = reached
+            page_state: dict[str, Any] = {"next": next_url}
+            if position is not None and _url_position(next_url) != position:
+                page_state["position"] = list(position)  # the URL does not say where it is
+            yield Page(current, page, page_state)
             pages += 1
-            if not items or next_url == current or (
-                    self.max_pages is not None and pages >= self.max_pages):
+            if at_end or (self.max_pages is not None and pages >= self.max_pages):
                 return
+            visited.add(next_url)
             current = next_url
 
     def parse(self, raw: Any, *, base_url: str) -> Iterator[Record | ParseIssue]:
         """Records from one RPDE page (decoded JSON, or its bytes/text)."""
-        page = decode_json(raw, url=base_url)
+        page = decode_json(raw, url=base_url, per_item=True)
         items, _ = _page_parts(page, base_url)
         for item in items:
-            yield from _item(item, base_url)
+            try:
+                found = list(_item(item, base_url))
+            except ITEM_ERRORS as exc:  # e.g. an id that is not text a database can store
+                found = [_issue(f"item not used: {exc}", None, base_url)]
+            yield from found
+
+
+Position = tuple[int | str, int | str]
+
+
+def _as_position(value: Any) -> Position | None:
+    """A stored or published (modified, id) position, ints where they are whole numbers."""
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        return None
+    parts = [int(v) if isinstance(v, str) and v.isdigit() else v for v in value]
+    if not all(isinstance(p, int | str) and not isinstance(p, bool) for p in parts):
+        return None
+    return parts[0], parts[1]
+
+
+def _url_position(url: str) -> Position | None:
+    """The position a next URL says it continues after: RPDE's afterTimestamp and afterId,
+    or afterChangeNumber. None when the URL does not say."""
+    query = parse_qs(urlsplit(url).query)
+    if "afterChangeNumber" in query:
+        return _as_position([query["afterChangeNumber"][0], ""])
+    if "afterTimestamp" in query and "afterId" in query:
+        return _as_position([query["afterTimestamp"][0], query["afterId"][0]])
+    return None
+
+
+def _last_item_position(items: list[Any]) -> Position | None:
+    last = items[-1] if items else None
+    if not isinstance(last, dict) or isinstance(last.get("modified"), bool):
+        return None
+    return _as_position([last.get("modified"), last.get("id")])
+
+
+def _order_key(position: Position) -> tuple:
+    """Comparable whatever the publisher's types: numbers before text, each in its order."""
+    return tuple((0, v, "") if isinstance(v, int) else (1, 0, v) for v in position)
+
+
+def _check_advances(current: str, next_url: str, before: Position | None,
+                    reached: Position | None, visited: set[str], *, start: str) -> None:
+    if next_url in visited or (next_url == start and current != start):
+        raise FeedFormatError(
+            f"{current} gives as its next page {next_url}, a page already read in this run; "
+            "the feed's paging goes back or repeats, so the run stops here (nothing from this "
+            "page on is stored). Tell the publisher", url=current)
+    if before is not None and reached is not None and \
+            _order_key(reached) <= _order_key(before):
+        word = "repeats" if _order_key(reached) == _order_key(before) else "goes back"
+        raise FeedFormatError(
+            f"{current}: the feed's position {word} (modified {reached[0]}, id {reached[1]!r} "
+            f"after modified {before[0]}, id {before[1]!r}); RPDE feeds must move forward, so "
+            "the run stops here (nothing from this page on is stored). Tell the publisher",
+            url=current)
 
 
 def _page_parts(page: Any, url: str) -> tuple[list[Any], str]:

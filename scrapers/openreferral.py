@@ -101,11 +101,13 @@ class OpenReferralScraper:
         since = state.get("modified_after")
         page_no = int(state.get("page") or 1)
         started = str(state.get("run_started") or _iso(self.clock()))
+        seen_pages: set[tuple[str, ...]] = set()
         while True:
             params = {"page": page_no, "per_page": self.per_page, "modified_after": since}
             page_url = with_params(endpoint, params)
-            listing = client.get_json(page_url)
+            listing = client.get_json(page_url, per_item=True)
             contents = _contents(listing, page_url)
+            _check_page(listing, page_no, contents, seen_pages, page_url)
             if page_no == 1 and not since and not contents:
                 raise EmptyFeed(f"{page_url} lists no services on a full run; check the API "
                                 "address (it should answer /services)", url=page_url)
@@ -139,7 +141,7 @@ class OpenReferralScraper:
 
     def parse(self, raw: Any, *, base_url: str) -> Iterator[Record | ParseIssue]:
         """Records from a page of services, a list of services or one service."""
-        data = decode_json(raw, url=base_url)
+        data = decode_json(raw, url=base_url, per_item=True)
         if isinstance(data, dict) and "contents" in data:
             services = _contents(data, base_url)
         elif isinstance(data, list):
@@ -151,7 +153,11 @@ class OpenReferralScraper:
                                   "check the source is an Open Referral UK API", url=base_url)
         endpoint = services_endpoint(base_url)
         for service in services:
-            yield from _service(service, endpoint)
+            try:
+                found = list(_service(service, endpoint))
+            except ITEM_ERRORS as exc:  # e.g. an id that is not text a database can store
+                found = [_issue(f"service not used: {exc}", None, base_url)]
+            yield from found
 
 
 def _contents(listing: Any, url: str) -> list[Any]:
@@ -159,6 +165,23 @@ def _contents(listing: Any, url: str) -> list[Any]:
         raise FeedFormatError(f"{url} is not an Open Referral page (no 'contents' list); "
                               "check the API address", url=url)
     return listing["contents"]
+
+
+def _check_page(listing: dict, page_no: int, contents: list[Any],
+                seen_pages: set[tuple[str, ...]], url: str) -> None:
+    """Stop a run whose paging goes back or repeats (an API that ignores `page` would
+    otherwise be read until `total_pages`, or for ever): before the page is stored."""
+    number = listing.get("number")
+    if isinstance(number, int) and not isinstance(number, bool) and number != page_no:
+        raise FeedFormatError(f"{url} answered with page {number} when page {page_no} was "
+                              "asked for; the API's paging is broken, so the run stops here "
+                              "(nothing from this page on is stored)", url=url)
+    ids = tuple(str(item.get("id")) for item in contents if isinstance(item, dict))
+    if ids and ids in seen_pages:
+        raise FeedFormatError(f"{url} repeats a page already read in this run (the same "
+                              "services); the API's paging is broken, so the run stops here "
+                              "(nothing from this page on is stored)", url=url)
+    seen_pages.add(ids)
 
 
 def _is_last(listing: dict, page_no: int, contents: list[Any]) -> bool:

@@ -19,12 +19,15 @@ from urllib.parse import unquote, urlsplit
 from .base import (
     FeedFormatError,
     FetchError,
+    FetchResult,
     Flags,
     Page,
     ParseIssue,
     PoliteClient,
     Record,
     VenueRecord,
+    refuse_unexpected,
+    sniff,
 )
 from .normalise import clean, coordinates, join_parts, normalise_postcode
 
@@ -45,6 +48,7 @@ COMMUNITY_TAGS: Mapping[str, frozenset[str] | None] = {
 # Left out when unnamed: nobody can be sent to "a park" without a name.
 NAME_REQUIRED = frozenset({"leisure=park", "leisure=garden", "leisure=playground",
                            "leisure=pitch", "leisure=nature_reserve"})
+_WHAT = {"html": "an HTML page", "json": "JSON", "empty": "an empty file"}
 _PRIVATE = frozenset({"private", "no"})
 _FLAG_TAGS = {"wheelchair": "wheelchair", "toilets:wheelchair": "toilets_wheelchair",
               "hearing_loop": "hearing_loop"}
@@ -98,6 +102,13 @@ class OsmScraper:
             if result.not_modified:
                 return
             download.flush()
+            download.seek(0)
+            head = FetchResult(result.url, result.status, download.read(512), result.headers)
+            refuse_unexpected(head, "an OSM extract", binary_ok=True)
+            if sniff(head) in ("html", "json", "empty"):
+                raise FeedFormatError(f"{result.url} returned {_WHAT[sniff(head)]} where an "
+                                      "OSM extract was expected; check the extract's address",
+                                      url=result.url)
             yield Page(result.url, Path(download.name),
                        {"http_cache": {k: v for k, v in cache.items() if k == url}})
 

@@ -24,7 +24,7 @@ def serve_openactive(server) -> str:
 
 def serve_oruk(server) -> str:
     for n in (1, 2, 3):
-        server.serve(f"/api/services?page={n}", f"openreferral/services-page-{n}.json")
+        server.serve(f"/api/services?page={n}&per_page=50", f"openreferral/services-page-{n}.json")
     server.serve("/api/services", "openreferral/services-page-1.json")
     for name in ("lunch-ktcc", "mens-shed", "tea-dance"):
         server.serve(f"/api/services/svc-{name}", f"openreferral/service-svc-{name}.json")
@@ -92,14 +92,14 @@ def test_deleted_rpde_item_is_withdrawn_with_history_kept(app, client, feed_serv
     walk = next(i for i in page["items"] if i["id"] == "womens-wellbeing-walk")
     tombstone = {"state": "deleted", "kind": walk["kind"], "id": walk["id"],
                  "modified": walk["modified"] + 10}
-    body = {"next": feed_server.url("/feeds/session-series?afterTimestamp=9&afterId=z"),
-            "items": [tombstone]}
-    end = {"next": feed_server.url("/feeds/session-series?afterTimestamp=9&afterId=z"),
-           "items": []}
+    # RPDE positions only move forward: the page after the old end carries a later position.
+    after = "/feeds/session-series?afterTimestamp=1767900000000&afterId=z"
+    body = {"next": feed_server.url(after), "items": [tombstone]}
+    end = {"next": feed_server.url(after), "items": []}
     feed_server.route(OA_PATHS[3], feed_server.reply(body=json.dumps(body).encode(),
                                                      headers={"Content-Type":
                                                               "application/json"}))
-    feed_server.route("/feeds/session-series?afterTimestamp=9&afterId=z", feed_server.reply(
+    feed_server.route(after, feed_server.reply(
         body=json.dumps(end).encode(), headers={"Content-Type": "application/json"}))
     run = run_source(app, sid, client=polite_client)
     assert run.status == "ok" and run.counts["withdrawn"] == 1
@@ -221,7 +221,7 @@ def test_a_failing_source_changes_nothing_and_says_why(app, client, feed_server,
             "Content-Type": "application/json"}),
     }
     feed_server.route("/api/services", replies[fault])
-    feed_server.route("/api/services?page=1", replies[fault])
+    feed_server.route("/api/services?page=1&per_page=50", replies[fault])
     run = run_source(app, sid, client=polite_client)
     assert run.status == "failed"
     assert reason.lower() in run.error.lower()

@@ -52,6 +52,8 @@ class Config:
         self.SUGGEST_MIN_FILL_SECONDS: float = float(_env("SUGGEST_MIN_FILL_SECONDS") or 3)
         self.ORGANISER_LINK_DAYS: int = int(_env("ORGANISER_LINK_DAYS") or 30)
         self.DEMO_LABEL: str = _env("DEMO_LABEL", "") or ""
+        # The place shown in page titles and headings; default: the borough area's name.
+        self.PLACE_NAME: str = _env("PLACE_NAME", "") or ""
         # Freshness (docs/FRESHNESS.md): re-check intervals in days, by default and per category
         # ("walking-group=90,days-out=60"); reminders to organisers N days after a listing falls
         # due (at most so many a day); coverage walks of this many minutes. Checked when used.

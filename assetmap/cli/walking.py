@@ -72,8 +72,8 @@ def match(postcode, lat, lon, minutes, pace, needs, interests, day, time_of_day,
     args = {"postcode": postcode or "", "lat": lat or "", "lon": lon or "",
             "minutes": minutes, "pace": pace, "needs": needs, "interests": interests,
             "day": day or "", "time": time_of_day or "", "free": "1" if free else "0"}
-    query = MatchQuery.from_args(args, data_dir=app.config["DATA_DIR"])
     with session_scope(app) as session:
+        query = MatchQuery.from_args(args, data_dir=app.config["DATA_DIR"], session=session)
         result = find_matches(session, walking_service(app), query, now=utcnow())
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1))

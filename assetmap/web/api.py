@@ -90,7 +90,7 @@ def match() -> Response:
     from ..matching import MatchQuery, find_matches, walking_service
 
     query = MatchQuery.from_args(request.args.to_dict(),
-                                 data_dir=current_app.config["DATA_DIR"])
+                                 data_dir=current_app.config["DATA_DIR"], session=get_session())
     result = find_matches(get_session(), walking_service(current_app), query, now=utcnow())
     return jsonify(result.to_dict())
 
@@ -112,7 +112,8 @@ def route() -> Response:
     else:
         args = {"postcode": raw_from}
     args["pace"] = request.args.get("pace", "typical")
-    query = MatchQuery.from_args(args, data_dir=current_app.config["DATA_DIR"])
+    query = MatchQuery.from_args(args, data_dir=current_app.config["DATA_DIR"],
+                                 session=get_session())
     try:
         activity_id = int(request.args.get("to", ""))
     except ValueError:

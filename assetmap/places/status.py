@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assetmap.models import Activity, Area, Postcode, Source, User, Venue
+from assetmap.spatial import max_x, max_y, min_x, min_y
 from assetmap.walking import NetworkRegistry
 
 KIND_WORDS = {"ward": ("ward", "wards"), "borough": ("borough", "boroughs"),
@@ -27,6 +28,7 @@ class Section:
     ok: bool  # False: something the deployment needs is missing
     details: list[str] = field(default_factory=list)
     next_step: str | None = None
+    optional: bool = False  # nice to have; nothing is wrong without it
 
 
 @dataclass(frozen=True)
@@ -47,10 +49,8 @@ def _kind_words(kind: str, n: int) -> str:
 
 def place_bounds(session: Session) -> tuple[float, float, float, float] | None:
     """The box around the deployment's live areas (min_lon, min_lat, max_lon, max_lat)."""
-    row = session.execute(select(func.min(func.ST_MinX(Area.geom)),
-                                 func.min(func.ST_MinY(Area.geom)),
-                                 func.max(func.ST_MaxX(Area.geom)),
-                                 func.max(func.ST_MaxY(Area.geom)))
+    row = session.execute(select(func.min(min_x(Area.geom)), func.min(min_y(Area.geom)),
+                                 func.max(max_x(Area.geom)), func.max(max_y(Area.geom)))
                           .where(Area.retired.is_(False))).one()
     if row[0] is None:
         return None
@@ -106,11 +106,15 @@ def _postcodes(session: Session) -> Section:
     districts = session.scalars(select(Postcode.district_code).where(
         Postcode.district_code.is_not(None)).group_by(Postcode.district_code)).all()
     if districts:
-        names = dict(session.execute(select(Area.code, Area.name)
-                                     .where(Area.code.in_(districts))).all())
-        covered = [names.get(code, code) for code in sorted(districts)]
-        details.append("covering " + ", ".join(covered[:8])
-                       + (f" and {len(covered) - 8} more areas" if len(covered) > 8 else ""))
+        names = sorted(session.scalars(select(Area.name).where(Area.code.in_(districts))))
+        others = len(districts) - len(names)
+        shown = names[:8]
+        others += len(names) - len(shown)
+        words = ", ".join(shown)
+        if others:
+            words += (" and " if words else "") + _plural(others, "council area") + (
+                " not loaded as areas" if not names else "")
+        details.append(f"covering {words}")
     summary = f"{total:,} ({official:,} published, {derived:,} derived)"
     return Section("Postcodes", summary, ok=official > 0, details=details,
                    next_step=None if official else hint)
@@ -138,12 +142,14 @@ def _listings(session: Session) -> list[Section]:
     return [
         Section("Venues", _plural(venues, "venue"), ok=venues > 0,
                 next_step=None if venues else "venues are added with listings: `assetmap "
-                "import FILE` or a feed (`assetmap source add`)"),
+                "import FILE` or a feed (`assetmap sources add`)"),
         Section("Listings", listing_words, ok=real > 0,
                 next_step=None if real else "import listings with `assetmap import FILE` or add "
-                "a feed with `assetmap source add`"),
+                "a feed with `assetmap sources add`"),
         Section("Sources", ", ".join(f"{_plural(n, t + ' feed')}" for t, n in sources)
-                or "none", ok=True),
+                or "no feeds — listings come from imports and people only", ok=True,
+                optional=not sources, next_step=None if sources else
+                "feeds keep listings fresh by themselves: `assetmap sources add`"),
     ]
 
 
@@ -159,9 +165,41 @@ def _users(session: Session) -> Section:
 def place_status(session: Session, config: Mapping[str, Any]) -> PlaceStatus:
     name = place_name(session, config)
     sections = [
-        Section("Place", name or "no name", ok=bool(name), next_step=None if name else
+        Section("Place", name or "not named yet", ok=bool(name), next_step=None if name else
                 "set ASSETMAP_PLACE_NAME, or import your borough's boundary"),
         _areas(session), _postcodes(session), _networks(Path(config["NETWORK_DIR"])),
         *_listings(session), _users(session),
     ]
     return PlaceStatus(name, sections, place_bounds(session))
+
+
+# Credit lines for what is loaded (the licences in data/PROVENANCE.md), so a deployment shows
+# the attributions its own data needs and no others.
+CREDIT_OSM = "© OpenStreetMap contributors (ODbL)"
+CREDIT_ONS = "Contains National Statistics data © Crown copyright and database right"
+CREDIT_OS = "Contains OS data © Crown copyright and database right"
+CREDIT_ROYAL_MAIL = "Contains Royal Mail data © Royal Mail copyright and database right"
+
+
+def dataset_credits(session: Session, network_dir: Path | None = None) -> list[str]:
+    """The credit lines the loaded datasets require, in a stable order."""
+    credits: list[str] = []
+    datasets = set(session.scalars(select(Postcode.dataset).group_by(Postcode.dataset)))
+    has_osm_venue = session.scalar(select(Venue.id).where(Venue.osm_ref.is_not(None)).limit(1))
+    has_network = bool(network_dir and NetworkRegistry(network_dir).networks())
+    if has_osm_venue or has_network or any(d.startswith("OpenStreetMap") for d in datasets):
+        credits.append(CREDIT_OSM)
+    official = {d for d in datasets if not d.startswith("OpenStreetMap")}
+    has_areas = session.scalar(select(Area.id).limit(1)) is not None
+    if has_areas or official:
+        credits.append(CREDIT_ONS)
+    if has_areas or "Code-Point Open" in official:
+        credits.append(CREDIT_OS)  # boundaries are OS Boundary-Line derived
+    if official:
+        credits.append(CREDIT_ROYAL_MAIL)
+    return credits
+
+
+def attribution_text(session: Session, network_dir: Path | None = None) -> str:
+    credits = dataset_credits(session, network_dir)
+    return ("Map data: " + "; ".join(credits) + ".") if credits else ""

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
+
+from assetmap.places.status import attribution_text
 
 from .. import vocab
 from ..db import get_session
@@ -31,7 +33,8 @@ def feature_collection(flt: ActivityFilter) -> dict:
     features = [to_feature(a, now=now, lat=lat, lon=lon, include_private=private)
                 for a, lat, lon in find_activities(get_session(), flt)]
     return {"type": "FeatureCollection", "features": features,
-            "attribution": ATTRIBUTION}
+            "attribution": attribution_text(get_session(), current_app.config["NETWORK_DIR"])
+            or ATTRIBUTION}
 
 
 ATTRIBUTION = ("Venues © OpenStreetMap contributors (ODbL). Contains OS data © Crown "
@@ -72,7 +75,7 @@ def areas() -> Response:
     if kind not in ("ward", "borough"):
         raise ValidationError("kind", f"unknown area kind {kind!r}", allowed=["ward", "borough"])
     stmt = select(Area.id, Area.name, Area.code, Area.geom.ST_AsGeoJSON()).where(
-        Area.kind == kind).order_by(Area.name)
+        Area.kind == kind).where(Area.retired.is_(False)).order_by(Area.name)
     if request.args.get("bbox"):
         stmt = stmt.where(in_bbox(Area.geom, BBox.parse(request.args["bbox"])))
     features = [{"type": "Feature", "id": area_id,

@@ -58,6 +58,10 @@ class Config:
                                               or "30 per 15 minutes")
         self.ORGANISER_LINK_DAYS: int = int(_env("ORGANISER_LINK_DAYS") or 30)
         self.DEMO_LABEL: str = _env("DEMO_LABEL", "") or ""
+        # The place shown in page titles and headings; default: the borough area's name.
+        self.PLACE_NAME: str = _env("PLACE_NAME", "") or ""
+        # Metres of street network kept beyond the place's areas (clients near the edge).
+        self.NETWORK_MARGIN_M: int = int(_env("NETWORK_MARGIN_M") or 2000)
         # Freshness (docs/FRESHNESS.md): re-check intervals in days, by default and per category
         # ("walking-group=90,days-out=60"); reminders to organisers N days after a listing falls
         # due (at most so many a day); coverage walks of this many minutes. Checked when used.

@@ -16,7 +16,9 @@ from shapely.geometry import MultiPolygon, shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .geocode import geocode_postcode
+from assetmap.geocode import MAX_SPREAD_M, geocode_postcode
+from assetmap.places.postcodes import DerivedPoint, store_derived
+
 from .models import Activity, Area, Organisation, Venue, utcnow
 from .services.listings import Actor, create_activity
 from .services.venues import haversine_m
@@ -175,6 +177,20 @@ def load_areas(session: Session, data_dir: Path) -> int:
     return loaded
 
 
+def load_postcodes(session: Session, data_dir: Path) -> int:
+    """Camden's postcodes derived from OpenStreetMap addresses (shipped in data/postcodes),
+    into the postcodes table; postcodes imported from a published file are left alone."""
+    points = []
+    path = data_dir / "postcodes" / "camden-postcodes-from-osm.csv"
+    with path.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            spread = float(row["max_spread_m"] or 0)
+            if spread <= MAX_SPREAD_M:
+                points.append(DerivedPoint(row["postcode"], float(row["latitude"]),
+                                           float(row["longitude"]), spread))
+    return store_derived(session, points, dataset="OpenStreetMap (demo)")
+
+
 def _address(props: dict) -> str | None:
     parts = [" ".join(p for p in (props.get("addr:housenumber"), props.get("addr:street")) if p),
              props.get("addr:city")]
@@ -221,7 +237,7 @@ def _load_libraries(session: Session, data_dir: Path) -> int:
             if row.get("Year closed"):
                 continue
             try:
-                where = geocode_postcode(row["Postcode"], data_dir)
+                where = geocode_postcode(row["Postcode"], data_dir, session)
             except ValueError:
                 continue
             match = next((v for v, lat, lon in osm_libraries
@@ -244,6 +260,7 @@ def _load_libraries(session: Session, data_dir: Path) -> int:
 def load_demo(session: Session, data_dir: Path, *, count: int = 72, seed: int = 2026) -> int:
     """Areas, venues and `count` demo activities. Does nothing if demo activities exist."""
     load_areas(session, data_dir)
+    load_postcodes(session, data_dir)
     load_venues(session, data_dir)
     if session.scalar(select(func.count()).select_from(Activity).where(Activity.demo)):
         return 0

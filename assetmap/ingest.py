@@ -554,7 +554,8 @@ class Ingestor:
             return self._resolved[key]
         try:
             postcode, lat, lon, approximate = resolve_location(
-                postcode=place.postcode, lat=place.lat, lon=place.lon, data_dir=self.data_dir)
+                postcode=place.postcode, lat=place.lat, lon=place.lon, data_dir=self.data_dir,
+                session=self.session)
         except AssetMapError as exc:
             self._page_issues.append({"level": "warning", "external_id": record.external_id,
                                       "message": f"venue not placed: {exc}"})

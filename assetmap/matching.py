@@ -60,11 +60,11 @@ class MatchQuery:
     limit: int = 50
 
     @classmethod
-    def from_args(cls, args: dict[str, str], *, data_dir: Path) -> MatchQuery:
+    def from_args(cls, args: dict[str, str], *, data_dir: Path, session: Session) -> MatchQuery:
         """Validated from query parameters (or CLI options): 400s name the parameter."""
         postcode = (args.get("postcode") or "").strip()
         if postcode:
-            found = geocode_postcode(postcode, data_dir)
+            found = geocode_postcode(postcode, data_dir, session)
             lat, lon, method, approx = found.lat, found.lon, found.method, found.approximate
             postcode = found.postcode
         elif args.get("lat") or args.get("lon"):

@@ -136,3 +136,34 @@ def _distance_pg(element, compiler, **kw) -> str:
 def _distance_sqlite(element, compiler, **kw) -> str:
     a, b = list(element.clauses)
     return f"ST_Distance({compiler.process(a, **kw)}, {compiler.process(b, **kw)}, 1)"
+
+
+class min_x(FunctionElement):  # noqa: N801 - a geometry's bounding box, one side each
+    type = Float()
+    inherit_cache = True
+
+
+class min_y(min_x):  # noqa: N801
+    inherit_cache = True
+
+
+class max_x(min_x):  # noqa: N801
+    inherit_cache = True
+
+
+class max_y(min_x):  # noqa: N801
+    inherit_cache = True
+
+
+_BOX_SIDES = {min_x: ("ST_XMin", "MbrMinX"), min_y: ("ST_YMin", "MbrMinY"),
+              max_x: ("ST_XMax", "MbrMaxX"), max_y: ("ST_YMax", "MbrMaxY")}
+
+
+@compiles(min_x)
+@compiles(min_y)
+@compiles(max_x)
+@compiles(max_y)
+def _box_side(element, compiler, **kw) -> str:
+    pg, sqlite = _BOX_SIDES[type(element)]
+    name = sqlite if compiler.dialect.name == "sqlite" else pg
+    return f"{name}({compiler.process(element.clauses, **kw)})"

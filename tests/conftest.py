@@ -82,11 +82,24 @@ def _empty_tables(app) -> None:
 
 
 @pytest.fixture
-def app(database_url, tmp_path):
+def bare_app(database_url, tmp_path):
+    """The app on an empty database: no postcodes, no areas (a place not yet set up)."""
     app = create_app(TestConfig(database_url, NETWORK_DIR=tmp_path / "networks"))
     yield app
     _empty_tables(app)
     db.dispose(app)
+
+
+@pytest.fixture
+def app(bare_app):
+    """The app with Camden's postcodes in the postcodes table (as `assetmap demo load` puts
+    them): the tests' listings and searches are in Camden."""
+    from assetmap.db import session_scope
+    from assetmap.demo import load_postcodes
+
+    with session_scope(bare_app) as s:
+        load_postcodes(s, bare_app.config["DATA_DIR"])
+    return bare_app
 
 
 @pytest.fixture

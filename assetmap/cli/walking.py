@@ -8,6 +8,9 @@ from pathlib import Path
 
 import click
 
+from assetmap.db import session_scope
+from assetmap.places.networks import network_ground
+
 from ..errors import ValidationError
 from . import app_from_env, main
 
@@ -22,7 +25,14 @@ def network() -> None:
               type=click.Path(dir_okay=False, path_type=Path),
               help="An OpenStreetMap extract (.osm.pbf or .osm).")
 @click.option("--name", help="Name of the network (default: the file's name).")
-def network_build(osm_path: Path, name: str | None) -> None:
+@click.option("--within", "within", metavar="AREA_CODE",
+              help="Keep the streets of this area (plus --margin); default: all the place's "
+                   "areas, or the whole extract when none are loaded.")
+@click.option("--margin", type=click.IntRange(0, 50_000),
+              help="Metres beyond the areas (default ASSETMAP_NETWORK_MARGIN_M, 2000).")
+@click.option("--whole-extract", is_flag=True, help="Keep every street in the extract.")
+def network_build(osm_path: Path, name: str | None, within: str | None, margin: int | None,
+                  whole_extract: bool) -> None:
     """Build (or rebuild) a walking network; the cached one stays if the build fails."""
     from ..walking import NetworkRegistry, WalkingNetworkError
 
@@ -30,8 +40,13 @@ def network_build(osm_path: Path, name: str | None) -> None:
         raise ValidationError("--osm", f"{osm_path} does not exist")
     app = app_from_env()
     name = name or osm_path.name.split(".")[0]
+    ground = None
+    if not whole_extract:
+        margin = app.config["NETWORK_MARGIN_M"] if margin is None else margin
+        with session_scope(app) as session:
+            ground = network_ground(session, area_code=within, margin_m=margin)
     try:
-        info = NetworkRegistry(app.config["NETWORK_DIR"]).build(osm_path, name)
+        info = NetworkRegistry(app.config["NETWORK_DIR"]).build(osm_path, name, within=ground)
     except WalkingNetworkError as exc:
         raise ValidationError("--osm", str(exc)) from None
     click.echo(f"network {info.name!r} built from {osm_path.name}: {info.meta.n_nodes} nodes, "
@@ -72,8 +87,8 @@ def match(postcode, lat, lon, minutes, pace, needs, interests, day, time_of_day,
     args = {"postcode": postcode or "", "lat": lat or "", "lon": lon or "",
             "minutes": minutes, "pace": pace, "needs": needs, "interests": interests,
             "day": day or "", "time": time_of_day or "", "free": "1" if free else "0"}
-    query = MatchQuery.from_args(args, data_dir=app.config["DATA_DIR"])
     with session_scope(app) as session:
+        query = MatchQuery.from_args(args, data_dir=app.config["DATA_DIR"], session=session)
         result = find_matches(session, walking_service(app), query, now=utcnow())
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1))

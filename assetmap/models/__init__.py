@@ -1,5 +1,7 @@
 """ORM models, one module per aggregate. Import from here."""
 
+from assetmap.models.places import Postcode
+
 from .base import Base, utcnow
 from .community import CoverageResult, OrganiserLink, OutboxMessage, ReviewItem, Suggestion
 from .freshness import VerificationEvent
@@ -18,6 +20,7 @@ __all__ = [
     "Organisation",
     "OrganiserLink",
     "OutboxMessage",
+    "Postcode",
     "ReviewItem",
     "ScheduleEntry",
     "ScrapeRun",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -27,6 +27,8 @@ class Area(Base):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     geom = mapped_column(Geometry(geometry_type="MULTIPOLYGON", srid=4326, spatial_index=True),
                          nullable=False)
+    # A ward abolished by a boundary review is kept (history and coverage still resolve).
+    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class User(Base):

@@ -142,7 +142,8 @@ def search(session: Session, service: WalkingService, form: SearchForm, *, data_
             outcome.errors["minutes"] = f"{value} minutes is outside 5 to 30"
             minutes = "15"
     try:
-        query = MatchQuery.from_args(form.match_args(minutes), data_dir=data_dir)
+        query = MatchQuery.from_args(form.match_args(minutes), data_dir=data_dir,
+                                     session=session)
     except ValidationError as exc:
         outcome.errors[ERROR_FIELDS.get(exc.field, exc.field)] = exc.message
         return outcome

@@ -229,7 +229,7 @@ def _rule_dicts(rules: list[ScheduleRule]) -> list[dict]:
 
 # -- the two front doors -------------------------------------------------------------------
 
-def parse_api(data: Any, *, data_dir: Path, today: date) -> Draft:
+def parse_api(data: Any, *, data_dir: Path, session: Session, today: date) -> Draft:
     """A partner's JSON object; unknown keys are refused so typos do not vanish silently."""
     if not isinstance(data, dict):
         raise ValidationError("body", "send one JSON object with Content-Type: "
@@ -264,11 +264,11 @@ def parse_api(data: Any, *, data_dir: Path, today: date) -> Draft:
         check.fail("contact_consent", "must be true or false")
         consent = False
     return _finish(check, schedules=schedules, cost=cost, tags=tags, consent=consent,
-                   data_dir=data_dir)
+                   data_dir=data_dir, session=session)
 
 
 def parse_form(form: Mapping[str, Any], *, days: list[str], tags: list[str],
-               data_dir: Path, today: date) -> Draft:
+               data_dir: Path, session: Session, today: date) -> Draft:
     """The public form: "when" as days, how often and times; cost as a choice and amount."""
     check = FieldChecker(form)
     schedules = _form_schedule(check, form, days, today)
@@ -287,7 +287,7 @@ def parse_form(form: Mapping[str, Any], *, days: list[str], tags: list[str],
         cost["cost_kind"] = kind
     consent = form.get("contact_consent") == "yes"
     return _finish(check, schedules=schedules, cost=cost, tags=tags, consent=consent,
-                   data_dir=data_dir)
+                   data_dir=data_dir, session=session)
 
 
 def _form_schedule(check: FieldChecker, form: Mapping[str, Any], days: list[str],
@@ -355,7 +355,7 @@ def _form_schedule(check: FieldChecker, form: Mapping[str, Any], days: list[str]
 
 
 def _finish(check: FieldChecker, *, schedules: list[dict], cost: dict[str, Any], tags: Any,
-            consent: bool, data_dir: Path) -> Draft:
+            consent: bool, data_dir: Path, session: Session) -> Draft:
     """The checks both front doors share; raises SuggestionInvalid naming every bad field."""
     name = check.text("name", required="Tell us the group's name")
     description = check.text("description")
@@ -374,7 +374,7 @@ def _finish(check: FieldChecker, *, schedules: list[dict], cost: dict[str, Any],
     venue_name = check.text("venue_name")
     address = check.text("address")
     postcode_raw = check.text("postcode")
-    lat, lon, postcode, approximate = locate(check, postcode_raw, address, data_dir)
+    lat, lon, postcode, approximate = locate(check, postcode_raw, address, data_dir, session)
     if mode == "in-person" and lat is None and not (
             check.errors.keys() & {"postcode", "lat", "lon"}):
         check.fail("postcode", "Give the postcode of where it happens, or put a pin on the map")
@@ -439,8 +439,8 @@ def _finish(check: FieldChecker, *, schedules: list[dict], cost: dict[str, Any],
                  bool(consent and suggester_contact))
 
 
-def locate(check: FieldChecker, postcode_raw: str | None, address: str | None, data_dir: Path
-           ) -> tuple[float | None, float | None, str | None, bool]:
+def locate(check: FieldChecker, postcode_raw: str | None, address: str | None, data_dir: Path,
+           session: Session) -> tuple[float | None, float | None, str | None, bool]:
     """(lat, lon, postcode, approximate): a pin wins; else the postcode, typed or in the
     address."""
     lat = lon = None
@@ -467,7 +467,7 @@ def locate(check: FieldChecker, postcode_raw: str | None, address: str | None, d
         try:
             postcode = normalise_postcode(postcode_raw)
             if lat is None:
-                point = geocode_postcode(postcode, data_dir)
+                point = geocode_postcode(postcode, data_dir, session)
                 lat, lon, approximate = point.lat, point.lon, point.approximate
         except GeocodeError as exc:
             check.fail("postcode", exc.message)

@@ -31,13 +31,13 @@ def venue_point(session: Session, venue: Venue) -> tuple[float, float]:
 
 
 def resolve_location(*, postcode: str | None, lat: float | None, lon: float | None,
-                     data_dir: Path) -> tuple[str | None, float, float, bool]:
+                     data_dir: Path, session: Session) -> tuple[str | None, float, float, bool]:
     """(postcode, lat, lon, approximate) from a postcode and/or coordinates."""
     clean_postcode = normalise_postcode(postcode) if postcode else None
     if lat is not None and lon is not None:
         return clean_postcode, lat, lon, False
     if clean_postcode:
-        found = geocode_postcode(clean_postcode, data_dir)
+        found = geocode_postcode(clean_postcode, data_dir, session)
         return clean_postcode, found.lat, found.lon, found.approximate
     raise ValidationError("postcode", "give the venue's postcode or its lat and lon")
 
@@ -51,7 +51,7 @@ def find_or_create_venue(session: Session, *, name: str, data_dir: Path,
         if existing:
             return existing
     postcode, lat, lon, approximate = resolve_location(postcode=postcode, lat=lat, lon=lon,
-                                                       data_dir=data_dir)
+                                                       data_dir=data_dir, session=session)
     delta = 0.003  # ~200-300 m box around the point, then an exact distance check
     box = BBox(lon - delta, lat - delta, lon + delta, lat + delta)
     candidates = session.execute(

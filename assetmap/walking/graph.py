@@ -207,12 +207,18 @@ def default_name(osm_path: Path) -> str:
     return name or osm_path.name
 
 
-def build_graph(osm_path: Path, name: str | None = None) -> WalkGraph:
-    """Read an OSM extract (.osm.pbf, .osm, .osm.gz ...) into a compressed walking graph."""
+def build_graph(osm_path: Path, name: str | None = None, *, within: Any = None) -> WalkGraph:
+    """Read an OSM extract (.osm.pbf, .osm, .osm.gz ...) into a compressed walking graph.
+
+    `within` (a shapely polygon in lon/lat, e.g. the place's boundary plus a margin) keeps
+    only the streets inside it: an extract is usually cut wider than the place it serves.
+    """
     osm_path = Path(osm_path)
     if not osm_path.is_file():
         raise WalkingNetworkError(f"OSM file not found: {osm_path}")
     ways, barriers = _read_osm(osm_path)
+    if within is not None and ways:
+        ways = _clip(ways, within)
     if not ways:
         raise WalkingNetworkError(
             f"{osm_path.name} has no walkable ways (no highway=* way a person may walk on)"
@@ -275,6 +281,29 @@ def _way_pieces(way: Any, steps: bool) -> list[_Way]:
         if len(refs) >= 2:
             pieces.append(_Way(np.array(refs, np.int64), np.array(lats), np.array(lons), steps))
         refs, lats, lons = [], [], []
+    return pieces
+
+
+def _clip(ways: list[_Way], within: Any) -> list[_Way]:
+    """The parts of ways whose nodes lie inside `within` (one vectorised test for all nodes)."""
+    import shapely  # only builds need it
+
+    shapely.prepare(within)
+    inside = shapely.contains_xy(within, np.concatenate([w.lon for w in ways]),
+                                 np.concatenate([w.lat for w in ways]))
+    pieces: list[_Way] = []
+    start = 0
+    for way in ways:
+        mask = inside[start:start + len(way.refs)]
+        start += len(way.refs)
+        if mask.all():
+            pieces.append(way)
+            continue
+        # Runs of consecutive inside nodes, each at least one segment long.
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+        for lo, hi in zip(edges[::2], edges[1::2], strict=True):
+            if hi - lo >= 2:
+                pieces.append(_Way(way.refs[lo:hi], way.lat[lo:hi], way.lon[lo:hi], way.steps))
     return pieces
 
 

@@ -118,13 +118,14 @@ class NetworkRegistry:
                 return None
             return self._router(min(covering, key=lambda info: info.area_m2))
 
-    def build(self, osm_path: Path, name: str) -> NetworkInfo:
+    def build(self, osm_path: Path, name: str, *, within: Any = None) -> NetworkInfo:
         """Build a network from OSM and save it; on any error the existing cache stays as it was.
 
         Building happens outside the lock (it takes a while); the file is replaced atomically.
+        `within` (a lon/lat polygon) keeps only the streets inside it.
         """
         path = self.path_for(name)
-        graph = build_graph(Path(osm_path), name)
+        graph = build_graph(Path(osm_path), name, within=within)
         save_graph(graph, path)
         with self._lock:
             self._routers.pop(path, None)

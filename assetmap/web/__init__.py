@@ -6,6 +6,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from assetmap.web import inputs
+from assetmap.web import place
 
 from .. import vocab
 from ..freshness import STATE_LABELS
@@ -27,6 +28,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(coordinator_bp)
     app.register_blueprint(connector.bp)
     suggest.init_app(app)
+    place.init_app(app)
     app.register_blueprint(organiser.bp)
     app.register_blueprint(freshness_api.bp)
     app.register_blueprint(oruk.bp)

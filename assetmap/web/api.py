@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
 from assetmap.params import id_param
+from assetmap.places.status import attribution_text
 
 from .. import vocab
 from ..db import get_session
@@ -33,7 +34,8 @@ def feature_collection(flt: ActivityFilter) -> dict:
     features = [to_feature(a, now=now, lat=lat, lon=lon, include_private=private)
                 for a, lat, lon in find_activities(get_session(), flt)]
     return {"type": "FeatureCollection", "features": features,
-            "attribution": ATTRIBUTION}
+            "attribution": attribution_text(get_session(), current_app.config["NETWORK_DIR"])
+            or ATTRIBUTION}
 
 
 ATTRIBUTION = ("Venues © OpenStreetMap contributors (ODbL). Contains OS data © Crown "
@@ -74,7 +76,7 @@ def areas() -> Response:
     if kind not in ("ward", "borough"):
         raise ValidationError("kind", f"unknown area kind {kind!r}", allowed=["ward", "borough"])
     stmt = select(Area.id, Area.name, Area.code, Area.geom.ST_AsGeoJSON()).where(
-        Area.kind == kind).order_by(Area.name)
+        Area.kind == kind).where(Area.retired.is_(False)).order_by(Area.name)
     if request.args.get("bbox"):
         stmt = stmt.where(in_bbox(Area.geom, BBox.parse(request.args["bbox"])))
     features = [{"type": "Feature", "id": area_id,
@@ -92,7 +94,7 @@ def match() -> Response:
     from ..matching import MatchQuery, find_matches, walking_service
 
     query = MatchQuery.from_args(request.args.to_dict(),
-                                 data_dir=current_app.config["DATA_DIR"])
+                                 data_dir=current_app.config["DATA_DIR"], session=get_session())
     result = find_matches(get_session(), walking_service(current_app), query, now=utcnow())
     return no_store(jsonify(result.to_dict()))
 
@@ -121,7 +123,8 @@ def route() -> Response:
         args = {"postcode": raw_from}
     args["pace"] = request.args.get("pace", "typical")
     try:
-        query = MatchQuery.from_args(args, data_dir=current_app.config["DATA_DIR"])
+        query = MatchQuery.from_args(args, data_dir=current_app.config["DATA_DIR"],
+                                     session=get_session())
     except ValidationError as exc:  # name the parameter the client sent
         raise ValidationError(exc.field if exc.field == "pace" else "from", exc.message,
                               allowed=exc.allowed) from None

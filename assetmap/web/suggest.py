@@ -145,7 +145,7 @@ def suggest_form() -> Response:
         return _render(form, token=token, notice="check", status=400)
     try:
         draft = parse_form(form, days=form.getlist("days"), tags=form.getlist("tags"),
-                           data_dir=current_app.config["DATA_DIR"],
+                           data_dir=current_app.config["DATA_DIR"], session=get_session(),
                            today=datetime.now(LONDON).date())
     except SuggestionInvalid as exc:
         return _render(form, errors=exc.errors, token=token, status=400)
@@ -189,7 +189,7 @@ def api_create() -> Response:
     data = request.get_json(silent=True)
     if data is None:
         raise ValidationError("body", "is not valid JSON", allowed=list(API_FIELDS))
-    draft = parse_api(data, data_dir=current_app.config["DATA_DIR"],
+    draft = parse_api(data, data_dir=current_app.config["DATA_DIR"], session=get_session(),
                       today=datetime.now(LONDON).date())
     wait = _wait_seconds()
     if wait:

@@ -329,10 +329,10 @@
 
   if (mapEl && window.L) {
     // No animations: calm for the person looking on, and the map is settled as soon as drawn.
-    map = L.map(mapEl, {
+    map = window.AssetMapPlace.fit(L.map(mapEl, {
       maxZoom: 19, minZoom: 11, zoomSnap: 0.5, zoomAnimation: false, fadeAnimation: false,
       markerZoomAnimation: false
-    }).setView([51.545, -0.155], 14);
+    }));
     if (mapEl.dataset.tiles) {
       L.tileLayer(mapEl.dataset.tiles, { maxZoom: 19, attribution: "© OpenStreetMap contributors" }).addTo(map);
     }

@@ -11,7 +11,7 @@
     "very-stale": "#a4002b", "possibly-closed": "#5c5c5c", "unknown": "#5c5c5c"
   };
 
-  var map = L.map(el, { preferCanvas: true, maxZoom: 19, minZoom: 10 }).setView([51.545, -0.16], 13);
+  var map = window.AssetMapPlace.fit(L.map(el, { preferCanvas: true, maxZoom: 19, minZoom: 10 }));
   var tiles = el.dataset.tiles;
   if (tiles) {
     L.tileLayer(tiles, { maxZoom: 19, attribution: "© OpenStreetMap contributors" }).addTo(map);

@@ -30,7 +30,7 @@
 
   function start() {
     if (map) { return; }
-    map = L.map(el, { maxZoom: 19, minZoom: 10 }).setView([51.545, -0.16], 13);
+    map = window.AssetMapPlace.fit(L.map(el, { maxZoom: 19, minZoom: 10 }));
     if (el.dataset.tiles) {
       L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: "© OpenStreetMap contributors" })
         .addTo(map);

@@ -57,7 +57,7 @@
     control.addTo(map);
   }
 
-  var map = L.map(el, { maxZoom: 17, minZoom: 9, zoomSnap: 0.25 }).setView([51.55, -0.16], 12);
+  var map = window.AssetMapPlace.fit(L.map(el, { maxZoom: 17, minZoom: 9, zoomSnap: 0.25 }));
   if (el.dataset.tiles) {
     L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: "© OpenStreetMap contributors" })
       .addTo(map);

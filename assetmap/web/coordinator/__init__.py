@@ -16,4 +16,6 @@ def index():
 
 
 # Feature modules add their routes to `bp`.
+from assetmap.web.coordinator import place  # noqa: E402, F401
+
 from . import coverage, freshness, sources, suggestions  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Setting AssetMap up for a place: boundaries, postcodes, and what is set up."""

@@ -1,0 +1,467 @@
+"""Postcodes into the database: the ONS Postcode Directory / NSPL, OS Code-Point Open, or
+points derived from an OpenStreetMap extract's addresses.
+
+Files are streamed in chunks of rows (memory stays flat for the full UK's 2.7 million rows),
+checked and converted a whole chunk at a time (pandas, pyproj), and written set-wise: each
+chunk is bulk-loaded (COPY on PostgreSQL) into a staging table, then merged into `postcodes`
+by one INSERT ... ON CONFLICT. Everything happens in the caller's transaction, so a file that
+turns out to be bad half way leaves the stored postcodes exactly as they were.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import osmium
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from sqlalchemy import Column, MetaData, Table, delete, func, select, text
+from sqlalchemy.orm import Session
+
+from assetmap.db import bulk_insert
+from assetmap.errors import ValidationError
+from assetmap.geocode import MAX_SPREAD_M, normalise_postcode
+from assetmap.models import Area, Postcode
+
+CHUNK_ROWS = 100_000
+# Every UK postcode (with the Channel Islands and the Isle of Man, which ONSPD includes)
+# lies in this box; a point outside it means the file is not what it claims to be.
+UK_BOUNDS = (-8.9, 49.1, 2.0, 61.0)  # min lon, min lat, max lon, max lat
+# ONSPD's placeholder for a postcode without a grid reference.
+NO_GRID_LAT = 99.0
+_COMPACT_RE = re.compile(r"^(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR)[0-9][A-Z]{2}$")
+# Column names used by ONSPD and NSPL releases over the years, in order of preference.
+POSTCODE_COLUMNS = ("pcds", "pcd2", "pcd", "postcode")
+LAT_COLUMNS = ("lat", "latitude")
+LON_COLUMNS = ("long", "lon", "longitude")
+TERMINATED_COLUMNS = ("doterm",)
+WARD_COLUMNS = ("osward", "ward", re.compile(r"^wd\d\dcd$"))
+DISTRICT_COLUMNS = ("oslaua", "laua", re.compile(r"^lad\d\dcd$"))
+# OS Code-Point Open's header-less CSVs (Doc/Code-Point_Open_Column_Headers.csv).
+CODEPOINT_COLUMNS = ("Postcode", "Positional_quality_indicator", "Eastings", "Northings",
+                     "Country_code", "NHS_regional_HA_code", "NHS_HA_code", "Admin_county_code",
+                     "Admin_district_code", "Admin_ward_code")
+
+STAGING = Table(  # the columns of `postcodes`, without its keys: a chunk on its way in
+    "postcode_load", MetaData(),
+    *(Column(c.name, c.type) for c in Postcode.__table__.columns), prefixes=["TEMPORARY"])
+_COLUMNS = [c.name for c in Postcode.__table__.columns]
+
+
+@dataclass
+class ImportReport:
+    dataset: str
+    read: int = 0  # data rows in the file
+    stored: int = 0  # rows written (new or updated)
+    skipped_no_grid: int = 0
+    skipped_outside: int = 0  # outside --within / --bbox
+    skipped_invalid: int = 0  # not a well-formed postcode
+    terminated: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"{self.stored:,} postcodes stored from {self.dataset} "
+                 f"({self.read:,} rows read"]
+        if self.terminated:
+            parts.append(f"{self.terminated:,} no longer in use")
+        if self.skipped_outside:
+            parts.append(f"{self.skipped_outside:,} outside the chosen area")
+        if self.skipped_no_grid:
+            parts.append(f"{self.skipped_no_grid:,} without a grid reference")
+        if self.skipped_invalid:
+            parts.append(f"{self.skipped_invalid:,} not valid postcodes")
+        return ", ".join(parts) + ")"
+
+
+@dataclass(frozen=True)
+class Keep:
+    """Which points to keep: inside an area's boundary and/or a box (lon/lat)."""
+
+    polygon: shapely.Geometry | None = None
+    bbox: tuple[float, float, float, float] | None = None
+
+    def mask(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        keep = np.ones(len(lon), dtype=bool)
+        if self.bbox is not None:
+            min_lon, min_lat, max_lon, max_lat = self.bbox
+            keep &= (lon >= min_lon) & (lon <= max_lon) & (lat >= min_lat) & (lat <= max_lat)
+        if self.polygon is not None:
+            keep &= shapely.contains_xy(self.polygon, lon, lat)
+        return keep
+
+
+def parse_bbox(raw: str) -> tuple[float, float, float, float]:
+    """'min_lon,min_lat,max_lon,max_lat' (WGS84) -> a checked tuple."""
+    try:
+        values = tuple(float(v) for v in raw.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4 or not (values[0] < values[2] and values[1] < values[3]):
+        raise ValidationError("--bbox", f"{raw!r}: give min_lon,min_lat,max_lon,max_lat, e.g. "
+                              "-0.22,51.51,-0.10,51.58")
+    return values  # type: ignore[return-value]
+
+
+def keep_within(session: Session, area_code: str | None, bbox: str | None,
+                *, margin_m: float = 0) -> Keep:
+    """The --within AREA / --bbox choice, checked before any file is read."""
+    polygon = None
+    if area_code:
+        wkb = session.scalar(select(func.ST_AsBinary(Area.geom)).where(Area.code == area_code))
+        if wkb is None:
+            raise ValidationError("--within", f"no area with the code {area_code!r}; see "
+                                  "'assetmap place status' for the areas loaded")
+        polygon = shapely.from_wkb(bytes(wkb))
+        if margin_m:
+            polygon = polygon.buffer(margin_m / 111_000)  # degrees, generous in longitude
+        shapely.prepare(polygon)
+    return Keep(polygon=polygon, bbox=parse_bbox(bbox) if bbox else None)
+
+
+# -- reading the files ---------------------------------------------------------------------
+
+class _Counting(io.RawIOBase):
+    """A binary stream that reports how many bytes have been read (for the progress bar)."""
+
+    def __init__(self, raw: IO[bytes], progress: Callable[[int], None] | None) -> None:
+        self._raw = raw
+        self._progress = progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self._raw.read(len(buffer))
+        buffer[:len(data)] = data
+        if self._progress and data:
+            self._progress(len(data))
+        return len(data)
+
+
+@dataclass(frozen=True)
+class _Member:
+    """One CSV to read: a plain file or a member of a zip, and its uncompressed size."""
+
+    path: Path
+    member: str | None
+    size: int
+
+    def open(self) -> IO[bytes]:
+        if self.member is None:
+            return self.path.open("rb")
+        return zipfile.ZipFile(self.path).open(self.member)
+
+    def first_line(self) -> str:
+        with self.open() as fh:
+            return fh.readline(65536).decode("utf-8-sig", errors="replace").strip()
+
+
+@dataclass(frozen=True)
+class PostcodeFile:
+    """What a file turned out to be: its layout, and the CSVs holding its rows."""
+
+    path: Path
+    dataset: str  # "ONSPD / NSPL" or "Code-Point Open"
+    members: tuple[_Member, ...]
+    columns: dict[str, str]  # our name -> the file's column (ONSPD layout only)
+
+    @property
+    def size(self) -> int:
+        return sum(m.size for m in self.members)
+
+
+def _find(header: list[str], wanted: tuple) -> str | None:
+    lowered = {name.strip().lower(): name for name in header}
+    for choice in wanted:
+        if isinstance(choice, str):
+            if choice in lowered:
+                return lowered[choice]
+        else:
+            for name in lowered:
+                if choice.match(name):
+                    return lowered[name]
+    return None
+
+
+def _onspd_columns(header: list[str]) -> dict[str, str] | None:
+    found = {"postcode": _find(header, POSTCODE_COLUMNS), "lat": _find(header, LAT_COLUMNS),
+             "lon": _find(header, LON_COLUMNS)}
+    if None in found.values():
+        return None
+    for key, wanted in (("terminated", TERMINATED_COLUMNS), ("ward", WARD_COLUMNS),
+                        ("district", DISTRICT_COLUMNS)):
+        name = _find(header, wanted)
+        if name:
+            found[key] = name
+    return found  # type: ignore[return-value]
+
+
+def _looks_like_codepoint(line: str) -> bool:
+    cells = next(csv.reader([line]), [])
+    return (len(cells) >= 4 and bool(_COMPACT_RE.match(re.sub(r"\s+", "", cells[0].upper())))
+            and cells[2].strip().isdigit() and cells[3].strip().isdigit())
+
+
+def inspect_file(path: Path) -> PostcodeFile:
+    """Which published layout `path` is in; ValidationError naming the file otherwise."""
+    where = str(path)
+    if not path.is_file():
+        raise ValidationError(where, "no such file")
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            csvs = [_Member(path, info.filename, info.file_size) for info in archive.infolist()
+                    if info.filename.lower().endswith(".csv") and not info.is_dir()]
+    elif path.suffix.lower() in (".csv", ".txt"):
+        csvs = [_Member(path, None, path.stat().st_size)]
+    else:
+        raise ValidationError(where, "is neither a CSV file nor a zip of CSV files")
+    # ONSPD/NSPL: the largest CSV with postcode and coordinate columns (the zip also holds
+    # per-area copies and lookup tables).
+    for member in sorted(csvs, key=lambda m: -m.size):
+        header = next(csv.reader([member.first_line()]), [])
+        columns = _onspd_columns(header)
+        if columns:
+            return PostcodeFile(path, "ONSPD / NSPL", (member,), columns)
+    data = [m for m in csvs if m.size and _looks_like_codepoint(m.first_line())]
+    if data:
+        return PostcodeFile(path, "Code-Point Open", tuple(sorted(data, key=lambda m:
+                                                                  m.member or "")), {})
+    if not csvs:
+        raise ValidationError(where, "the zip holds no CSV files")
+    raise ValidationError(where, "no postcode and coordinate columns found: expected the ONS "
+                          "Postcode Directory (columns pcds, lat, long) or OS Code-Point Open "
+                          "(postcode, quality, eastings, northings)")
+
+
+def _chunks(source: PostcodeFile, progress: Callable[[int], None] | None
+            ) -> Iterator[pd.DataFrame]:
+    """DataFrames of CHUNK_ROWS raw string rows with our column names."""
+    for member in source.members:
+        with member.open() as raw:
+            stream = io.BufferedReader(_Counting(raw, progress), buffer_size=1 << 20)
+            if source.dataset == "Code-Point Open":
+                reader = pd.read_csv(stream, header=None, usecols=[0, 2, 3, 8, 9],
+                                     names=list(CODEPOINT_COLUMNS), dtype=str,
+                                     keep_default_na=False, chunksize=CHUNK_ROWS,
+                                     encoding="utf-8-sig", encoding_errors="replace")
+                rename = {"Postcode": "postcode", "Eastings": "easting",
+                          "Northings": "northing", "Admin_district_code": "district",
+                          "Admin_ward_code": "ward"}
+            else:
+                rename = {v: k for k, v in source.columns.items()}
+                reader = pd.read_csv(stream, usecols=list(source.columns.values()), dtype=str,
+                                     keep_default_na=False, chunksize=CHUNK_ROWS,
+                                     encoding="utf-8-sig", encoding_errors="replace")
+            try:
+                for chunk in reader:
+                    yield chunk.rename(columns=rename)
+            except (pd.errors.ParserError, ValueError) as exc:
+                raise ValidationError(str(source.path), f"cannot be read as CSV: "
+                                      f"{str(exc).splitlines()[0]}") from None
+
+
+_TO_WGS84 = Transformer.from_crs(27700, 4326, always_xy=True)
+
+
+def _prepare(chunk: pd.DataFrame, source: PostcodeFile, keep: Keep, report: ImportReport,
+             *, derived: bool) -> pd.DataFrame:
+    """Checked rows in the table's columns; raises ValidationError for a file that is wrong."""
+    report.read += len(chunk)
+    compact = chunk["postcode"].str.upper().str.replace(r"\s+", "", regex=True)
+    valid = compact.str.match(_COMPACT_RE.pattern).fillna(False).to_numpy(bool)
+    report.skipped_invalid += int((~valid).sum())
+    chunk, compact = chunk[valid], compact[valid]
+    if source.dataset == "Code-Point Open":
+        easting = pd.to_numeric(chunk["easting"], errors="coerce").to_numpy(float)
+        northing = pd.to_numeric(chunk["northing"], errors="coerce").to_numpy(float)
+        placed = np.isfinite(easting) & np.isfinite(northing) & ((easting > 0) | (northing > 0))
+        lon, lat = _TO_WGS84.transform(easting, northing)
+        lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+        terminated = pd.Series([None] * len(chunk), index=chunk.index, dtype=object)
+    else:
+        lat = pd.to_numeric(chunk["lat"], errors="coerce").to_numpy(float)
+        lon = pd.to_numeric(chunk["lon"], errors="coerce").to_numpy(float)
+        placed = np.isfinite(lat) & np.isfinite(lon) & (lat < NO_GRID_LAT)
+        if "terminated" in chunk:
+            when = pd.to_datetime(chunk["terminated"].str.strip(), format="%Y%m",
+                                  errors="coerce")
+            terminated = pd.Series(when.dt.date.where(when.notna(), None), dtype=object)
+        else:
+            terminated = pd.Series([None] * len(chunk), index=chunk.index, dtype=object)
+    report.skipped_no_grid += int((~placed).sum())
+    min_lon, min_lat, max_lon, max_lat = UK_BOUNDS
+    outside = placed & ~((lon >= min_lon) & (lon <= max_lon) & (lat >= min_lat)
+                         & (lat <= max_lat))
+    if outside.any():
+        first = int(np.flatnonzero(outside)[0])
+        example = compact.iloc[first][:-3] + " " + compact.iloc[first][-3:]
+        raise ValidationError(str(source.path), f"{int(outside.sum()):,} postcodes lie outside "
+                              f"the UK (e.g. {example} at {lat[first]:.5f}, "
+                              f"{lon[first]:.5f}): is this a UK postcode file?")
+    wanted = placed & keep.mask(lon, lat)
+    report.skipped_outside += int((placed & ~wanted).sum())
+    compact = compact[wanted]
+    frame = pd.DataFrame({
+        "postcode": (compact.str[:-3] + " " + compact.str[-3:]).to_numpy(),
+        "outward": compact.str[:-3].to_numpy(),
+        "lat": lat[wanted].round(6), "lon": lon[wanted].round(6),
+        "terminated": terminated[wanted].to_numpy(),
+        "derived": derived, "dataset": source.dataset if not derived else "OpenStreetMap",
+        "ward_code": _codes(chunk, "ward", wanted), "district_code": _codes(chunk, "district",
+                                                                          wanted),
+    })
+    report.terminated += int(frame["terminated"].notna().sum())
+    return frame.drop_duplicates("postcode", keep="last")
+
+
+def _codes(chunk: pd.DataFrame, name: str, wanted: np.ndarray) -> np.ndarray:
+    if name not in chunk:
+        return np.full(int(wanted.sum()), None, dtype=object)
+    values = chunk[name].str.strip().to_numpy(object)[wanted]
+    return np.where(values == "", None, values)
+
+
+# -- writing -------------------------------------------------------------------------------
+
+def _begin_staging(session: Session) -> None:
+    connection = session.connection()
+    connection.execute(text("DROP TABLE IF EXISTS postcode_load"))
+    STAGING.create(connection)
+
+
+def _merge(session: Session, rows: list[dict], *, official: bool) -> int:
+    """Staged rows into `postcodes`: official rows replace anything; derived rows only fill
+    gaps and replace other derived rows."""
+    if not rows:
+        return 0
+    bulk_insert(session, STAGING, rows)
+    names = ", ".join(_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "postcode")
+    guard = "" if official else " WHERE postcodes.derived"
+    session.execute(text(f"INSERT INTO postcodes ({names}) SELECT {names} FROM postcode_load "
+                         f"WHERE true ON CONFLICT (postcode) DO UPDATE SET {updates}{guard}"))
+    session.execute(delete(STAGING))
+    return len(rows)
+
+
+def _end_staging(session: Session) -> None:
+    session.connection().execute(text("DROP TABLE IF EXISTS postcode_load"))
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    records = frame.to_dict("records")
+    for row in records:  # numpy scalars and NaT are not database values
+        row["lat"], row["lon"] = float(row["lat"]), float(row["lon"])
+        for key in ("terminated", "ward_code", "district_code"):
+            if row[key] is not None and row[key] != row[key]:
+                row[key] = None
+    return records
+
+
+def import_postcodes(session: Session, path: Path, *, keep: Keep | None = None,
+                     progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Every postcode in an ONSPD/NSPL or Code-Point Open file, merged by postcode.
+
+    Idempotent: importing the same file again changes nothing. Raises ValidationError (the
+    caller's transaction then rolls back) for a file that is not a UK postcode file.
+    """
+    source = inspect_file(Path(path))
+    keep = keep or Keep()
+    report = ImportReport(source.dataset)
+    _begin_staging(session)
+    for chunk in _chunks(source, progress):
+        frame = _prepare(chunk, source, keep, report, derived=False)
+        report.stored += _merge(session, _records(frame), official=True)
+    _end_staging(session)
+    if report.read == 0:
+        raise ValidationError(str(path), "holds no postcode rows")
+    return report
+
+
+# -- derived from OpenStreetMap ------------------------------------------------------------
+
+class _AddressPoints(osmium.SimpleHandler):
+    """Points of everything tagged addr:postcode (ways at the mean of their nodes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.postcodes: list[str] = []
+        self.lats: list[float] = []
+        self.lons: list[float] = []
+
+    def _add(self, postcode: str, lat: float, lon: float) -> None:
+        self.postcodes.append(postcode)
+        self.lats.append(lat)
+        self.lons.append(lon)
+
+    def node(self, n) -> None:
+        if "addr:postcode" in n.tags and n.location.valid():
+            self._add(n.tags["addr:postcode"], n.location.lat, n.location.lon)
+
+    def way(self, w) -> None:
+        if "addr:postcode" not in w.tags:
+            return
+        points = [(nd.lat, nd.lon) for nd in w.nodes if nd.location.valid()]
+        if points:
+            self._add(w.tags["addr:postcode"], sum(p[0] for p in points) / len(points),
+                      sum(p[1] for p in points) / len(points))
+
+
+@dataclass(frozen=True)
+class DerivedPoint:
+    postcode: str
+    lat: float
+    lon: float
+    spread_m: float  # the farthest address from the mean
+
+
+def derive_points(osm_path: Path) -> list[DerivedPoint]:
+    """A point per postcode from the addresses that carry it; points whose addresses are
+    spread wider than MAX_SPREAD_M (mistyped tags) are left out."""
+    handler = _AddressPoints()
+    try:
+        handler.apply_file(str(osm_path), locations=True)
+    except RuntimeError as exc:
+        raise ValidationError(str(osm_path), f"cannot be read as OpenStreetMap data: {exc}"
+                              ) from None
+    groups: dict[str, list[int]] = {}
+    for index, raw in enumerate(handler.postcodes):
+        try:
+            postcode = normalise_postcode(raw)
+        except ValidationError:
+            continue
+        if " " in postcode:
+            groups.setdefault(postcode, []).append(index)
+    lats, lons = np.asarray(handler.lats), np.asarray(handler.lons)
+    points = []
+    for postcode, indexes in sorted(groups.items()):
+        lat, lon = float(lats[indexes].mean()), float(lons[indexes].mean())
+        dy = (lats[indexes] - lat) * 111_195
+        dx = (lons[indexes] - lon) * 111_195 * np.cos(np.radians(lat))
+        spread = float(np.sqrt(dx * dx + dy * dy).max())
+        if spread <= MAX_SPREAD_M:
+            points.append(DerivedPoint(postcode, round(lat, 6), round(lon, 6), spread))
+    return points
+
+
+def store_derived(session: Session, points: list[DerivedPoint], *, dataset: str) -> int:
+    """Derived points into the table; published (official) rows are never replaced."""
+    rows = [{"postcode": p.postcode, "outward": p.postcode.split()[0], "lat": p.lat,
+             "lon": p.lon, "terminated": None, "derived": True, "dataset": dataset,
+             "ward_code": None, "district_code": None} for p in points]
+    _begin_staging(session)
+    stored = 0
+    for start in range(0, len(rows), CHUNK_ROWS):
+        stored += _merge(session, rows[start:start + CHUNK_ROWS], official=False)
+    _end_staging(session)
+    return stored
+

@@ -197,4 +197,6 @@ def user_add(email: str, role: str, name: str | None, password: str) -> None:
 
 
 # Feature commands live in their own modules and register themselves on `main`.
+from assetmap.cli import maps  # noqa: E402, F401
+
 from . import community, coordinator, sources, walking  # noqa: E402, F401

@@ -1,0 +1,68 @@
+"""The public "Find activities near…" search: the connector's matching (find_matches), shown as
+cards sorted by walking time, with nothing private in them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from assetmap.errors import GeocodeError, ValidationError
+from assetmap.handout import cost_words, session_words
+from assetmap.matching import MatchQuery, WalkingService, find_matches
+
+#: How far the public search looks (minutes of walking at a typical pace).
+SEARCH_MINUTES = 30
+SEARCH_LIMIT = 60
+
+
+@dataclass
+class NearbyResult:
+    near: str
+    origin: dict
+    estimated: bool
+    cards: list[dict] = field(default_factory=list)
+
+
+def card(match: dict) -> dict:
+    """One result as the public page shows it: words, not codes."""
+    sessions = match.get("next_sessions") or []
+    minutes = match["walk_minutes"]
+    return {
+        "id": match["id"], "name": match["name"], "category_label": match["category_label"],
+        "when": session_words(sessions[0]) if sessions else (match.get("schedule_text") or
+                                                             "Ask the organiser"),
+        "schedule_text": match.get("schedule_text") or "",
+        "cost": cost_words(match["cost"]),
+        "freshness_state": match["freshness"]["state"],
+        "freshness_label": match["freshness"]["label"],
+        "freshness_words": match["freshness"]["words"],
+        "venue": (match.get("venue") or {}).get("name") or "",
+        "walk_minutes": max(1, math.ceil(minutes)),
+        "walk_metres": match["walk_metres"],
+        "estimated": bool(match.get("estimated")),
+    }
+
+
+def find_nearby(session: Session, service: WalkingService, near: str, *, data_dir: Path,
+                categories: tuple[str, ...] = (), tags: tuple[str, ...] = (),
+                now: datetime) -> NearbyResult:
+    """Activities within a walk of a postcode, nearest first. ValidationError names `near`."""
+    text = (near or "").strip()
+    if not text:
+        raise ValidationError("near", "Enter a postcode, like NW5 1TL")
+    args = {"postcode": text, "minutes": str(SEARCH_MINUTES), "limit": str(SEARCH_LIMIT),
+            "needs": ",".join(tags)}
+    try:
+        query = MatchQuery.from_args(args, data_dir=data_dir)
+    except GeocodeError as exc:
+        raise ValidationError("near", f"We could not find {text!r}: {exc.message}. "
+                              "Enter a postcode, like NW5 1TL") from None
+    result = find_matches(session, service, query, now=now)
+    matches = [m for m in result.matches if not categories or m["category"] in categories]
+    cards = sorted((card(m) for m in matches), key=lambda c: (c["walk_metres"], c["name"]))
+    return NearbyResult(near=query.postcode or text, origin=result.origin,
+                        estimated=result.estimated, cards=cards)

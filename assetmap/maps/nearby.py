@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from assetmap.errors import GeocodeError, ValidationError
 from assetmap.handout import cost_words, session_words
-from assetmap.matching import MatchQuery, WalkingService, find_matches
+from assetmap.matching import MatchQuery, WalkingService, estimated_route, find_matches
 
 #: How far the public search looks (minutes of walking at a typical pace).
 SEARCH_MINUTES = 30
@@ -66,3 +66,28 @@ def find_nearby(session: Session, service: WalkingService, near: str, *, data_di
     cards = sorted((card(m) for m in matches), key=lambda c: (c["walk_metres"], c["name"]))
     return NearbyResult(near=query.postcode or text, origin=result.origin,
                         estimated=result.estimated, cards=cards)
+
+
+def walk_from(service: WalkingService, near: str, lat: float, lon: float, *,
+              data_dir: Path) -> dict:
+    """"How to get there": the walk from a postcode to a venue, for the activity page."""
+    text = (near or "").strip()
+    if not text:
+        raise ValidationError("from", "Enter a postcode, like NW5 1TL")
+    try:
+        query = MatchQuery.from_args({"postcode": text}, data_dir=data_dir)
+    except GeocodeError as exc:
+        raise ValidationError("from", f"We could not find {text!r}: {exc.message}. "
+                              "Enter a postcode, like NW5 1TL") from None
+    _name, router = service.router_for(query.lat, query.lon)
+    if router is None:
+        found = estimated_route(query, lat, lon)
+        metres, minutes = found["properties"]["metres"], found["properties"]["minutes"]
+        geometry, estimated = found["geometry"], True
+    else:
+        walk = router.route(query.lat, query.lon, lat, lon, query.pace)
+        metres, minutes, geometry, estimated = (walk.metres, walk.minutes, walk.geometry,
+                                                walk.estimated)
+    return {"from": query.postcode or text, "metres": round(metres),
+            "minutes": max(1, math.ceil(minutes)), "estimated": estimated,
+            "approximate": query.origin_approximate, "geometry": geometry}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 
-from assetmap.maps.nearby import find_nearby
+from assetmap.handout import cost_words, session_words
+from assetmap.maps.nearby import find_nearby, walk_from
 
 from .. import vocab
 from ..db import get_session
@@ -45,4 +46,15 @@ def activity(activity_id: int):
     activity, lat, lon = found
     data = activity_to_dict(activity, now=utcnow(), lat=lat, lon=lon,
                             include_private=include_private(), sessions=5)
-    return render_template("public/activity.html", a=data, attribution=ATTRIBUTION)
+    near = (request.args.get("from") or "").strip()
+    walk, error = None, None
+    if near and lat is not None:
+        try:
+            walk = walk_from(walking_service(current_app), near, lat, lon,
+                             data_dir=current_app.config["DATA_DIR"])
+        except ValidationError as exc:
+            error = exc.message
+    return render_template("public/activity.html", a=data, attribution=ATTRIBUTION,
+                           sessions=[session_words(s) for s in data["next_sessions"]],
+                           cost=cost_words(data["cost"]), near=near, walk=walk,
+                           error=error), (400 if error else 200)

@@ -83,7 +83,8 @@ def _empty_tables(app) -> None:
 
 @pytest.fixture
 def app(database_url, tmp_path):
-    app = create_app(TestConfig(database_url, NETWORK_DIR=tmp_path / "networks"))
+    app = create_app(TestConfig(database_url, NETWORK_DIR=tmp_path / "networks",
+                                TILES_DIR=tmp_path / "tiles"))
     yield app
     _empty_tables(app)
     db.dispose(app)
@@ -110,6 +111,7 @@ def runner(database_url, monkeypatch, tmp_path) -> CliRunner:
     monkeypatch.setenv("ASSETMAP_DATABASE_URL", database_url)
     monkeypatch.setenv("ASSETMAP_SECRET_KEY", "cli-test-key")
     monkeypatch.setenv("ASSETMAP_NETWORK_DIR", str(tmp_path / "networks"))
+    monkeypatch.setenv("ASSETMAP_TILES_DIR", str(tmp_path / "tiles"))
     return CliRunner()
 
 
@@ -160,6 +162,27 @@ def camden_cache(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("camden-network")
     NetworkRegistry(folder).build(PROJECT_ROOT / "data" / "osm" / "camden.osm.pbf", "camden")
     return folder
+
+
+@pytest.fixture(scope="session")
+def camden_tiles(tmp_path_factory) -> Path:
+    """The Camden basemap tiles, built once per test session with tilemaker (a few seconds)."""
+    from assetmap.config import PROJECT_ROOT
+    from assetmap.maps.tiles import build_tiles
+
+    folder = tmp_path_factory.mktemp("camden-tiles")
+    build_tiles(PROJECT_ROOT / "data" / "osm" / "camden.osm.pbf", "camden", folder)
+    return folder
+
+
+@pytest.fixture
+def tiles(app, camden_tiles) -> Path:
+    """The app's tiles folder holding the Camden basemap."""
+    import shutil
+
+    target = app.config["TILES_DIR"]
+    shutil.copytree(camden_tiles, target, dirs_exist_ok=True)
+    return target
 
 
 @pytest.fixture

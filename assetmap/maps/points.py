@@ -8,6 +8,7 @@ only the counts and centres travel.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +20,8 @@ from assetmap.errors import ValidationError
 from assetmap.freshness import STATE_LABELS, current
 from assetmap.models import Activity, Venue
 from assetmap.params import int_param
-from assetmap.services.query import ActivityFilter, filtered
+from assetmap.serialize import to_feature
+from assetmap.services.query import ActivityFilter, activities_query, filtered
 from assetmap.spatial import BBox, lat_of, lon_of
 
 #: At and above this zoom every listing in view is a point of its own.
@@ -28,6 +30,7 @@ POINTS_FROM_ZOOM = 15
 MAX_POINTS = 400
 CELL_PIXELS = 64
 MAX_ZOOM = 22
+MAX_LIST = 100
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class MapView:
     bbox: BBox
     zoom: int
     filter: ActivityFilter
+    list_size: int = 0  # also send this many listings in full, nearest the view's centre first
 
     @classmethod
     def from_args(cls, args: dict[str, str]) -> MapView:
@@ -44,8 +48,9 @@ class MapView:
         if not (args.get("zoom") or "").strip():
             raise ValidationError("zoom", f"give the map's zoom, a whole number 0-{MAX_ZOOM}")
         zoom = int_param(args.get("zoom"), "zoom", default=0, low=0, high=MAX_ZOOM)
+        list_size = int_param(args.get("list"), "list", default=0, low=0, high=MAX_LIST)
         flt = ActivityFilter.from_args(args)
-        return cls(flt.bbox, zoom, flt)  # type: ignore[arg-type]
+        return cls(flt.bbox, zoom, flt, list_size)  # type: ignore[arg-type]
 
 
 def _base(view: MapView):
@@ -54,15 +59,38 @@ def _base(view: MapView):
     return filtered(stmt, view.filter), lat, lon
 
 
-def view_features(session: Session, view: MapView, *, now: datetime) -> dict:
-    """A GeoJSON FeatureCollection of points (kind "listing") or clusters (kind "cluster")."""
+def view_features(session: Session, view: MapView, *, now: datetime,
+                  include_private: bool = False) -> dict:
+    """A GeoJSON FeatureCollection of points (kind "listing") or clusters (kind "cluster");
+    with `list`, `items` holds that many listings in full, nearest the view's centre first."""
     count_stmt, lat, lon = _base(view)
     total = session.execute(count_stmt).scalar_one()
     clustered = view.zoom < POINTS_FROM_ZOOM and total > MAX_POINTS
     features = _clusters(session, view, lat, lon) if clustered else _points(
         session, view, lat, lon, now)
-    return {"type": "FeatureCollection", "total": total, "clustered": clustered,
-            "zoom": view.zoom, "features": features}
+    found = {"type": "FeatureCollection", "total": total, "clustered": clustered,
+             "zoom": view.zoom, "features": features}
+    if view.list_size:
+        found["items"] = _nearest_items(session, view, lat, lon, now, include_private)
+    return found
+
+
+def _nearest_items(session: Session, view: MapView, lat, lon, now: datetime,
+                   include_private: bool) -> list[dict]:
+    box = view.bbox
+    clat, clon = (box.min_lat + box.max_lat) / 2, (box.min_lon + box.max_lon) / 2
+    squeeze = math.cos(math.radians(clat)) ** 2  # a degree of longitude is shorter
+    order = (lat - clat) * (lat - clat) + (lon - clon) * (lon - clon) * squeeze
+    ids_stmt = (select(Activity.id).select_from(Activity)
+                .join(Venue, Activity.venue_id == Venue.id)
+                .order_by(order, Activity.id).limit(view.list_size))
+    ids = list(session.execute(filtered(ids_stmt, view.filter)).scalars())
+    if not ids:
+        return []
+    rows = {a.id: (a, alat, alon) for a, alat, alon in session.execute(
+        activities_query(view.filter).where(Activity.id.in_(ids)))}
+    return [to_feature(rows[i][0], now=now, lat=rows[i][1], lon=rows[i][2],
+                       include_private=include_private) for i in ids if i in rows]
 
 
 def cell_degrees(zoom: int) -> float:

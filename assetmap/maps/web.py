@@ -13,6 +13,7 @@ from assetmap.errors import ValidationError
 from assetmap.maps.points import MapView, view_features
 from assetmap.maps.tiles import Tileset, TileStore
 from assetmap.models import utcnow
+from assetmap.web.api import include_private
 
 bp = Blueprint("maps", __name__)
 
@@ -101,5 +102,5 @@ def init_app(app: Flask) -> None:
 def view() -> Response:
     """The listings in a map view: points, or counts per grid cell at low zooms."""
     found = view_features(get_session(), MapView.from_args(request.args.to_dict()),
-                          now=utcnow())
+                          now=utcnow(), include_private=include_private())
     return jsonify(found)

@@ -1,6 +1,6 @@
 /* The public map. It asks the server only for what is in view (/api/v1/map?bbox&zoom): single
    listings when zoomed in or few, counts per grid cell otherwise. Without a postcode search the
-   list beside it follows the view (/api/v1/activities?bbox&limit). Everything from listings is
+   list beside it follows the view (the same request's `items`, nearest the centre first). Everything from listings is
    put on the page with textContent, so no listing text is ever read as HTML or script. */
 (function () {
   "use strict";
@@ -159,21 +159,20 @@
       .map(function (v) { return v.toFixed(5); }).join(",");
     var seq = {};
     pending = seq;
-    var view = fetch(el.dataset.view + "?" + query(withFilters({ bbox: bbox, zoom: map.getZoom() })),
-      { headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.json(); });
-    view.then(function (data) { if (pending === seq) { drawView(data); } })
-      .catch(function () { el.dataset.total = "error"; });
-    if (!followView) { return; }
-    var items = fetch(el.dataset.list + "?" + query(withFilters({ bbox: bbox, limit: LIST_LIMIT })),
-      { headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.json(); });
-    Promise.all([view, items]).then(function (both) {
-      if (pending === seq) { drawList(both[1], both[0].total); }
-    }).catch(function () {
-      var count = document.getElementById("result-count");
-      if (count) { count.textContent = "(could not load)"; }
-    });
+    var params = withFilters({ bbox: bbox, zoom: Math.round(map.getZoom()),
+      list: followView ? LIST_LIMIT : "" });
+    fetch(el.dataset.view + "?" + query(params), { headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        if (pending !== seq) { return; }
+        if (followView) { drawList({ features: data.items || [] }, data.total); }
+        drawView(data);
+      })
+      .catch(function () {
+        el.dataset.total = "error";
+        var count = document.getElementById("result-count");
+        if (count) { count.textContent = "(could not load)"; }
+      });
   }
 
   var timer = null;

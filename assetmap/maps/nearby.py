@@ -55,7 +55,7 @@ def find_nearby(session: Session, service: WalkingService, near: str, *, data_di
     if not text:
         raise ValidationError("near", "Enter a postcode, like NW5 1TL")
     args = {"postcode": text, "minutes": str(SEARCH_MINUTES), "limit": str(SEARCH_LIMIT),
-            "needs": ",".join(tags)}
+            "needs": ",".join(tags), "interests": ",".join(categories)}
     try:
         query = MatchQuery.from_args(args, data_dir=data_dir)
     except GeocodeError as exc:

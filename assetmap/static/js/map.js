@@ -17,6 +17,7 @@
   try { filters = JSON.parse(el.dataset.filters || "{}"); } catch (e) { filters = {}; }
 
   var map = L.map(el, { maxZoom: 19, minZoom: 9 }).setView([51.545, -0.16], 13);
+  el.leafletMap = map;  // for scripts and tests that move the view
   AssetMapBasemap.add(map, el);
   map.attributionControl.addAttribution("Boundaries OGL v3");
 

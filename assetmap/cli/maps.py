@@ -6,8 +6,11 @@ import time
 from pathlib import Path
 
 import click
+from flask import Flask
 
 from assetmap.cli import app_from_env, main
+from assetmap.db import session_scope
+from assetmap.maps.addresses import build_address_index, fill_missing_addresses
 from assetmap.maps.tiles import TileStore, build_tiles, check_name
 
 
@@ -30,6 +33,15 @@ def tiles_build(osm_path: Path, name: str | None) -> None:
     click.echo(f"tiles {built.name!r} built from {osm_path.name} in "
                f"{time.perf_counter() - started:.1f} s: zoom {built.minzoom}-{built.maxzoom}, "
                f"{built.size_bytes / 1e6:.1f} MB")
+    fill_addresses(app, osm_path, name)
+
+
+def fill_addresses(app: Flask, osm_path: Path, name: str) -> None:
+    """Read the extract's addresses and fill venues that lack an address or postcode."""
+    build_address_index(osm_path, name, app.config["TILES_DIR"])
+    with session_scope(app) as session:
+        filled = fill_missing_addresses(session, app.config["TILES_DIR"])
+    click.echo(f"{filled} venues given an address or postcode from {osm_path.name} (derived)")
 
 
 @tiles.command("list")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from assetmap.cli.maps import fill_addresses
+
 from ..errors import ValidationError
 from . import app_from_env, main
 
@@ -36,6 +38,7 @@ def network_build(osm_path: Path, name: str | None) -> None:
         raise ValidationError("--osm", str(exc)) from None
     click.echo(f"network {info.name!r} built from {osm_path.name}: {info.meta.n_nodes} nodes, "
                f"{info.meta.n_edges} edges")
+    fill_addresses(app, osm_path, name)
 
 
 @network.command("list")

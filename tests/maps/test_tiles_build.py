@@ -162,6 +162,7 @@ def test_cli_builds_and_lists_tiles(runner, tmp_path):
     result = runner.invoke(main, ["tiles", "build", "--osm", str(CAMDEN), "--name", "camden"])
     assert result.exit_code == 0, result.output
     assert "tiles 'camden' built from camden.osm.pbf" in result.output
+    assert "venues given an address or postcode from camden.osm.pbf (derived)" in result.output
     listed = runner.invoke(main, ["tiles", "list"])
     assert listed.output.startswith("camden: zoom 10-14")
     missing = runner.invoke(main, ["tiles", "build", "--osm", str(tmp_path / "nope.pbf")])

@@ -113,3 +113,21 @@ def test_activities_default_page_and_bad_paging(client, demo):
                          ("after=-1", "after"), ("after=99999999999", "after")):
         r = get(client, f"/api/v1/activities?{query}")
         assert r.status_code == 400 and r.get_json()["field"] == field, query
+
+
+def test_json_and_scripts_are_gzipped_for_clients_that_accept_it(client, demo):
+    import gzip
+    import json
+
+    url = f"/api/v1/map?bbox={CAMDEN}&zoom=13&list=25"
+    plain = client.get(url)
+    packed = client.get(url, headers={"Accept-Encoding": "gzip, deflate"})
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert json.loads(gzip.decompress(packed.data)) == plain.get_json()
+    assert len(packed.data) * 3 < len(plain.data)
+    script = client.get("/static/vendor/protomaps-leaflet/protomaps-leaflet.js",
+                        headers={"Accept-Encoding": "gzip"})
+    assert script.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(script.data).startswith(b'"use strict";var protomapsL')

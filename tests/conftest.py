@@ -166,12 +166,16 @@ def camden_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def camden_tiles(tmp_path_factory) -> Path:
-    """The Camden basemap tiles, built once per test session with tilemaker (a few seconds)."""
+    """The Camden basemap tiles and the extract's addresses and places, built once per test
+    session (a few seconds)."""
     from assetmap.config import PROJECT_ROOT
+    from assetmap.maps.addresses import build_address_index
     from assetmap.maps.tiles import build_tiles
 
     folder = tmp_path_factory.mktemp("camden-tiles")
-    build_tiles(PROJECT_ROOT / "data" / "osm" / "camden.osm.pbf", "camden", folder)
+    osm = PROJECT_ROOT / "data" / "osm" / "camden.osm.pbf"
+    build_tiles(osm, "camden", folder)
+    build_address_index(osm, "camden", folder)
     return folder
 
 

@@ -1,8 +1,10 @@
 """Addresses that say where: a venue without a street address or postcode gets the nearest
-OpenStreetMap `addr:*` address from the deployment's own extract, marked as derived.
+OpenStreetMap `addr:*` address from the deployment's own extract, marked as derived. The same
+pass keeps the extract's named places (neighbourhoods, stations, parks) so the public search
+can start from "Kentish Town" as well as from a postcode.
 
 The extract's addresses are read once per build into `<name>.addresses.json` beside the tiles
-(a few MB for a borough), then any venue can be filled by a nearest-point lookup.
+(under 1 MB for a borough), then any venue can be filled by a nearest-point lookup.
 """
 
 from __future__ import annotations
@@ -40,10 +42,30 @@ class Address:
     metres: float
 
 
+PLACE_KINDS = {"suburb": 0, "neighbourhood": 0, "quarter": 0, "village": 0, "town": 0,
+               "locality": 1, "square": 1, "station": 0, "park": 2}
+
+
+def _place_kind(tags) -> str | None:
+    if tags.get("place") in PLACE_KINDS:
+        return tags.get("place")
+    if tags.get("railway") == "station" or tags.get("public_transport") == "station":
+        return "station"
+    if tags.get("leisure") == "park":
+        return "park"
+    return None
+
+
 class _Collector(osmium.SimpleHandler):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[tuple[float, float, str, str]] = []
+        self.places: list[tuple[float, float, str, str]] = []
+
+    def _place(self, tags, lat: float, lon: float) -> None:
+        kind = _place_kind(tags)
+        if kind and tags.get("name"):
+            self.places.append((round(lat, 6), round(lon, 6), tags.get("name"), kind))
 
     def _add(self, tags, lat: float, lon: float) -> None:
         number, street = tags.get("addr:housenumber"), tags.get("addr:street")
@@ -60,14 +82,23 @@ class _Collector(osmium.SimpleHandler):
     def node(self, n) -> None:
         if "addr:housenumber" in n.tags or "addr:postcode" in n.tags:
             self._add(n.tags, n.location.lat, n.location.lon)
+        if "name" in n.tags:
+            self._place(n.tags, n.location.lat, n.location.lon)
 
     def way(self, w) -> None:
-        if "addr:housenumber" not in w.tags and "addr:postcode" not in w.tags:
+        has_address = "addr:housenumber" in w.tags or "addr:postcode" in w.tags
+        is_place = "name" in w.tags and _place_kind(w.tags) is not None
+        if not (has_address or is_place):
             return
         points = [(n.location.lat, n.location.lon) for n in w.nodes if n.location.valid()]
-        if points:
-            self._add(w.tags, sum(p[0] for p in points) / len(points),
-                      sum(p[1] for p in points) / len(points))
+        if not points:
+            return
+        lat = sum(p[0] for p in points) / len(points)
+        lon = sum(p[1] for p in points) / len(points)
+        if has_address:
+            self._add(w.tags, lat, lon)
+        if is_place:
+            self._place(w.tags, lat, lon)
 
 
 def build_address_index(osm_path: Path, name: str, tiles_dir: Path) -> Path:
@@ -78,8 +109,8 @@ def build_address_index(osm_path: Path, name: str, tiles_dir: Path) -> Path:
     tiles_dir.mkdir(parents=True, exist_ok=True)
     target = tiles_dir / f"{name}{SUFFIX}"
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"source": Path(osm_path).name, "addresses": collector.rows}),
-                   encoding="utf-8")
+    tmp.write_text(json.dumps({"source": Path(osm_path).name, "addresses": collector.rows,
+                               "places": collector.places}), encoding="utf-8")
     os.replace(tmp, target)
     return target
 
@@ -89,8 +120,14 @@ class AddressIndex:
 
     def __init__(self, paths: list[Path]) -> None:
         rows: list = []
+        self.places: dict[str, tuple[float, float, str]] = {}
         for path in paths:
-            rows += json.loads(Path(path).read_text(encoding="utf-8"))["addresses"]
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            rows += data["addresses"]
+            # One point per name: neighbourhoods and stations before parks and squares.
+            for lat, lon, name, _kind in sorted(data.get("places", []),
+                                               key=lambda p: PLACE_KINDS[p[3]]):
+                self.places.setdefault(_fold(name), (lat, lon, name))
         self.lat = np.array([r[0] for r in rows], dtype=float)
         self.lon = np.array([r[1] for r in rows], dtype=float)
         self.text = [r[2] for r in rows]
@@ -98,6 +135,18 @@ class AddressIndex:
 
     def __len__(self) -> int:
         return len(self.text)
+
+    def place(self, text: str) -> tuple[float, float, str] | None:
+        """A named place of the extract: exact name, then with "station" dropped, then a
+        single place whose name starts with the text."""
+        key = _fold(text)
+        if not key:
+            return None
+        for candidate in (key, key.removesuffix(" station")):
+            if candidate in self.places:
+                return self.places[candidate]
+        starts = [k for k in self.places if k.startswith(key)]
+        return self.places[starts[0]] if len(starts) == 1 else None
 
     def nearest(self, lat: float, lon: float) -> Address:
         """The nearest street address (within MAX_ADDRESS_M) and postcode (MAX_POSTCODE_M)."""
@@ -118,6 +167,10 @@ class AddressIndex:
             if (text is not None and postcode is not None) or d > MAX_POSTCODE_M:
                 break
         return Address(text, postcode, metres)
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.casefold().replace("'", "").replace("’", "").split())
 
 
 _cache: dict[Path, tuple[tuple, AddressIndex]] = {}

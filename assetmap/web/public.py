@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 
 from assetmap.handout import cost_words, session_words
+from assetmap.maps.addresses import index_for
 from assetmap.maps.nearby import find_nearby, walk_from
 
 from .. import vocab
@@ -29,7 +30,8 @@ def index():
         try:
             nearby = find_nearby(get_session(), walking_service(current_app), near,
                                  data_dir=current_app.config["DATA_DIR"],
-                                 categories=flt.categories, tags=flt.tags, now=utcnow())
+                                 categories=flt.categories, tags=flt.tags, now=utcnow(),
+                                 places=index_for(current_app.config["TILES_DIR"]))
         except ValidationError as exc:
             error = exc.message
     return render_template("public/map.html", filters=args, near=near, nearby=nearby,
@@ -51,7 +53,8 @@ def activity(activity_id: int):
     if near and lat is not None:
         try:
             walk = walk_from(walking_service(current_app), near, lat, lon,
-                             data_dir=current_app.config["DATA_DIR"])
+                             data_dir=current_app.config["DATA_DIR"],
+                             places=index_for(current_app.config["TILES_DIR"]))
         except ValidationError as exc:
             error = exc.message
     return render_template("public/activity.html", a=data, attribution=ATTRIBUTION,

@@ -67,3 +67,15 @@ def test_activity_page_has_a_map_human_dates_phone_and_a_walk(client, app, demo,
     assert "data-route=" in text
     bad = client.get(f"/activities/{activity_id}?from=not+a+postcode")
     assert bad.status_code == 400 and "We could not find" in bad.get_data(as_text=True)
+
+
+def test_a_place_name_from_the_extract_works_like_a_postcode(client, demo, network, tiles):
+    r = client.get("/?near=kentish+town")
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    assert "within a 30 minute walk of Kentish Town" in page
+    metres = [int(m) for m in re.findall(r"min walk</strong> \((\d+) m\)", page)]
+    assert len(metres) >= 5 and metres == sorted(metres)
+    unknown = client.get("/?near=Atlantis")
+    assert unknown.status_code == 400
+    assert "a place, like Kentish Town" in unknown.get_data(as_text=True)

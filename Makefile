@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export ASSETMAP_DATA_DIR ?= $(CURDIR)/data
 DEBIAN_PACKAGES := libsqlite3-mod-spatialite postgresql-15-postgis-3 chromium fonts-dejavu-core \
-  redis-server poppler-utils
+  redis-server poppler-utils tilemaker
 
 .PHONY: install run test lint bench clean
 
@@ -29,6 +29,8 @@ run: install
 	$(VENV)/bin/assetmap demo load --if-empty
 	$(VENV)/bin/assetmap network list | grep -q '^camden:' || \
 	  $(VENV)/bin/assetmap network build --osm data/osm/camden.osm.pbf --name camden
+	$(VENV)/bin/assetmap tiles list | grep -q '^camden:' || \
+	  $(VENV)/bin/assetmap tiles build --osm data/osm/camden.osm.pbf --name camden
 	$(VENV)/bin/assetmap serve --host $(HOST) --port $(PORT)
 
 test: install

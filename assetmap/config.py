@@ -26,6 +26,11 @@ class Config:
         self.DATA_DIR: Path = Path(_env("DATA_DIR") or PROJECT_ROOT / "data")
         self.NETWORK_DIR: Path = Path(_env("NETWORK_DIR") or INSTANCE_DIR / "networks")
         self.SQL_ECHO: bool = _env("SQL_ECHO", "0") == "1"
+        # The basemap: vector tiles built from the local extract (`assetmap tiles build`), or a
+        # deployment's own tile service ({z}/{x}/{y} URL; .mvt/.pbf drawn as vector tiles).
+        self.TILES_DIR: Path = Path(_env("TILES_DIR") or INSTANCE_DIR / "tiles")
+        self.BASEMAP: str = _env("BASEMAP", "") or ""
+        self.TILE_URL: str = _env("TILE_URL", "") or ""
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE: bool = _env("SECURE_COOKIES", "0") == "1"

@@ -23,6 +23,7 @@ def venue_to_dict(venue: Venue | None, lat: float | None, lon: float | None) -> 
         "name": venue.name,
         "address": venue.address,
         "postcode": venue.postcode,
+        "address_derived": bool(venue.address_derived),
         "lat": lat,
         "lon": lon,
         "location_approximate": venue.location_approximate,

@@ -84,7 +84,8 @@ def _empty_tables(app) -> None:
 @pytest.fixture
 def bare_app(database_url, tmp_path):
     """The app on an empty database: no postcodes, no areas (a place not yet set up)."""
-    app = create_app(TestConfig(database_url, NETWORK_DIR=tmp_path / "networks"))
+    app = create_app(TestConfig(database_url, NETWORK_DIR=tmp_path / "networks",
+                                TILES_DIR=tmp_path / "tiles"))
     yield app
     _empty_tables(app)
     db.dispose(app)
@@ -123,6 +124,7 @@ def runner(database_url, monkeypatch, tmp_path) -> CliRunner:
     monkeypatch.setenv("ASSETMAP_DATABASE_URL", database_url)
     monkeypatch.setenv("ASSETMAP_SECRET_KEY", "cli-test-key")
     monkeypatch.setenv("ASSETMAP_NETWORK_DIR", str(tmp_path / "networks"))
+    monkeypatch.setenv("ASSETMAP_TILES_DIR", str(tmp_path / "tiles"))
     return CliRunner()
 
 
@@ -173,6 +175,31 @@ def camden_cache(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("camden-network")
     NetworkRegistry(folder).build(PROJECT_ROOT / "data" / "osm" / "camden.osm.pbf", "camden")
     return folder
+
+
+@pytest.fixture(scope="session")
+def camden_tiles(tmp_path_factory) -> Path:
+    """The Camden basemap tiles and the extract's addresses and places, built once per test
+    session (a few seconds)."""
+    from assetmap.config import PROJECT_ROOT
+    from assetmap.maps.addresses import build_address_index
+    from assetmap.maps.tiles import build_tiles
+
+    folder = tmp_path_factory.mktemp("camden-tiles")
+    osm = PROJECT_ROOT / "data" / "osm" / "camden.osm.pbf"
+    build_tiles(osm, "camden", folder)
+    build_address_index(osm, "camden", folder)
+    return folder
+
+
+@pytest.fixture
+def tiles(app, camden_tiles) -> Path:
+    """The app's tiles folder holding the Camden basemap."""
+    import shutil
+
+    target = app.config["TILES_DIR"]
+    shutil.copytree(camden_tiles, target, dirs_exist_ok=True)
+    return target
 
 
 @pytest.fixture

@@ -220,5 +220,6 @@ def user_deactivate(email: str) -> None:
 
 # Feature commands live in their own modules and register themselves on `main`.
 from assetmap.cli import places  # noqa: E402, F401
+from assetmap.cli import maps  # noqa: E402, F401
 
 from . import community, coordinator, sources, walking  # noqa: E402, F401

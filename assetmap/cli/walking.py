@@ -10,6 +10,7 @@ import click
 
 from assetmap.db import session_scope
 from assetmap.places.networks import network_ground
+from assetmap.cli.maps import fill_addresses
 
 from ..errors import ValidationError
 from . import app_from_env, main
@@ -51,6 +52,7 @@ def network_build(osm_path: Path, name: str | None, within: str | None, margin: 
         raise ValidationError("--osm", str(exc)) from None
     click.echo(f"network {info.name!r} built from {osm_path.name}: {info.meta.n_nodes} nodes, "
                f"{info.meta.n_edges} edges")
+    fill_addresses(app, osm_path, name)
 
 
 @network.command("list")

@@ -51,6 +51,9 @@ class Venue(Timestamps, Base):
     geom = mapped_column(point_column(), nullable=False)
     # True when the point is an outward-code centroid or similar, not the building.
     location_approximate: Mapped[bool] = mapped_column(Boolean, default=False)
+    # True when address/postcode were filled from the nearest OpenStreetMap address, not given.
+    address_derived: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                  server_default=false())
     step_free: Mapped[bool | None] = mapped_column(Boolean)
     accessible_toilet: Mapped[bool | None] = mapped_column(Boolean)
     hearing_loop: Mapped[bool | None] = mapped_column(Boolean)

@@ -58,9 +58,14 @@ def activities_query(flt: ActivityFilter) -> Select:
         .options(selectinload(Activity.tag_rows), selectinload(Activity.schedule_rows),
                  selectinload(Activity.venue), selectinload(Activity.organisation),
                  selectinload(Activity.source_links))
-        .where(Activity.status.in_(flt.statuses))
         .order_by(Activity.id)
     )
+    return filtered(stmt, flt)
+
+
+def filtered(stmt: Select, flt: ActivityFilter) -> Select:
+    """`stmt` (which must join Venue) narrowed by the filter; shared by lists and map queries."""
+    stmt = stmt.where(Activity.status.in_(flt.statuses))
     if flt.bbox is not None:
         stmt = stmt.where(in_bbox(Venue.geom, flt.bbox))
     if flt.categories:

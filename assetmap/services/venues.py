@@ -8,6 +8,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from assetmap.maps.addresses import fill_new_venue
+
 from ..errors import ValidationError
 from ..geocode import geocode_postcode, normalise_postcode
 from ..models import Venue
@@ -64,6 +66,7 @@ def find_or_create_venue(session: Session, *, name: str, data_dir: Path,
         return nearest[2]
     venue = Venue(name=name.strip(), address=address, postcode=postcode, geom=point(lat, lon),
                   location_approximate=approximate, osm_ref=osm_ref, **details)
+    fill_new_venue(venue, lat, lon)  # a missing address from the extract, marked derived
     session.add(venue)
     session.flush()
     return venue

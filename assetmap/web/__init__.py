@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from assetmap.web import inputs
 from assetmap.web import place
+from assetmap.maps import web as maps_web
 
 from .. import vocab
 from ..freshness import STATE_LABELS
@@ -32,6 +33,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(organiser.bp)
     app.register_blueprint(freshness_api.bp)
     app.register_blueprint(oruk.bp)
+    maps_web.init_app(app)
 
     @app.context_processor
     def _vocabulary() -> dict:
@@ -42,10 +44,13 @@ def init_app(app: Flask) -> None:
     def _security_headers(response):
         # The app serves every asset itself: a strict policy keeps pages from loading or
         # sending anything elsewhere, and stops injected scripts from running.
+        # A deployment's own external tile server (TILE_URL) is the one other host allowed.
+        tiles = maps_web.external_origin()
+        extra = f" {tiles}" if tiles else ""
         response.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-            "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+            f"default-src 'self'; img-src 'self' data:{extra}; style-src 'self'; "
+            f"script-src 'self'; connect-src 'self'{extra}; frame-ancestors 'none'; "
             "form-action 'self'; base-uri 'none'")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -15,9 +15,10 @@ from assetmap.places.status import attribution_text
 from .. import vocab
 from ..db import get_session
 from ..errors import NotFound, ValidationError
-from ..models import Area, utcnow
+from ..models import Activity, Area, utcnow
+from ..params import int_param
 from ..serialize import to_feature
-from ..services.query import ActivityFilter, activity_with_point, find_activities
+from ..services.query import ActivityFilter, activities_query, activity_with_point
 from ..spatial import BBox, in_bbox
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -28,12 +29,26 @@ def include_private() -> bool:
                                                                         "coordinator"))
 
 
-def feature_collection(flt: ActivityFilter) -> dict:
+# A page of the activities list: enough for a borough at once, never a county's 50,000.
+DEFAULT_LIMIT = 500
+MAX_LIMIT = 1000
+
+
+def feature_collection(flt: ActivityFilter, *, limit: int = DEFAULT_LIMIT,
+                       after: int = 0) -> dict:
+    """One page of listings in id order; `next` is the URL of the following page, or null."""
     now = utcnow()
     private = include_private()
+    stmt = activities_query(flt).where(Activity.id > after).limit(limit + 1)
+    rows = get_session().execute(stmt).all()
     features = [to_feature(a, now=now, lat=lat, lon=lon, include_private=private)
-                for a, lat, lon in find_activities(get_session(), flt)]
-    return {"type": "FeatureCollection", "features": features,
+                for a, lat, lon in rows[:limit]]
+    next_url = None
+    if len(rows) > limit:
+        args = request.args.to_dict()
+        args.update(limit=str(limit), after=str(rows[limit - 1][0].id))
+        next_url = url_for("api.activities", **args)
+    return {"type": "FeatureCollection", "features": features, "next": next_url,
             "attribution": attribution_text(get_session(), current_app.config["NETWORK_DIR"])
             or ATTRIBUTION}
 
@@ -45,8 +60,11 @@ ATTRIBUTION = ("Venues © OpenStreetMap contributors (ODbL). Contains OS data ©
 
 @bp.get("/activities")
 def activities() -> Response:
-    flt = ActivityFilter.from_args(request.args.to_dict())
-    return jsonify(feature_collection(flt))
+    args = request.args.to_dict()
+    flt = ActivityFilter.from_args(args)
+    limit = int_param(args.get("limit"), "limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
+    after = int_param(args.get("after"), "after", default=0, low=0, high=2**31 - 1)
+    return jsonify(feature_collection(flt, limit=limit, after=after))
 
 
 @bp.get("/activities/<int:activity_id>")

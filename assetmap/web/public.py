@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
+
+from assetmap.handout import cost_words, session_words
+from assetmap.maps.addresses import index_for
+from assetmap.maps.nearby import find_nearby, walk_from
 
 from .. import vocab
 from ..db import get_session
-from ..errors import NotFound
+from ..errors import NotFound, ValidationError
+from ..matching import walking_service
 from ..models import utcnow
 from ..serialize import activity_to_dict
 from ..services.query import ActivityFilter, activity_with_point
@@ -18,9 +23,21 @@ bp = Blueprint("public", __name__)
 @bp.get("/")
 def index():
     args = {k: v for k, v in request.args.to_dict().items() if v}
-    ActivityFilter.from_args(args)  # a bad filter is a 400 page naming the parameter
-    return render_template("public/map.html", filters=args, categories=vocab.CATEGORIES,
-                           tags=vocab.SUITABILITY_TAGS, attribution=ATTRIBUTION)
+    near = args.pop("near", "").strip()
+    flt = ActivityFilter.from_args(args)  # a bad filter is a 400 page naming the parameter
+    nearby, error = None, None
+    if near:
+        try:
+            nearby = find_nearby(get_session(), walking_service(current_app), near,
+                                 data_dir=current_app.config["DATA_DIR"],
+                                 categories=flt.categories, tags=flt.tags, now=utcnow(),
+                                 places=index_for(current_app.config["TILES_DIR"]))
+        except ValidationError as exc:
+            error = exc.message
+    return render_template("public/map.html", filters=args, near=near, nearby=nearby,
+                           error=error, categories=vocab.CATEGORIES,
+                           tags=vocab.SUITABILITY_TAGS, attribution=ATTRIBUTION), (
+        400 if error else 200)
 
 
 @bp.get("/activities/<int:activity_id>")
@@ -31,4 +48,16 @@ def activity(activity_id: int):
     activity, lat, lon = found
     data = activity_to_dict(activity, now=utcnow(), lat=lat, lon=lon,
                             include_private=include_private(), sessions=5)
-    return render_template("public/activity.html", a=data, attribution=ATTRIBUTION)
+    near = (request.args.get("from") or "").strip()
+    walk, error = None, None
+    if near and lat is not None:
+        try:
+            walk = walk_from(walking_service(current_app), near, lat, lon,
+                             data_dir=current_app.config["DATA_DIR"],
+                             places=index_for(current_app.config["TILES_DIR"]))
+        except ValidationError as exc:
+            error = exc.message
+    return render_template("public/activity.html", a=data, attribution=ATTRIBUTION,
+                           sessions=[session_words(s) for s in data["next_sessions"]],
+                           cost=cost_words(data["cost"]), near=near, walk=walk,
+                           error=error), (400 if error else 200)

@@ -251,8 +251,8 @@
   }
 
   function loadStreets() {
-    // The walking network's streets under the map (there are no map tiles), a cell at a time.
-    if (!mapEl.dataset.streets || map.getZoom() < 14) { return; }
+    // The walking network's streets under the map when there is no basemap, a cell at a time.
+    if (!mapEl.dataset.streets || mapEl.dataset.basemapDrawn || map.getZoom() < 14) { return; }
     var b = map.getBounds();
     var cell = 0.02;
     for (var x = Math.floor(b.getWest() / cell); x * cell < b.getEast(); x++) {
@@ -333,9 +333,7 @@
       maxZoom: 19, minZoom: 11, zoomSnap: 0.5, zoomAnimation: false, fadeAnimation: false,
       markerZoomAnimation: false
     }));
-    if (mapEl.dataset.tiles) {
-      L.tileLayer(mapEl.dataset.tiles, { maxZoom: 19, attribution: "© OpenStreetMap contributors" }).addTo(map);
-    }
+    if (window.AssetMapBasemap) { AssetMapBasemap.add(map, mapEl); }
     map.attributionControl.addAttribution("Streets © OpenStreetMap contributors (ODbL)");
     map.createPane("streets");
     map.getPane("streets").style.zIndex = 350;

@@ -1,22 +1,25 @@
-/* The public map: one GeoJSON request, markers clustered client-side, popups built with
-   textContent so no listing text is ever interpreted as HTML or script. */
+/* The public map. It asks the server only for what is in view (/api/v1/map?bbox&zoom): single
+   listings when zoomed in or few, counts per grid cell otherwise. Without a postcode search the
+   list beside it follows the view (the same request's `items`, nearest the centre first). Everything from listings is
+   put on the page with textContent, so no listing text is ever read as HTML or script. */
 (function () {
   "use strict";
 
   var el = document.getElementById("map");
   if (!el) { return; }
 
-  var FRESHNESS_COLOURS = {
-    "fresh": "#1b7f3b", "due-soon": "#8a6d00", "stale": "#b34700",
-    "very-stale": "#a4002b", "possibly-closed": "#5c5c5c", "unknown": "#5c5c5c"
+  var STATE_SYMBOLS = {
+    "fresh": "✓", "due-soon": "•", "stale": "!", "very-stale": "!",
+    "possibly-closed": "×", "unknown": "?"
   };
+  var LIST_LIMIT = 25;
+  var filters = {};
+  try { filters = JSON.parse(el.dataset.filters || "{}"); } catch (e) { filters = {}; }
 
-  var map = window.AssetMapPlace.fit(L.map(el, { preferCanvas: true, maxZoom: 19, minZoom: 10 }));
-  var tiles = el.dataset.tiles;
-  if (tiles) {
-    L.tileLayer(tiles, { maxZoom: 19, attribution: "© OpenStreetMap contributors" }).addTo(map);
-  }
-  map.attributionControl.addAttribution("© OpenStreetMap contributors (ODbL); boundaries OGL v3");
+  var map = window.AssetMapPlace.fit(L.map(el, { maxZoom: 19, minZoom: 9 }));
+  el.leafletMap = map;  // for scripts and tests that move the view
+  AssetMapBasemap.add(map, el);
+  map.attributionControl.addAttribution("Boundaries OGL v3");
 
   function text(tag, content, className) {
     var node = document.createElement(tag);
@@ -31,95 +34,163 @@
     return a;
   }
 
-  function costWords(cost) {
-    if (cost.kind === "free") { return "Free"; }
-    if (cost.kind === "amount") { return "£" + cost.amount; }
-    if (cost.kind === "small-fee") { return "Small fee"; }
-    return "Cost: ask";
+  function query(params) {
+    var parts = [];
+    Object.keys(params).forEach(function (k) {
+      if (params[k] !== "" && params[k] != null) {
+        parts.push(encodeURIComponent(k) + "=" + encodeURIComponent(params[k]));
+      }
+    });
+    return parts.join("&");
   }
 
-  function popupFor(p) {
+  function withFilters(extra) {
+    var p = {};
+    Object.keys(filters).forEach(function (k) { p[k] = filters[k]; });
+    Object.keys(extra).forEach(function (k) { p[k] = extra[k]; });
+    return p;
+  }
+
+  function costWords(cost) {
+    if (!cost) { return "Ask the organiser"; }
+    if (cost.kind === "free") { return "Free"; }
+    if (cost.kind === "amount") { return "£" + cost.amount; }
+    if (cost.kind === "small-fee") { return "A small fee"; }
+    return "Ask the organiser";
+  }
+
+  function markerIcon(state, title) {
+    var span = text("span", STATE_SYMBOLS[state] || "?", "mk mk-" + state);
+    span.setAttribute("aria-hidden", "true");
+    return L.divIcon({ className: "mk-icon", html: span, iconSize: [26, 26], iconAnchor: [13, 13] });
+  }
+
+  function clusterIcon(count) {
+    var size = count < 10 ? 30 : count < 100 ? 36 : count < 1000 ? 44 : 52;
+    var span = text("span", count >= 1000 ? Math.round(count / 100) / 10 + "k" : count,
+      "mk mk-cluster");
+    span.setAttribute("aria-hidden", "true");
+    return L.divIcon({ className: "mk-icon", html: span, iconSize: [size, size],
+      iconAnchor: [size / 2, size / 2] });
+  }
+
+  function popupFor(f) {
+    var p = f.properties;
     var box = document.createElement("div");
     box.className = "popup";
     box.appendChild(text("strong", p.name, "popup-name"));
     box.appendChild(text("div", p.category_label));
-    if (p.venue) { box.appendChild(text("div", p.venue.name)); }
-    if (p.schedule_text) { box.appendChild(text("div", p.schedule_text)); }
-    box.appendChild(text("div", costWords(p.cost)));
-    box.appendChild(text("div", p.freshness.words, "freshness state-" + p.freshness.state));
-    box.appendChild(link("/activities/" + encodeURIComponent(p.id), "Details"));
+    box.appendChild(text("div", p.state_label));
+    box.appendChild(link("/activities/" + encodeURIComponent(f.id), "Details"));
     return box;
   }
 
-  function listItem(p) {
+  var markers = L.layerGroup().addTo(map);
+
+  function drawView(data) {
+    markers.clearLayers();
+    var listings = 0;
+    (data.features || []).forEach(function (f) {
+      var c = f.geometry.coordinates;
+      var p = f.properties;
+      var m;
+      if (p.kind === "cluster") {
+        m = L.marker([c[1], c[0]], { icon: clusterIcon(p.count), keyboard: true,
+          title: p.count + " activities here: select to zoom in", alt: p.count + " activities" });
+        m.on("click", function () {
+          map.setView([c[1], c[0]], Math.min(map.getZoom() + 2, 19));
+        });
+      } else {
+        listings += 1;
+        m = L.marker([c[1], c[0]], { icon: markerIcon(p.state), keyboard: true,
+          title: p.name + " (" + p.state_label + ")", alt: p.name });
+        m.bindPopup(function () { return popupFor(f); });
+      }
+      markers.addLayer(m);
+    });
+    el.dataset.total = String(data.total);
+    el.dataset.clustered = data.clustered ? "1" : "0";
+    el.dataset.markerCount = String(listings);
+  }
+
+  function card(f) {
+    var p = f.properties;
     var li = document.createElement("li");
-    li.className = "result";
-    var heading = document.createElement("h3");
-    heading.appendChild(link("/activities/" + encodeURIComponent(p.id), p.name));
-    li.appendChild(heading);
-    var meta = [p.category_label, p.schedule_text, costWords(p.cost)].filter(Boolean);
-    li.appendChild(text("p", meta.join(" · ")));
-    if (p.venue) { li.appendChild(text("p", p.venue.name, "venue")); }
-    li.appendChild(text("p", p.freshness.words, "freshness state-" + p.freshness.state));
+    li.className = "card";
+    var h = document.createElement("h3");
+    h.appendChild(link("/activities/" + encodeURIComponent(f.id), p.name));
+    li.appendChild(h);
+    li.appendChild(text("p", [p.category_label, p.venue && p.venue.name].filter(Boolean)
+      .join(" · ")));
+    var when = text("p", "");
+    when.appendChild(text("span", "When: ", "label"));
+    when.appendChild(document.createTextNode(p.schedule_text || "Ask the organiser"));
+    li.appendChild(when);
+    var cost = text("p", "");
+    cost.appendChild(text("span", "Cost: ", "label"));
+    cost.appendChild(document.createTextNode(costWords(p.cost)));
+    li.appendChild(cost);
+    var fresh = text("p", "", "freshness state-" + p.freshness.state);
+    fresh.appendChild(text("span", p.freshness.label, "badge"));
+    fresh.appendChild(document.createTextNode(" " + p.freshness.words));
+    li.appendChild(fresh);
     if (p.demo) { li.appendChild(text("span", "Demo listing", "badge demo")); }
     return li;
   }
 
-  var cluster = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false });
-  map.addLayer(cluster);
+  var list = document.getElementById("result-list");
+  var followView = list && list.dataset.mode === "view";
 
-  fetch(el.dataset.activities, { headers: { "Accept": "application/json" } })
-    .then(function (r) { return r.json(); })
-    .then(function (data) {
-      var list = document.getElementById("result-list");
-      var markers = [];
-      (data.features || []).forEach(function (f) {
-        var p = f.properties;
-        list.appendChild(listItem(p));
-        if (!f.geometry) { return; }
-        var c = f.geometry.coordinates;
-        var marker = L.circleMarker([c[1], c[0]], {
-          radius: 8, weight: 2, color: "#ffffff", fillOpacity: 0.9,
-          fillColor: FRESHNESS_COLOURS[p.freshness.state] || "#333333"
-        });
-        marker.bindPopup(function () { return popupFor(p); });
-        marker.options.title = p.name;
-        markers.push(marker);
-      });
-      cluster.addLayers(markers);
-      el.dataset.markerCount = String(markers.length);
-      document.getElementById("result-count").textContent = "(" + data.features.length + ")";
-      if (markers.length) { map.fitBounds(cluster.getBounds(), { padding: [20, 20] }); }
-    })
-    .catch(function () {
-      document.getElementById("result-count").textContent = "(could not load)";
-    });
+  function drawList(data, total) {
+    list.textContent = "";
+    (data.features || []).forEach(function (f) { list.appendChild(card(f)); });
+    var shown = (data.features || []).length;
+    var count = document.getElementById("result-count");
+    if (count) {
+      count.textContent = total > shown ? "(" + shown + " of " + total + ")" : "(" + shown + ")";
+    }
+    list.dataset.loaded = String(shown);
+  }
 
-  // A local basemap: the walkable streets of the view, from the app's own walking network.
-  var streetsPane = map.createPane("streets");
-  streetsPane.style.zIndex = 350;
-  var streets = L.geoJSON(null, {
-    pane: "streets", interactive: false,
-    style: { color: "#9aa3ad", weight: 1.5, opacity: 0.9 }
-  }).addTo(map);
-  var streetsTimer = null;
-  function loadStreets() {
-    if (!el.dataset.streets || map.getZoom() < 14) { streets.clearLayers(); return; }
+  var pending = null;
+  function refresh() {
     var b = map.getBounds();
-    var box = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
-      .map(function (v) { return v.toFixed(4); }).join(",");
-    fetch(el.dataset.streets + "?bbox=" + box)
-      .then(function (r) { return r.ok ? r.json() : null; })
+    var bbox = [Math.max(b.getWest(), -180), Math.max(b.getSouth(), -90),
+      Math.min(b.getEast(), 180), Math.min(b.getNorth(), 90)]
+      .map(function (v) { return v.toFixed(5); }).join(",");
+    var seq = {};
+    pending = seq;
+    var params = withFilters({ bbox: bbox, zoom: Math.round(map.getZoom()),
+      list: followView ? LIST_LIMIT : "" });
+    fetch(el.dataset.view + "?" + query(params), { headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.json(); })
       .then(function (data) {
-        if (!data) { return; }
-        streets.clearLayers();
-        streets.addData(data);
+        if (pending !== seq) { return; }
+        if (followView) { drawList({ features: data.items || [] }, data.total); }
+        drawView(data);
+      })
+      .catch(function () {
+        el.dataset.total = "error";
+        var count = document.getElementById("result-count");
+        if (count) { count.textContent = "(could not load)"; }
       });
   }
+
+  var timer = null;
   map.on("moveend", function () {
-    clearTimeout(streetsTimer);
-    streetsTimer = setTimeout(loadStreets, 250);
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 150);
   });
+
+  if (el.dataset.origin) {
+    var o = JSON.parse(el.dataset.origin);
+    var start = text("span", "", "mk mk-origin");
+    L.marker(o, { icon: L.divIcon({ className: "mk-icon", html: start, iconSize: [20, 20] }),
+      title: "Your search: " + (el.dataset.originLabel || ""), keyboard: false }).addTo(map);
+    map.setView(o, 15);
+  } else {
+    refresh();
+  }
 
   if (el.dataset.areas) {
     fetch(el.dataset.areas).then(function (r) { return r.json(); }).then(function (areas) {

@@ -31,10 +31,7 @@
   function start() {
     if (map) { return; }
     map = window.AssetMapPlace.fit(L.map(el, { maxZoom: 19, minZoom: 10 }));
-    if (el.dataset.tiles) {
-      L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: "© OpenStreetMap contributors" })
-        .addTo(map);
-    }
+    if (window.AssetMapBasemap) { AssetMapBasemap.add(map, el); }
     if (el.dataset.areas) {
       fetch(el.dataset.areas).then(function (r) { return r.json(); }).then(function (areas) {
         L.geoJSON(areas, { style: { color: "#4a5a8a", weight: 1, fill: false },

@@ -58,10 +58,7 @@
   }
 
   var map = window.AssetMapPlace.fit(L.map(el, { maxZoom: 17, minZoom: 9, zoomSnap: 0.25 }));
-  if (el.dataset.tiles) {
-    L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: "© OpenStreetMap contributors" })
-      .addTo(map);
-  }
+  if (window.AssetMapBasemap) { AssetMapBasemap.add(map, el); }
   map.attributionControl.addAttribution("Boundaries: ONS, OGL v3");
   legend(map);
 
@@ -70,7 +67,7 @@
     .then(function (data) {
       var layer = L.geoJSON(data, {
         style: function (f) {
-          return { color: "#333333", weight: 1, fillOpacity: 0.75,
+          return { color: "#333333", weight: 1, fillOpacity: 0.6,
                    fillColor: colour(f.properties) };
         },
         onEachFeature: function (f, shape) {

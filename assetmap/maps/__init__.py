@@ -1,0 +1,1 @@
+"""Maps: the basemap built from the local OpenStreetMap extract, its tiles, and map queries."""

@@ -1,0 +1,104 @@
+"""The public "Find activities near…" search: the connector's matching (find_matches), shown as
+cards sorted by walking time, with nothing private in them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from assetmap.errors import GeocodeError, ValidationError
+from assetmap.handout import cost_words, session_words
+from assetmap.maps.addresses import AddressIndex
+from assetmap.matching import MatchQuery, WalkingService, estimated_route, find_matches
+
+#: How far the public search looks (minutes of walking at a typical pace).
+SEARCH_MINUTES = 30
+SEARCH_LIMIT = 60
+
+
+@dataclass
+class NearbyResult:
+    near: str
+    origin: dict
+    estimated: bool
+    cards: list[dict] = field(default_factory=list)
+
+
+def card(match: dict) -> dict:
+    """One result as the public page shows it: words, not codes."""
+    sessions = match.get("next_sessions") or []
+    minutes = match["walk_minutes"]
+    return {
+        "id": match["id"], "name": match["name"], "category_label": match["category_label"],
+        "when": session_words(sessions[0]) if sessions else (match.get("schedule_text") or
+                                                             "Ask the organiser"),
+        "schedule_text": match.get("schedule_text") or "",
+        "cost": cost_words(match["cost"]),
+        "freshness_state": match["freshness"]["state"],
+        "freshness_label": match["freshness"]["label"],
+        "freshness_words": match["freshness"]["words"],
+        "venue": (match.get("venue") or {}).get("name") or "",
+        "walk_minutes": max(1, math.ceil(minutes)),
+        "walk_metres": match["walk_metres"],
+        "estimated": bool(match.get("estimated")),
+    }
+
+
+def find_nearby(session: Session, service: WalkingService, near: str, *, data_dir: Path,
+                categories: tuple[str, ...] = (), tags: tuple[str, ...] = (),
+                now: datetime, places: AddressIndex | None = None) -> NearbyResult:
+    """Activities within a walk of a postcode, nearest first. ValidationError names `near`."""
+    text = (near or "").strip()
+    if not text:
+        raise ValidationError("near", "Enter a postcode or a place, like NW5 1TL or "
+                                      "Kentish Town")
+    args = {"minutes": str(SEARCH_MINUTES), "limit": str(SEARCH_LIMIT),
+            "needs": ",".join(tags), "interests": ",".join(categories)}
+    query, label = _origin(text, args, "near", data_dir=data_dir, places=places)
+    result = find_matches(session, service, query, now=now)
+    matches = [m for m in result.matches if not categories or m["category"] in categories]
+    cards = sorted((card(m) for m in matches), key=lambda c: (c["walk_metres"], c["name"]))
+    return NearbyResult(near=label, origin=result.origin,
+                        estimated=result.estimated, cards=cards)
+
+
+def _origin(text: str, args: dict[str, str], field: str, *, data_dir: Path,
+            places: AddressIndex | None) -> tuple[MatchQuery, str]:
+    """A postcode, else a named place of the extract; ValidationError naming `field`."""
+    try:
+        query = MatchQuery.from_args({**args, "postcode": text}, data_dir=data_dir)
+        return query, query.postcode or text
+    except GeocodeError as exc:
+        problem = exc.message
+    found = places.place(text) if places is not None else None
+    if found is None:
+        raise ValidationError(field, f"We could not find {text!r} ({problem}). Enter a "
+                              "postcode, like NW5 1TL, or a place, like Kentish Town")
+    lat, lon, name = found
+    query = MatchQuery.from_args({**args, "lat": str(lat), "lon": str(lon)}, data_dir=data_dir)
+    return query, name
+
+
+def walk_from(service: WalkingService, near: str, lat: float, lon: float, *,
+              data_dir: Path, places: AddressIndex | None = None) -> dict:
+    """"How to get there": the walk from a postcode to a venue, for the activity page."""
+    text = (near or "").strip()
+    if not text:
+        raise ValidationError("from", "Enter a postcode or a place, like NW5 1TL")
+    query, label = _origin(text, {}, "from", data_dir=data_dir, places=places)
+    _name, router = service.router_for(query.lat, query.lon)
+    if router is None:
+        found = estimated_route(query, lat, lon)
+        metres, minutes = found["properties"]["metres"], found["properties"]["minutes"]
+        geometry, estimated = found["geometry"], True
+    else:
+        walk = router.route(query.lat, query.lon, lat, lon, query.pace)
+        metres, minutes, geometry, estimated = (walk.metres, walk.minutes, walk.geometry,
+                                                walk.estimated)
+    return {"from": label, "metres": round(metres),
+            "minutes": max(1, math.ceil(minutes)), "estimated": estimated,
+            "approximate": query.origin_approximate, "geometry": geometry}

@@ -1,0 +1,139 @@
+"""What a map view shows: the listings inside its box, grouped on the server at low zooms.
+
+A county's 50,000 listings cannot go to the browser at once. The map asks for its view (a bbox
+and a zoom); when the view holds few listings, or the map is zoomed in, each comes back as a small
+point; otherwise the database groups them into grid cells (about 64 screen pixels square) and
+only the counts and centres travel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from assetmap import vocab
+from assetmap.errors import ValidationError
+from assetmap.freshness import STATE_LABELS, current
+from assetmap.models import Activity, Venue
+from assetmap.params import int_param
+from assetmap.serialize import to_feature
+from assetmap.services.query import ActivityFilter, activities_query, filtered
+from assetmap.spatial import BBox, lat_of, lon_of
+
+#: At and above this zoom every listing in view is a point of its own.
+POINTS_FROM_ZOOM = 15
+#: Below that zoom, a view holding at most this many listings still gets points.
+MAX_POINTS = 400
+CELL_PIXELS = 64
+MAX_ZOOM = 22
+MAX_LIST = 100
+
+
+@dataclass(frozen=True)
+class MapView:
+    bbox: BBox
+    zoom: int
+    filter: ActivityFilter
+    list_size: int = 0  # also send this many listings in full, nearest the view's centre first
+
+    @classmethod
+    def from_args(cls, args: dict[str, str]) -> MapView:
+        """From query parameters; a 400 names `bbox` or `zoom` (or the filter's parameter)."""
+        if not (args.get("bbox") or "").strip():
+            raise ValidationError("bbox", "give the map view as minLon,minLat,maxLon,maxLat")
+        if not (args.get("zoom") or "").strip():
+            raise ValidationError("zoom", f"give the map's zoom, a whole number 0-{MAX_ZOOM}")
+        zoom = int_param(args.get("zoom"), "zoom", default=0, low=0, high=MAX_ZOOM)
+        list_size = int_param(args.get("list"), "list", default=0, low=0, high=MAX_LIST)
+        flt = ActivityFilter.from_args(args)
+        return cls(flt.bbox, zoom, flt, list_size)  # type: ignore[arg-type]
+
+
+def _base(view: MapView):
+    lat, lon = lat_of(Venue.geom), lon_of(Venue.geom)
+    stmt = select(func.count()).select_from(Activity).join(Venue, Activity.venue_id == Venue.id)
+    return filtered(stmt, view.filter), lat, lon
+
+
+def view_features(session: Session, view: MapView, *, now: datetime,
+                  include_private: bool = False) -> dict:
+    """A GeoJSON FeatureCollection of points (kind "listing") or clusters (kind "cluster");
+    with `list`, `items` holds that many listings in full, nearest the view's centre first."""
+    count_stmt, lat, lon = _base(view)
+    total = session.execute(count_stmt).scalar_one()
+    clustered = view.zoom < POINTS_FROM_ZOOM and total > MAX_POINTS
+    features = _clusters(session, view, lat, lon) if clustered else _points(
+        session, view, lat, lon, now)
+    found = {"type": "FeatureCollection", "total": total, "clustered": clustered,
+             "zoom": view.zoom, "features": features}
+    if view.list_size:
+        found["items"] = _nearest_items(session, view, lat, lon, now, include_private)
+    return found
+
+
+def _nearest_items(session: Session, view: MapView, lat, lon, now: datetime,
+                   include_private: bool) -> list[dict]:
+    box = view.bbox
+    clat, clon = (box.min_lat + box.max_lat) / 2, (box.min_lon + box.max_lon) / 2
+    squeeze = math.cos(math.radians(clat)) ** 2  # a degree of longitude is shorter
+    order = (lat - clat) * (lat - clat) + (lon - clon) * (lon - clon) * squeeze
+    ids_stmt = (select(Activity.id).select_from(Activity)
+                .join(Venue, Activity.venue_id == Venue.id)
+                .order_by(order, Activity.id).limit(view.list_size))
+    ids = list(session.execute(filtered(ids_stmt, view.filter)).scalars())
+    if not ids:
+        return []
+    rows = {a.id: (a, alat, alon) for a, alat, alon in session.execute(
+        activities_query(view.filter).where(Activity.id.in_(ids)))}
+    return [to_feature(rows[i][0], now=now, lat=rows[i][1], lon=rows[i][2],
+                       include_private=include_private) for i in ids if i in rows]
+
+
+def cell_degrees(zoom: int) -> float:
+    """The grid cell's side in degrees of longitude at `zoom` (CELL_PIXELS on screen)."""
+    return 360.0 / (256 * (1 << zoom)) * CELL_PIXELS
+
+
+def _clusters(session: Session, view: MapView, lat, lon) -> list[dict]:
+    size = cell_degrees(view.zoom)
+    # Latitude cells a little shorter than longitude cells keep them roughly square at
+    # British latitudes; exact squareness does not matter for counting.
+    gx = func.floor(lon / size)
+    gy = func.floor(lat / (size * 0.62))
+    stmt = (select(gx, gy, func.count(), func.avg(lat), func.avg(lon), func.min(Activity.id))
+            .select_from(Activity).join(Venue, Activity.venue_id == Venue.id)
+            .group_by(gx, gy))
+    stmt = filtered(stmt, view.filter)
+    features = []
+    for _x, _y, n, clat, clon, first_id in session.execute(stmt):
+        features.append({
+            "type": "Feature", "id": f"c{first_id}",
+            "geometry": {"type": "Point", "coordinates": [round(clon, 6), round(clat, 6)]},
+            "properties": {"kind": "cluster", "count": n}})
+    return features
+
+
+def _points(session: Session, view: MapView, lat, lon, now: datetime) -> list[dict]:
+    stmt = (select(Activity.id, Activity.name, Activity.category, Activity.freshness_state,
+                   Activity.freshness_due_at, Activity.last_verified_at,
+                   Activity.last_verified_method, Activity.possibly_closed, lat, lon)
+            .select_from(Activity).join(Venue, Activity.venue_id == Venue.id)
+            .order_by(Activity.id))
+    stmt = filtered(stmt, view.filter)
+    features = []
+    for (aid, name, category, cached, due_at, verified_at, method, closed, plat,
+         plon) in session.execute(stmt):
+        state = current(now, cached_state=cached, due_at=due_at, last_verified_at=verified_at,
+                        method=method, category=category,
+                        possibly_closed=bool(closed)).state
+        features.append({
+            "type": "Feature", "id": aid,
+            "geometry": {"type": "Point", "coordinates": [round(plon, 6), round(plat, 6)]},
+            "properties": {"kind": "listing", "name": name,
+                           "category_label": vocab.CATEGORY_LABELS.get(category, category),
+                           "state": state, "state_label": STATE_LABELS[state]}})
+    return features

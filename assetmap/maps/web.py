@@ -1,0 +1,130 @@
+"""Serving the basemap: vector tiles from the local MBTiles file, and what every map page needs
+to draw it (the `basemap` template value)."""
+
+from __future__ import annotations
+
+import gzip
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request, url_for
+
+from assetmap.db import get_session
+from assetmap.errors import ValidationError
+from assetmap.maps.points import MapView, view_features
+from assetmap.maps.tiles import Tileset, TileStore
+from assetmap.models import utcnow
+from assetmap.web.api import include_private
+
+bp = Blueprint("maps", __name__)
+
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+def store() -> TileStore:
+    found = current_app.extensions.get("assetmap_tiles")
+    if found is None or found.tiles_dir != current_app.config["TILES_DIR"]:
+        found = current_app.extensions["assetmap_tiles"] = TileStore(
+            current_app.config["TILES_DIR"])
+    return found
+
+
+def current_tileset() -> Tileset | None:
+    """The configured tileset (BASEMAP), else the first one built."""
+    name = current_app.config.get("BASEMAP") or ""
+    if name:
+        return store().tileset(name)
+    sets = store().tilesets()
+    return sets[0] if sets else None
+
+
+def basemap_config() -> dict:
+    """What the browser needs to draw the basemap; the same for every map in the product."""
+    external = current_app.config.get("TILE_URL") or ""
+    if external:
+        path = urlsplit(external).path
+        kind = "vector" if path.endswith((".mvt", ".pbf")) else "raster"
+        return {"url": external, "kind": kind, "maxzoom": 14 if kind == "vector" else 19}
+    tileset = current_tileset()
+    if tileset is None:
+        return {"url": "", "kind": "none", "maxzoom": 0}
+    url = url_for("maps.tile", name=tileset.name, z=0, x=0, y=0)
+    url = url.replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt")
+    return {"url": url, "kind": "vector", "maxzoom": tileset.maxzoom,
+            "bounds": list(tileset.bounds)}
+
+
+def external_origin() -> str:
+    """The external tile host's origin, for the Content-Security-Policy; "" when local."""
+    external = current_app.config.get("TILE_URL") or ""
+    if not external:
+        return ""
+    parts = urlsplit(external)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _checked(name: str, value: str, low: int, high: int) -> int:
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise ValidationError(name, f"must be a whole number from {low} to {high}")
+    return int(value)
+
+
+@bp.get("/tiles/<name>/<z>/<x>/<y>.mvt")
+def tile(name: str, z: str, x: str, y: str) -> Response:
+    """One vector tile. Tiles are stored gzip-compressed and sent as they are to clients that
+    accept gzip (every browser), so serving costs one indexed read."""
+    zoom = _checked("z", z, 0, 22)
+    col = _checked("x", x, 0, (1 << zoom) - 1)
+    row = _checked("y", y, 0, (1 << zoom) - 1)
+    data = store().tile(name, zoom, col, row)
+    if data is None:
+        abort(404)
+    response = Response(data, mimetype=MVT)
+    if data[:2] == b"\x1f\x8b":
+        if "gzip" in request.headers.get("Accept-Encoding", ""):
+            response.headers["Content-Encoding"] = "gzip"
+        else:
+            response.set_data(gzip.decompress(data))
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    response.headers["Vary"] = "Accept-Encoding"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+# Text worth compressing: a map page's scripts, JSON and HTML shrink to about a quarter, which is
+# what keeps a phone's first view small. Tiles are stored compressed and skip this.
+COMPRESSIBLE = frozenset({"application/json", "application/geo+json", "text/html", "text/css",
+                          "text/javascript", "application/javascript"})
+MIN_COMPRESS_BYTES = 1024
+
+
+def compress(response: Response) -> Response:
+    """gzip a whole (not streamed) text answer for clients that accept it."""
+    if (response.status_code != 200 or response.mimetype not in COMPRESSIBLE
+            or "Content-Encoding" in response.headers
+            or "gzip" not in request.headers.get("Accept-Encoding", "")):
+        return response
+    response.direct_passthrough = False  # static files: read them to compress them
+    data = response.get_data()
+    if len(data) < MIN_COMPRESS_BYTES:
+        return response
+    response.set_data(gzip.compress(data, compresslevel=6))
+    response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.after_request(compress)
+
+    @app.context_processor
+    def _basemap() -> dict:
+        return {"basemap": basemap_config}
+
+
+@bp.get("/api/v1/map")
+def view() -> Response:
+    """The listings in a map view: points, or counts per grid cell at low zooms."""
+    found = view_features(get_session(), MapView.from_args(request.args.to_dict()),
+                          now=utcnow(), include_private=include_private())
+    return jsonify(found)

@@ -1,0 +1,23 @@
+"""venues remember when their address or postcode was derived from OpenStreetMap
+
+Revision ID: 0009
+Revises: 0004
+Create Date: 2026-11-26
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("venues", sa.Column("address_derived", sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("venues", schema=None) as batch_op:
+        batch_op.drop_column("address_derived")

@@ -413,7 +413,12 @@ def service_at_location_page(session: Session, config: Mapping, args: Mapping[st
 
 def service_at_location_detail(session: Session, config: Mapping, raw_id: str
                                ) -> dict[str, Any]:
-    """One service at its location, fully nested (the service too)."""
+    """One service at its location, fully nested (the service too).
+
+    The profile's OpenAPI declares this answer with the *service* schema, while HSDS's
+    service_at_location has id, service_id, location_id and location. Both hold: the link's
+    fields, the service's own fields beside them (so name and status are there), and the
+    whole service under `service`."""
     base = config["PUBLIC_URL"].rstrip("/")
     number = oruk.entity_number(base, "service_at_location", raw_id)
     rows = _load(session, [number], full=True) if number is not None else []
@@ -421,6 +426,58 @@ def service_at_location_detail(session: Session, config: Mapping, raw_id: str
         activity, lat, lon = rows[0]
         service = oruk.service_full(activity, lat, lon, config)
         for link in service["service_at_locations"]:
-            return link | {"service": {k: v for k, v in service.items()
-                                       if k != "service_at_locations"}}
+            fields = {k: v for k, v in service.items() if k != "id"}
+            return fields | link | {"service": service}
     raise NotFound(f"there is no service at a location with id {raw_id!r}")
+
+
+# -- the filters, described for the OpenAPI document (opendata/openapi.py) -----------------
+
+def _param(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema}
+
+
+PAGING = {
+    "page": _param("page", "Page number, from 1 (0 means the first page).",
+                   {"type": "integer", "minimum": 0, "maximum": 1_000_000}),
+    "per_page": _param("per_page", "Items per page, 1-500 (0 means the default, 50).",
+                       {"type": "integer", "minimum": 0, "maximum": 500}),
+}
+PARAMETERS = PAGING | {
+    "search": _param("search", "Words that must all appear in the name or description "
+                     "(any case).", {"type": "string"}),
+    "taxonomy_term_id": _param(
+        "taxonomy_term_id", "A term's id from /oruk/taxonomy_terms, or an OpenActive Activity "
+        "List concept (URI or UUID); several separated by commas match any of them. An "
+        "unknown id matches nothing.", {"type": "string"}),
+    "taxonomy_id": _param("taxonomy_id", "Services with any term of this taxonomy.",
+                          {"type": "string"}),
+    "minimum_age": _param("minimum_age", "Services whose minimum age is at least this.",
+                          {"type": "integer", "minimum": 0, "maximum": 150}),
+    "maximum_age": _param("maximum_age", "Services whose maximum age is at most this.",
+                          {"type": "integer", "minimum": 0, "maximum": 150}),
+    "age": _param("age", "AssetMap extension: services open to a person of this age.",
+                  {"type": "integer", "minimum": 0, "maximum": 150}),
+    "day": _param("day", "Services with a current schedule on this day (Monday, mon, MO).",
+                  {"type": "string"}),
+    "start_time": _param("start_time", "Services with a session starting at or after this "
+                         "time (HH:MM, London).", {"type": "string", "format": "time"}),
+    "end_time": _param("end_time", "Services with a session ending at or before this time "
+                       "(HH:MM, London).", {"type": "string", "format": "time"}),
+    "postcode": _param("postcode", "A UK postcode to measure from (needed by proximity and "
+                       "walking_minutes; alone it narrows nothing, as AssetMap publishes no "
+                       "service areas).", {"type": "string"}),
+    "proximity": _param("proximity", "Metres, as the crow flies, from the postcode; results "
+                        "come nearest first.", {"type": "number", "exclusiveMinimum": 0,
+                                                "maximum": MAX_PROXIMITY_M}),
+    "walking_minutes": _param("walking_minutes", "AssetMap extension: minutes' walk on the "
+                              "street network from the postcode (1-60).",
+                              {"type": "integer", "minimum": 1, "maximum": 60}),
+    "pace": _param("pace", "AssetMap extension: walking pace for walking_minutes.",
+                   {"type": "string", "enum": list(PACES)}),
+    "organization_id": _param("organization_id", "Services of this organisation.",
+                              {"type": "string"}),
+    "modified_after": _param("modified_after", "Services changed at or after this ISO "
+                             "date-time.", {"type": "string", "format": "date-time"}),
+}

@@ -133,11 +133,11 @@ def last_modified(activity: Activity) -> datetime:
     return max(m for m in moments if m is not None)
 
 
-def _url(value: str | None) -> str | None:
+def url_or_none(value: str | None) -> str | None:
     return value.strip() if value and _URL.match(value.strip()) else None
 
 
-def _email(value: str | None) -> str | None:
+def email_or_none(value: str | None) -> str | None:
     return value.strip() if value and _EMAIL.match(value.strip()) else None
 
 
@@ -147,10 +147,10 @@ def _organisation(activity: Activity, base: str) -> dict[str, Any] | None:
         return None
     data: dict[str, Any] = {"id": entity_id(base, "organization", org.id), "name": org.name,
                             "description": ""}
-    if _email(org.email):
-        data["email"] = _email(org.email)
-    if _url(org.url):
-        data["website"] = _url(org.url)
+    if email_or_none(org.email):
+        data["email"] = email_or_none(org.email)
+    if url_or_none(org.url):
+        data["website"] = url_or_none(org.url)
     return data
 
 
@@ -161,12 +161,12 @@ def service_summary(activity: Activity, config: Mapping) -> dict[str, Any]:
         "id": entity_id(base, "service", activity.id),
         "name": activity.name,
         "description": activity.description or "",
-        "url": _url(activity.contact_url) or f"{base}/activities/{activity.id}",
+        "url": url_or_none(activity.contact_url) or f"{base}/activities/{activity.id}",
         "status": STATUSES[activity.status],
         "last_modified": _ms(last_modified(activity)),
     }
-    if _email(activity.contact_email):
-        data["email"] = _email(activity.contact_email)
+    if email_or_none(activity.contact_email):
+        data["email"] = email_or_none(activity.contact_email)
     if activity.age_min is not None:
         data["minimum_age"] = activity.age_min
     if activity.age_max is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from assetmap.opendata.web import bp as opendata_bp
+
 from .. import vocab
 from ..freshness import STATE_LABELS
 
@@ -27,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(organiser.bp)
     app.register_blueprint(freshness_api.bp)
     app.register_blueprint(oruk.bp)
+    app.register_blueprint(opendata_bp)
 
     @app.context_processor
     def _vocabulary() -> dict:

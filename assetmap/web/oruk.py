@@ -55,6 +55,11 @@ def _paged(body: dict[str, Any]) -> Response:
 
 @bp.get("/")
 def about() -> Response:
+    """This API: its HSDS version, the profile it follows, and where its OpenAPI is.
+    ---
+    get:
+      tags: [oruk]
+    """
     return jsonify({"version": "3.0", "profile": oruk.PROFILE_URL,
                     "openapi_url": request.host_url.rstrip("/") + "/api/v1/openapi.json",
                     "services": request.host_url.rstrip("/") + "/oruk/services"})
@@ -62,42 +67,94 @@ def about() -> Response:
 
 @bp.get("/services")
 def services() -> Response:
+    """Services matching every filter asked for, a page at a time.
+
+    Nearest first when measured from a postcode, else in id order. `Link` headers give the
+    first, previous, next and last pages with the same filters.
+    ---
+    get:
+      x-query: [search, taxonomy_term_id, taxonomy_id, minimum_age, maximum_age, age, day,
+                start_time, end_time, postcode, proximity, walking_minutes, pace,
+                organization_id, modified_after, page, per_page]
+      x-json: ServicePage
+    """
     return _paged(oruk_query.service_page(get_session(), current_app.config, request.args,
                                           _walk))
 
 
 @bp.get("/services/<service_id>")
 def service(service_id: str) -> Response:
+    """One service, fully nested: schedules, locations, costs, taxonomy terms.
+    ---
+    get:
+      x-json: Service
+    """
     return jsonify(oruk.service_detail(get_session(), current_app.config, service_id))
 
 
 @bp.get("/service_at_locations")
 def service_at_locations() -> Response:
+    """Services at their locations, with the same filters as services.
+    ---
+    get:
+      x-query: [search, taxonomy_term_id, taxonomy_id, minimum_age, maximum_age, age, day,
+                start_time, end_time, postcode, proximity, walking_minutes, pace,
+                organization_id, modified_after, page, per_page]
+      x-json: ServiceAtLocationPage
+    """
     return _paged(oruk_query.service_at_location_page(get_session(), current_app.config,
                                                       request.args, _walk))
 
 
 @bp.get("/service_at_locations/<link_id>")
 def service_at_location(link_id: str) -> Response:
+    """One service at its location, fully nested.
+    ---
+    get:
+      x-json: ServiceAtLocation
+    """
     return jsonify(oruk_query.service_at_location_detail(get_session(), current_app.config,
                                                          link_id))
 
 
 @bp.get("/taxonomies")
 def taxonomies() -> Response:
+    """AssetMap's taxonomies: activity categories and suitability.
+    ---
+    get:
+      x-query: [page, per_page]
+      x-json: TaxonomyPage
+    """
     return _paged(oruk_query.taxonomy_page(current_app.config, request.args))
 
 
 @bp.get("/taxonomies/<taxonomy_id>")
 def taxonomy(taxonomy_id: str) -> Response:
+    """One taxonomy with its terms.
+    ---
+    get:
+      x-json: Taxonomy
+    """
     return jsonify(oruk_query.taxonomy_detail(current_app.config, taxonomy_id))
 
 
 @bp.get("/taxonomy_terms")
 def taxonomy_terms() -> Response:
+    """Every taxonomy term; those with an OpenActive Activity List concept carry it as
+    `term_uri`.
+    ---
+    get:
+      x-query: [taxonomy_id, page, per_page]
+      x-json: TaxonomyTermPage
+    """
     return _paged(oruk_query.term_page(request.args))
 
 
 @bp.get("/taxonomy_terms/<term_id>")
 def taxonomy_term(term_id: str) -> Response:
+    """One taxonomy term.
+    ---
+    get:
+      x-json: TaxonomyTerm
+    """
     return jsonify(oruk_query.term_detail(term_id))

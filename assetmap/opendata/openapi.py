@@ -17,6 +17,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.yaml_utils import load_operations_from_docstring
 from flask import Flask
+from markupsafe import Markup, escape
 
 from assetmap.opendata import oruk_query
 
@@ -137,8 +138,9 @@ def build(app: Flask, *, server_url: str | None = None) -> dict[str, Any]:
             operation["parameters"] = [p for p in path_parameters if p["name"] not in named] \
                 + operation.get("parameters", [])
             responses = operation.setdefault("responses", {})
-            responses.setdefault("200", {"description": "OK", "content": {
-                "application/json": {"schema": {"type": "object"}}}})
+            if not any(str(code).startswith("2") for code in responses):
+                responses["200"] = {"description": "OK", "content": {
+                    "application/json": {"schema": {"type": "object"}}}}
             if operation["parameters"] or method != "get":
                 responses.setdefault("400", _error("A parameter or field was refused; "
                                                    "`field` names it."))
@@ -156,6 +158,11 @@ def build(app: Flask, *, server_url: str | None = None) -> dict[str, Any]:
     return document
 
 
+def words(text: str) -> Markup:
+    """Docstring text for the page: escaped, with `code` in backticks shown as code."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text or ""))))
+
+
 def _resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     ref = node.get("$ref")
     if not ref:
@@ -171,10 +178,15 @@ def operations(document: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for path, item in document["paths"].items():
         for method, operation in item.items():
-            parameters = [_resolve(document, p) for p in operation.get("parameters", [])]
+            parameters = [dict(_resolve(document, p)) for p in operation.get("parameters", [])]
+            for parameter in parameters:
+                parameter["words"] = words(parameter.get("description", ""))
+            responses = [(code, words(r.get("description", "")))
+                         for code, r in sorted(operation.get("responses", {}).items())]
             out.append({"method": method.upper(), "path": path, "id": operation["operationId"],
-                        "summary": operation.get("summary", ""),
-                        "description": operation.get("description", ""),
+                        "summary": words(operation.get("summary", "")),
+                        "paragraphs": [words(p) for p in operation.get(
+                            "description", "").split("\n\n") if p.strip()],
                         "parameters": parameters, "body": operation.get("requestBody"),
-                        "responses": sorted(operation.get("responses", {}).items())})
+                        "responses": responses})
     return out

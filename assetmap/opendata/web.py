@@ -85,4 +85,5 @@ def api_reference() -> str:
     document = openapi.build(current_app)
     return render_template("opendata/reference.html", document=document,
                            operations=openapi.operations(document),
+                           intro=openapi.words(document["info"]["description"]),
                            openapi_url=url_for("opendata.openapi_document"))

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from assetmap.schedule import LONDON, ScheduleError, ScheduleRule
-from assetmap.vocab import category_for_openactive, guess_category, resolve_category
+from assetmap.vocab import category_for_openactive, guess_category
 
 from .base import ActivityRecord, ContactRecord, Flags, OrganisationRecord, VenueRecord
 from .normalise import (
@@ -194,9 +194,7 @@ def category_from(node: dict, name: str | None, description: str | None) -> str:
         for key in keys:
             if key:
                 labels.append(key)
-                # A concept named exactly as one of AssetMap's categories is that category
-                # (what another AssetMap publishes for activities the Activity List lacks).
-                found = category_for_openactive(key) or resolve_category(key)
+                found = category_for_openactive(key)
                 if found:
                     return found
     guess = guess_category(name)

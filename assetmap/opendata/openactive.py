@@ -4,9 +4,10 @@ Realtime Paged Data Exchange (https://openactive.io/realtime-paged-data-exchange
 - items are ordered by `modified` then `id`; `modified` is the latest change to the listing,
   its venue or its organiser, in whole milliseconds since 1970 (computed in SQL, so the order
   and the `afterTimestamp`/`afterId` filter always agree with the numbers published);
-- a listing that ends or pauses (or is pending, or is by phone only, which OpenActive cannot
-  say) is a `"state": "deleted"` tombstone carrying only its id, kind and modified, so
-  consumers drop it (a paused listing comes back as an update when it restarts);
+- a listing OpenActive cannot carry (see `publishable`: ended, paused or pending; by phone;
+  no Activity List activity, such as a lunch club; no known price) is a `"state": "deleted"`
+  tombstone carrying only its id, kind and modified, so consumers drop it (it comes back as
+  an update when it qualifies again);
 - every page has `next` (the position after its last item); the last page is empty and its
   `next` is its own URL, where a consumer polls from; every page states the licence.
 
@@ -28,10 +29,11 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from assetmap import vocab
 from assetmap.errors import ValidationError
-from assetmap.models import Activity, Organisation, Venue
+from assetmap.models import Activity, Area, Organisation, Venue
 from assetmap.params import int_param
 from assetmap.schedule import DAY_NAMES, INTERVAL_ANCHOR, LONDON, ScheduleRule
 from assetmap.services import oruk
+from assetmap.services.freshness_queue import venue_in_area
 from assetmap.spatial import lat_of, lon_of
 
 KIND = "SessionSeries"
@@ -41,6 +43,8 @@ DEFAULT_PAGE_SIZE = 500
 CONTEXT = ["https://openactive.io/", "https://openactive.io/ns-beta"]
 ACTIVITY_LIST = "https://openactive.io/activity-list"
 MAX_MODIFIED = 2**53 - 1  # the largest integer every JSON reader keeps exactly
+CONCEPTS: dict[str, tuple[str, ...]] = {t.id: t.openactive for t in vocab.CATEGORIES
+                                        if t.openactive}
 
 
 class epoch_ms(FunctionElement):  # noqa: N801 - reads like the SQL it stands for
@@ -100,7 +104,9 @@ def feed_page(session: Session, config: Mapping, args: Mapping[str, str], *,
         selectinload(Activity.organisation), selectinload(Activity.venue),
         selectinload(Activity.schedule_rows), selectinload(Activity.tag_rows))).all()
     base = config["PUBLIC_URL"].rstrip("/")
-    items = [_item(activity, int(ms), lat, lon, base) for activity, ms, lat, lon in rows]
+    regions = boroughs(session, {a.venue_id for a, *_rest in rows if a.venue_id})
+    items = [_item(activity, int(ms), lat, lon, base, regions)
+             for activity, ms, lat, lon in rows]
     if items:
         last = items[-1]
         next_url = f"{feed_url}?afterTimestamp={last['modified']}&afterId={last['id']}"
@@ -111,18 +117,35 @@ def feed_page(session: Session, config: Mapping, args: Mapping[str, str], *,
             "license": config.get("OPEN_DATA_LICENSE") or DEFAULT_LICENSE}
 
 
-def _published(activity: Activity) -> bool:
-    return activity.status in PUBLISHED and activity.mode != "phone"
+def publishable(activity: Activity, *, located: bool) -> bool:
+    """What OpenActive can describe completely: an active listing with an Activity List
+    activity, a known price (free or an amount), and a venue or an online place. The rest
+    are in the Open Referral UK API only."""
+    return (activity.status in PUBLISHED and activity.mode != "phone"
+            and activity.category in CONCEPTS
+            and (activity.cost_kind == "free" or (activity.cost_kind == "amount"
+                                                  and activity.cost_amount is not None))
+            and (located or activity.mode == "online"))
+
+
+def boroughs(session: Session, venue_ids: set[int]) -> dict[int, str]:
+    """The borough each venue lies in (OpenActive addresses need a region)."""
+    if not venue_ids:
+        return {}
+    return dict(session.execute(
+        select(Venue.id, Area.name).join(Area, venue_in_area(Venue.geom, Area.geom))
+        .where(Area.kind == "borough", Venue.id.in_(sorted(venue_ids)))).all())
 
 
 def _item(activity: Activity, modified: int, lat: float | None, lon: float | None,
-          base: str) -> dict[str, Any]:
+          base: str, regions: Mapping[int, str]) -> dict[str, Any]:
     item: dict[str, Any] = {"state": "updated", "kind": KIND, "id": activity.id,
                             "modified": modified}
-    if not _published(activity) or (activity.mode != "online" and lat is None):
+    if not publishable(activity, located=lat is not None and activity.venue is not None):
         item["state"] = "deleted"
         return item
-    item["data"] = session_series(activity, lat, lon, base)
+    item["data"] = session_series(activity, lat, lon, base,
+                                  region=regions.get(activity.venue_id or 0))
     return item
 
 
@@ -131,7 +154,7 @@ def series_id(base: str, number: int) -> str:
 
 
 def session_series(activity: Activity, lat: float | None, lon: float | None,
-                   base: str) -> dict[str, Any]:
+                   base: str, *, region: str | None = None) -> dict[str, Any]:
     """One listing as an OpenActive SessionSeries (Modelling Specification 2.0)."""
     page = f"{base}/activities/{activity.id}"
     data: dict[str, Any] = {
@@ -150,7 +173,7 @@ def session_series(activity: Activity, lat: float | None, lon: float | None,
                             "url": data["url"]}
     else:
         data["eventAttendanceMode"] = "https://schema.org/OfflineEventAttendanceMode"
-        data["location"] = _place(activity, lat, lon, base)
+        data["location"] = _place(activity, lat, lon, base, region)
     offers = _offers(activity, page)
     if offers:
         data["offers"] = offers
@@ -201,15 +224,13 @@ def _term_url(base: str, taxonomy: str, term: str) -> str:
 
 
 def _concept(category: str, base: str) -> dict[str, Any]:
-    """The Activity List concept for a category, else AssetMap's own category term."""
-    term = next(t for t in vocab.CATEGORIES if t.id == category)
-    if term.openactive:
-        concept_id = term.openactive[0]
-        label = vocab.openactive_label(concept_id) or term.label
-        return {"@type": "Concept", "@id": concept_id, "prefLabel": label,
+    """The Activity List concept for a category (only those are published)."""
+    concepts = CONCEPTS.get(category)
+    if concepts:
+        label = vocab.openactive_label(concepts[0]) or vocab.CATEGORY_LABELS[category]
+        return {"@type": "Concept", "@id": concepts[0], "prefLabel": label,
                 "inScheme": ACTIVITY_LIST}
-    return {"@type": "Concept", "@id": _term_url(base, oruk.CATEGORY_TAXONOMY, category),
-            "prefLabel": term.label, "inScheme": _scheme_url(base, oruk.CATEGORY_TAXONOMY)}
+    raise ValueError(f"{category!r} has no OpenActive Activity List concept")
 
 
 def _organizer(activity: Activity, base: str) -> dict[str, Any]:
@@ -218,7 +239,8 @@ def _organizer(activity: Activity, base: str) -> dict[str, Any]:
         return {"@type": "Organization", "@id": f"{base}/activities/{activity.id}#organiser",
                 "name": activity.contact_name or activity.name}
     data: dict[str, Any] = {"@type": "Organization",
-                            "@id": oruk.entity_id(base, "organization", org.id),
+                            "@id": f"{base}/oruk/services?organization_id="
+                                   f"{oruk.entity_id(base, 'organization', org.id)}",
                             "name": org.name}
     if oruk.url_or_none(org.url):
         data["url"] = org.url.strip()
@@ -230,7 +252,7 @@ def _organizer(activity: Activity, base: str) -> dict[str, Any]:
 
 
 def _place(activity: Activity, lat: float | None, lon: float | None,
-           base: str) -> dict[str, Any]:
+           base: str, region: str | None) -> dict[str, Any]:
     venue = activity.venue
     assert venue is not None and lat is not None and lon is not None
     place: dict[str, Any] = {"@type": "Place", "@id": f"{base}/venues/{venue.id}",
@@ -238,15 +260,13 @@ def _place(activity: Activity, lat: float | None, lon: float | None,
                              "geo": {"@type": "GeoCoordinates", "latitude": round(lat, 7),
                                      "longitude": round(lon, 7)}}
     parts = [p.strip() for p in (venue.address or "").split(",") if p.strip()]
-    if parts or venue.postcode:
-        address: dict[str, Any] = {"@type": "PostalAddress", "addressCountry": "GB"}
-        if parts:
-            address["streetAddress"] = ", ".join(parts[:-1]) if len(parts) > 1 else parts[0]
-            if len(parts) > 1:
-                address["addressLocality"] = parts[-1]
-        if venue.postcode:
-            address["postalCode"] = venue.postcode
-        place["address"] = address
+    if parts and venue.postcode and region:
+        # OpenActive wants every part of a PostalAddress; without them, geo alone says where.
+        place["address"] = {
+            "@type": "PostalAddress",
+            "streetAddress": ", ".join(parts[:-1]) if len(parts) > 1 else parts[0],
+            "addressLocality": parts[-1] if len(parts) > 1 else region,
+            "addressRegion": region, "postalCode": venue.postcode, "addressCountry": "GB"}
     features = [("Step-free access", venue.step_free),
                 ("Accessible toilet", venue.accessible_toilet),
                 ("Hearing loop", venue.hearing_loop)]

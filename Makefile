@@ -6,11 +6,18 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export ASSETMAP_DATA_DIR ?= $(CURDIR)/data
 DEBIAN_PACKAGES := libsqlite3-mod-spatialite postgresql-15-postgis-3 chromium fonts-dejavu-core \
-  redis-server poppler-utils tilemaker
+  redis-server poppler-utils tilemaker nodejs npm
+OPENACTIVE_TOOLS := tools/openactive
 
 .PHONY: install run test lint bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(OPENACTIVE_TOOLS)/node_modules/.installed
+
+# OpenActive's own validators (npm), run offline by tests/opendata/test_openactive_validators.py.
+$(OPENACTIVE_TOOLS)/node_modules/.installed: $(OPENACTIVE_TOOLS)/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix $(OPENACTIVE_TOOLS) --no-audit --no-fund && touch $@; \
+	else echo "npm not found: the OpenActive validator tests will be skipped"; fi
 
 $(VENV)/.installed: pyproject.toml
 	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
@@ -46,4 +53,4 @@ bench: install
 	$(PY) bench/freshness.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache $(OPENACTIVE_TOOLS)/node_modules

@@ -203,10 +203,7 @@ def find_matches(session: Session, service: WalkingService, query: MatchQuery, *
     if router is None:
         return _estimated(session, query, origin, now=now)
     reach = router.reach(query.lat, query.lon, query.minutes, pace.name)
-    snaps = service.venue_snaps(session, name, router, pace.avoid_steps)
-    metres, minutes = router.walk_to_snaps(reach, snaps.batch)
-    within = np.flatnonzero(np.isfinite(metres))
-    walk = {int(snaps.venue_ids[i]): (float(metres[i]), float(minutes[i])) for i in within}
+    walk = _network_walk(session, service, name, router, reach, pace)
     isochrone = router.isochrone(reach) if not reach.estimated else _circle(query, pace)
     matches = _rank(session, query, walk, now=now, limit=query.limit)
     return MatchResult(origin, isochrone, name, reach.estimated, matches)
@@ -215,24 +212,52 @@ def find_matches(session: Session, service: WalkingService, query: MatchQuery, *
 def _estimated(session: Session, query: MatchQuery, origin: dict, *,
                now: datetime) -> MatchResult:
     """No network covers the origin: straight line × detour factor, marked estimated."""
-    from .services.venues import haversine_m
-    from .walking.router import DETOUR_FACTOR
-
     pace = PACES[query.pace]
-    limit_m = query.minutes * pace.metres_per_minute
-    radius_deg = limit_m / 111_000
-    rows = session.execute(select(Venue.id, lat_of(Venue.geom), lon_of(Venue.geom))).all()
-    walk = {}
-    for venue_id, lat, lon in rows:
-        if abs(lat - query.lat) > radius_deg * 1.5:
-            continue
-        metres = DETOUR_FACTOR * haversine_m(query.lat, query.lon, lat, lon)
-        if metres <= limit_m:
-            walk[venue_id] = (metres, metres / pace.metres_per_minute)
+    walk = _estimated_walk(session, query.lat, query.lon, query.minutes, pace)
     matches = _rank(session, query, walk, now=now, limit=query.limit)
     for m in matches:
         m["estimated"] = True
     return MatchResult(origin, _circle(query, pace), None, True, matches)
+
+
+def _network_walk(session: Session, service: WalkingService, name: str, router: Router,
+                  reach: Any, pace: Any) -> dict[int, tuple[float, float]]:
+    """Venue id -> (metres, minutes) for every venue the reach gets to on the network."""
+    snaps = service.venue_snaps(session, name, router, pace.avoid_steps)
+    metres, minutes = router.walk_to_snaps(reach, snaps.batch)
+    within = np.flatnonzero(np.isfinite(metres))
+    return {int(snaps.venue_ids[i]): (float(metres[i]), float(minutes[i])) for i in within}
+
+
+def _estimated_walk(session: Session, lat0: float, lon0: float, minutes: int,
+                    pace: Any) -> dict[int, tuple[float, float]]:
+    """Venue id -> (metres, minutes) by straight line x detour factor (no network here)."""
+    from .services.venues import haversine_m
+    from .walking.router import DETOUR_FACTOR
+
+    limit_m = minutes * pace.metres_per_minute
+    radius_deg = limit_m / 111_000
+    rows = session.execute(select(Venue.id, lat_of(Venue.geom), lon_of(Venue.geom))).all()
+    walk = {}
+    for venue_id, lat, lon in rows:
+        if abs(lat - lat0) > radius_deg * 1.5:
+            continue
+        metres = DETOUR_FACTOR * haversine_m(lat0, lon0, lat, lon)
+        if metres <= limit_m:
+            walk[venue_id] = (metres, metres / pace.metres_per_minute)
+    return walk
+
+
+def venues_within_walk(session: Session, service: WalkingService, lat: float, lon: float, *,
+                       minutes: int, pace: str) -> tuple[dict[int, tuple[float, float]], bool]:
+    """Venue id -> (metres, minutes) for the venues within `minutes` walk of a point, and
+    whether that is estimated (no street network covers the point)."""
+    name, router = service.router_for(lat, lon)
+    chosen = PACES[pace]
+    if router is None:
+        return _estimated_walk(session, lat, lon, minutes, chosen), True
+    reach = router.reach(lat, lon, minutes, chosen.name)
+    return _network_walk(session, service, name, router, reach, chosen), reach.estimated
 
 
 def _circle(query: MatchQuery, pace) -> dict:

@@ -26,6 +26,7 @@ _RRULE_DAYS = dict(zip(DAY_CODES, (rrule.MO, rrule.TU, rrule.WE, rrule.TH, rrule
 # Anchor for "every other week" when a rule gives no start date: a fixed Monday, so the
 # fortnight parity never depends on when the rule was read.
 _INTERVAL_ANCHOR = date(2024, 1, 1)
+INTERVAL_ANCHOR = _INTERVAL_ANCHOR  # for publishers that must state a start date
 
 Kind = Literal["weekly", "monthly", "daily", "once"]
 

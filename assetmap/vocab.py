@@ -168,6 +168,12 @@ def _openactive_concepts() -> dict[str, dict]:
     return by_id
 
 
+def openactive_label(concept: str) -> str | None:
+    """The Activity List's own prefLabel for a concept URI (what publishers must write)."""
+    node = _openactive_concepts().get(concept)
+    return node["prefLabel"] if node else None
+
+
 @cache
 def _openactive_to_category() -> dict[str, str]:
     return {uri: term.id for term in CATEGORIES for uri in term.openactive}

@@ -488,11 +488,15 @@ class QueuePage:
                 "pages": self.pages, "items": self.items}
 
 
-def page_args(args: Mapping[str, str], *, default_per_page: int = 50) -> tuple[int, int]:
-    """`page` (from 1) and `per_page` (1-500) from query parameters, checked."""
-    return (int_param(args.get("page"), "page", default=1, low=1, high=1_000_000),
-            int_param(args.get("per_page"), "per_page", default=default_per_page, low=1,
-                      high=MAX_PER_PAGE))
+def page_args(args: Mapping[str, str], *, default_per_page: int = 50,
+              zero_is_default: bool = False) -> tuple[int, int]:
+    """`page` (from 1) and `per_page` (1-500) from query parameters, checked.
+    `zero_is_default`: 0 means the first page / the default size (Open Referral UK allows it)."""
+    low = 0 if zero_is_default else 1
+    page = int_param(args.get("page"), "page", default=1, low=low, high=1_000_000)
+    per_page = int_param(args.get("per_page"), "per_page", default=default_per_page, low=low,
+                         high=MAX_PER_PAGE)
+    return page or 1, per_page or default_per_page
 
 
 def queue(session: Session, flt: QueueFilter, *, now: datetime, page: int = 1,

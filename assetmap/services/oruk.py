@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from assetmap import values
@@ -33,7 +33,6 @@ from ..models import Activity, Organisation, Venue
 from ..params import as_id, datetime_param
 from ..schedule import LONDON, ScheduleRule, describe, occurrences
 from ..spatial import lat_of, lon_of
-from .freshness_queue import page_args
 
 STATUSES: Mapping[str, str] = {"active": "active", "paused": "temporarily closed",
                                "ended": "defunct"}
@@ -55,24 +54,39 @@ def entity_id(public_url: str, kind: str, number: int) -> str:
     return f"{_prefix(public_url, kind)}{number:012x}"
 
 
+
+
+def entity_number(public_url: str, kind: str, raw: str) -> int | None:
+    """The integer a `kind` id stands for (a UUID from `entity_id`, or a plain integer), or
+    None when it stands for nothing AssetMap could hold."""
+    raw = raw.strip().lower()
+    number = None
+    if raw.isascii() and raw.isdigit():
+        number = int(raw)
+    else:
+        prefix = _prefix(public_url, kind)
+        if raw.startswith(prefix) and len(raw) == len(prefix) + 12:
+            try:
+                number = int(raw[len(prefix):], 16)
+            except ValueError:
+                number = None
+    return as_id(number) if number is not None else None
+
+
 def service_number(public_url: str, raw: str) -> int:
     """The listing id a service id stands for (a UUID from `entity_id`, or a plain integer)."""
-    raw = raw.strip().lower()
-    if as_id(raw) is not None:
-        return as_id(raw)  # type: ignore[return-value]
-    prefix = _prefix(public_url, "service")
-    if raw.startswith(prefix) and len(raw) == len(prefix) + 12:
-        try:
-            number = int(raw[len(prefix):], 16)
-        except ValueError:
-            number = 0
-        if as_id(number) is not None:
-            return number
-    raise NotFound(f"there is no service with id {raw!r}")
+    number = entity_number(public_url, "service", raw)
+    if number is None:
+        raise NotFound(f"there is no service with id {raw.strip()!r}")
+    return number
 
 
 def term_id(taxonomy: str, term: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:assetmap:{taxonomy}:{term}"))
+
+
+def taxonomy_id(name: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:assetmap:taxonomy:{name}"))
 
 
 # -- queries -------------------------------------------------------------------------------
@@ -88,27 +102,6 @@ def parse_modified_after(raw: str | None) -> datetime | None:
     if not raw or not raw.strip():
         return None
     return datetime_param(raw, "modified_after", example="date-time such as 2026-01-05T09:50:00Z")
-
-
-def service_page(session: Session, config: Mapping, args: Mapping[str, str]) -> dict[str, Any]:
-    """A page of services with one-to-one fields, shaped like the profile's example list."""
-    page, per_page = page_args(args)
-    since = parse_modified_after(args.get("modified_after"))
-    stmt = _published()
-    if since is not None:
-        stmt = stmt.where(or_(Activity.updated_at >= since, Activity.last_verified_at >= since,
-                              Venue.updated_at >= since, Organisation.updated_at >= since))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.execute(stmt.options(selectinload(Activity.organisation),
-                                        selectinload(Activity.venue))
-                           .order_by(Activity.id).offset((page - 1) * per_page)
-                           .limit(per_page)).all()
-    pages = max(1, -(-total // per_page))
-    return {
-        "total_items": total, "total_pages": pages, "page_number": page, "size": len(rows),
-        "first_page": page == 1, "last_page": page >= pages, "empty": total == 0,
-        "contents": [service_summary(a, config) for a, _lat, _lon in rows],
-    }
 
 
 def service_detail(session: Session, config: Mapping, raw_id: str) -> dict[str, Any]:
@@ -138,7 +131,7 @@ def last_modified(activity: Activity) -> datetime:
     return max(m for m in moments if m is not None)
 
 
-def _url(value: str | None) -> str | None:
+def url_or_none(value: str | None) -> str | None:
     """A stored address only if it passes the one check every way in uses (older data may
     not have)."""
     try:
@@ -147,7 +140,7 @@ def _url(value: str | None) -> str | None:
         return None
 
 
-def _email(value: str | None) -> str | None:
+def email_or_none(value: str | None) -> str | None:
     try:
         return values.email(value, "email") if value else None
     except ValidationError:
@@ -160,10 +153,10 @@ def _organisation(activity: Activity, base: str) -> dict[str, Any] | None:
         return None
     data: dict[str, Any] = {"id": entity_id(base, "organization", org.id), "name": org.name,
                             "description": ""}
-    if _email(org.email):
-        data["email"] = _email(org.email)
-    if _url(org.url):
-        data["website"] = _url(org.url)
+    if email_or_none(org.email):
+        data["email"] = email_or_none(org.email)
+    if url_or_none(org.url):
+        data["website"] = url_or_none(org.url)
     return data
 
 
@@ -174,12 +167,12 @@ def service_summary(activity: Activity, config: Mapping) -> dict[str, Any]:
         "id": entity_id(base, "service", activity.id),
         "name": activity.name,
         "description": activity.description or "",
-        "url": _url(activity.contact_url) or f"{base}/activities/{activity.id}",
+        "url": url_or_none(activity.contact_url) or f"{base}/activities/{activity.id}",
         "status": STATUSES[activity.status],
         "last_modified": _ms(last_modified(activity)),
     }
-    if _email(activity.contact_email):
-        data["email"] = _email(activity.contact_email)
+    if email_or_none(activity.contact_email):
+        data["email"] = email_or_none(activity.contact_email)
     if activity.age_min is not None:
         data["minimum_age"] = activity.age_min
     if activity.age_max is not None:
@@ -201,7 +194,7 @@ def service_full(activity: Activity, lat: float | None, lon: float | None,
     service_id = data["id"]
     data["schedules"] = [_schedule(row.id, ScheduleRule.from_dict(row.rule), activity, base,
                                    service_id) for row in activity.schedule_rows]
-    data["service_at_locations"] = _locations(activity, lat, lon, base, service_id)
+    data["service_at_locations"] = locations(activity, lat, lon, base, service_id)
     data["cost_options"] = _costs(activity, base, service_id)
     data["attributes"] = _attributes(activity, base, service_id)
     if activity.contact_phone:
@@ -257,7 +250,7 @@ def _schedule(number: int, rule: ScheduleRule, activity: Activity, base: str,
     return row
 
 
-def _locations(activity: Activity, lat: float | None, lon: float | None, base: str,
+def locations(activity: Activity, lat: float | None, lon: float | None, base: str,
                service_id: str) -> list[dict[str, Any]]:
     venue = activity.venue
     if venue is None or lat is None or lon is None:
@@ -332,7 +325,8 @@ def _attributes(activity: Activity, base: str, service_id: str) -> list[dict[str
     for taxonomy, term, label in terms:
         tid = term_id(taxonomy, term)
         taxonomy_term: dict[str, Any] = {"id": tid, "name": label, "description": label,
-                                         "taxonomy": taxonomy, "term": term}
+                                         "taxonomy": taxonomy, "term": term,
+                                         "taxonomy_id": taxonomy_id(taxonomy)}
         if taxonomy == CATEGORY_TAXONOMY and concepts.get(term):
             taxonomy_term["term_uri"] = concepts[term][0]
         out.append({"id": str(uuid.uuid5(uuid.NAMESPACE_URL,

@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFProtect
 from assetmap.web import inputs
 from assetmap.web import place
 from assetmap.maps import web as maps_web
+from assetmap.opendata.web import bp as opendata_bp
 
 from .. import vocab
 from ..freshness import STATE_LABELS
@@ -34,6 +35,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(freshness_api.bp)
     app.register_blueprint(oruk.bp)
     maps_web.init_app(app)
+    app.register_blueprint(opendata_bp)
 
     @app.context_processor
     def _vocabulary() -> dict:

@@ -60,6 +60,30 @@ ATTRIBUTION = ("Venues © OpenStreetMap contributors (ODbL). Contains OS data ©
 
 @bp.get("/activities")
 def activities() -> Response:
+    """Listings as GeoJSON features (private fields only for signed-in connectors).
+    ---
+    get:
+      parameters:
+        - {name: bbox, in: query, description: "minLon,minLat,maxLon,maxLat",
+           schema: {type: string}}
+        - {name: category, in: query, description: "category ids, comma-separated",
+           schema: {type: string}}
+        - {name: tag, in: query, description: "suitability tags, all required",
+           schema: {type: string}}
+        - {name: status, in: query, description: "statuses, comma-separated, or all",
+           schema: {type: string}}
+        - {name: limit, in: query, description: "listings per page (default 500)",
+           schema: {type: integer, minimum: 1}}
+        - {name: after, in: query, description: "the last id of the previous page (from next)",
+           schema: {type: integer, minimum: 0}}
+      responses:
+        200:
+          description: A GeoJSON FeatureCollection
+          content:
+            application/json:
+              schema: {type: object, required: [type, features],
+                       properties: {features: {type: array}}}
+    """
     args = request.args.to_dict()
     flt = ActivityFilter.from_args(args)
     limit = int_param(args.get("limit"), "limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
@@ -69,6 +93,16 @@ def activities() -> Response:
 
 @bp.get("/activities/<int:activity_id>")
 def activity(activity_id: int) -> Response:
+    """One listing as a GeoJSON feature.
+    ---
+    get:
+      responses:
+        200:
+          description: A GeoJSON Feature
+          content:
+            application/json:
+              schema: {type: object, required: [type, properties]}
+    """
     found = activity_with_point(get_session(), activity_id)
     if found is None:
         raise NotFound(f"no activity with id {activity_id}")
@@ -79,6 +113,16 @@ def activity(activity_id: int) -> Response:
 
 @bp.get("/vocabulary")
 def vocabulary() -> Response:
+    """Categories (with OpenActive concepts), suitability tags, statuses and check methods.
+    ---
+    get:
+      responses:
+        200:
+          description: The vocabulary
+          content:
+            application/json:
+              schema: {type: object, required: [categories, tags]}
+    """
     return jsonify({
         "categories": [{"id": t.id, "label": t.label, "openactive": list(t.openactive)}
                        for t in vocab.CATEGORIES],
@@ -90,6 +134,14 @@ def vocabulary() -> Response:
 
 @bp.get("/areas")
 def areas() -> Response:
+    """Wards or boroughs as GeoJSON.
+    ---
+    get:
+      parameters:
+        - {name: kind, in: query, schema: {type: string, enum: [ward, borough]}}
+        - {name: bbox, in: query, description: "minLon,minLat,maxLon,maxLat",
+           schema: {type: string}}
+    """
     kind = request.args.get("kind", "ward")
     if kind not in ("ward", "borough"):
         raise ValidationError("kind", f"unknown area kind {kind!r}", allowed=["ward", "borough"])
@@ -106,7 +158,24 @@ def areas() -> Response:
 
 @bp.get("/match")
 def match() -> Response:
-    """Activities within a walk of a postcode or point, ranked, with reasons."""
+    """Activities within a walk of a postcode or point, ranked, with reasons.
+    ---
+    get:
+      parameters:
+        - {name: postcode, in: query, schema: {type: string}}
+        - {name: lat, in: query, schema: {type: number}}
+        - {name: lon, in: query, schema: {type: number}}
+        - {name: minutes, in: query, schema: {type: integer, minimum: 1, maximum: 60}}
+        - {name: pace, in: query, schema: {type: string}}
+        - {name: needs, in: query, description: "suitability tags, comma-separated",
+           schema: {type: string}}
+        - {name: interests, in: query, description: "categories, comma-separated",
+           schema: {type: string}}
+        - {name: day, in: query, schema: {type: string}}
+        - {name: time, in: query, schema: {type: string, enum: [morning, afternoon, evening]}}
+        - {name: free, in: query, schema: {type: string}}
+        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 200}}
+    """
     from flask import current_app
 
     from ..matching import MatchQuery, find_matches, walking_service
@@ -125,7 +194,16 @@ def no_store(response: Response) -> Response:
 
 @bp.get("/route")
 def route() -> Response:
-    """The walking route from an origin (`from`: postcode or "lat,lon") to an activity."""
+    """The walking route from an origin (`from`: postcode or "lat,lon") to an activity.
+    ---
+    get:
+      parameters:
+        - {name: from, in: query, required: true, schema: {type: string}}
+        - {name: to, in: query, required: true, schema: {type: integer}}
+        - {name: pace, in: query, schema: {type: string}}
+      responses:
+        404: {description: No such activity at a venue}
+    """
     from flask import current_app
 
     from ..matching import MatchQuery, walking_service
@@ -167,7 +245,13 @@ def route() -> Response:
 
 @bp.get("/streets")
 def streets() -> Response:
-    """Walkable streets in a map view, drawn as the map's own basemap (no outside tiles)."""
+    """Walkable streets in a map view, drawn as the map's own basemap (no outside tiles).
+    ---
+    get:
+      parameters:
+        - {name: bbox, in: query, required: true, description: "minLon,minLat,maxLon,maxLat",
+           schema: {type: string}}
+    """
     from flask import current_app
 
     from ..matching import walking_service

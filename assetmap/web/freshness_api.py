@@ -18,6 +18,20 @@ bp = Blueprint("freshness_api", __name__, url_prefix="/api/v1")
 
 @bp.get("/freshness")
 def freshness() -> Response:
+    """The freshness summary and work queue (coordinators only).
+    ---
+    get:
+      parameters:
+        - {name: area, in: query, schema: {type: string}}
+        - {name: category, in: query, schema: {type: string}}
+        - {name: source, in: query, schema: {type: integer}}
+        - {name: state, in: query, schema: {type: string}}
+        - {name: page, in: query, schema: {type: integer, minimum: 1}}
+        - {name: per_page, in: query, schema: {type: integer, minimum: 1, maximum: 500}}
+      responses:
+        401: {description: Not signed in}
+        403: {description: Not a coordinator}
+    """
     if not current_user.is_authenticated:
         abort(401, description="Sign in as a coordinator to see the freshness queue.")
     if not current_user.has_role("coordinator"):

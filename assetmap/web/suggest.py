@@ -182,7 +182,22 @@ def _cors(response: Response) -> Response:
 
 @bp.post("/api/v1/suggestions")
 def api_create() -> Response:
-    """201 with a reference; 400 naming every bad field; 413 too large; 429 over the limit."""
+    """A community suggestion of a new activity, for coordinators to review.
+
+    201 with a reference; 400 naming every bad field; 413 too large; 429 over the limit.
+    ---
+    post:
+      requestBody:
+        required: true
+        description: the suggested activity (name, category, schedule, venue...)
+        content:
+          application/json:
+            schema: {type: object}
+      responses:
+        201: {description: Received; the answer carries a reference}
+        413: {description: The body is too large}
+        429: {description: Too many suggestions from this address; see Retry-After}
+    """
     if not request.is_json:
         raise ValidationError("body", "send a JSON object with Content-Type: application/json",
                               allowed=list(API_FIELDS))

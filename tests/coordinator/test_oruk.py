@@ -159,7 +159,7 @@ def test_open_with_cors_and_clear_errors(client, demo):
     assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
     missing = client.get("/oruk/services/00000000-0000-8000-8000-000000000001")
     assert missing.status_code == 404 and missing.get_json()["error"] == "notfound"
-    for query, field in (("page=0", "page"), ("per_page=501", "per_page"),
+    for query, field in (("page=-1", "page"), ("per_page=501", "per_page"),
                          ("per_page=many", "per_page"), ("modified_after=yesterday",
                                                          "modified_after")):
         bad = client.get(f"/oruk/services?{query}")

@@ -186,15 +186,22 @@ def user() -> None:
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice(["connector", "coordinator", "admin"]))
 @click.option("--name")
+@click.option("--area", "areas", multiple=True,
+              help="A ward or borough (code or name) they look after; repeat for more.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def user_add(email: str, role: str, name: str | None, password: str) -> None:
+def user_add(email: str, role: str, name: str | None, areas: tuple[str, ...],
+             password: str) -> None:
     from ..db import session_scope
+    from ..people.accounts import find_areas
     from ..services.users import create_user
 
     with session_scope(app_from_env()) as session:
+        found = find_areas(session, areas)
         created = create_user(session, email=email, role=role, password=password, name=name)
-        click.echo(f"user {created.email} added as {created.role}")
+        created.areas = found
+        where = f" for {', '.join(a.name for a in found)}" if found else ""
+        click.echo(f"user {created.email} added as {created.role}{where}")
 
 
 # Feature commands live in their own modules and register themselves on `main`.
-from . import community, coordinator, sources, walking  # noqa: E402, F401
+from . import community, coordinator, people, sources, walking  # noqa: E402, F401

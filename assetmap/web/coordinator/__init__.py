@@ -16,4 +16,4 @@ def index():
 
 
 # Feature modules add their routes to `bp`.
-from . import coverage, freshness, sources, suggestions  # noqa: E402, F401
+from . import coverage, freshness, people, sources, suggestions  # noqa: E402, F401

@@ -29,7 +29,7 @@ run: install
 	$(VENV)/bin/assetmap demo load --if-empty
 	$(VENV)/bin/assetmap network list | grep -q '^camden:' || \
 	  $(VENV)/bin/assetmap network build --osm data/osm/camden.osm.pbf --name camden
-	$(VENV)/bin/assetmap serve --host $(HOST) --port $(PORT)
+	$(VENV)/bin/assetmap serve --with-scheduler --host $(HOST) --port $(PORT)
 
 test: install
 	bash .ci/start-services

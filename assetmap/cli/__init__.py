@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -48,7 +49,10 @@ def main() -> None:
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535),
               envvar="PORT")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--with-scheduler", is_flag=True,
+              help="Also run the one scheduler process (feeds, mail, reminders, digests) "
+                   "beside the web workers, stopped with them. For one-machine set-ups.")
+def serve(host: str, port: int, workers: int, with_scheduler: bool) -> None:
     """Run the web app under gunicorn (a production WSGI server)."""
     from gunicorn.app.base import BaseApplication
 
@@ -72,7 +76,20 @@ def serve(host: str, port: int, workers: int) -> None:
             return app
 
     click.echo(f"AssetMap on http://{host}:{port}/ ({workers} workers)")
-    Server().run()
+    if not with_scheduler:
+        Server().run()
+        return
+    # A child process, not a thread in a worker: exactly one scheduler however many workers.
+    child = subprocess.Popen([sys.executable, "-m", "assetmap", "scheduler"])
+    click.echo(f"scheduler running beside the web app (process {child.pid})")
+    try:
+        Server().run()
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 # -- database ------------------------------------------------------------------------------

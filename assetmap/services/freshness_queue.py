@@ -137,7 +137,7 @@ def _evidence(session: Session, scope: Scope, rules: Rules) -> dict[int, Due]:
             select(VerificationEvent.activity_id, VerificationEvent.method,
                    func.max(VerificationEvent.verified_at))
             .where(scope(VerificationEvent.activity_id),
-                   VerificationEvent.method != "source-seen")
+                   VerificationEvent.method.not_in(vocab.SIGHTING_METHODS))
             .group_by(VerificationEvent.activity_id, VerificationEvent.method)):
         checks[activity_id].append(Check(at, method))
     recurring = set(session.scalars(select(ScheduleEntry.activity_id).where(

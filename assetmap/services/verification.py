@@ -17,7 +17,7 @@ from .listings import Actor
 
 # A feed merely still listing something is not a human check: it refreshes "last seen by
 # source", not "last verified".
-SIGHTING_METHODS = frozenset({"source-seen"})
+SIGHTING_METHODS = vocab.SIGHTING_METHODS
 
 
 def record_verification(session: Session, activity: Activity, method: str, actor: Actor, *,

@@ -84,7 +84,8 @@ def suggestion_merge(suggestion_id: int, activity_id: int):
         try:
             records = moderation.merge(session, suggestion, activity,
                                        request.form.getlist("use"), _actor(),
-                                       data_dir=current_app.config["DATA_DIR"])
+                                       data_dir=current_app.config["DATA_DIR"],
+                                       checked=request.form.get("checked") == "yes")
         except Conflict as exc:
             flash(str(exc))
             return _back()

@@ -24,6 +24,8 @@ from flask import (
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from assetmap.coordination import assignments
+
 from .. import vocab
 from ..db import get_session
 from ..errors import NotFound, ValidationError
@@ -95,6 +97,8 @@ def search() -> Response:
     outcome = svc.search(get_session(), walking_service(current_app), form,
                          data_dir=current_app.config["DATA_DIR"], now=utcnow())
     page = render_template("connector/search.html", outcome=outcome, form=form,
+                           my_checks=assignments.my_checks(get_session(), current_user.id,
+                                                           now=utcnow()),
                            map_data=outcome.map_data(), now=utcnow(), ceil=math.ceil,
                            here=request.full_path if form.has_where else request.path)
     return _no_store(make_response(page, 400 if outcome.errors else 200))

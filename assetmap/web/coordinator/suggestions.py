@@ -10,6 +10,9 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from assetmap.coordination import outbox
+from assetmap.models import utcnow
+
 from ... import vocab
 from ...db import get_session
 from ...errors import AssetMapError, Conflict, NotFound, ValidationError
@@ -161,6 +164,5 @@ def organiser_check_send():
     if message.status == "sent":
         flash(f"Sent “Is this still right?” for “{activity.name}” to {message.to_address}.")
     else:
-        flash(f"Could not send to {message.to_address} just now ({message.error}); the "
-              "message stays in the outbox and will be tried again.")
+        flash(outbox.words(message, now=utcnow()))
     return _back()

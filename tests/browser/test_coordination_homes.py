@@ -56,7 +56,7 @@ def test_each_role_lands_on_its_home(app, watched, live_server, scenario, wards,
     assert watched.dialogs == [] and watched.foreign_requests() == []
 
 
-def test_outbox_shows_waiting_then_sent(app, watched, live_server, mailbox):
+def test_outbox_shows_waiting_then_sent(app, watched, live_server, mailbox):  # noqa: F811
     real_port = app.config["SMTP_PORT"]
     app.config["SMTP_PORT"] = free_port()  # the mail server refuses: nothing listens
     with session_scope(app) as s:

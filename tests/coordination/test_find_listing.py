@@ -8,7 +8,6 @@ import lxml.html
 
 from assetmap.db import session_scope
 from assetmap.services import moderation
-from tests.conftest import csrf_token
 
 
 def test_organiser_check_by_name(client, login, make_listing, mailbox):

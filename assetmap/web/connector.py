@@ -258,7 +258,8 @@ def edit(activity_id: int) -> Response:
     except ValidationError as exc:
         session.rollback()
         return _edit_page(activity, values=svc.clean_edit(mine), base=base, version=version,
-                          errors={exc.field: exc.message}, status=400)
+                          errors=getattr(exc, "errors", None) or {exc.field: exc.message},
+                          status=400)
     if result.conflict is not None:
         return _conflict_page(activity, result.conflict)
     session.commit()

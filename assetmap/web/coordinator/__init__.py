@@ -8,4 +8,4 @@ bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 
 
 # Feature modules add their routes to `bp`.
-from . import coverage, freshness, home, outbox, people, pick, sources, suggestions  # noqa: E402, F401
+from . import coverage, freshness, history, home, outbox, people, pick, sources, suggestions  # noqa: E402, F401

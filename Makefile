@@ -38,7 +38,7 @@ run: install
 	  $(VENV)/bin/assetmap network build --osm data/osm/camden.osm.pbf --name camden
 	$(VENV)/bin/assetmap tiles list | grep -q '^camden:' || \
 	  $(VENV)/bin/assetmap tiles build --osm data/osm/camden.osm.pbf --name camden
-	$(VENV)/bin/assetmap serve --host $(HOST) --port $(PORT)
+	$(VENV)/bin/assetmap serve --with-scheduler --host $(HOST) --port $(PORT)
 
 test: install
 	bash .ci/start-services

@@ -292,22 +292,31 @@ def results(session: Session, *, minutes: int, category: str | None = None
             for r, name, code in session.execute(stmt)]
 
 
+#: A ward where at least this share of the streets has nothing fresh of any kind within the
+#: walk leads the gaps: no single kind of activity can matter more than that.
+HEADLINE_SHARE = 0.5
+
+
 def worst_gaps(session: Session, *, minutes: int, limit: int = 12) -> list[CoverageRow]:
-    """The (ward, category) pairs with the least coverage (the largest wards first among
-    equals), for categories with a fresh listing covering something somewhere."""
+    """The biggest gaps first: wards where most streets (HEADLINE_SHARE) have nothing fresh
+    of any kind within the walk, then the (ward, category) pairs with the least coverage,
+    for categories with a fresh listing covering something somewhere; the largest wards
+    first among equals."""
     present = select(CoverageResult.category).where(
         CoverageResult.minutes == minutes, CoverageResult.category.is_not(None),
         CoverageResult.covered_metres > 0).distinct()
-    stmt = (select(CoverageResult, Area.name, Area.code)
+    share = CoverageResult.covered_metres / CoverageResult.street_metres
+    order = (share, CoverageResult.street_metres.desc(), Area.name, CoverageResult.category)
+    base = (select(CoverageResult, Area.name, Area.code)
             .join(Area, Area.id == CoverageResult.area_id)
-            .where(CoverageResult.minutes == minutes, CoverageResult.category.in_(present),
-                   CoverageResult.street_metres > 0)
-            .order_by(CoverageResult.covered_metres / CoverageResult.street_metres,
-                      CoverageResult.street_metres.desc(), Area.name,
-                      CoverageResult.category).limit(limit))
+            .where(CoverageResult.minutes == minutes, CoverageResult.street_metres > 0))
+    headline = base.where(CoverageResult.category.is_(None),
+                          share <= 1 - HEADLINE_SHARE).order_by(*order).limit(limit)
+    by_kind = base.where(CoverageResult.category.in_(present)).order_by(*order).limit(limit)
+    rows = [*session.execute(headline), *session.execute(by_kind)][:limit]
     return [CoverageRow(r.area_id, name, code, r.category, r.minutes, r.street_metres,
                         r.covered_metres, r.computed_at)
-            for r, name, code in session.execute(stmt)]
+            for r, name, code in rows]
 
 
 def last_computed(session: Session) -> datetime | None:

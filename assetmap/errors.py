@@ -31,6 +31,16 @@ class ValidationError(AssetMapError):
         return body
 
 
+class ValidationErrors(ValidationError):
+    """Several fields wrong at once (a form reports them all in one go); the first one is
+    the `field`/`message` of the ValidationError it also is."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        field, message = next(iter(errors.items()))
+        super().__init__(field, message)
+        self.errors = dict(errors)
+
+
 class NotFound(AssetMapError):
     status_code = 404
 

@@ -52,6 +52,7 @@ STATE_LABELS = {
 }
 METHOD_WORDS = {
     "source-seen": "seen in a feed",
+    "community-sighted": "a community suggestion said it still runs (details not checked)",
     "source-assured": "assured by the directory that publishes it",
     "connector-visited": "on a connector visit",
     "phoned": "by phone",
@@ -72,6 +73,7 @@ METHOD_WEIGHTS: Mapping[str, float] = {
     "community-suggested": 0.5,
     "imported": 0.5,
     "source-seen": 0.0,
+    "community-sighted": 0.0,
 }
 #: Categories whose offer changes faster than regular groups' (configurable on top).
 DEFAULT_CATEGORY_DAYS: Mapping[str, int] = {"days-out": 91}

@@ -100,7 +100,7 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
     scheduler.add_job(sync_jobs, "interval", seconds=SYNC_SECONDS, args=[scheduler, app],
                       id="sync-sources", next_run_time=utcnow())
     scheduler.add_job("assetmap.scheduler:send_outbox", "interval", seconds=60,
-                      id="send-outbox")
+                      id="send-outbox", next_run_time=utcnow())
     # Daily, and soon after every start: each step is safe to repeat (see freshness_job).
     scheduler.add_job("assetmap.scheduler:run_freshness", "interval", hours=24,
                       id="freshness", next_run_time=utcnow() + timedelta(minutes=2))

@@ -106,6 +106,7 @@ ACTIVITY_STATUSES: tuple[str, ...] = ("active", "paused", "ended", "pending")
 COST_KINDS: tuple[str, ...] = ("free", "amount", "small-fee", "unknown")
 VERIFICATION_METHODS: tuple[str, ...] = (
     "source-seen",
+    "community-sighted",
     "source-assured",
     "connector-visited",
     "phoned",
@@ -115,6 +116,9 @@ VERIFICATION_METHODS: tuple[str, ...] = (
     "community-suggested",
     "imported",
 )
+# Evidence that a listing is still there, not that its details are right: a feed still
+# listing it, or a community suggestion merged without the details being checked.
+SIGHTING_METHODS: frozenset[str] = frozenset({"source-seen", "community-sighted"})
 ROLES: tuple[str, ...] = ("connector", "coordinator", "admin")
 
 

@@ -261,14 +261,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def assetmap_serve(env: dict[str, str], *, workers: int, log_path: Path) -> Iterator[str]:
+def assetmap_serve(env: dict[str, str], *, workers: int, log_path: Path,
+                   extra: tuple[str, ...] = ()) -> Iterator[str]:
     """The production server (`assetmap serve`, gunicorn) on a free port; yields its base URL
     once it answers, and stops it afterwards. Its output goes to `log_path`."""
     port = free_port()
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "assetmap", "serve", "--host", "127.0.0.1", "--port",
-             str(port), "--workers", str(workers)], env=env, stdout=log,
+             str(port), "--workers", str(workers), *extra], env=env, stdout=log,
             stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

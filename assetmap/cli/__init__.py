@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -51,7 +52,10 @@ def main() -> None:
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535),
               envvar="PORT")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--with-scheduler", is_flag=True,
+              help="Also run the one scheduler process (feeds, mail, reminders, digests) "
+                   "beside the web workers, stopped with them. For one-machine set-ups.")
+def serve(host: str, port: int, workers: int, with_scheduler: bool) -> None:
     """Run the web app under gunicorn (a production WSGI server)."""
     from gunicorn.app.base import BaseApplication
 
@@ -75,7 +79,20 @@ def serve(host: str, port: int, workers: int) -> None:
             return app
 
     click.echo(f"AssetMap on http://{host}:{port}/ ({workers} workers)")
-    Server().run()
+    if not with_scheduler:
+        Server().run()
+        return
+    # A child process, not a thread in a worker: exactly one scheduler however many workers.
+    child = subprocess.Popen([sys.executable, "-m", "assetmap", "scheduler"])
+    click.echo(f"scheduler running beside the web app (process {child.pid})")
+    try:
+        Server().run()
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 # -- database ------------------------------------------------------------------------------
@@ -189,14 +206,21 @@ def user() -> None:
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice(["connector", "coordinator", "admin"]))
 @click.option("--name")
+@click.option("--area", "areas", multiple=True,
+              help="A ward or borough (code or name) they look after; repeat for more.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def user_add(email: str, role: str, name: str | None, password: str) -> None:
+def user_add(email: str, role: str, name: str | None, areas: tuple[str, ...],
+             password: str) -> None:
     from ..db import session_scope
+    from ..people.accounts import find_areas
     from ..services.users import create_user
 
     with session_scope(app_from_env()) as session:
+        found = find_areas(session, areas)
         created = create_user(session, email=email, role=role, password=password, name=name)
-        click.echo(f"user {created.email} added as {created.role}")
+        created.areas = found
+        where = f" for {', '.join(a.name for a in found)}" if found else ""
+        click.echo(f"user {created.email} added as {created.role}{where}")
 
 
 @user.command("password")
@@ -222,4 +246,4 @@ def user_deactivate(email: str) -> None:
 from assetmap.cli import places  # noqa: E402, F401
 from assetmap.cli import maps  # noqa: E402, F401
 
-from . import community, coordinator, sources, walking  # noqa: E402, F401
+from . import community, coordinator, people, sources, walking  # noqa: E402, F401

@@ -57,6 +57,9 @@ def stale(area, category, source, state, limit, at, as_json) -> None:
     if summary["by_area"]:
         click.echo("By ward (stale or never checked):")
         for row in summary["by_area"]:
+            if not row["total"]:
+                click.echo(f"  {row['name']:<32} no listings")
+                continue
             click.echo(f"  {row['name']:<32} {row['needs_check']:>6} of {row['total']:<6} "
                        f"({round(row['share_needs_check'] * 100)}%)")
     click.echo(f"Queue: {page.total} listings, most overdue first"

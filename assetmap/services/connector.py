@@ -23,7 +23,7 @@ from assetmap import values
 from assetmap.params import id_param
 
 from .. import handout as ho
-from ..errors import NotFound, ValidationError
+from ..errors import NotFound, ValidationError, ValidationErrors
 from ..freshness import STATE_LABELS, ago
 from ..matching import MatchQuery, MatchResult, WalkingService, find_matches
 from ..models import Activity, ChangeRecord, ReviewItem, User, VerificationEvent
@@ -500,30 +500,45 @@ def merged_values(form: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
 
 def listing_fields(session: Session, activity: Activity, changed: Mapping[str, str], *,
                    data_dir: Path) -> dict[str, Any]:
-    """Listing fields from changed quick-edit text; ValidationError names the form field."""
+    """Listing fields from changed quick-edit text; ValidationErrors names every form field
+    that is wrong, so the person can fix them all in one go."""
     fields: dict[str, Any] = {}
+    errors: dict[str, str] = {}
     for key, value in changed.items():
-        if key == "schedule":
-            try:
-                fields["schedules"] = parse_schedule(value) if value else []
-            except ScheduleError as exc:
-                raise ValidationError("schedule", str(exc)) from None
-        elif key == "cost":
-            try:
-                fields.update(parse_cost(value) or {"cost_kind": "unknown", "cost_amount": None,
-                                                    "cost_text": None})
-            except ValidationError as exc:
-                raise ValidationError("cost", exc.message) from None
-        elif key in ("contact_email", "contact_url", "contact_phone") and value.strip():
-            fields[key] = _CONTACT_CHECKS[key](value, key)
-        elif key in ("description", "first_visit", "contact_name", "contact_phone",
-                     "contact_email", "contact_url"):
-            fields[key] = _clean_text(value, key, 5000 if key == "description" else 500)
-            if key == "contact_name" and fields[key]:
-                fields[key] = values.one_line(fields[key], key)
+        try:
+            _one_field(fields, key, value)
+        except ValidationError as exc:
+            errors[exc.field] = exc.message
     if any(k.startswith("venue_") for k in changed):
-        fields["venue_id"] = _venue_id(session, activity, changed, data_dir=data_dir)
+        try:
+            fields["venue_id"] = _venue_id(session, activity, changed, data_dir=data_dir)
+        except ValidationError as exc:
+            errors.setdefault(exc.field, exc.message)
+    if errors:
+        raise ValidationErrors(errors)
     return fields
+
+
+def _one_field(fields: dict[str, Any], key: str, value: str) -> None:
+    """One quick-edit field into `fields`; ValidationError names it if it is wrong."""
+    if key == "schedule":
+        try:
+            fields["schedules"] = parse_schedule(value) if value else []
+        except ScheduleError as exc:
+            raise ValidationError("schedule", str(exc)) from None
+    elif key == "cost":
+        try:
+            fields.update(parse_cost(value) or {"cost_kind": "unknown", "cost_amount": None,
+                                                "cost_text": None})
+        except ValidationError as exc:
+            raise ValidationError("cost", exc.message) from None
+    elif key in ("contact_email", "contact_url", "contact_phone") and value.strip():
+        fields[key] = _CONTACT_CHECKS[key](value, key)
+    elif key in ("description", "first_visit", "contact_name", "contact_phone",
+                 "contact_email", "contact_url"):
+        fields[key] = _clean_text(value, key, 5000 if key == "description" else 500)
+        if key == "contact_name" and fields[key]:
+            fields[key] = values.one_line(fields[key], key)
 
 
 def _venue_id(session: Session, activity: Activity, changed: Mapping[str, str], *,

@@ -40,6 +40,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import NullType
 
+from assetmap.coordination import outbox
+
 from .. import vocab
 from ..errors import NotFound, ValidationError
 from ..freshness import (
@@ -135,7 +137,7 @@ def _evidence(session: Session, scope: Scope, rules: Rules) -> dict[int, Due]:
             select(VerificationEvent.activity_id, VerificationEvent.method,
                    func.max(VerificationEvent.verified_at))
             .where(scope(VerificationEvent.activity_id),
-                   VerificationEvent.method != "source-seen")
+                   VerificationEvent.method.not_in(vocab.SIGHTING_METHODS))
             .group_by(VerificationEvent.activity_id, VerificationEvent.method)):
         checks[activity_id].append(Check(at, method))
     recurring = set(session.scalars(select(ScheduleEntry.activity_id).where(
@@ -665,10 +667,9 @@ def apply_action(session: Session, ids: Iterable[int], action: str, *, user: Use
         who = session.get(User, assignee_id)
         return f"{n} {plural} assigned to {who.email if who else assignee_id}."
     sent = [a for a in listings if (a.contact_email or "").strip()]
-    for activity in sent:
-        remind(session, activity, config)
-    words = (f"Reminder sent to the organisers of {len(sent)} "
-             f"{'listing' if len(sent) == 1 else 'listings'}.")
+    messages = [remind(session, activity, config) for activity in sent]
+    words = outbox.summarise(messages, now=now,
+                             sent_words="Reminder sent to the organisers of {n} listing{s}.")
     if len(sent) < n:
         missing = ", ".join(a.name for a in listings if a not in sent)
         words += f" No contact e-mail for: {missing} (phone them instead)."

@@ -33,6 +33,7 @@ from ..models import (
 )
 from ..schedule import DAY_CODES, DAY_NAMES, ScheduleRule, describe_all
 from ..spatial import BBox, in_bbox, lat_of, lon_of
+from .freshness_queue import refresh
 from .listings import Actor, apply_changes, create_activity, history
 from .suggestions import cost_words, listing_fields
 from .venues import find_or_create_venue, haversine_m
@@ -352,13 +353,24 @@ def approve(session: Session, suggestion: Suggestion, actor: Actor, *, data_dir:
 
 
 def merge(session: Session, suggestion: Suggestion, activity: Activity, keys: Iterable[str],
-          actor: Actor, *, data_dir: Path) -> list[ChangeRecord]:
-    """Take the chosen parts of a suggestion into an existing listing."""
+          actor: Actor, *, data_dir: Path, checked: bool = False) -> list[ChangeRecord]:
+    """Take the chosen parts of a suggestion into an existing listing.
+
+    An anonymous suggestion is evidence the group still runs, not that its details are
+    right: unless the coordinator says they checked the details (`checked`), it is recorded
+    as a sighting, which cannot make a stale listing fresh on its own."""
     _pending(suggestion)
     records = apply_proposal(session, activity, proposal_from_suggestion(suggestion), keys,
                              actor, note=f"merged from community suggestion "
                                          f"{suggestion.reference}", data_dir=data_dir)
-    _community_verification(session, activity, suggestion, actor, "merged")
+    if checked:
+        _community_verification(session, activity, suggestion, actor, "merged")
+    else:
+        record_verification(
+            session, activity, "community-sighted", actor, private=True,
+            note=f"Suggested by the community ({suggestion.reference}), merged by coordinator "
+                 f"{actor.label} without checking the details.")
+        refresh(session, activity)  # the sighting may postpone the due date a little
     _decide(suggestion, "merged", actor, activity=activity,
             reason=", ".join(r.field for r in records) or "no field changed")
     return records

@@ -10,6 +10,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from assetmap.coordination import assignments
+
 from .. import vocab
 from ..errors import ValidationError
 from ..models import Activity, VerificationEvent, utcnow
@@ -17,7 +19,7 @@ from .listings import Actor
 
 # A feed merely still listing something is not a human check: it refreshes "last seen by
 # source", not "last verified".
-SIGHTING_METHODS = frozenset({"source-seen"})
+SIGHTING_METHODS = vocab.SIGHTING_METHODS
 
 
 def record_verification(session: Session, activity: Activity, method: str, actor: Actor, *,
@@ -36,6 +38,7 @@ def record_verification(session: Session, activity: Activity, method: str, actor
         note=note, note_private=private, judgement=judgement)
     session.add(event)
     refresh_derived(activity, event)
+    assignments.finish(activity, method)
     if method not in SIGHTING_METHODS:  # a check moves the due date: re-cache it now
         from .freshness_queue import refresh
 

@@ -18,6 +18,7 @@ csrf = CSRFProtect()
 
 def init_app(app: Flask) -> None:
     from . import api, auth, connector, errors, freshness_api, organiser, oruk, public, suggest
+    from .account import bp as account_bp
     from .coordinator import bp as coordinator_bp
 
     inputs.init_app(app)  # first: the id converter must exist before routes are added
@@ -27,6 +28,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(coordinator_bp)
     app.register_blueprint(connector.bp)
     suggest.init_app(app)

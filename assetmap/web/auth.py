@@ -77,12 +77,19 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired()])
 
 
-def _safe_next(target: str | None) -> str:
+def home_for(user: User) -> str:
+    """Each role's own home: connectors search, coordinators and admins see what needs them."""
+    if user.has_role("coordinator"):
+        return url_for("coordinator.index")
+    return url_for("connector.search")
+
+
+def _safe_next(target: str | None, user: User) -> str:
     """Only same-site paths, so a crafted link cannot bounce a user to another site."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(
             target).netloc:
         return target
-    return url_for("public.index")
+    return home_for(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -102,10 +109,18 @@ def login():
         user = authenticate(get_session(), email, form.password.data or "")
         if user is not None:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(_safe_next(request.args.get("next"), user))
         signin_throttle.count_failure(email)
         form.password.errors.append("E-mail or password not recognised.")
     return render_template("auth/login.html", form=form), 200 if not form.errors else 400
+
+
+@bp.get("/home")
+def home():
+    """The signed-in person's own home (the public map for everyone else)."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("public.index"))
+    return redirect(home_for(current_user))
 
 
 @bp.post("/logout")

@@ -25,6 +25,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from assetmap.params import as_id, id_param
+from assetmap.coordination import assignments
 
 from .. import vocab
 from ..db import get_session
@@ -92,6 +93,8 @@ def search() -> Response:
     outcome = svc.search(get_session(), walking_service(current_app), form,
                          data_dir=current_app.config["DATA_DIR"], now=utcnow())
     page = render_template("connector/search.html", outcome=outcome, form=form,
+                           my_checks=assignments.my_checks(get_session(), current_user.id,
+                                                           now=utcnow()),
                            map_data=outcome.map_data(), now=utcnow(), ceil=math.ceil,
                            here=request.full_path if form.has_where else request.path)
     return _no_store(make_response(page, 400 if outcome.errors else 200))
@@ -246,7 +249,8 @@ def edit(activity_id: int) -> Response:
     except ValidationError as exc:
         session.rollback()
         return _edit_page(activity, values=svc.clean_edit(mine), base=base, version=version,
-                          errors={exc.field: exc.message}, status=400)
+                          errors=getattr(exc, "errors", None) or {exc.field: exc.message},
+                          status=400)
     if result.conflict is not None:
         return _conflict_page(activity, result.conflict)
     session.commit()

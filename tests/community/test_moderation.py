@@ -169,7 +169,7 @@ def test_merge_takes_only_the_ticked_fields(client, login, session, lunch_club):
     assert boxes["contact_email"].get("checked") is None  # the listing already has one
     assert boxes["schedules"].get("disabled") is not None  # the same: nothing to take
     token = csrf_token(client, url)
-    response = client.post(url, data={"csrf_token": token,
+    response = client.post(url, data={"csrf_token": token, "checked": "yes",
                                       "use": ["description", "tags", "cost"]})
     assert response.status_code == 303
     session.expire_all()
@@ -333,3 +333,62 @@ def test_services_can_be_used_without_the_web(app, session, lunch_club):
                                   data_dir=app.config["DATA_DIR"])
     assert activity.mode == "online" and activity.venue_id is None
     assert moderation.pending_count(session) == 0
+
+
+def _stale_lunch_club(session, lunch_club) -> Activity:
+    from datetime import timedelta
+
+    from assetmap.models import utcnow
+    from assetmap.services.verification import record_verification
+
+    activity = session.get(Activity, lunch_club)
+    record_verification(session, activity, "phoned", Actor("user", "tester"),
+                        at=utcnow() - timedelta(days=250), note="still on")
+    session.commit()
+    assert activity.freshness_due_at < utcnow()
+    return activity
+
+
+def _state(client, activity_id: int) -> str:
+    body = client.get(f"/api/v1/activities/{activity_id}").get_json()
+    return body["properties"]["freshness"]["state"]
+
+
+def test_an_anonymous_merge_leaves_a_stale_listing_stale(client, login, session, lunch_club):
+    from assetmap.models import utcnow
+
+    activity = _stale_lunch_club(session, lunch_club)
+    due_before = activity.freshness_due_at
+    assert _state(client, lunch_club) == "stale"
+    reference = _suggest(client, description="Now with quiz")
+    login("coordinator")
+    suggestion = _suggestion(session, reference)
+    url = f"/coordinator/suggestions/{suggestion.id}/merge/{lunch_club}"
+    page = client.get(url).get_data(as_text=True)
+    assert "I checked the details" in page
+    response = client.post(url, data={"csrf_token": csrf_token(client, url),
+                                      "use": ["description"]})
+    assert response.status_code == 303
+    session.expire_all()
+    activity = session.get(Activity, lunch_club)
+    assert activity.description == "Now with quiz"
+    assert activity.last_verified_method == "phoned"
+    # A sighting postpones the due date by at most a quarter of the interval: still past.
+    assert due_before < activity.freshness_due_at < utcnow()
+    assert _state(client, lunch_club) == "stale"
+    methods = session.scalars(select(VerificationEvent.method).where(
+        VerificationEvent.activity_id == lunch_club)).all()
+    assert sorted(methods) == ["community-sighted", "phoned"]
+
+
+def test_a_merge_with_the_details_checked_makes_it_fresh(client, login, session, lunch_club):
+    _stale_lunch_club(session, lunch_club)
+    reference = _suggest(client, description="Now with quiz")
+    login("coordinator")
+    suggestion = _suggestion(session, reference)
+    url = f"/coordinator/suggestions/{suggestion.id}/merge/{lunch_club}"
+    client.post(url, data={"csrf_token": csrf_token(client, url), "use": ["description"],
+                           "checked": "yes"})
+    session.expire_all()
+    assert session.get(Activity, lunch_club).last_verified_method == "community-suggested"
+    assert _state(client, lunch_club) != "stale"

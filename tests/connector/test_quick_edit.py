@@ -199,3 +199,20 @@ def test_a_save_racing_another_is_caught_by_the_version_counter(app, listing):
         assert phone.theirs["contact_phone"] == "020 7946 3333"
         assert phone.mine["contact_phone"] == "020 7946 4444"
         assert phone.preselect is None
+
+
+def test_every_bad_field_is_reported_at_once(client, connector, listing, read):
+    before = read(lambda s: s.get(Activity, listing).version)
+    form = _form(client, listing) | {"schedule": "whenever suits", "cost": "two pounds",
+                                     "contact_email": "not-an-address",
+                                     "contact_url": "javascript:alert(1)",
+                                     "venue_postcode": "ZZ9 9ZZ", "contact_name": "Jo Bloggs"}
+    response = client.post(f"/connector/activities/{listing}/edit", data=form)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Please check these 5 things" in html
+    for field in ("schedule", "cost", "contact_email", "contact_url", "venue_postcode"):
+        assert f'id="{field}-error"' in html, field
+    assert 'value="Jo Bloggs"' in html and 'value="not-an-address"' in html
+    assert "whenever suits" in html
+    assert read(lambda s: s.get(Activity, listing).version) == before

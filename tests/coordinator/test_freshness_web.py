@@ -227,3 +227,16 @@ def test_listings_can_be_assigned_to_connectors_and_coordinators(client, login):
     login("coordinator", email="boss@example.org")
     page = client.get("/coordinator/freshness").get_data(as_text=True)
     assert "walker@example.org (connector)" in page and "boss@example.org (coordinator)" in page
+
+
+def test_a_refused_reminder_says_it_is_queued_not_sent(app, client, login, make_listing):
+    from tests.conftest import free_port
+
+    app.config["SMTP_PORT"] = free_port()  # nothing listens: the mail server does not answer
+    login("coordinator")
+    listing = make_listing("Knit and natter", checks=((300, "phoned"),), email="k@example.org")
+    post_action(client, {"action": "remind", "ids": [listing.id]})
+    flashed = client.get("/coordinator/freshness").get_data(as_text=True)
+    assert "Reminder sent" not in flashed
+    assert ("1 message queued, not sent: the mail server did not answer. It will retry at "
+            "12:01 UTC") in flashed

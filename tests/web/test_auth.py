@@ -36,7 +36,7 @@ def test_login_only_redirects_within_the_site(client, app):
     token = csrf_token(client, "/login")
     response = client.post("/login?next=//evil.example/x", data={
         "email": "c@example.org", "password": "correct horse battery", "csrf_token": token})
-    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert response.status_code == 302 and response.headers["Location"] == "/connector"
 
 
 def test_private_verification_notes_only_for_staff(client, session, login):

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-
-from ..auth import role_required
+from flask import Blueprint
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
-
-
-@bp.get("/")
-@role_required("coordinator")
-def index():
-    return render_template("coordinator/index.html")
 
 
 # Feature modules add their routes to `bp`.
 from assetmap.web.coordinator import place  # noqa: E402, F401
 
-from . import coverage, freshness, sources, suggestions  # noqa: E402, F401
+from . import coverage, freshness, history, home, outbox, people, pick, sources, suggestions  # noqa: E402, F401

@@ -26,6 +26,7 @@ from wtforms.fields.choices import SelectChoice
 
 from assetmap.params import as_id
 from assetmap.values import spreadsheet_cell
+from assetmap.people.areas import my_default_area
 
 from ... import vocab
 from ...config import PROJECT_ROOT
@@ -59,7 +60,11 @@ def _assignees() -> list[SelectChoice]:
 
 def _filters() -> tuple[fq.QueueFilter, dict[str, str]]:
     args = {k: v for k, v in request.args.to_dict().items() if v}
-    return fq.QueueFilter.from_args(get_session(), args), args
+    mine = my_default_area(current_user, request.args.get("area"))
+    query = {k: v for k, v in args.items() if not (k == "area" and v == "all")}
+    if mine is not None:
+        query["area"] = str(mine)
+    return fq.QueueFilter.from_args(get_session(), query), args
 
 
 def _choices() -> dict:
@@ -82,6 +87,8 @@ def _page(form: ActionForm, chosen: set[int], status: int = 200):
     queue = fq.queue(session, flt, now=now, page=page, per_page=per_page)
     form.assignee.choices = _assignees()
     filter_args = flt.to_args()
+    if flt.area_id is None and args.get("area") == "all":
+        filter_args["area"] = "all"  # a coordinator with areas chose every area
     biggest = max(summary["counts"].values()) or 1
     bars = [{"state": s, "label": STATE_LABELS[s], "count": summary["counts"][s],
              "width": round(100 * summary["counts"][s] / biggest, 1),

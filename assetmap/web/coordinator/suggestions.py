@@ -11,6 +11,8 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from assetmap.params import as_id
+from assetmap.coordination import outbox
+from assetmap.models import utcnow
 
 from ... import vocab
 from ...db import get_session
@@ -86,7 +88,8 @@ def suggestion_merge(suggestion_id: int, activity_id: int):
         try:
             records = moderation.merge(session, suggestion, activity,
                                        request.form.getlist("use"), _actor(),
-                                       data_dir=current_app.config["DATA_DIR"])
+                                       data_dir=current_app.config["DATA_DIR"],
+                                       checked=request.form.get("checked") == "yes")
         except Conflict as exc:
             flash(str(exc))
             return _back()
@@ -162,6 +165,5 @@ def organiser_check_send():
     if message.status == "sent":
         flash(f"Sent “Is this still right?” for “{activity.name}” to {message.to_address}.")
     else:
-        flash(f"Could not send to {message.to_address} just now ({message.error}); the "
-              "message stays in the outbox and will be tried again.")
+        flash(outbox.words(message, now=utcnow()))
     return _back()

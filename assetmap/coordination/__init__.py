@@ -1,0 +1,1 @@
+"""Running the service day to day: the coordinator home's counts, the outbox, trends."""

@@ -1,0 +1,135 @@
+"""The outbox as people see it: what was not delivered, and retry or cancel it.
+
+Statuses (see `services.mail`): queued (not tried yet), retry (refused; the scheduler tries
+again every minute), failed (gave up after MAX_ATTEMPTS), sent, cancelled (by a person).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from assetmap.errors import ValidationError
+from assetmap.models import OutboxMessage
+from assetmap.services import mail
+
+UNDELIVERED = ("retry", "failed")
+WAITING = ("queued", "retry")
+STATUS_WORDS = {"queued": "Waiting to be sent", "retry": "Not delivered yet: will try again",
+                "failed": "Not delivered: gave up", "sent": "Sent",
+                "cancelled": "Cancelled"}
+KIND_WORDS = {"organiser-check": "Organiser check", "organiser-reminder": "Organiser reminder",
+              "freshness-digest": "Weekly digest", "invitation": "Invitation",
+              "password-reset": "Set-password link"}
+SEND_EVERY = timedelta(minutes=1)  # the scheduler's outbox job (assetmap.scheduler)
+MAX_ID = 2**31 - 1
+
+
+def undelivered_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(OutboxMessage)
+                          .where(OutboxMessage.status.in_(UNDELIVERED))) or 0
+
+
+@dataclass(frozen=True)
+class OutboxView:
+    undelivered: list[OutboxMessage]
+    waiting: list[OutboxMessage]
+    recent: list[OutboxMessage]
+
+
+def load(session: Session, *, limit: int = 50) -> OutboxView:
+    def rows(*statuses: str, newest: bool = False) -> list[OutboxMessage]:
+        order = OutboxMessage.id.desc() if newest else OutboxMessage.id
+        return list(session.scalars(select(OutboxMessage).where(
+            OutboxMessage.status.in_(statuses)).order_by(order).limit(limit)))
+
+    return OutboxView(rows(*UNDELIVERED), rows("queued"), rows("sent", "cancelled", newest=True))
+
+
+def get(session: Session, message_id: int) -> OutboxMessage:
+    message = session.get(OutboxMessage, message_id) if 0 < message_id <= MAX_ID else None
+    if message is None:
+        raise ValidationError("message", "there is no such message; reload the page")
+    return message
+
+
+def next_try(message: OutboxMessage, now: datetime) -> datetime:
+    """When the scheduler will next pick the message up (it runs every minute)."""
+    return now + SEND_EVERY
+
+
+def words(message: OutboxMessage, *, now: datetime) -> str:
+    """One honest sentence about where a message is."""
+    to = message.to_address
+    if message.status == "sent":
+        return f"Sent to {to}."
+    if message.status == "cancelled":
+        return f"The message to {to} is cancelled; it will not be sent."
+    if message.status == "failed":
+        return (f"The message to {to} could not be delivered after {message.attempts} tries "
+                f"({reason(message)}). Retry it once the problem is fixed, or cancel it.")
+    if message.status == "retry":
+        at = next_try(message, now).strftime("%H:%M")
+        return (f"Queued: the mail server did not accept the message to {to} "
+                f"({reason(message)}); it will retry at {at} UTC.")
+    return f"Queued for {to}; it will be sent by {next_try(message, now):%H:%M} UTC."
+
+
+def reason(message: OutboxMessage) -> str:
+    """The mail server's answer in a few words, without the exception's class name."""
+    text = (message.error or "").split(":", 1)[-1].strip()
+    if not text:
+        return "no answer"
+    if "Connection refused" in text or "Errno 111" in text:
+        return "the mail server did not answer"
+    return text[:160]
+
+
+def retry(session: Session, message: OutboxMessage, config: Mapping, *, now: datetime) -> str:
+    """Try again now (also after the scheduler gave up); says what happened."""
+    if message.status == "sent":
+        return f"The message to {message.to_address} was already sent; nothing to retry."
+    if message.status == "failed":
+        message.attempts = 0  # a person asked: give it a fresh set of scheduled tries
+    mail.send(session, message, config)
+    session.flush()
+    if message.status == "sent":
+        return f"Sent to {message.to_address}."
+    return words(message, now=now)
+
+
+def cancel(session: Session, message: OutboxMessage) -> str:
+    if message.status == "sent":
+        return f"The message to {message.to_address} was already sent; it cannot be cancelled."
+    if message.status == "cancelled":
+        return f"The message to {message.to_address} was already cancelled."
+    message.status = "cancelled"
+    session.flush()
+    return f"The message to {message.to_address} is cancelled; it will not be sent."
+
+
+def summarise(messages: list[OutboxMessage], *, sent_words: str, now: datetime) -> str:
+    """What happened to a batch, honestly: how many went, how many wait and until when.
+
+    `sent_words` says what went, with {n} and {s} ("" or "s") for the count, e.g.
+    "Reminder sent to the organisers of {n} listing{s}."."""
+    sent = [m for m in messages if m.status == "sent"]
+    waiting = [m for m in messages if m.status != "sent"]
+    parts = []
+    if sent or not waiting:
+        parts.append(sent_words.format(n=len(sent), s="" if len(sent) == 1 else "s"))
+    if waiting:
+        reasons = sorted({reason(m) for m in waiting if m.status == "retry"})
+        at = (now + SEND_EVERY).strftime("%H:%M")
+        n = len(waiting)
+        if reasons:
+            parts.append(f"{n} {'message' if n == 1 else 'messages'} queued, not sent: "
+                         f"{'; '.join(reasons)}. It will retry at {at} UTC; see Messages.")
+        else:
+            parts.append(f"{n} {'message' if n == 1 else 'messages'} queued; the scheduler "
+                         f"will send {'it' if n == 1 else 'them'} by {at} UTC.")
+    return " ".join(parts)

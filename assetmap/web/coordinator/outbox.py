@@ -1,0 +1,39 @@
+"""/coordinator/outbox: messages not delivered (retry or cancel), waiting, and recently sent."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+
+from assetmap.coordination import outbox as svc
+from assetmap.db import get_session
+from assetmap.errors import ValidationError
+from assetmap.services import freshness_queue as fq
+from assetmap.web.auth import role_required
+from assetmap.web.coordinator import bp
+
+
+@bp.get("/outbox")
+@role_required("coordinator")
+def outbox():
+    now = fq.clock(current_app.config)
+    return render_template("coordinator/outbox.html", view=svc.load(get_session()), now=now,
+                           words=svc.words, reason=svc.reason, kinds=svc.KIND_WORDS,
+                           statuses=svc.STATUS_WORDS, next_try=now + svc.SEND_EVERY)
+
+
+@bp.post("/outbox/<int:message_id>")
+@role_required("coordinator")
+def outbox_action(message_id: int):
+    session = get_session()
+    message = svc.get(session, message_id)
+    action = request.form.get("action") or ""
+    if action == "retry":
+        said = svc.retry(session, message, current_app.config,
+                         now=fq.clock(current_app.config))
+    elif action == "cancel":
+        said = svc.cancel(session, message)
+    else:
+        raise ValidationError("action", "nothing was chosen: use Retry now or Cancel")
+    session.commit()
+    flash(said)
+    return redirect(url_for("coordinator.outbox"))

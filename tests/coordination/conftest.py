@@ -1,0 +1,1 @@
+from tests.coordinator.conftest import app, make_listing, scenario, wards  # noqa: F401

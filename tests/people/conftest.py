@@ -1,0 +1,1 @@
+from tests.coordinator.conftest import wards  # noqa: F401 - shared fixture

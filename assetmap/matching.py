@@ -15,15 +15,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
+
+from assetmap.connector.intake import (
+    BEST_INTAKE_POINTS,
+    INTAKE_LABELS,
+    INTAKE_POINTS,
+    NOT_TAKING,
+    intake_dict,
+)
+from assetmap.connector.languages import LANGUAGES, language_code, runs_in
 
 from . import vocab
 from .errors import ValidationError
 from .freshness import current
 from .geocode import geocode_postcode, parse_lat_lon
 from .models import Activity, ActivityTag, ScheduleEntry, Venue
-from .params import int_param
+from .params import flag_param, int_param
 from .schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleRule, occurrences
 from .schedule import Session as Sitting
 from .serialize import activity_to_dict
@@ -58,6 +67,8 @@ class MatchQuery:
     time_of_day: str | None = None
     free_only: bool = False
     limit: int = 50
+    newcomers: bool = False  # only groups not said to be full or on a waiting list
+    language: str | None = None  # only listings that run in this language (a code)
 
     @classmethod
     def from_args(cls, args: dict[str, str], *, data_dir: Path) -> MatchQuery:
@@ -86,12 +97,13 @@ class MatchQuery:
         if time_of_day is not None and time_of_day not in TIMES:
             raise ValidationError("time", f"unknown time of day {time_of_day!r}",
                                   allowed=list(TIMES))
-        free = (args.get("free") or "0").strip().lower()
-        if free not in ("0", "1", "true", "false", "yes", "no"):
-            raise ValidationError("free", f"{free!r} is not 1 or 0", allowed=["1", "0"])
+        free = flag_param(args.get("free"), "free")
         limit = int_param(args.get("limit"), "limit", default=50, low=1, high=200)
+        newcomers = flag_param(args.get("newcomers"), "newcomers")
+        language = (args.get("language") or "").strip()
         return cls(lat, lon, method, approx, postcode or None, minutes, pace, needs, interests,
-                   day, time_of_day, free in ("1", "true", "yes"), limit)
+                   day, time_of_day, free, limit, newcomers=newcomers,
+                   language=language_code(language, "language") if language else None)
 
 
 def _terms(raw: str | None, name: str, allowed: frozenset[str]) -> tuple[str, ...]:
@@ -261,15 +273,17 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
     base = (select(Activity.id, Activity.venue_id, Activity.category,
                    Activity.last_verified_at, Activity.last_verified_method,
                    Activity.possibly_closed, Activity.freshness_state,
-                   Activity.freshness_due_at)
+                   Activity.freshness_due_at, Activity.intake, Activity.languages)
             .where(Activity.status == "active"))
+    if query.newcomers:
+        base = base.where(or_(Activity.intake.is_(None), Activity.intake.not_in(NOT_TAKING)))
     for need in query.needs:
         base = base.where(Activity.id.in_(select(ActivityTag.activity_id)
                                           .where(ActivityTag.tag == need)))
     if query.free_only:
         base = base.where(Activity.cost_kind == "free")
     venues = sorted(walk, key=lambda v: (walk[v][1], v))
-    best_bonus = max(FRESHNESS_POINTS.values()) + SESSION_POINTS + (
+    best_bonus = max(FRESHNESS_POINTS.values()) + SESSION_POINTS + BEST_INTAKE_POINTS + (
         INTEREST_POINTS if query.interests else 0)
     start, end = _window(query, now)
     needs_session = bool(query.day or query.time_of_day)
@@ -284,12 +298,16 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
         batch_size = min(batch_size * 2, VENUE_CHUNK)
         candidates = []
         for (aid, venue_id, category, verified_at, method, closed, cached_state,
-             due_at) in session.execute(base.where(Activity.venue_id.in_(chunk))):
+             due_at, intake, languages) in session.execute(
+                base.where(Activity.venue_id.in_(chunk))):
+            if query.language and not runs_in(languages, query.language):
+                continue
             state = current(now, cached_state=cached_state, due_at=due_at,
                             last_verified_at=verified_at, method=method, category=category,
                             possibly_closed=bool(closed)).state
             score = _base_score(walk[venue_id][1], query) + FRESHNESS_POINTS[state] + (
-                INTEREST_POINTS if category in query.interests else 0)
+                INTEREST_POINTS if category in query.interests else 0) + INTAKE_POINTS.get(
+                intake, 0)
             candidates.append((score, aid))
         candidates.sort(key=lambda c: (-c[0], c[1]))
         _keep_best(session, candidates, kept, query, start, end, needs_session, limit)
@@ -355,6 +373,12 @@ def _describe(activity: Activity, lat: float, lon: float, metres: float, minutes
         why.append(f"matches an interest: {vocab.CATEGORY_LABELS[activity.category]}")
     if sittings:
         why.append(f"has a session {_when_words(query)}")
+    if query.language:
+        why.append(f"runs in {LANGUAGES[query.language]}")
+    if activity.intake in INTAKE_LABELS:
+        low = activity.intake in NOT_TAKING
+        why.append(f"taking newcomers: {INTAKE_LABELS[activity.intake].lower()}"
+                   + (" (ranked lower)" if low else ""))
     data = activity_to_dict(activity, now=now, lat=lat, lon=lon)
     fresh = data["freshness"]
     stale = fresh["state"] in STALE_STATES
@@ -367,6 +391,8 @@ def _describe(activity: Activity, lat: float, lon: float, metres: float, minutes
         "next_sessions": upcoming, "schedule_text": data["schedule_text"],
         "cost": data["cost"], "tags": data["tags"], "freshness": fresh,
         "stale": stale, "score": round(score, 1), "why": why, "estimated": False,
+        "intake": intake_dict(activity.intake, activity.intake_by, activity.intake_at, now),
+        "languages": data["languages"], "languages_words": data["languages_words"],
     }
 
 

@@ -92,6 +92,13 @@ class Activity(Timestamps, Base):
     contact_phone: Mapped[str | None] = mapped_column(String(60))
     contact_url: Mapped[str | None] = mapped_column(String(500))
     first_visit: Mapped[str | None] = mapped_column(Text)  # what to expect the first time
+    # Taking newcomers (assetmap.connector.intake): the answer, who gave it and when.
+    intake: Mapped[str | None] = mapped_column(String(20))
+    intake_by: Mapped[str | None] = mapped_column(String(200))
+    intake_at: Mapped[datetime | None]
+    # Language codes a session runs in (assetmap.connector.languages); None: not said.
+    languages: Mapped[list | None] = mapped_column(JSON)
+    interpreter: Mapped[bool | None] = mapped_column(Boolean)  # an interpreter can come
     # Derived from verification events, kept here so lists and maps need no aggregate query.
     last_verified_at: Mapped[datetime | None] = mapped_column(index=True)
     last_verified_method: Mapped[str | None] = mapped_column(String(30))

@@ -59,6 +59,8 @@ class SearchForm:
     day: str = ""
     time: str = ""
     free: bool = False
+    newcomers: bool = False
+    language: str = ""
 
     @classmethod
     def from_args(cls, args: Mapping[str, Sequence[str]]) -> SearchForm:
@@ -77,7 +79,8 @@ class SearchForm:
 
         return cls(one("postcode"), one("lat"), one("lon"), one("minutes", "15"),
                    one("pace", "typical"), many("needs"), many("interests"), one("day"),
-                   one("time"), one("free") in ("1", "on", "true", "yes"))
+                   one("time"), one("free") in ("1", "on", "true", "yes"),
+                   one("newcomers") in ("1", "on", "true", "yes"), one("language"))
 
     @property
     def has_where(self) -> bool:
@@ -86,7 +89,8 @@ class SearchForm:
     def match_args(self, minutes: str) -> dict[str, str]:
         args = {"minutes": minutes, "pace": self.pace, "needs": ",".join(self.needs),
                 "interests": ",".join(self.interests), "day": self.day, "time": self.time,
-                "free": "1" if self.free else "0", "limit": str(MAX_RESULTS)}
+                "free": "1" if self.free else "0", "limit": str(MAX_RESULTS),
+                "newcomers": "1" if self.newcomers else "0", "language": self.language}
         if self.postcode:
             args["postcode"] = self.postcode
         else:

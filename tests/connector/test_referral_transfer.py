@@ -49,3 +49,21 @@ def test_import_export_and_reimport_changes_nothing(session, app, tmp_path):
         report = import_file(session, again, data_dir=app.config["DATA_DIR"])
         session.commit()
         assert {r.outcome for r in report.rows} == {"unchanged"}, report.to_dict()
+
+
+def test_a_suggestion_carries_languages_into_the_approved_listing(client, session):
+    from assetmap.models import Suggestion
+    from assetmap.services.listings import SYSTEM
+    from assetmap.services.moderation import approve
+    from tests.community.conftest import valid_api
+
+    bad = client.post("/api/v1/suggestions", json=valid_api(languages="so, Elvish"))
+    assert bad.status_code == 400 and "Elvish" in bad.get_json()["errors"]["languages"]
+    response = client.post("/api/v1/suggestions", json=valid_api(languages="Somali, bsl"))
+    assert response.status_code == 201, response.get_json()
+    stored = session.scalar(select(Suggestion).where(
+        Suggestion.reference == response.get_json()["reference"]))
+    assert stored.fields["languages"] == ["so", "bsl"]
+    activity = approve(session, stored, SYSTEM, data_dir=client.application.config["DATA_DIR"])
+    session.commit()
+    assert activity.languages == ["so", "bsl"]

@@ -165,10 +165,12 @@ class MatchResult:
     network: str | None
     estimated: bool
     matches: list[dict] = field(default_factory=list)
+    # Phone and online listings serving the origin (assetmap.connector.remote), apart.
+    remote: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"origin": self.origin, "network": self.network, "estimated": self.estimated,
-                "isochrone": self.isochrone, "matches": self.matches}
+                "isochrone": self.isochrone, "matches": self.matches, "remote": self.remote}
 
 
 def _window(query: MatchQuery, now: datetime) -> tuple[datetime, datetime]:
@@ -181,6 +183,20 @@ def _window(query: MatchQuery, now: datetime) -> tuple[datetime, datetime]:
         target = local.date() + timedelta(days=(DAYS[query.day] - local.weekday()) % 7)
     start = datetime.combine(target, time(0), tzinfo=LONDON)
     return max(start, now - timedelta(hours=3)), start + timedelta(days=1)
+
+
+def search_window(query: MatchQuery, now: datetime) -> tuple[datetime, datetime]:
+    """When the asked-for day runs (the next week when no day is asked for)."""
+    return _window(query, now)
+
+
+def fits_time(sitting: Sitting, query: MatchQuery) -> bool:
+    """Whether a session starts in the asked-for time of day."""
+    return _fits(sitting, query)
+
+
+def when_words(query: MatchQuery) -> str:
+    return _when_words(query)
 
 
 def _fits(sitting: Sitting, query: MatchQuery) -> bool:

@@ -73,6 +73,8 @@ def activity_to_dict(activity: Activity, *, now: datetime, lat: float | None = N
         "languages": activity.languages or [],
         "languages_words": languages_words(activity.languages, activity.interpreter),
         "interpreter": activity.interpreter,
+        "service_area": activity.service_area,
+        "join_how": activity.join_how,
         "freshness": freshness.to_dict() | {
             "last_seen_by_source_at": activity.last_seen_by_source_at.isoformat()
             if activity.last_seen_by_source_at else None},

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from assetmap.connector.remote import find_remote
+
 from ..errors import ValidationError
 from . import app_from_env, main
 
@@ -80,6 +82,7 @@ def match(postcode, lat, lon, minutes, pace, needs, interests, day, time_of_day,
     query = MatchQuery.from_args(args, data_dir=app.config["DATA_DIR"])
     with session_scope(app) as session:
         result = find_matches(session, walking_service(app), query, now=utcnow())
+        result.remote = find_remote(session, query, now=utcnow())
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1))
         return
@@ -91,3 +94,9 @@ def match(postcode, lat, lon, minutes, pace, needs, interests, day, time_of_day,
         intake = f"  ({m['intake']['words']})" if m.get("intake") else ""
         click.echo(f"{math.ceil(m['walk_minutes']):>3} min  {m['name']}  "
                    f"[{m['freshness']['label']}]  {m['schedule_text']}{intake}")
+    if result.remote:
+        click.echo(f"Without travelling: {len(result.remote)} by phone or online")
+        for m in result.remote:
+            click.echo(f"  {m['mode_words']}  {m['name']}  [{m['freshness']['label']}]  "
+                       f"serves {m['service_area_words']}"
+                       + (f"  join: {m['join_how']}" if m["join_how"] else ""))

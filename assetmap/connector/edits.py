@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from assetmap.connector.intake import ROLE_WORDS, parse_intake
 from assetmap.connector.languages import parse_languages, parse_yes_no
-from assetmap.errors import NotFound
+from assetmap.connector.remote import REMOTE_MODES, resolve_areas
+from assetmap.errors import NotFound, ValidationError
 from assetmap.models import Activity, utcnow
 from assetmap.services.listings import Actor, apply_changes
 
@@ -46,6 +47,17 @@ def set_referral_fields(session: Session, activity_id: int, form: Mapping[str, o
         fields["languages"] = parse_languages(form.get("languages"))
     if "interpreter" in form:
         fields["interpreter"] = parse_yes_no(form.get("interpreter"), "interpreter")
+    if "mode" in form:
+        fields["mode"] = str(form.get("mode") or "in-person")
+    if "service_area" in form:
+        fields["service_area"] = resolve_areas(session, form.get("service_area"))
+    if "join_how" in form:
+        fields["join_how"] = str(form.get("join_how") or "").replace("\r\n", "\n")
+    mode = fields.get("mode", activity.mode)
+    area = fields.get("service_area", activity.service_area)
+    if mode in REMOTE_MODES and not area:
+        raise ValidationError("service_area", "say which wards or borough it serves, or "
+                                              "anywhere, so it is found by phone or online")
     if fields:
         changed += [r.field for r in apply_changes(session, activity, fields, actor,
                                                     note=f"set by a {said_by(role)}")]

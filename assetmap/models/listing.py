@@ -79,7 +79,8 @@ class Activity(Timestamps, Base):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"),
                                                         index=True)
     venue_id: Mapped[int | None] = mapped_column(ForeignKey("venues.id"), index=True)
-    mode: Mapped[str] = mapped_column(String(20), default="in-person")  # online / phone
+    # online / phone: indexed, as phone and online listings are found by mode and area
+    mode: Mapped[str] = mapped_column(String(20), default="in-person", index=True)
     cost_kind: Mapped[str] = mapped_column(String(20), default="unknown")
     cost_amount: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
     cost_text: Mapped[str | None] = mapped_column(String(200))
@@ -99,6 +100,9 @@ class Activity(Timestamps, Base):
     # Language codes a session runs in (assetmap.connector.languages); None: not said.
     languages: Mapped[list | None] = mapped_column(JSON)
     interpreter: Mapped[bool | None] = mapped_column(Boolean)  # an interpreter can come
+    # A phone or online listing serves these area codes (wards, boroughs) or ["anywhere"].
+    service_area: Mapped[list | None] = mapped_column(JSON)
+    join_how: Mapped[str | None] = mapped_column(Text)  # the number, link and how to join
     # Derived from verification events, kept here so lists and maps need no aggregate query.
     last_verified_at: Mapped[datetime | None] = mapped_column(index=True)
     last_verified_method: Mapped[str | None] = mapped_column(String(30))

@@ -20,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from assetmap.connector.remote import find_remote
+
 from .. import handout as ho
 from ..errors import NotFound, ValidationError
 from ..freshness import STATE_LABELS, ago
@@ -105,6 +107,7 @@ class SearchOutcome:
     result: MatchResult | None = None
     matches: list[dict] = field(default_factory=list)
     origin_words: str = ""
+    remote: list[dict] = field(default_factory=list)  # by phone or online, apart
 
     def map_data(self) -> dict | None:
         """What the map needs, once, as compact JSON: the list carries the details."""
@@ -154,6 +157,8 @@ def search(session: Session, service: WalkingService, form: SearchForm, *, data_
     outcome.result = result
     outcome.origin_words = _origin_words(query)
     outcome.matches = enrich(session, result.matches, now=now)
+    result.remote = find_remote(session, query, now=now)
+    outcome.remote = enrich(session, result.remote, now=now)
     return outcome
 
 

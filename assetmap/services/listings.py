@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from assetmap.connector.intake import parse_intake
 from assetmap.connector.languages import parse_languages, parse_yes_no
+from assetmap.connector.remote_area import parse_service_area
 
 from .. import vocab
 from ..db import bulk_insert, insert_returning_ids
@@ -32,7 +33,7 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "name", "description", "category", "organisation_id", "venue_id", "mode", "cost_kind",
     "cost_amount", "cost_text", "age_min", "age_max", "gender", "status", "contact_name",
     "contact_email", "contact_phone", "contact_url", "first_visit", "possibly_closed",
-    "intake", "languages", "interpreter",
+    "intake", "languages", "interpreter", "service_area", "join_how",
 )
 LIST_FIELDS: tuple[str, ...] = ("tags", "schedules")
 MODES = ("in-person", "online", "phone")
@@ -149,6 +150,10 @@ def validate_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
         clean["languages"] = parse_languages(clean["languages"])
     if "interpreter" in clean:
         clean["interpreter"] = parse_yes_no(clean["interpreter"], "interpreter")
+    if "service_area" in clean:
+        clean["service_area"] = parse_service_area(clean["service_area"])
+    if clean.get("join_how") is not None and len(clean["join_how"]) > 2000:
+        raise ValidationError("join_how", "is longer than 2000 characters")
     return clean
 
 

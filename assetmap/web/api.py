@@ -9,6 +9,8 @@ from flask import Blueprint, Response, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from assetmap.connector.remote import find_remote
+
 from .. import vocab
 from ..db import get_session
 from ..errors import NotFound, ValidationError
@@ -92,6 +94,7 @@ def match() -> Response:
     query = MatchQuery.from_args(request.args.to_dict(),
                                  data_dir=current_app.config["DATA_DIR"])
     result = find_matches(get_session(), walking_service(current_app), query, now=utcnow())
+    result.remote = find_remote(get_session(), query, now=utcnow())
     return jsonify(result.to_dict())
 
 

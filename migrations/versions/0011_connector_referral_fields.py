@@ -1,4 +1,5 @@
-"""what a referral needs: taking newcomers (who said so, when), languages and interpreters
+"""what a referral needs: taking newcomers (who said so, when), languages and interpreters,
+and where a phone or online listing serves (area codes or "anywhere") and how to join
 
 Revision ID: 0011
 Revises: 0004
@@ -28,6 +29,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("intake_at", UTCDateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("languages", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("interpreter", sa.Boolean(), nullable=True))
+        batch.add_column(sa.Column("service_area", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("join_how", sa.Text(), nullable=True))
+    op.create_index("ix_activities_mode", "activities", ["mode"])
     activities = sa.table("activities", sa.column("id", sa.Integer),
                           sa.column("languages", sa.JSON))
     tags = sa.table("activity_tags", sa.column("activity_id", sa.Integer),
@@ -53,7 +57,8 @@ def downgrade() -> None:
             if langs and any(code != "en" for code in langs)]
     if back:
         conn.execute(tags.insert(), back)
+    op.drop_index("ix_activities_mode", "activities")
     # Plain DROP COLUMN (SQLite 3.35+ has it): batch mode would rebuild `activities`, and on
     # SQLite dropping the old table cascades to every listing's tags and schedules.
-    for name in ("interpreter", "languages", "intake_at", "intake_by", "intake"):
+    for name in ("join_how", "service_area", "interpreter", "languages", "intake_at", "intake_by", "intake"):
         op.execute(f"ALTER TABLE activities DROP COLUMN {name}")

@@ -26,12 +26,18 @@ from assetmap.connector.intake import (
     intake_dict,
 )
 from assetmap.connector.languages import LANGUAGES, language_code, runs_in
+from assetmap.connector.suitability import (
+    WELCOMING_POINTS,
+    need_clause,
+    welcoming_points,
+    welcoming_words,
+)
 
 from . import vocab
 from .errors import ValidationError
 from .freshness import current
 from .geocode import geocode_postcode, parse_lat_lon
-from .models import Activity, ActivityTag, ScheduleEntry, Venue
+from .models import Activity, ScheduleEntry, Venue
 from .params import flag_param, int_param
 from .schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleRule, occurrences
 from .schedule import Session as Sitting
@@ -289,18 +295,18 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
     base = (select(Activity.id, Activity.venue_id, Activity.category,
                    Activity.last_verified_at, Activity.last_verified_method,
                    Activity.possibly_closed, Activity.freshness_state,
-                   Activity.freshness_due_at, Activity.intake, Activity.languages)
+                   Activity.freshness_due_at, Activity.intake, Activity.languages,
+                   Activity.welcoming_yes)
             .where(Activity.status == "active"))
     if query.newcomers:
         base = base.where(or_(Activity.intake.is_(None), Activity.intake.not_in(NOT_TAKING)))
     for need in query.needs:
-        base = base.where(Activity.id.in_(select(ActivityTag.activity_id)
-                                          .where(ActivityTag.tag == need)))
+        base = base.where(need_clause(need))
     if query.free_only:
         base = base.where(Activity.cost_kind == "free")
     venues = sorted(walk, key=lambda v: (walk[v][1], v))
     best_bonus = max(FRESHNESS_POINTS.values()) + SESSION_POINTS + BEST_INTAKE_POINTS + (
-        INTEREST_POINTS if query.interests else 0)
+        WELCOMING_POINTS) + (INTEREST_POINTS if query.interests else 0)
     start, end = _window(query, now)
     needs_session = bool(query.day or query.time_of_day)
     kept: list[tuple[float, int, list[Sitting]]] = []
@@ -314,7 +320,7 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
         batch_size = min(batch_size * 2, VENUE_CHUNK)
         candidates = []
         for (aid, venue_id, category, verified_at, method, closed, cached_state,
-             due_at, intake, languages) in session.execute(
+             due_at, intake, languages, welcoming) in session.execute(
                 base.where(Activity.venue_id.in_(chunk))):
             if query.language and not runs_in(languages, query.language):
                 continue
@@ -323,7 +329,7 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
                             possibly_closed=bool(closed)).state
             score = _base_score(walk[venue_id][1], query) + FRESHNESS_POINTS[state] + (
                 INTEREST_POINTS if category in query.interests else 0) + INTAKE_POINTS.get(
-                intake, 0)
+                intake, 0) + welcoming_points(welcoming)
             candidates.append((score, aid))
         candidates.sort(key=lambda c: (-c[0], c[1]))
         _keep_best(session, candidates, kept, query, start, end, needs_session, limit)
@@ -391,6 +397,8 @@ def _describe(activity: Activity, lat: float, lon: float, metres: float, minutes
         why.append(f"has a session {_when_words(query)}")
     if query.language:
         why.append(f"runs in {LANGUAGES[query.language]}")
+    if welcoming_words(activity.welcoming_yes):
+        why.append(welcoming_words(activity.welcoming_yes))
     if activity.intake in INTAKE_LABELS:
         low = activity.intake in NOT_TAKING
         why.append(f"taking newcomers: {INTAKE_LABELS[activity.intake].lower()}"

@@ -14,8 +14,6 @@ from assetmap.errors import NotFound, ValidationError
 from assetmap.models import Activity, utcnow
 from assetmap.services.listings import Actor, apply_changes
 
-REFERRAL_FIELDS = ("intake", "languages", "interpreter")
-
 
 def said_by(role: str) -> str:
     """Words for who gave an answer: "organiser", "connector", "coordinator"."""
@@ -47,6 +45,11 @@ def set_referral_fields(session: Session, activity_id: int, form: Mapping[str, o
         fields["languages"] = parse_languages(form.get("languages"))
     if "interpreter" in form:
         fields["interpreter"] = parse_yes_no(form.get("interpreter"), "interpreter")
+    if form.get("category"):
+        fields["category"] = str(form.get("category"))
+    if "tags_shown" in form:  # the tag boxes were on the form: none ticked means none
+        getlist = getattr(form, "getlist", None)
+        fields["tags"] = list(getlist("tags")) if getlist else list(form.get("tags") or [])
     if "mode" in form:
         fields["mode"] = str(form.get("mode") or "in-person")
     if "service_area" in form:

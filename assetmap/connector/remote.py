@@ -19,6 +19,7 @@ from assetmap import vocab
 from assetmap.connector.intake import INTAKE_LABELS, INTAKE_POINTS, NOT_TAKING, intake_dict
 from assetmap.connector.languages import LANGUAGES, runs_in
 from assetmap.connector.remote_area import ANYWHERE, parse_service_area, serves
+from assetmap.connector.suitability import need_clause, welcoming_points, welcoming_words
 from assetmap.errors import ValidationError
 from assetmap.freshness import of_listing
 from assetmap.matching import (
@@ -30,7 +31,7 @@ from assetmap.matching import (
     search_window,
     when_words,
 )
-from assetmap.models import Activity, ActivityTag, Area
+from assetmap.models import Activity, Area
 from assetmap.schedule import occurrences
 from assetmap.serialize import activity_to_dict
 from assetmap.spatial import point
@@ -102,8 +103,7 @@ def find_remote(session: Session, query: MatchQuery, *, now: datetime,
                      selectinload(Activity.organisation), selectinload(Activity.source_links),
                      selectinload(Activity.venue)))
     for need in query.needs:
-        stmt = stmt.where(Activity.id.in_(select(ActivityTag.activity_id)
-                                          .where(ActivityTag.tag == need)))
+        stmt = stmt.where(need_clause(need))
     if query.free_only:
         stmt = stmt.where(Activity.cost_kind == "free")
     if query.newcomers:
@@ -122,7 +122,7 @@ def find_remote(session: Session, query: MatchQuery, *, now: datetime,
             continue
         state = of_listing(activity, now).state
         score = FRESHNESS_POINTS[state] + INTAKE_POINTS.get(activity.intake, 0) + (
-            SESSION_POINTS if sittings else 0) + (
+            SESSION_POINTS if sittings else 0) + welcoming_points(activity.welcoming_yes) + (
             25 if activity.category in query.interests else 0)
         found.append((score, activity, sittings))
     found.sort(key=lambda f: (-f[0], f[1].name.lower(), f[1].id))
@@ -150,6 +150,8 @@ def _describe(activity: Activity, sittings: list, score: float, query: MatchQuer
         why.append(f"has a session {when_words(query)}")
     if query.language:
         why.append(f"runs in {LANGUAGES[query.language]}")
+    if welcoming_words(activity.welcoming_yes):
+        why.append(welcoming_words(activity.welcoming_yes))
     if activity.intake in INTAKE_LABELS:
         why.append(f"taking newcomers: {INTAKE_LABELS[activity.intake].lower()}"
                    + (" (ranked lower)" if activity.intake in NOT_TAKING else ""))

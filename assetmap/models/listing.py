@@ -103,6 +103,10 @@ class Activity(Timestamps, Base):
     # A phone or online listing serves these area codes (wards, boroughs) or ["anywhere"].
     service_area: Mapped[list | None] = mapped_column(JSON)
     join_how: Mapped[str | None] = mapped_column(Text)  # the number, link and how to join
+    # Connectors' visit answers, counted (assetmap.connector.suitability) so ranking reads a
+    # column: "welcoming to newcomers? yes" and "accessible as listed? no".
+    welcoming_yes: Mapped[int | None] = mapped_column(Integer)
+    accessible_no: Mapped[int | None] = mapped_column(Integer)
     # Derived from verification events, kept here so lists and maps need no aggregate query.
     last_verified_at: Mapped[datetime | None] = mapped_column(index=True)
     last_verified_method: Mapped[str | None] = mapped_column(String(30))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from assetmap.connector.remote import find_remote
+from assetmap.connector.suitability import count_answers
 
 from .. import handout as ho
 from ..errors import NotFound, ValidationError
@@ -282,6 +283,7 @@ def record_check(session: Session, activity_id: int, kind: str, actor: Actor, *,
     event = record_verification(session, activity, CHECKS[kind][0], actor,
                                 note=_clean_text(note, "note", 2000), private=True,
                                 judgement=judgement or None)
+    count_answers(session, activity, judgement, actor)
     session.flush()
     return event
 

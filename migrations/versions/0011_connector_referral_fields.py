@@ -31,6 +31,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("interpreter", sa.Boolean(), nullable=True))
         batch.add_column(sa.Column("service_area", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("join_how", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("welcoming_yes", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("accessible_no", sa.Integer(), nullable=True))
     op.create_index("ix_activities_mode", "activities", ["mode"])
     activities = sa.table("activities", sa.column("id", sa.Integer),
                           sa.column("languages", sa.JSON))
@@ -60,5 +62,5 @@ def downgrade() -> None:
     op.drop_index("ix_activities_mode", "activities")
     # Plain DROP COLUMN (SQLite 3.35+ has it): batch mode would rebuild `activities`, and on
     # SQLite dropping the old table cascades to every listing's tags and schedules.
-    for name in ("join_how", "service_area", "interpreter", "languages", "intake_at", "intake_by", "intake"):
+    for name in ("accessible_no", "welcoming_yes", "join_how", "service_area", "interpreter", "languages", "intake_at", "intake_by", "intake"):
         op.execute(f"ALTER TABLE activities DROP COLUMN {name}")

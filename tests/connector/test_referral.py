@@ -83,7 +83,7 @@ def test_connector_sets_intake_and_languages_with_history(app, client, connector
                                                           session):
     aid = three["Quiet group"]
     page = client.get(f"/connector/activities/{aid}").get_data(as_text=True)
-    assert "Taking newcomers and languages" in page and "Nobody has said yet" in page
+    assert "What a referral needs to know" in page and "Nobody has said yet" in page
     token = csrf_token(client, f"/connector/activities/{aid}")
     response = client.post(f"/connector/activities/{aid}/referral", data={
         "csrf_token": token, "intake": "waiting-list", "languages": "Somali, bsl",

@@ -127,6 +127,10 @@ def record_fields(record: ActivityRecord) -> dict[str, Any]:
         "contact_url": (contact.url if contact else None) or record.source_url,
         "mode": "online" if record.online and record.venue is None else "in-person",
     }
+    if record.intake:  # a feed that says nothing about places leaves what people said
+        fields["intake"] = record.intake
+    if record.languages:
+        fields["languages"] = list(record.languages)
     return fields
 
 

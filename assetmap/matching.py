@@ -15,15 +15,30 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
+
+from assetmap.connector.intake import (
+    BEST_INTAKE_POINTS,
+    INTAKE_LABELS,
+    INTAKE_POINTS,
+    NOT_TAKING,
+    intake_dict,
+)
+from assetmap.connector.languages import LANGUAGES, language_code, runs_in
+from assetmap.connector.suitability import (
+    WELCOMING_POINTS,
+    need_clause,
+    welcoming_points,
+    welcoming_words,
+)
 
 from . import vocab
 from .errors import ValidationError
 from .freshness import current
 from .geocode import geocode_postcode, parse_lat_lon
-from .models import Activity, ActivityTag, ScheduleEntry, Venue
-from .params import int_param
+from .models import Activity, ScheduleEntry, Venue
+from .params import flag_param, int_param
 from .schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleRule, occurrences
 from .schedule import Session as Sitting
 from .serialize import activity_to_dict
@@ -58,6 +73,8 @@ class MatchQuery:
     time_of_day: str | None = None
     free_only: bool = False
     limit: int = 50
+    newcomers: bool = False  # only groups not said to be full or on a waiting list
+    language: str | None = None  # only listings that run in this language (a code)
 
     @classmethod
     def from_args(cls, args: dict[str, str], *, data_dir: Path, session: Session) -> MatchQuery:
@@ -86,12 +103,13 @@ class MatchQuery:
         if time_of_day is not None and time_of_day not in TIMES:
             raise ValidationError("time", f"unknown time of day {time_of_day!r}",
                                   allowed=list(TIMES))
-        free = (args.get("free") or "0").strip().lower()
-        if free not in ("0", "1", "true", "false", "yes", "no"):
-            raise ValidationError("free", f"{free!r} is not 1 or 0", allowed=["1", "0"])
+        free = flag_param(args.get("free"), "free")
         limit = int_param(args.get("limit"), "limit", default=50, low=1, high=200)
+        newcomers = flag_param(args.get("newcomers"), "newcomers")
+        language = (args.get("language") or "").strip()
         return cls(lat, lon, method, approx, postcode or None, minutes, pace, needs, interests,
-                   day, time_of_day, free in ("1", "true", "yes"), limit)
+                   day, time_of_day, free, limit, newcomers=newcomers,
+                   language=language_code(language, "language") if language else None)
 
 
 def _terms(raw: str | None, name: str, allowed: frozenset[str]) -> tuple[str, ...]:
@@ -153,10 +171,12 @@ class MatchResult:
     network: str | None
     estimated: bool
     matches: list[dict] = field(default_factory=list)
+    # Phone and online listings serving the origin (assetmap.connector.remote), apart.
+    remote: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"origin": self.origin, "network": self.network, "estimated": self.estimated,
-                "isochrone": self.isochrone, "matches": self.matches}
+                "isochrone": self.isochrone, "matches": self.matches, "remote": self.remote}
 
 
 def _window(query: MatchQuery, now: datetime) -> tuple[datetime, datetime]:
@@ -169,6 +189,20 @@ def _window(query: MatchQuery, now: datetime) -> tuple[datetime, datetime]:
         target = local.date() + timedelta(days=(DAYS[query.day] - local.weekday()) % 7)
     start = datetime.combine(target, time(0), tzinfo=LONDON)
     return max(start, now - timedelta(hours=3)), start + timedelta(days=1)
+
+
+def search_window(query: MatchQuery, now: datetime) -> tuple[datetime, datetime]:
+    """When the asked-for day runs (the next week when no day is asked for)."""
+    return _window(query, now)
+
+
+def fits_time(sitting: Sitting, query: MatchQuery) -> bool:
+    """Whether a session starts in the asked-for time of day."""
+    return _fits(sitting, query)
+
+
+def when_words(query: MatchQuery) -> str:
+    return _when_words(query)
 
 
 def _fits(sitting: Sitting, query: MatchQuery) -> bool:
@@ -286,16 +320,18 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
     base = (select(Activity.id, Activity.venue_id, Activity.category,
                    Activity.last_verified_at, Activity.last_verified_method,
                    Activity.possibly_closed, Activity.freshness_state,
-                   Activity.freshness_due_at)
+                   Activity.freshness_due_at, Activity.intake, Activity.languages,
+                   Activity.welcoming_yes)
             .where(Activity.status == "active"))
+    if query.newcomers:
+        base = base.where(or_(Activity.intake.is_(None), Activity.intake.not_in(NOT_TAKING)))
     for need in query.needs:
-        base = base.where(Activity.id.in_(select(ActivityTag.activity_id)
-                                          .where(ActivityTag.tag == need)))
+        base = base.where(need_clause(need))
     if query.free_only:
         base = base.where(Activity.cost_kind == "free")
     venues = sorted(walk, key=lambda v: (walk[v][1], v))
-    best_bonus = max(FRESHNESS_POINTS.values()) + SESSION_POINTS + (
-        INTEREST_POINTS if query.interests else 0)
+    best_bonus = max(FRESHNESS_POINTS.values()) + SESSION_POINTS + BEST_INTAKE_POINTS + (
+        WELCOMING_POINTS) + (INTEREST_POINTS if query.interests else 0)
     start, end = _window(query, now)
     needs_session = bool(query.day or query.time_of_day)
     kept: list[tuple[float, int, list[Sitting]]] = []
@@ -309,12 +345,16 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
         batch_size = min(batch_size * 2, VENUE_CHUNK)
         candidates = []
         for (aid, venue_id, category, verified_at, method, closed, cached_state,
-             due_at) in session.execute(base.where(Activity.venue_id.in_(chunk))):
+             due_at, intake, languages, welcoming) in session.execute(
+                base.where(Activity.venue_id.in_(chunk))):
+            if query.language and not runs_in(languages, query.language):
+                continue
             state = current(now, cached_state=cached_state, due_at=due_at,
                             last_verified_at=verified_at, method=method, category=category,
                             possibly_closed=bool(closed)).state
             score = _base_score(walk[venue_id][1], query) + FRESHNESS_POINTS[state] + (
-                INTEREST_POINTS if category in query.interests else 0)
+                INTEREST_POINTS if category in query.interests else 0) + INTAKE_POINTS.get(
+                intake, 0) + welcoming_points(welcoming)
             candidates.append((score, aid))
         candidates.sort(key=lambda c: (-c[0], c[1]))
         _keep_best(session, candidates, kept, query, start, end, needs_session, limit)
@@ -380,6 +420,14 @@ def _describe(activity: Activity, lat: float, lon: float, metres: float, minutes
         why.append(f"matches an interest: {vocab.CATEGORY_LABELS[activity.category]}")
     if sittings:
         why.append(f"has a session {_when_words(query)}")
+    if query.language:
+        why.append(f"runs in {LANGUAGES[query.language]}")
+    if welcoming_words(activity.welcoming_yes):
+        why.append(welcoming_words(activity.welcoming_yes))
+    if activity.intake in INTAKE_LABELS:
+        low = activity.intake in NOT_TAKING
+        why.append(f"taking newcomers: {INTAKE_LABELS[activity.intake].lower()}"
+                   + (" (ranked lower)" if low else ""))
     data = activity_to_dict(activity, now=now, lat=lat, lon=lon)
     fresh = data["freshness"]
     stale = fresh["state"] in STALE_STATES
@@ -392,6 +440,8 @@ def _describe(activity: Activity, lat: float, lon: float, metres: float, minutes
         "next_sessions": upcoming, "schedule_text": data["schedule_text"],
         "cost": data["cost"], "tags": data["tags"], "freshness": fresh,
         "stale": stale, "score": round(score, 1), "why": why, "estimated": False,
+        "intake": intake_dict(activity.intake, activity.intake_by, activity.intake_at, now),
+        "languages": data["languages"], "languages_words": data["languages_words"],
     }
 
 

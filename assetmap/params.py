@@ -59,3 +59,11 @@ def datetime_param(raw: str, name: str, *, example: str) -> datetime:
     except ValueError:
         raise ValidationError(name, f"{raw!r} is not a {example}") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def flag_param(raw: object, name: str) -> bool:
+    """A 1/0 flag (yes/no and true/false too); anything else names the parameter."""
+    value = str(raw or "0").strip().lower()
+    if value not in ("0", "1", "true", "false", "yes", "no"):
+        raise ValidationError(name, f"{value!r} is not 1 or 0", allowed=["1", "0"])
+    return value in ("1", "true", "yes")

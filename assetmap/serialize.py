@@ -9,6 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from assetmap.connector.intake import intake_dict
+from assetmap.connector.languages import languages_words
+
 from . import vocab
 from .freshness import of_listing
 from .models import Activity, Venue
@@ -67,6 +70,12 @@ def activity_to_dict(activity: Activity, *, now: datetime, lat: float | None = N
         "contact": {"name": activity.contact_name, "email": activity.contact_email,
                     "phone": activity.contact_phone, "url": activity.contact_url},
         "first_visit": activity.first_visit,
+        "intake": intake_dict(activity.intake, activity.intake_by, activity.intake_at, now),
+        "languages": activity.languages or [],
+        "languages_words": languages_words(activity.languages, activity.interpreter),
+        "interpreter": activity.interpreter,
+        "service_area": activity.service_area,
+        "join_how": activity.join_how,
         "freshness": freshness.to_dict() | {
             "last_seen_by_source_at": activity.last_seen_by_source_at.isoformat()
             if activity.last_seen_by_source_at else None},

@@ -43,6 +43,8 @@ from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 import requests
 from protego import Protego
 
+from assetmap.connector.intake import INTAKE_IDS
+from assetmap.connector.languages import LANGUAGES
 from assetmap.schedule import ScheduleRule
 from assetmap.vocab import CATEGORY_IDS, COST_KINDS, TAG_IDS
 
@@ -229,12 +231,22 @@ class ActivityRecord:
     raw_kind: str | None = None
     uri: str | None = None
     part_of: str | None = None
+    # Taking newcomers (assetmap.connector.intake ids) and language codes, when the feed says.
+    intake: str | None = None
+    languages: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _store_text_fields(self)
         # Normalise containers so equal content gives equal (and hashable) records.
         object.__setattr__(self, "tags", frozenset(self.tags))
         object.__setattr__(self, "schedules", tuple(self.schedules))
+        object.__setattr__(self, "languages", tuple(self.languages))
+        if self.intake is not None and self.intake not in INTAKE_IDS:
+            raise ValueError(f"unknown intake {self.intake!r}; use one of {INTAKE_IDS}")
+        unknown_languages = [c for c in self.languages if c not in LANGUAGES]
+        if unknown_languages:
+            raise ValueError(f"unknown language codes {unknown_languages}; use "
+                             "assetmap.connector.languages")
         if self.cost_amount is not None:
             object.__setattr__(self, "cost_amount",
                                Decimal(self.cost_amount).quantize(Decimal("0.01")))

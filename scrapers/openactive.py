@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
+from assetmap.connector.intake import from_capacity
 from assetmap.schedule import DAY_CODES, ScheduleRule
 
 from .base import (
@@ -198,6 +199,9 @@ def _item(item: Any, url: str) -> Iterator[Record | ParseIssue]:
                                      raw_kind=next(iter(sorted(found)), kind))
         if found & _FACILITY_TYPES and not record.schedules:
             record = replace(record, schedules=_opening_hours(data))
+        intake = from_capacity(data.get("remainingAttendeeCapacity"))
+        if intake:
+            record = replace(record, intake=intake)
     except ITEM_ERRORS as exc:
         yield _issue(f"{kind or 'item'} not used: {exc}", item_id, url)
         return

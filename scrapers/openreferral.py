@@ -22,6 +22,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from assetmap.connector.intake import from_capacity
+from assetmap.connector.languages import language_code
+from assetmap.errors import ValidationError
 from assetmap.schedule import ScheduleError, ScheduleRule, parse_schedule
 from assetmap.vocab import guess_category, resolve_category, resolve_tag
 
@@ -256,8 +259,6 @@ def _record(service: dict, service_id: str, url: str, notes: list[str]) -> Activ
         tags.add("free")
     if virtual:
         tags.add("online-option")
-    if _other_languages(service):
-        tags.add("languages-spoken")
     organisation = _organisation(service.get("organization"))
     phone = _first_phone(service)
     category = next((c for c in map(resolve_category, terms) if c), None) or (
@@ -272,7 +273,8 @@ def _record(service: dict, service_id: str, url: str, notes: list[str]) -> Activ
         if (service.get("email") or phone or service.get("url")) else None,
         modified=parse_modified(service.get("last_modified")),
         assured_date=parse_date(service.get("assured_date")),
-        online=virtual and not physical, raw_kind="service", uri=clean(service.get("url")))
+        online=virtual and not physical, raw_kind="service", uri=clean(service.get("url")),
+        intake=_intake(service), languages=_languages(service, notes))
 
 
 def _locations(service: dict) -> list[tuple[dict, dict]]:
@@ -377,11 +379,29 @@ def _first_phone(service: dict) -> str | None:
     return None
 
 
-def _other_languages(service: dict) -> bool:
+def _languages(service: dict, notes: list[str]) -> tuple[str, ...]:
+    """The service's languages as codes (HSDS `languages`: code or name); unknown ones noted."""
+    codes = []
     for language in service.get("languages") or []:
         if not isinstance(language, dict):
             continue
-        code = (clean(language.get("code")) or clean(language.get("name")) or "").lower()
-        if code and code not in ("en", "eng", "english", "en-gb"):
-            return True
-    return False
+        raw = clean(language.get("code")) or clean(language.get("name"))
+        if not raw:
+            continue
+        try:
+            codes.append(language_code(raw))
+        except ValidationError:
+            notes.append(f"language {raw!r} is not one AssetMap knows; left out")
+    return tuple(dict.fromkeys(codes))
+
+
+def _intake(service: dict) -> str | None:
+    """Places left, from `service_capacity` (UK profile) or HSDS 3 `capacities`: the first
+    entry that gives `available` places."""
+    entries = service.get("service_capacity") or service.get("capacities") or []
+    if isinstance(entries, dict):
+        entries = [entries]
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry.get("available") is not None:
+            return from_capacity(entry.get("available"))
+    return None

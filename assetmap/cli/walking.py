@@ -11,6 +11,7 @@ import click
 from assetmap.db import session_scope
 from assetmap.places.networks import network_ground
 from assetmap.cli.maps import fill_addresses
+from assetmap.connector.remote import find_remote
 
 from ..errors import ValidationError
 from . import app_from_env, main
@@ -77,9 +78,13 @@ def network_list() -> None:
 @click.option("--day", help="mon..sun, today or week")
 @click.option("--time", "time_of_day", help="morning, afternoon or evening")
 @click.option("--free", is_flag=True, help="Free activities only.")
+@click.option("--newcomers", is_flag=True,
+              help="Only groups taking newcomers (not said to be full or on a waiting list).")
+@click.option("--language", default="", help="Only listings that run in this language "
+              "(a code such as so, bsl, or a name).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full answer as JSON.")
 def match(postcode, lat, lon, minutes, pace, needs, interests, day, time_of_day, free,
-          as_json) -> None:
+          newcomers, language, as_json) -> None:
     """Activities within a walk of a postcode or point, best first, with reasons."""
     from ..db import session_scope
     from ..matching import MatchQuery, find_matches, walking_service
@@ -88,10 +93,12 @@ def match(postcode, lat, lon, minutes, pace, needs, interests, day, time_of_day,
     app = app_from_env()
     args = {"postcode": postcode or "", "lat": lat or "", "lon": lon or "",
             "minutes": minutes, "pace": pace, "needs": needs, "interests": interests,
-            "day": day or "", "time": time_of_day or "", "free": "1" if free else "0"}
+            "day": day or "", "time": time_of_day or "", "free": "1" if free else "0",
+            "newcomers": "1" if newcomers else "0", "language": language}
     with session_scope(app) as session:
         query = MatchQuery.from_args(args, data_dir=app.config["DATA_DIR"], session=session)
         result = find_matches(session, walking_service(app), query, now=utcnow())
+        result.remote = find_remote(session, query, now=utcnow())
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1))
         return
@@ -100,5 +107,12 @@ def match(postcode, lat, lon, minutes, pace, needs, interests, day, time_of_day,
                f"{where}" + (" (estimated: no walking network covers it)"
                              if result.estimated else ""))
     for m in result.matches:
+        intake = f"  ({m['intake']['words']})" if m.get("intake") else ""
         click.echo(f"{math.ceil(m['walk_minutes']):>3} min  {m['name']}  "
-                   f"[{m['freshness']['label']}]  {m['schedule_text']}")
+                   f"[{m['freshness']['label']}]  {m['schedule_text']}{intake}")
+    if result.remote:
+        click.echo(f"Without travelling: {len(result.remote)} by phone or online")
+        for m in result.remote:
+            click.echo(f"  {m['mode_words']}  {m['name']}  [{m['freshness']['label']}]  "
+                       f"serves {m['service_area_words']}"
+                       + (f"  join: {m['join_how']}" if m["join_how"] else ""))

@@ -21,6 +21,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from assetmap import values
 from assetmap.params import id_param
+from assetmap.connector.remote import find_remote
+from assetmap.connector.suitability import count_answers
 
 from .. import handout as ho
 from ..errors import NotFound, ValidationError, ValidationErrors
@@ -61,6 +63,8 @@ class SearchForm:
     day: str = ""
     time: str = ""
     free: bool = False
+    newcomers: bool = False
+    language: str = ""
 
     @classmethod
     def from_args(cls, args: Mapping[str, Sequence[str]]) -> SearchForm:
@@ -79,7 +83,8 @@ class SearchForm:
 
         return cls(one("postcode"), one("lat"), one("lon"), one("minutes", "15"),
                    one("pace", "typical"), many("needs"), many("interests"), one("day"),
-                   one("time"), one("free") in ("1", "on", "true", "yes"))
+                   one("time"), one("free") in ("1", "on", "true", "yes"),
+                   one("newcomers") in ("1", "on", "true", "yes"), one("language"))
 
     @property
     def has_where(self) -> bool:
@@ -88,7 +93,8 @@ class SearchForm:
     def match_args(self, minutes: str) -> dict[str, str]:
         args = {"minutes": minutes, "pace": self.pace, "needs": ",".join(self.needs),
                 "interests": ",".join(self.interests), "day": self.day, "time": self.time,
-                "free": "1" if self.free else "0", "limit": str(MAX_RESULTS)}
+                "free": "1" if self.free else "0", "limit": str(MAX_RESULTS),
+                "newcomers": "1" if self.newcomers else "0", "language": self.language}
         if self.postcode:
             args["postcode"] = self.postcode
         else:
@@ -103,6 +109,7 @@ class SearchOutcome:
     result: MatchResult | None = None
     matches: list[dict] = field(default_factory=list)
     origin_words: str = ""
+    remote: list[dict] = field(default_factory=list)  # by phone or online, apart
 
     def map_data(self) -> dict | None:
         """What the map needs, once, as compact JSON: the list carries the details."""
@@ -153,6 +160,8 @@ def search(session: Session, service: WalkingService, form: SearchForm, *, data_
     outcome.result = result
     outcome.origin_words = _origin_words(query)
     outcome.matches = enrich(session, result.matches, now=now)
+    result.remote = find_remote(session, query, now=now)
+    outcome.remote = enrich(session, result.remote, now=now)
     return outcome
 
 
@@ -276,6 +285,7 @@ def record_check(session: Session, activity_id: int, kind: str, actor: Actor, *,
     event = record_verification(session, activity, CHECKS[kind][0], actor,
                                 note=_clean_text(note, "note", 2000), private=True,
                                 judgement=judgement or None)
+    count_answers(session, activity, judgement, actor)
     session.flush()
     return event
 

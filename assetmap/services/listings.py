@@ -16,6 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assetmap.connector.intake import parse_intake
+from assetmap.connector.languages import parse_languages, parse_yes_no
+from assetmap.connector.remote_area import parse_service_area
+
 from .. import vocab
 from ..db import bulk_insert, insert_returning_ids
 from ..errors import NotFound, ValidationError
@@ -29,6 +33,7 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "name", "description", "category", "organisation_id", "venue_id", "mode", "cost_kind",
     "cost_amount", "cost_text", "age_min", "age_max", "gender", "status", "contact_name",
     "contact_email", "contact_phone", "contact_url", "first_visit", "possibly_closed",
+    "intake", "languages", "interpreter", "service_area", "join_how",
 )
 LIST_FIELDS: tuple[str, ...] = ("tags", "schedules")
 MODES = ("in-person", "online", "phone")
@@ -139,6 +144,16 @@ def validate_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
         clean["tags"] = sorted(set(tags))
     if "schedules" in clean:
         clean["schedules"] = [_schedule_dict(s) for s in clean["schedules"] or []]
+    if "intake" in clean:
+        clean["intake"] = parse_intake(clean["intake"])
+    if "languages" in clean:
+        clean["languages"] = parse_languages(clean["languages"])
+    if "interpreter" in clean:
+        clean["interpreter"] = parse_yes_no(clean["interpreter"], "interpreter")
+    if "service_area" in clean:
+        clean["service_area"] = parse_service_area(clean["service_area"])
+    if clean.get("join_how") is not None and len(clean["join_how"]) > 2000:
+        raise ValidationError("join_how", "is longer than 2000 characters")
     return clean
 
 
@@ -187,6 +202,8 @@ def apply_changes(session: Session, activity: Activity, fields: Mapping[str, Any
         if is_new and _unsaid(field, new):
             continue
         _set(session, activity, field, value)
+        if field == "intake":  # who said so and when; assetmap.connector.edits names roles
+            activity.intake_by, activity.intake_at = actor.label, at
         records.append(ChangeRecord(
             field=field, old_value=old, new_value=new, changed_at=at, actor_type=actor.type,
             actor_label=actor.label, user_id=actor.user_id, source_id=actor.source_id,
@@ -241,6 +258,7 @@ def create_activities(session: Session, many: Sequence[Mapping[str, Any]], actor
         return []
     blank = {name: None for name in EDITABLE_FIELDS} | NEW_LISTING_DEFAULTS | {
         "demo": False, "field_provenance": {}, "version": 1, "created_at": at,
+        "intake_by": None, "intake_at": None,
         "updated_at": at, **new_listing_cache(at), **(columns or {})}  # as Activity(...)
     rows, history = [], []
     for clean in cleans:
@@ -253,6 +271,8 @@ def create_activities(session: Session, many: Sequence[Mapping[str, Any]], actor
             if name not in LIST_FIELDS:
                 row[name] = value
             changes.append((name, new))
+        if row.get("intake"):
+            row["intake_by"], row["intake_at"] = actor.label, at
         rows.append(row)
         history.append(changes)
     ids = insert_returning_ids(session, Activity.__table__, rows)

@@ -50,6 +50,7 @@ REVIEW_KINDS: dict[str, str] = {
     "report-closed": "Reported closed",
     "organiser-changes": "The organiser sent changes",
     "organiser-stopped": "The organiser says it has stopped",
+    "not-accessible": "Connectors say it is not accessible as listed",
 }
 # The parts of a listing a proposal (a suggestion, an organiser's changes) can carry.
 PROPOSAL_LABELS: dict[str, str] = {

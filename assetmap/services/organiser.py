@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from assetmap import values
 from assetmap.values import clean_text
+from assetmap.connector.edits import set_intake
 
 from .. import vocab
 from ..errors import AssetMapError, ValidationError
@@ -185,10 +186,13 @@ def _used(link: OrganiserLink, answer: str) -> None:
     link.used_for = answer
 
 
-def confirm(session: Session, link: OrganiserLink) -> None:
-    """"Yes, still running": the strongest kind of check, straight from the organiser."""
+def confirm(session: Session, link: OrganiserLink, *, intake: str | None = None) -> None:
+    """"Yes, still running": the strongest kind of check, straight from the organiser, who
+    may also say whether the group is taking newcomers (recorded as said by the organiser)."""
     activity = session.get(Activity, link.activity_id)
     assert activity is not None  # the link row cascades with its listing
+    if (intake or "").strip():
+        set_intake(session, activity, intake, organiser_actor(link), role="organiser")
     record_verification(session, activity, "organiser-confirmed", organiser_actor(link),
                         note="Confirmed through the organiser's link.")
     _used(link, "confirmed")

@@ -26,6 +26,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from assetmap import values
+from assetmap.connector.languages import LANGUAGES
 
 from .. import vocab
 from ..errors import NotFound, ValidationError
@@ -200,6 +201,11 @@ def service_full(activity: Activity, lat: float | None, lon: float | None,
     if activity.contact_phone:
         data["phones"] = [{"id": entity_id(base, "phone", activity.id),
                            "number": activity.contact_phone}]
+    if activity.languages:
+        data["languages"] = [
+            {"id": entity_id(base, "language", activity.id * 64 + position),
+             "service_id": service_id, "name": LANGUAGES.get(code, code), "code": code}
+            for position, code in enumerate(activity.languages[:64]) if code != "und"]
     if activity.contact_name:
         data["contacts"] = [{"id": entity_id(base, "contact", activity.id),
                              "service_id": service_id, "name": activity.contact_name}]

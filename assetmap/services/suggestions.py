@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from assetmap import values
 from assetmap.values import clean_text
+from assetmap.connector.languages import parse_languages
 
 from .. import vocab
 from ..errors import GeocodeError, ValidationError
@@ -46,13 +47,13 @@ API_FIELDS: tuple[str, ...] = (
     "name", "description", "category", "mode", "venue_name", "address", "postcode", "lat",
     "lon", "schedule", "cost", "age_min", "age_max", "gender", "tags", "contact_name",
     "contact_email", "contact_phone", "contact_url", "notes", "suggester_name",
-    "suggester_contact", "contact_consent",
+    "suggester_contact", "contact_consent", "languages",
 )
 # Listing fields a suggestion carries into `create_activity`.
 LISTING_KEYS: tuple[str, ...] = (
     "name", "description", "category", "mode", "schedules", "cost_kind", "cost_amount",
     "cost_text", "age_min", "age_max", "gender", "tags", "contact_name", "contact_email",
-    "contact_phone", "contact_url",
+    "contact_phone", "contact_url", "languages",
 )
 FREQUENCIES: dict[str, str] = {
     "weekly": "Every week", "fortnightly": "Every other week", "monthly": "Once a month",
@@ -407,6 +408,11 @@ def _finish(check: FieldChecker, *, schedules: list[dict], cost: dict[str, Any],
                 check.fail(field, exc.message)
                 value = None
         contact[field] = value
+    languages = None
+    try:
+        languages = parse_languages(check.raw.get("languages"))
+    except ValidationError as exc:
+        check.fail("languages", exc.message)
     notes = check.text("notes")
     suggester_name = check.text("suggester_name")
     suggester_contact = check.text("suggester_contact")
@@ -433,7 +439,7 @@ def _finish(check: FieldChecker, *, schedules: list[dict], cost: dict[str, Any],
         "schedules": schedules,
         "schedule_text": describe_all(ScheduleRule.from_dict(r) for r in schedules),
         **cost, "age_min": age_min, "age_max": age_max, "gender": gender, "tags": clean_tags,
-        **contact, "notes": notes,
+        **contact, "notes": notes, "languages": languages,
     }
     return Draft(fields, lat, lon, suggester_name, suggester_contact,
                  bool(consent and suggester_contact))

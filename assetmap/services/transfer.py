@@ -39,6 +39,7 @@ COLUMNS: tuple[str, ...] = (
     "id", "name", "category", "description", "organisation", "venue_name", "address",
     "postcode", "lat", "lon", "schedule", "cost", "tags", "contact_email", "contact_phone",
     "contact_url", "status", "last_verified_at", "verified_method",
+    "intake", "languages", "interpreter",
 )
 COLUMN_HELP = {
     "id": "AssetMap id, to update a listing exported earlier (leave empty for new ones)",
@@ -58,6 +59,9 @@ COLUMN_HELP = {
     "status": "active (default), paused, ended or pending",
     "last_verified_at": "date the listing was last checked, e.g. 2026-10-01",
     "verified_method": "how it was checked: " + ", ".join(vocab.VERIFICATION_METHODS),
+    "intake": "taking newcomers: open, few-places, full or waiting-list (empty: not said)",
+    "languages": "language codes or names separated by ';', e.g. 'en; so; bsl'",
+    "interpreter": "yes if an interpreter can come, no if not (empty: not said)",
 }
 IMPORT_ACTOR_TYPE = "import"
 
@@ -190,6 +194,9 @@ def row_to_fields(row: dict[str, Any]) -> dict[str, Any]:
     fields.update(parse_cost(str(row.get("cost") or "")))
     if row.get("tags"):
         fields["tags"] = [t for t in re.split(r"[;|]", str(row["tags"])) if t.strip()]
+    for column in ("intake", "languages", "interpreter"):  # checked by validate_fields
+        if row.get(column) not in (None, "", []):
+            fields[column] = row[column]
     return fields
 
 
@@ -326,6 +333,8 @@ def export_rows(session: Session, flt: ActivityFilter | None = None) -> list[dic
             "last_verified_at": activity.last_verified_at.isoformat()
             if activity.last_verified_at else "",
             "verified_method": activity.last_verified_method or "",
+            "intake": activity.intake or "", "languages": ";".join(activity.languages or ()),
+            "interpreter": {True: "yes", False: "no"}.get(activity.interpreter, ""),
         })
     return rows
 
@@ -344,6 +353,7 @@ def to_geojson(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for row in rows:
         props = {k: v for k, v in row.items() if k not in ("lat", "lon")}
         props["tags"] = [t for t in row["tags"].split(";") if t]
+        props["languages"] = [c for c in row.get("languages", "").split(";") if c]
         geometry = ({"type": "Point", "coordinates": [row["lon"], row["lat"]]}
                     if row["lat"] != "" else None)
         features.append({"type": "Feature", "geometry": geometry, "properties": props})

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from assetmap.params import id_param
 from assetmap.places.status import attribution_text
+from assetmap.connector.remote import find_remote
 
 from .. import vocab
 from ..db import get_session
@@ -183,6 +184,7 @@ def match() -> Response:
     query = MatchQuery.from_args(request.args.to_dict(),
                                  data_dir=current_app.config["DATA_DIR"], session=get_session())
     result = find_matches(get_session(), walking_service(current_app), query, now=utcnow())
+    result.remote = find_remote(get_session(), query, now=utcnow())
     return no_store(jsonify(result.to_dict()))
 
 

@@ -26,6 +26,8 @@ from werkzeug.datastructures import MultiDict
 
 from assetmap.params import as_id, id_param
 from assetmap.coordination import assignments
+from assetmap.connector.edits import set_referral_fields
+from assetmap.connector.pages import referral_choices
 
 from .. import vocab
 from ..db import get_session
@@ -81,7 +83,7 @@ def _choices() -> dict:
     return {"DAYS": DAYS, "TIMES": TIMES, "PACES": list(PACES), "PACE_LABELS": PACE_LABELS,
             "CATEGORIES": vocab.CATEGORIES, "TAGS": vocab.SUITABILITY_TAGS,
             "CHECKS": svc.CHECKS, "QUESTIONS": svc.QUESTIONS, "ANSWERS": svc.ANSWERS,
-            "attribution": ATTRIBUTION}
+            "attribution": ATTRIBUTION, **referral_choices()}
 
 
 # -- search ---------------------------------------------------------------------------------
@@ -266,3 +268,25 @@ def _conflict_page(activity: Activity, conflict: svc.EditConflict, *,
     return make_response(render_template(
         "connector/conflict.html", activity=activity, conflict=conflict, missing=set(missing),
         keys=svc.EDIT_KEYS), 409)
+
+
+@bp.post("/activities/<int:activity_id>/referral")
+@role_required("connector", "coordinator")
+def referral(activity_id: int) -> Response:
+    """Taking newcomers, languages and interpreter, as a connector or coordinator knows them."""
+    session = get_session()
+    role = "coordinator" if current_user.role in ("coordinator", "admin") else "connector"
+    try:
+        changed = set_referral_fields(session, activity_id, request.form,
+                                      svc.actor_for(current_user), role=role)
+    except ValidationError:
+        session.rollback()
+        raise
+    session.commit()
+    if changed:
+        flash("Saved. Your change is in the listing's history.")
+    elif (request.form.get("intake") or "").strip():
+        flash("Nothing changed; \"taking newcomers\" now says you checked it today.")
+    else:
+        flash("Nothing was changed.")
+    return redirect(url_for("connector.activity", activity_id=activity_id))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, render_template, request
 
+from assetmap.connector.intake import INTAKE_LABELS
+
 from ..db import get_session
 from ..models import Activity, OrganiserLink
 from ..services import organiser as service
@@ -44,13 +46,14 @@ def _link() -> tuple[OrganiserLink, Activity, str]:
 def check():
     link, activity, token = _link()
     return render_template("organiser/check.html", activity=activity, link=link, token=token,
-                           summary=service.listing_summary(activity))
+                           summary=service.listing_summary(activity),
+                           INTAKE_LABELS=INTAKE_LABELS)
 
 
 @bp.post("/confirm")
 def confirm():
     link, activity, _token = _link()
-    service.confirm(get_session(), link)
+    service.confirm(get_session(), link, intake=request.form.get("intake"))
     get_session().commit()
     return render_template("organiser/done.html", answer="confirmed", activity=activity)
 

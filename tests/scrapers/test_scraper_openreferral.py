@@ -74,8 +74,9 @@ def test_tea_dance_first_monday_and_last_friday_from_fees_text(recorded):
     assert [s.start.date() for s in sessions] == [
         date(2026, 2, 2), date(2026, 2, 27), date(2026, 3, 2)]
     assert (tea.cost_kind, tea.cost_amount) == ("amount", Decimal("3.00"))
-    assert {"over-50s", "wheelchair-accessible", "dementia-friendly",
-            "languages-spoken"} <= tea.tags
+    assert {"over-50s", "wheelchair-accessible", "dementia-friendly"} <= tea.tags
+    # HSDS languages become codes (the old single "languages-spoken" tag is retired)
+    assert tea.languages == ("en", "bn") and "languages-spoken" not in tea.tags
     assert tea.age_max == 120
 
 

@@ -1,0 +1,172 @@
+"""Phone and online listings: found by the area they serve, not by a walk.
+
+A search's origin is placed in the wards and borough that contain it (the `areas` table);
+a listing run by phone or online appears when its service area is one of those, or
+"anywhere". The same needs, day, time, cost, newcomers and language filters apply as to
+listings with a venue. The list is short by nature (a borough has dozens, not thousands), so
+it is filtered and ordered in Python after one query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from assetmap import vocab
+from assetmap.connector.intake import INTAKE_LABELS, INTAKE_POINTS, NOT_TAKING, intake_dict
+from assetmap.connector.languages import LANGUAGES, runs_in
+from assetmap.connector.remote_area import ANYWHERE, parse_service_area, serves
+from assetmap.connector.suitability import need_clause, welcoming_points, welcoming_words
+from assetmap.errors import ValidationError
+from assetmap.freshness import of_listing
+from assetmap.matching import (
+    FRESHNESS_POINTS,
+    SESSION_POINTS,
+    STALE_STATES,
+    MatchQuery,
+    fits_time,
+    search_window,
+    when_words,
+)
+from assetmap.models import Activity, Area
+from assetmap.schedule import occurrences
+from assetmap.serialize import activity_to_dict
+from assetmap.spatial import point
+
+REMOTE_MODES = ("phone", "online")
+MODE_WORDS = {"phone": "by phone", "online": "online"}
+MAX_REMOTE = 50
+
+
+def origin_areas(session: Session, lat: float, lon: float) -> dict[str, str]:
+    """{code: name} of every area (ward, borough) the point lies in."""
+    here = point(lat, lon)
+    rows = session.execute(select(Area.code, Area.name).where(
+        func.ST_Contains(Area.geom, here) == 1 if session.get_bind().dialect.name == "sqlite"
+        else func.ST_Contains(Area.geom, here)))
+    return {code: name for code, name in rows}
+
+
+def area_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    codes = [c for c in codes if c != ANYWHERE]
+    if not codes:
+        return {}
+    return dict(session.execute(select(Area.code, Area.name).where(Area.code.in_(codes))).all())
+
+
+def resolve_areas(session: Session, raw: object, field: str = "service_area"
+                  ) -> list[str] | None:
+    """Area codes from codes or names ("Kentish Town; Camden"), each checked to exist."""
+    if isinstance(raw, str):
+        parts = [p.strip() for p in raw.replace(",", ";").split(";") if p.strip()]
+    elif isinstance(raw, (list, tuple)):
+        parts = [str(p).strip() for p in raw if str(p).strip()]
+    elif raw is None:
+        return None
+    else:
+        raise ValidationError(field, "give area names or codes separated by ';', or anywhere")
+    if not parts:
+        return None
+    if len(parts) == 1 and parts[0].lower() == ANYWHERE:
+        return [ANYWHERE]
+    known = {code.upper(): code for code, in session.execute(select(Area.code))}
+    by_name = {name.lower(): code for code, name in session.execute(
+        select(Area.code, Area.name))}
+    codes = []
+    for part in parts:
+        code = known.get(part.upper()) or by_name.get(part.lower())
+        if code is None:
+            raise ValidationError(field, f"no ward or borough called {part[:60]!r}")
+        codes.append(code)
+    return parse_service_area(codes, field)
+
+
+def area_words(service_area: list[str] | None, names: dict[str, str]) -> str:
+    if not service_area:
+        return "No area given"
+    if service_area == [ANYWHERE]:
+        return "Anywhere"
+    return ", ".join(names.get(code, code) for code in service_area)
+
+
+def find_remote(session: Session, query: MatchQuery, *, now: datetime,
+                limit: int = MAX_REMOTE) -> list[dict]:
+    """Phone and online listings serving the search's origin, best first, with reasons."""
+    here = origin_areas(session, query.lat, query.lon)
+    stmt = (select(Activity).where(Activity.status == "active",
+                                   Activity.mode.in_(REMOTE_MODES),
+                                   Activity.service_area.is_not(None))
+            .options(selectinload(Activity.tag_rows), selectinload(Activity.schedule_rows),
+                     selectinload(Activity.organisation), selectinload(Activity.source_links),
+                     selectinload(Activity.venue)))
+    for need in query.needs:
+        stmt = stmt.where(need_clause(need))
+    if query.free_only:
+        stmt = stmt.where(Activity.cost_kind == "free")
+    if query.newcomers:
+        stmt = stmt.where(or_(Activity.intake.is_(None), Activity.intake.not_in(NOT_TAKING)))
+    start, end = search_window(query, now)
+    needs_session = bool(query.day or query.time_of_day)
+    found = []
+    for activity in session.scalars(stmt):
+        if not serves(activity.service_area, set(here)):
+            continue
+        if query.language and not runs_in(activity.languages, query.language):
+            continue
+        sittings = [s for s in occurrences(activity.schedules, start, end)
+                    if fits_time(s, query)]
+        if needs_session and not sittings:
+            continue
+        state = of_listing(activity, now).state
+        score = FRESHNESS_POINTS[state] + INTAKE_POINTS.get(activity.intake, 0) + (
+            SESSION_POINTS if sittings else 0) + welcoming_points(activity.welcoming_yes) + (
+            25 if activity.category in query.interests else 0)
+        found.append((score, activity, sittings))
+    found.sort(key=lambda f: (-f[0], f[1].name.lower(), f[1].id))
+    names = area_names(session, {c for _s, a, _x in found for c in a.service_area or ()})
+    return [_describe(a, sittings, score, query, here, names, now)
+            for score, a, sittings in found[:limit]]
+
+
+def _describe(activity: Activity, sittings: list, score: float, query: MatchQuery,
+              here: dict[str, str], names: dict[str, str], now: datetime) -> dict:
+    data = activity_to_dict(activity, now=now)
+    area = activity.service_area or []
+    if area == [ANYWHERE]:
+        where = "serves anyone, anywhere"
+    else:
+        inside = [here[c] for c in area if c in here]
+        where = f"serves {', '.join(inside)}" if inside else "serves this area"
+    why = [f"runs {MODE_WORDS[activity.mode]}; {where}"]
+    if query.needs:
+        why.append("meets every need asked for: " + ", ".join(
+            vocab.TAG_LABELS[n].lower() for n in query.needs))
+    if activity.category in query.interests:
+        why.append(f"matches an interest: {vocab.CATEGORY_LABELS[activity.category]}")
+    if sittings:
+        why.append(f"has a session {when_words(query)}")
+    if query.language:
+        why.append(f"runs in {LANGUAGES[query.language]}")
+    if welcoming_words(activity.welcoming_yes):
+        why.append(welcoming_words(activity.welcoming_yes))
+    if activity.intake in INTAKE_LABELS:
+        why.append(f"taking newcomers: {INTAKE_LABELS[activity.intake].lower()}"
+                   + (" (ranked lower)" if activity.intake in NOT_TAKING else ""))
+    fresh = data["freshness"]
+    stale = fresh["state"] in STALE_STATES
+    why.append(f"freshness: {fresh['words']}" + (" (ranked lower)" if stale else ""))
+    return {
+        "id": activity.id, "name": activity.name, "category": activity.category,
+        "category_label": data["category_label"], "mode": activity.mode,
+        "mode_words": MODE_WORDS[activity.mode].capitalize(),
+        "join_how": activity.join_how, "contact": data["contact"],
+        "service_area": area, "service_area_words": area_words(area, names),
+        "next_sessions": [s.to_dict() for s in sittings[:3]] or data["next_sessions"],
+        "schedule_text": data["schedule_text"], "cost": data["cost"], "tags": data["tags"],
+        "freshness": fresh, "stale": stale, "score": round(score, 1), "why": why,
+        "intake": intake_dict(activity.intake, activity.intake_by, activity.intake_at, now),
+        "languages": data["languages"], "languages_words": data["languages_words"],
+    }

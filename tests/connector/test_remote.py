@@ -1,0 +1,115 @@
+"""Phone and online listings: found by the area they serve, listed apart ("Without
+travelling"), filtered like the rest, shortlistable and printed with how to join."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assetmap.connector.remote import origin_areas
+from assetmap.db import session_scope
+from assetmap.demo import load_areas
+from assetmap.models import Activity
+from assetmap.services.listings import SYSTEM, create_activity
+from tests.conftest import csrf_token
+
+INSIDE = "NW5 2AB"   # Kentish Town
+OUTSIDE = "NW1 2DB"  # another Camden ward
+INSIDE_POINT = (51.549222, -0.14068)
+OUTSIDE_POINT = (51.52951, -0.127227)
+
+
+@pytest.fixture
+def remote(app) -> dict[str, int]:
+    """A phone befriending service for one ward, and an online group for anywhere."""
+    with session_scope(app) as s:
+        load_areas(s, app.config["DATA_DIR"])
+        ward = next(code for code, _name in origin_areas(s, *INSIDE_POINT).items()
+                    if code.startswith("E05"))
+        elsewhere = {c for c in origin_areas(s, *OUTSIDE_POINT) if c.startswith("E05")}
+        assert ward not in elsewhere, "the two postcodes must be in different wards"
+        phone = create_activity(s, {
+            "name": "Telephone Befriending", "category": "befriending", "mode": "phone",
+            "service_area": [ward], "schedules": ["Mondays 10:00-16:00"],
+            "join_how": "Ring 020 7946 0001, Monday 10am to 4pm", "tags": ["free"],
+            "cost_kind": "free"}, SYSTEM).id
+        online = create_activity(s, {
+            "name": "Online Book Chat", "category": "book-club", "mode": "online",
+            "service_area": "anywhere", "schedules": ["Thursdays 19:00-20:00"],
+            "join_how": "https://meet.example.org/books"}, SYSTEM).id
+    return {"phone": phone, "online": online, "ward": ward}
+
+
+def _remote(client, postcode: str, extra: str = "") -> list[str]:
+    response = client.get(f"/api/v1/match?postcode={postcode}&minutes=10{extra}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert all(m.get("walk_minutes") is not None for m in body["matches"])
+    return [m["name"] for m in body["remote"]]
+
+
+def test_phone_befriending_appears_inside_its_area_and_not_outside(client, remote):
+    # Equally fresh, both with a session this week: by name.
+    assert _remote(client, INSIDE) == ["Online Book Chat", "Telephone Befriending"]
+    assert _remote(client, OUTSIDE) == ["Online Book Chat"]
+    body = client.get(f"/api/v1/match?postcode={INSIDE}").get_json()
+    phone = next(m for m in body["remote"] if m["name"] == "Telephone Befriending")
+    assert phone["mode"] == "phone" and phone["join_how"].startswith("Ring 020 7946 0001")
+    assert "Kentish Town" in phone["service_area_words"]
+    assert phone["why"][0].startswith("runs by phone; serves Kentish Town")
+    # Phone listings are never in the walking list.
+    assert all(m["id"] not in (remote["phone"], remote["online"]) for m in body["matches"])
+
+
+def test_remote_listings_take_the_same_filters(client, remote):
+    assert _remote(client, INSIDE, "&needs=free") == ["Telephone Befriending"]
+    assert _remote(client, INSIDE, "&day=thu") == ["Online Book Chat"]
+    assert _remote(client, INSIDE, "&day=mon&time=evening") == []
+    assert _remote(client, INSIDE, "&free=1") == ["Telephone Befriending"]
+
+
+def test_connector_sets_a_listing_to_phone_with_an_area(app, client, connector, remote,
+                                                        session):
+    aid = remote["online"]
+    token = csrf_token(client, f"/connector/activities/{aid}")
+    bad = client.post(f"/connector/activities/{aid}/referral", data={
+        "csrf_token": token, "mode": "phone", "service_area": "Atlantis"})
+    assert bad.status_code == 400 and "Atlantis" in bad.get_data(as_text=True)
+    bad = client.post(f"/connector/activities/{aid}/referral", data={
+        "csrf_token": token, "mode": "phone", "service_area": ""})
+    assert bad.status_code == 400 and "anywhere" in bad.get_data(as_text=True)
+    ok = client.post(f"/connector/activities/{aid}/referral", data={
+        "csrf_token": token, "mode": "phone", "service_area": "Kentish Town",
+        "join_how": "Ring 020 7946 0002"})
+    assert ok.status_code == 302
+    session.expire_all()
+    activity = session.get(Activity, aid)
+    assert (activity.mode, activity.service_area) == ("phone", [remote["ward"]])
+    page = client.get(f"/connector/activities/{aid}").get_data(as_text=True)
+    assert "Serves</dt><dd>Kentish Town" in page
+    assert _remote(client, OUTSIDE) == []
+
+
+def test_search_page_lists_them_apart_shortlistable_and_the_handout_says_how_to_join(
+        client, connector, remote):
+    html = client.get(f"/connector?postcode={INSIDE}&minutes=10").get_data(as_text=True)
+    section = html[html.index('id="remote-heading"'):]
+    assert "Without travelling: 2 by phone or online" in section
+    assert f'name="ids" value="{remote["phone"]}" form="handout-form"' in section
+    assert "How to join: Ring 020 7946 0001" in section
+    token = csrf_token(client, "/connector")
+    page = client.post("/connector/handout", data={
+        "csrf_token": token, "ids": [str(remote["phone"]), str(remote["online"])],
+        "layout": "sheet"}).get_data(as_text=True)
+    assert re.search(r"How to join</dt><dd>By phone: <span[^>]*>Ring 020 7946 0001", page)
+    assert "Online: <span" in page and "https://meet.example.org/books" in page
+
+
+def test_cli_lists_them_apart(runner, remote):
+    from assetmap.cli import main
+
+    result = runner.invoke(main, ["match", "--postcode", INSIDE, "--minutes", "10"])
+    assert result.exit_code == 0, result.output
+    assert "Without travelling: 2 by phone or online" in result.output
+    assert "By phone  Telephone Befriending" in result.output

@@ -51,6 +51,9 @@ class Config:
         self.SUGGEST_RATE_LIMIT: str = _env("SUGGEST_RATE_LIMIT", "5 per hour") or "5 per hour"
         self.SUGGEST_MIN_FILL_SECONDS: float = float(_env("SUGGEST_MIN_FILL_SECONDS") or 3)
         self.ORGANISER_LINK_DAYS: int = int(_env("ORGANISER_LINK_DAYS") or 30)
+        # Hand-offs: how long the organiser's answer link works; when to ask how it went.
+        self.HANDOFF_ANSWER_DAYS: int = int(_env("HANDOFF_ANSWER_DAYS") or 14)
+        self.HANDOFF_FOLLOW_UP_DAYS: int = int(_env("HANDOFF_FOLLOW_UP_DAYS") or 21)
         self.DEMO_LABEL: str = _env("DEMO_LABEL", "") or ""
         # Freshness (docs/FRESHNESS.md): re-check intervals in days, by default and per category
         # ("walking-group=90,days-out=60"); reminders to organisers N days after a listing falls

@@ -3,6 +3,7 @@
 from .base import Base, utcnow
 from .community import CoverageResult, OrganiserLink, OutboxMessage, ReviewItem, Suggestion
 from .freshness import VerificationEvent
+from .handoffs import Handoff, UnmetNeed
 from .history import ChangeRecord
 from .listing import Activity, ActivityTag, Organisation, ScheduleEntry, Venue
 from .people import Area, User, user_areas
@@ -15,6 +16,7 @@ __all__ = [
     "Base",
     "ChangeRecord",
     "CoverageResult",
+    "Handoff",
     "Organisation",
     "OrganiserLink",
     "OutboxMessage",
@@ -24,6 +26,7 @@ __all__ = [
     "Source",
     "SourceLink",
     "Suggestion",
+    "UnmetNeed",
     "User",
     "Venue",
     "VerificationEvent",

@@ -14,6 +14,7 @@ csrf = CSRFProtect()
 def init_app(app: Flask) -> None:
     from . import api, auth, connector, errors, freshness_api, organiser, oruk, public, suggest
     from .coordinator import bp as coordinator_bp
+    from .handoffs import bp as handoffs_bp
 
     csrf.init_app(app)
     auth.init_app(app)
@@ -27,6 +28,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(organiser.bp)
     app.register_blueprint(freshness_api.bp)
     app.register_blueprint(oruk.bp)
+    app.register_blueprint(handoffs_bp)
 
     @app.context_processor
     def _vocabulary() -> dict:

@@ -24,7 +24,7 @@ from assetmap.matching import DAYS, TIMES, MatchQuery, WalkingService, find_matc
 from assetmap.models import Area, UnmetNeed
 from assetmap.schedule import LONDON
 from assetmap.services.connector import MINUTES, SearchForm, SearchOutcome, enrich
-from assetmap.spatial import BBox, in_bbox, point
+from assetmap.spatial import point
 
 HANDFUL = 5
 NEAR_MISSES_EACH = 3
@@ -106,13 +106,9 @@ def near_misses(session: Session, service: WalkingService, outcome: SearchOutcom
 
 def ward_at(session: Session, lat: float, lon: float) -> Area | None:
     """The ward a point lies in (the search origin), so only the ward need be kept."""
-    candidates = session.execute(
-        select(Area, func.ST_Contains(Area.geom, point(lat, lon)))
-        .where(Area.kind == "ward", in_bbox(Area.geom, BBox.around(lat, lon, 1)))).all()
-    for area, inside in candidates:
-        if inside:
-            return area
-    return None
+    return session.scalars(select(Area).where(
+        Area.kind == "ward", func.ST_Contains(Area.geom, point(lat, lon)))
+        .order_by(Area.id).limit(1)).first()
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ from assetmap.handoffs.privacy import checked_text
 from assetmap.models import Activity, Handoff, OutboxMessage, User, utcnow
 from assetmap.services import mail
 from assetmap.services.organiser import LinkRefused, read_token, sign_token
-from assetmap.services.suggestions import clean_text
 
 SALT = "assetmap.handoff-answer"
 MAX_MESSAGE = 500
@@ -110,7 +109,7 @@ def send_handoff(session: Session, activity_id: int, user: User, config: Mapping
                                          "cannot tell the group. Phone them instead.")
     text = checked_text("message", message, max_length=MAX_MESSAGE,
                         required="Write a short message for the group")
-    hint = clean_text(str(session_hint or ""))[:120] or None
+    hint = checked_text("session", session_hint, max_length=120) or None
     now = now or utcnow()
     handoff = Handoff(reference=_reference(), activity_id=activity.id, user_id=user.id,
                       message=text, session_hint=hint, nonce=secrets.token_urlsafe(32),

@@ -43,6 +43,14 @@ from assetmap.web.auth import role_required
 bp = Blueprint("handoffs", __name__)
 
 CONNECTORS = ("connector", "coordinator")
+MAX_ID = 2**31 - 1  # PostgreSQL's integer: a larger id from a URL would be a 500 there
+
+
+@bp.before_request
+def _ids_in_range() -> None:
+    for value in (request.view_args or {}).values():
+        if isinstance(value, int) and value > MAX_ID:
+            raise NotFound("There is nothing with that number.")
 
 
 def _no_store(response: Response) -> Response:

@@ -205,3 +205,12 @@ def test_outcomes_count_per_listing_and_per_category(app, client, session, login
     # Connectors do not see the coordinators' page.
     login("connector")
     assert client.get("/coordinator/handoffs").status_code in (302, 403)
+
+
+def test_ids_too_large_for_the_database_are_a_404(app, client, connector):
+    huge = 2**40
+    assert client.get(f"/connector/activities/{huge}/let-them-know").status_code == 404
+    assert client.get(f"/group/answer/{huge}?token=x").status_code == 404
+    token = csrf_token(client, "/connector/handoffs")
+    assert client.post(f"/connector/handoffs/{huge}/outcome", data={
+        "csrf_token": token, "outcome": "went-once"}).status_code == 404

@@ -62,6 +62,9 @@ class Config:
         self.LOGIN_RATE_LIMIT_ADDRESS: str = (_env("LOGIN_RATE_LIMIT_ADDRESS")
                                               or "30 per 15 minutes")
         self.ORGANISER_LINK_DAYS: int = int(_env("ORGANISER_LINK_DAYS") or 30)
+        # Hand-offs: how long the organiser's answer link works; when to ask how it went.
+        self.HANDOFF_ANSWER_DAYS: int = int(_env("HANDOFF_ANSWER_DAYS") or 14)
+        self.HANDOFF_FOLLOW_UP_DAYS: int = int(_env("HANDOFF_FOLLOW_UP_DAYS") or 21)
         self.DEMO_LABEL: str = _env("DEMO_LABEL", "") or ""
         # The place shown in page titles and headings; default: the borough area's name.
         self.PLACE_NAME: str = _env("PLACE_NAME", "") or ""

@@ -5,6 +5,7 @@ from assetmap.models.places import Postcode
 from .base import Base, utcnow
 from .community import CoverageResult, OrganiserLink, OutboxMessage, ReviewItem, Suggestion
 from .freshness import VerificationEvent
+from .handoffs import Handoff, UnmetNeed
 from .history import ChangeRecord
 from .listing import Activity, ActivityTag, Organisation, ScheduleEntry, Venue
 from .people import Area, User, user_areas
@@ -17,6 +18,7 @@ __all__ = [
     "Base",
     "ChangeRecord",
     "CoverageResult",
+    "Handoff",
     "Organisation",
     "OrganiserLink",
     "OutboxMessage",
@@ -27,6 +29,7 @@ __all__ = [
     "Source",
     "SourceLink",
     "Suggestion",
+    "UnmetNeed",
     "User",
     "Venue",
     "VerificationEvent",

@@ -62,10 +62,6 @@ class LinkRefused(AssetMapError):
         self.status_code = self.STATUS[reason]
 
 
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=SALT)
-
-
 def _days(config: Mapping) -> int:
     return int(config.get("ORGANISER_LINK_DAYS") or DEFAULT_DAYS)
 
@@ -80,8 +76,27 @@ def create_link(session: Session, activity: Activity, *, email: str, config: Map
                          reminder_level=reminder_level)
     session.add(link)
     session.flush()
-    token = _serializer(config["SECRET_KEY"]).dumps({"a": activity.id, "n": link.nonce})
-    return link, token
+    return link, sign_token(config, {"a": activity.id, "n": link.nonce})
+
+
+def sign_token(config: Mapping, payload: dict, *, salt: str = SALT) -> str:
+    """The one signing scheme for links sent to organisers; `salt` keeps each use apart."""
+    return URLSafeTimedSerializer(config["SECRET_KEY"], salt=salt).dumps(payload)
+
+
+def read_token(config: Mapping, token: str | None, *, max_age_days: int,
+               salt: str = SALT) -> dict:
+    """A signed payload holding a nonce "n", or LinkRefused("expired"/"tampered")."""
+    try:
+        data = URLSafeTimedSerializer(config["SECRET_KEY"], salt=salt).loads(
+            token or "", max_age=max_age_days * 86400)
+    except SignatureExpired:
+        raise LinkRefused("expired") from None
+    except BadSignature:
+        raise LinkRefused("tampered") from None
+    if not isinstance(data, dict) or not isinstance(data.get("n"), str):
+        raise LinkRefused("tampered")
+    return data
 
 
 def link_url(config: Mapping, token: str) -> str:
@@ -156,15 +171,7 @@ def send_organiser_check(session: Session, activity: Activity, config: Mapping, 
 def open_link(session: Session, token: str | None, config: Mapping, *,
               now: datetime | None = None) -> OrganiserLink:
     """The link a token stands for, or LinkRefused saying why it cannot be used."""
-    try:
-        data = _serializer(config["SECRET_KEY"]).loads(token or "",
-                                                        max_age=_days(config) * 86400)
-    except SignatureExpired:
-        raise LinkRefused("expired") from None
-    except BadSignature:
-        raise LinkRefused("tampered") from None
-    if not isinstance(data, dict) or not isinstance(data.get("n"), str):
-        raise LinkRefused("tampered")
+    data = read_token(config, token, max_age_days=_days(config))
     link = session.scalar(select(OrganiserLink).where(OrganiserLink.nonce == data["n"]))
     if link is None:
         raise LinkRefused("unknown")

@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     from . import api, auth, connector, errors, freshness_api, organiser, oruk, public, suggest
     from .account import bp as account_bp
     from .coordinator import bp as coordinator_bp
+    from .handoffs import bp as handoffs_bp
 
     inputs.init_app(app)  # first: the id converter must exist before routes are added
     csrf.init_app(app)
@@ -38,6 +39,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(oruk.bp)
     maps_web.init_app(app)
     app.register_blueprint(opendata_bp)
+    app.register_blueprint(handoffs_bp)
 
     @app.context_processor
     def _vocabulary() -> dict:

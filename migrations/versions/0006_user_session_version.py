@@ -4,14 +4,14 @@ Signing out, deactivation and a password change add one to a user's session vers
 session cookie made under an older version no longer signs anyone in.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-26
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 and where a phone or online listing serves (area codes or "anywhere") and how to join
 
 Revision ID: 0011
-Revises: 0004
+Revises: 0009
 Create Date: 2026-11-26
 
 The old single "languages-spoken" suitability tag said only "not just English". Listings that
@@ -15,7 +15,7 @@ from alembic import op
 from assetmap.models.base import UTCDateTime
 
 revision = "0011"
-down_revision = "0004"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """hand-offs to groups and unmet needs
 
 Revision ID: 0012
-Revises: 0004
+Revises: 0011
 Create Date: 2026-11-26
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import assetmap.models.base
 
 revision = "0012"
-down_revision = "0004"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

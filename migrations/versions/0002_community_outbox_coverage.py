@@ -12,7 +12,7 @@ import assetmap.models.base
 
 
 revision = '0002'
-down_revision = "0001"
+down_revision = '0001'
 branch_labels = None
 depends_on = None
 

@@ -7,11 +7,11 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy import select
 
+from assetmap import values
 from assetmap.db import get_session
 from assetmap.errors import ValidationError
 from assetmap.models import Area, User
 from assetmap.people import accounts
-from assetmap.services.users import EMAIL_RE
 from assetmap.web.auth import role_required
 from assetmap.web.coordinator import bp
 
@@ -63,7 +63,7 @@ def people_invite():
     errors: dict[str, str] = {}
     if not email:
         errors["email"] = "Enter the e-mail address of the person to invite"
-    elif not EMAIL_RE.match(email):
+    elif not _is_email(email):
         errors["email"] = "Enter an e-mail address like name@example.org"
     elif session.scalar(select(User.id).where(User.email == email.lower())):
         errors["email"] = f"{email} already has an account; change it in the list below"
@@ -142,3 +142,11 @@ def person_change(user_id: int):
     session.commit()
     flash(" ".join(said))
     return redirect(url_for("coordinator.person", user_id=user.id))
+
+
+def _is_email(text: str) -> bool:
+    try:
+        values.email(text, "email")
+    except ValidationError:
+        return False
+    return True

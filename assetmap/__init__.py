@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from .config import PROJECT_ROOT, Config, DevConfig
+from assetmap.config import PROJECT_ROOT, Config, DevConfig
 
 __version__ = "0.1.0"
 
@@ -19,8 +19,8 @@ def create_app(config: Config | None = None) -> Flask:
                 instance_path=str(PROJECT_ROOT / "instance"), instance_relative_config=False)
     app.config.from_mapping(config.as_dict())
 
-    from . import db
-    from .web import init_app as init_web
+    from assetmap import db
+    from assetmap.web import init_app as init_web
 
     db.init_app(app)
     init_web(app)

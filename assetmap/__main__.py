@@ -1,3 +1,3 @@
-from .cli import main
+from assetmap.cli import main
 
 main()

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .errors import ConfigError
+from assetmap.errors import ConfigError
 
 SPATIALITE_HELP = ("SpatiaLite (mod_spatialite) could not be loaded: install it with "
                    "'apt-get install libsqlite3-mod-spatialite' (Debian/Ubuntu) or "

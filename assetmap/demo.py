@@ -16,14 +16,13 @@ from shapely.geometry import MultiPolygon, shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from assetmap.geocode import MAX_SPREAD_M, geocode_postcode
+from assetmap.listings.changes import Actor, create_activity
+from assetmap.listings.venues import haversine_m
+from assetmap.listings.verification import record_verification
+from assetmap.models import Activity, Area, Organisation, Venue, utcnow
+from assetmap.places.geocode import MAX_SPREAD_M, geocode_postcode
 from assetmap.places.postcodes import DerivedPoint, store_derived
-
-from .models import Activity, Area, Organisation, Venue, utcnow
-from .services.listings import Actor, create_activity
-from .services.venues import haversine_m
-from .services.verification import record_verification
-from .spatial import lat_of, lon_of, point
+from assetmap.spatial import lat_of, lon_of, point
 
 DEMO_ACTOR = Actor("system", "AssetMap demo data")
 DEMO_NOTE = "Demo listing: invented for demonstration at a real venue."

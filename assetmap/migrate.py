@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import Engine
 
-from .config import PROJECT_ROOT
+from assetmap.config import PROJECT_ROOT
 
 
 def include_object(obj, name, obj_type, reflected, compare_to) -> bool:

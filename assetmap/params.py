@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from .errors import ValidationError
+from assetmap.errors import ValidationError
 
 
 def int_param(raw: object, name: str, *, default: int, low: int, high: int) -> int:

@@ -15,7 +15,7 @@ from sqlalchemy import Float, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
-from .errors import ValidationError
+from assetmap.errors import ValidationError
 
 SRID = 4326
 METRES_PER_DEGREE = math.radians(1) * 6_371_008.8  # of latitude, on the mean Earth radius

@@ -194,10 +194,10 @@ def run_backend(backend: str, args: argparse.Namespace, network_dir: Path) -> di
 
 
 def _measure(url: str, backend: str, args: argparse.Namespace, network_dir: Path) -> dict:
-    from assetmap import coverage
+    from assetmap.coverage import gaps as coverage
     from assetmap.db import session_scope
     from assetmap.demo import load_areas
-    from assetmap.services import freshness_queue as fq
+    from assetmap.freshness import queue as fq
     from assetmap.walking import NetworkRegistry
 
     engine = db.make_engine(url)
@@ -252,7 +252,7 @@ def _measure(url: str, backend: str, args: argparse.Namespace, network_dir: Path
 
 def _login(app, client) -> None:
     from assetmap.db import session_scope
-    from assetmap.services.users import create_user
+    from assetmap.people.users import create_user
 
     with session_scope(app) as session:
         user = create_user(session, email="bench@example.org", role="coordinator",

@@ -48,10 +48,10 @@ from walking import rss_mb  # noqa: E402
 from assetmap import create_app, db, migrate, vocab  # noqa: E402
 from assetmap.config import TestConfig  # noqa: E402
 from assetmap.db import begin_write, session_scope  # noqa: E402
-from assetmap.ingest import Ingestor  # noqa: E402
+from assetmap.feeds.ingest import Ingestor  # noqa: E402
+from assetmap.listings.changes import create_activity  # noqa: E402
 from assetmap.models import Source, SourceLink, utcnow  # noqa: E402
 from assetmap.schedule import DAY_CODES, ScheduleRule  # noqa: E402
-from assetmap.services.listings import create_activity  # noqa: E402
 from scrapers.base import ActivityRecord, OrganisationRecord, VenueRecord  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

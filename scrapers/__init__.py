@@ -5,12 +5,12 @@ are imported when a parser first runs. See `scrapers.base` for the records and t
 caller runs.
 """
 
-from .base import Scraper
-from .ical import ICalScraper
-from .jsonld import JsonLdScraper
-from .openactive import OpenActiveScraper
-from .openreferral import OpenReferralScraper
-from .osm import OsmScraper
+from scrapers.base import Scraper
+from scrapers.ical import ICalScraper
+from scrapers.jsonld import JsonLdScraper
+from scrapers.openactive import OpenActiveScraper
+from scrapers.openreferral import OpenReferralScraper
+from scrapers.osm import OsmScraper
 
 SCRAPERS: dict[str, type[Scraper]] = {
     "openactive": OpenActiveScraper,

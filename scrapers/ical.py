@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from assetmap.schedule import DAY_CODES, LONDON, ScheduleError, ScheduleRule, occurrences
 from assetmap.vocab import guess_category
-
-from .base import (
+from scrapers.base import (
     ITEM_ERRORS,
     ActivityRecord,
     ContactRecord,
@@ -34,7 +33,7 @@ from .base import (
     VenueRecord,
     expect_calendar,
 )
-from .normalise import (
+from scrapers.normalise import (
     absolute,
     clean,
     coordinates,

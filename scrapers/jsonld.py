@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .base import (
+from scrapers.base import (
     ITEM_ERRORS,
     EmptyFeed,
     FeedFormatError,
@@ -28,8 +28,8 @@ from .base import (
     refuse_unexpected,
     sniff,
 )
-from .normalise import absolute, clean
-from .schemaorg import (
+from scrapers.normalise import absolute, clean
+from scrapers.schemaorg import (
     EVENT_TYPES,
     activity_from_event,
     as_list,

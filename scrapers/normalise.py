@@ -28,8 +28,7 @@ from assetmap.schedule import (
     ScheduleRule,
     occurrences,
 )
-
-from .base import CostKind, Gender
+from scrapers.base import CostKind, Gender
 
 # -- text ----------------------------------------------------------------------------------
 

@@ -17,8 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from assetmap.connector.intake import from_capacity
 from assetmap.schedule import DAY_CODES, ScheduleRule
-
-from .base import (
+from scrapers.base import (
     ITEM_ERRORS,
     ActivityRecord,
     EmptyFeed,
@@ -30,8 +29,8 @@ from .base import (
     Record,
     decode_json,
 )
-from .normalise import absolute, clean, day_code, parse_modified, parse_time
-from .schemaorg import activity_from_event, as_list, types
+from scrapers.normalise import absolute, clean, day_code, parse_modified, parse_time
+from scrapers.schemaorg import activity_from_event, as_list, types
 
 SOURCE_TYPE = "openactive"
 # Fields a session must not take from its series: they describe the series itself.

@@ -27,8 +27,7 @@ from assetmap.connector.languages import language_code
 from assetmap.errors import ValidationError
 from assetmap.schedule import ScheduleError, ScheduleRule, parse_schedule
 from assetmap.vocab import guess_category, resolve_category, resolve_tag
-
-from .base import (
+from scrapers.base import (
     ITEM_ERRORS,
     ActivityRecord,
     ContactRecord,
@@ -46,7 +45,7 @@ from .base import (
     decode_json,
     with_params,
 )
-from .normalise import (
+from scrapers.normalise import (
     Cost,
     accessibility,
     age_range,

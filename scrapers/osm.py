@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
-from .base import (
+from scrapers.base import (
     FeedFormatError,
     FetchError,
     FetchResult,
@@ -29,7 +29,7 @@ from .base import (
     refuse_unexpected,
     sniff,
 )
-from .normalise import clean, coordinates, join_parts, normalise_postcode
+from scrapers.normalise import clean, coordinates, join_parts, normalise_postcode
 
 SOURCE_TYPE = "osm"
 # Which tags make a community venue; None means any value of that key.

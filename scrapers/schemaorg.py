@@ -15,9 +15,8 @@ from typing import Any
 
 from assetmap.schedule import LONDON, ScheduleError, ScheduleRule
 from assetmap.vocab import category_for_openactive, guess_category
-
-from .base import ActivityRecord, ContactRecord, Flags, OrganisationRecord, VenueRecord
-from .normalise import (
+from scrapers.base import ActivityRecord, ContactRecord, Flags, OrganisationRecord, VenueRecord
+from scrapers.normalise import (
     Cost,
     absolute,
     accessibility,

@@ -151,7 +151,7 @@ def csrf_token(client, path: str) -> str:
 def login(client, app):
     """Make a user with a role and sign the test client in as them."""
     from assetmap.db import session_scope
-    from assetmap.services.users import create_user
+    from assetmap.people.users import create_user
 
     def _login(role: str = "connector", email: str | None = None) -> str:
         email = email or f"{role}-{uuid.uuid4().hex[:6]}@example.org"
@@ -293,8 +293,8 @@ def assetmap_serve(env: dict[str, str], *, workers: int, log_path: Path,
 def lunch_club(app) -> int:
     """An existing listing: Tuesday lunch club at a Kentish Town hall (NW5 2AB)."""
     from assetmap.db import session_scope
-    from assetmap.services.listings import SYSTEM, create_activity
-    from assetmap.services.venues import find_or_create_venue
+    from assetmap.listings.changes import SYSTEM, create_activity
+    from assetmap.listings.venues import find_or_create_venue
 
     with session_scope(app) as s:
         venue = find_or_create_venue(s, name="Busby Place Hall", postcode="NW5 2AB",

@@ -11,9 +11,8 @@ import click
 from flask import Flask
 
 from assetmap.db import session_scope
-from assetmap.services.users import deactivate, find_user, set_password
-
-from ..errors import AssetMapError, ConfigError, ValidationError
+from assetmap.errors import AssetMapError, ConfigError, ValidationError
+from assetmap.people.users import deactivate, find_user, set_password
 
 
 class AssetMapGroup(click.Group):
@@ -31,7 +30,7 @@ class AssetMapGroup(click.Group):
 
 
 def app_from_env() -> Flask:
-    from .. import create_app
+    from assetmap import create_app
 
     return create_app()
 
@@ -59,7 +58,7 @@ def serve(host: str, port: int, workers: int, with_scheduler: bool) -> None:
     """Run the web app under gunicorn (a production WSGI server)."""
     from gunicorn.app.base import BaseApplication
 
-    from .. import db, migrate
+    from assetmap import db, migrate
 
     app = app_from_env()
     engine = db.get_engine(app)
@@ -106,8 +105,8 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Create or upgrade the database schema."""
-    from .. import db as dbmod
-    from .. import migrate
+    from assetmap import db as dbmod
+    from assetmap import migrate
 
     app = app_from_env()
     migrate.upgrade(dbmod.get_engine(app), revision)
@@ -118,8 +117,8 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Step the schema back to REVISION (e.g. base)."""
-    from .. import db as dbmod
-    from .. import migrate
+    from assetmap import db as dbmod
+    from assetmap import migrate
 
     migrate.downgrade(dbmod.get_engine(app_from_env()), revision)
 
@@ -136,9 +135,9 @@ def demo() -> None:
 def demo_load(if_empty: bool) -> None:
     from sqlalchemy import func, select
 
-    from ..db import session_scope
-    from ..demo import load_demo
-    from ..models import Activity
+    from assetmap.db import session_scope
+    from assetmap.demo import load_demo
+    from assetmap.models import Activity
 
     app = app_from_env()
     with session_scope(app) as session:
@@ -156,8 +155,8 @@ def demo_load(if_empty: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def import_(file: Path, as_json: bool) -> None:
     """Import listings from a CSV or GeoJSON FILE; prints what happened to each row."""
-    from ..db import session_scope
-    from ..services.transfer import import_file
+    from assetmap.db import session_scope
+    from assetmap.listings.transfer import import_file
 
     if not file.exists():
         raise ValidationError("FILE", f"{file} does not exist")
@@ -181,8 +180,8 @@ def import_(file: Path, as_json: bool) -> None:
               help="File to write (default: standard output).")
 def export(fmt: str, output: Path | None) -> None:
     """Export every listing (public fields only) as GeoJSON or CSV; re-importable."""
-    from ..db import session_scope
-    from ..services.transfer import export_rows, to_csv, to_geojson
+    from assetmap.db import session_scope
+    from assetmap.listings.transfer import export_rows, to_csv, to_geojson
 
     with session_scope(app_from_env()) as session:
         rows = export_rows(session)
@@ -211,9 +210,9 @@ def user() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def user_add(email: str, role: str, name: str | None, areas: tuple[str, ...],
              password: str) -> None:
-    from ..db import session_scope
-    from ..people.accounts import find_areas
-    from ..services.users import create_user
+    from assetmap.db import session_scope
+    from assetmap.people.accounts import find_areas
+    from assetmap.people.users import create_user
 
     with session_scope(app_from_env()) as session:
         found = find_areas(session, areas)
@@ -243,7 +242,12 @@ def user_deactivate(email: str) -> None:
 
 
 # Feature commands live in their own modules and register themselves on `main`.
-from assetmap.cli import places  # noqa: E402, F401
-from assetmap.cli import maps  # noqa: E402, F401
-
-from . import community, coordinator, people, sources, walking  # noqa: E402, F401
+from assetmap.cli import (  # noqa: E402, F401
+    community,
+    coordinator,
+    maps,  # noqa: E402, F401
+    people,
+    places,  # noqa: E402, F401
+    sources,
+    walking,
+)

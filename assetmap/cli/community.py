@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..errors import AssetMapError
-from . import app_from_env, main
+from assetmap.cli import app_from_env, main
+from assetmap.errors import AssetMapError
 
 
 @main.group()
@@ -17,9 +17,9 @@ def organiser() -> None:
 @click.argument("activity_id", type=int)
 def organiser_send(activity_id: int) -> None:
     """E-mail the contact of listing ACTIVITY_ID a personal link to confirm or correct it."""
-    from ..db import session_scope
-    from ..services.listings import get_activity
-    from ..services.organiser import send_organiser_check
+    from assetmap.community.organiser import send_organiser_check
+    from assetmap.db import session_scope
+    from assetmap.listings.changes import get_activity
 
     app = app_from_env()
     with session_scope(app) as session:

@@ -8,16 +8,16 @@ from datetime import datetime
 
 import click
 
-from .. import vocab
-from ..errors import ValidationError
-from ..freshness import STATE_LABELS, STATES
-from ..params import datetime_param
-from . import app_from_env, main
+from assetmap import vocab
+from assetmap.cli import app_from_env, main
+from assetmap.errors import ValidationError
+from assetmap.freshness.rules import STATE_LABELS, STATES
+from assetmap.params import datetime_param
 
 
 def _at(raw: str | None, app) -> datetime:
     """--at: a date or ISO date-time (UTC unless it says otherwise); default now."""
-    from ..services.freshness_queue import clock
+    from assetmap.freshness.queue import clock
 
     if not raw:
         return clock(app.config)
@@ -37,8 +37,8 @@ def _at(raw: str | None, app) -> datetime:
                                                       "GET /api/v1/freshness does.")
 def stale(area, category, source, state, limit, at, as_json) -> None:
     """What is going stale: counts by state and by ward, then the most overdue listings."""
-    from ..db import session_scope
-    from ..services import freshness_queue as fq
+    from assetmap.db import session_scope
+    from assetmap.freshness import queue as fq
 
     app = app_from_env()
     with app.app_context(), session_scope(app) as session:
@@ -77,9 +77,9 @@ def stale(area, category, source, state, limit, at, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print every ward and category as JSON.")
 def coverage_cmd(minutes, at, as_json) -> None:
     """Work out and store, per ward, the share of streets within a walk of a fresh listing."""
-    from .. import coverage as cov
-    from ..db import session_scope
-    from ..matching import walking_service
+    from assetmap.coverage import gaps as cov
+    from assetmap.db import session_scope
+    from assetmap.matching.rank import walking_service
 
     app = app_from_env()
     minutes = minutes or int(app.config.get("COVERAGE_MINUTES") or cov.DEFAULT_MINUTES)
@@ -120,7 +120,7 @@ def freshness_group() -> None:
 def freshness_run(at, no_coverage) -> None:
     """Re-cache due dates, e-mail organisers whose listings came due, send the weekly
     digests, recompute coverage. Safe to run again: nothing is sent twice."""
-    from ..services.freshness_job import run_daily
+    from assetmap.jobs.daily import run_daily
 
     app = app_from_env()
     for line in run_daily(app, now=_at(at, app), coverage=not no_coverage).lines():

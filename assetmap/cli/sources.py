@@ -8,8 +8,8 @@ import sys
 import click
 from sqlalchemy import select
 
-from ..errors import ValidationError
-from . import app_from_env, main
+from assetmap.cli import app_from_env, main
+from assetmap.errors import ValidationError
 
 
 @main.group()
@@ -24,8 +24,8 @@ def sources() -> None:
 @click.option("--name")
 @click.option("--every", default="6h", show_default=True, help="e.g. 30m, 6h, 1d")
 def sources_add(type_: str, url: str, name: str | None, every: str) -> None:
-    from ..db import session_scope
-    from ..scraping import add_source
+    from assetmap.db import session_scope
+    from assetmap.feeds.run import add_source
 
     with session_scope(app_from_env()) as session:
         source = add_source(session, type=type_, url=url, name=name, every=every)
@@ -34,8 +34,8 @@ def sources_add(type_: str, url: str, name: str | None, every: str) -> None:
 
 @sources.command("list")
 def sources_list() -> None:
-    from ..db import session_scope
-    from ..models import Source
+    from assetmap.db import session_scope
+    from assetmap.models import Source
 
     with session_scope(app_from_env()) as session:
         for s in session.scalars(select(Source).order_by(Source.id)):
@@ -59,8 +59,8 @@ def sources_disable(source_id: int) -> None:
 
 
 def _set_enabled(source_id: int, enabled: bool) -> None:
-    from ..db import session_scope
-    from ..models import Source
+    from assetmap.db import session_scope
+    from assetmap.models import Source
 
     with session_scope(app_from_env()) as session:
         source = session.get(Source, source_id)
@@ -75,9 +75,9 @@ def _set_enabled(source_id: int, enabled: bool) -> None:
 @click.option("--all", "run_all", is_flag=True, help="Every enabled source, one after another.")
 def scrape(source_id: int | None, run_all: bool) -> None:
     """Run a source now, in the foreground, with a line per page and a summary."""
-    from ..db import session_scope
-    from ..models import Source
-    from ..scraping import run_source
+    from assetmap.db import session_scope
+    from assetmap.feeds.run import run_source
+    from assetmap.models import Source
 
     app = app_from_env()
     if run_all == (source_id is not None):
@@ -102,7 +102,7 @@ def scheduler() -> None:
     """The single long-running process that runs every enabled source on its schedule."""
     import logging
 
-    from ..scheduler import build_scheduler, single_instance
+    from assetmap.jobs.scheduler import build_scheduler, single_instance
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = app_from_env()

@@ -11,8 +11,8 @@ from assetmap.connector.intake import ROLE_WORDS, parse_intake
 from assetmap.connector.languages import parse_languages, parse_yes_no
 from assetmap.connector.remote import REMOTE_MODES, resolve_areas
 from assetmap.errors import NotFound, ValidationError
+from assetmap.listings.changes import Actor, apply_changes
 from assetmap.models import Activity, utcnow
-from assetmap.services.listings import Actor, apply_changes
 
 
 def said_by(role: str) -> str:

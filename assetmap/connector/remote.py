@@ -21,8 +21,9 @@ from assetmap.connector.languages import LANGUAGES, runs_in
 from assetmap.connector.remote_area import ANYWHERE, parse_service_area, serves
 from assetmap.connector.suitability import need_clause, welcoming_points, welcoming_words
 from assetmap.errors import ValidationError
-from assetmap.freshness import of_listing
-from assetmap.matching import (
+from assetmap.freshness.rules import of_listing
+from assetmap.listings.serialize import activity_to_dict
+from assetmap.matching.rank import (
     FRESHNESS_POINTS,
     SESSION_POINTS,
     STALE_STATES,
@@ -33,7 +34,6 @@ from assetmap.matching import (
 )
 from assetmap.models import Activity, Area
 from assetmap.schedule import occurrences
-from assetmap.serialize import activity_to_dict
 from assetmap.spatial import point
 
 REMOTE_MODES = ("phone", "online")

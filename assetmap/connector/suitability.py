@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
+from assetmap.listings.changes import Actor
 from assetmap.models import Activity, ActivityTag, ReviewItem, Venue
-from assetmap.services.listings import Actor
 
 VENUE_NEEDS: dict[str, ColumnElement[bool]] = {
     "step-free": Venue.step_free.is_(True),

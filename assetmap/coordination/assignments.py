@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
-from assetmap.freshness import STATE_LABELS
+from assetmap.freshness import queue as fq
+from assetmap.freshness.rules import STATE_LABELS
 from assetmap.models import Activity, Venue
-from assetmap.services import freshness_queue as fq
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
+from assetmap.listings.changes import Actor, history, revert
 from assetmap.models import ChangeRecord, Organisation, Venue
 from assetmap.schedule import ScheduleRule, describe_all
-from assetmap.services.listings import Actor, history, revert
 
 FIELD_WORDS: dict[str, str] = {
     "name": "Name", "description": "What happens", "category": "Kind of activity",

@@ -13,12 +13,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from assetmap import coverage
+from assetmap.community import moderation
 from assetmap.coordination import outbox
+from assetmap.coverage import gaps as coverage
+from assetmap.freshness import queue as fq
 from assetmap.models import Activity, ScrapeRun, Source, User
 from assetmap.people.areas import my_areas
-from assetmap.services import freshness_queue as fq
-from assetmap.services import moderation
 
 
 @dataclass(frozen=True)

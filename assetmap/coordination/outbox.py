@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from assetmap.community import outbox as mail
 from assetmap.errors import ValidationError
 from assetmap.models import OutboxMessage
-from assetmap.services import mail
 
 UNDELIVERED = ("retry", "failed")
 WAITING = ("queued", "retry")

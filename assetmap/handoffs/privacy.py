@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assetmap.community.suggestions import clean_text
 from assetmap.errors import ValidationError
-from assetmap.services.suggestions import clean_text
 
 # A full or partial UK postcode: "NW1 2DB", "nw12db", and an outward code on its own ("NW1").
 _POSTCODE = re.compile(

@@ -23,11 +23,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
+from assetmap.community import outbox as mail
+from assetmap.community.organiser import LinkRefused, read_token, sign_token
 from assetmap.errors import NotFound, ValidationError
 from assetmap.handoffs.privacy import checked_text
 from assetmap.models import Activity, Handoff, OutboxMessage, User, utcnow
-from assetmap.services import mail
-from assetmap.services.organiser import LinkRefused, read_token, sign_token
 
 SALT = "assetmap.handoff-answer"
 MAX_MESSAGE = 500

@@ -19,11 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
+from assetmap.connector.session import MINUTES, SearchForm, SearchOutcome, enrich
 from assetmap.errors import ValidationError
-from assetmap.matching import DAYS, TIMES, MatchQuery, WalkingService, find_matches
+from assetmap.matching.rank import DAYS, TIMES, MatchQuery, WalkingService, find_matches
 from assetmap.models import Area, UnmetNeed
 from assetmap.schedule import LONDON
-from assetmap.services.connector import MINUTES, SearchForm, SearchOutcome, enrich
 from assetmap.spatial import point
 
 HANDFUL = 5

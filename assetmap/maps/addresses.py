@@ -23,8 +23,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from assetmap.errors import GeocodeError
-from assetmap.geocode import normalise_postcode
 from assetmap.models import Venue
+from assetmap.places.geocode import normalise_postcode
 from assetmap.spatial import lat_of, lon_of
 
 SUFFIX = ".addresses.json"

@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from assetmap import vocab
 from assetmap.errors import ValidationError
-from assetmap.freshness import STATE_LABELS, current
+from assetmap.freshness.rules import STATE_LABELS, current
+from assetmap.listings.query import ActivityFilter, activities_query, filtered
+from assetmap.listings.serialize import to_feature
 from assetmap.models import Activity, Venue
 from assetmap.params import int_param
-from assetmap.serialize import to_feature
-from assetmap.services.query import ActivityFilter, activities_query, filtered
 from assetmap.spatial import BBox, lat_of, lon_of
 
 #: At and above this zoom every listing in view is a point of its own.

@@ -1,15 +1,20 @@
 """ORM models, one module per aggregate. Import from here."""
 
+from assetmap.models.base import Base, utcnow
+from assetmap.models.community import (
+    CoverageResult,
+    OrganiserLink,
+    OutboxMessage,
+    ReviewItem,
+    Suggestion,
+)
+from assetmap.models.freshness import VerificationEvent
+from assetmap.models.handoffs import Handoff, UnmetNeed
+from assetmap.models.history import ChangeRecord
+from assetmap.models.listing import Activity, ActivityTag, Organisation, ScheduleEntry, Venue
+from assetmap.models.people import Area, User, user_areas
 from assetmap.models.places import Postcode
-
-from .base import Base, utcnow
-from .community import CoverageResult, OrganiserLink, OutboxMessage, ReviewItem, Suggestion
-from .freshness import VerificationEvent
-from .handoffs import Handoff, UnmetNeed
-from .history import ChangeRecord
-from .listing import Activity, ActivityTag, Organisation, ScheduleEntry, Venue
-from .people import Area, User, user_areas
-from .sources import ScrapeRun, Source, SourceLink
+from assetmap.models.sources import ScrapeRun, Source, SourceLink
 
 __all__ = [
     "Activity",

@@ -20,13 +20,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
-from ..schedule import ScheduleRule
-from .base import Base, Timestamps, point_column
+from assetmap.models.base import Base, Timestamps, point_column
+from assetmap.schedule import ScheduleRule
 
 if TYPE_CHECKING:
-    from .freshness import VerificationEvent
-    from .history import ChangeRecord
-    from .sources import SourceLink
+    from assetmap.models.freshness import VerificationEvent
+    from assetmap.models.history import ChangeRecord
+    from assetmap.models.sources import SourceLink
 
 
 class Organisation(Timestamps, Base):

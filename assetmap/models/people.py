@@ -8,7 +8,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow
+from assetmap.models.base import Base, utcnow
 
 user_areas = Table(
     "user_areas",

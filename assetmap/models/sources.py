@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Timestamps, utcnow
+from assetmap.models.base import Base, Timestamps, utcnow
 
 if TYPE_CHECKING:
-    from .listing import Activity
+    from assetmap.models.listing import Activity
 
 
 class Source(Timestamps, Base):

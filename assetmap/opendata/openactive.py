@@ -29,11 +29,11 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from assetmap import vocab
 from assetmap.errors import ValidationError
+from assetmap.freshness.queue import venue_in_area
 from assetmap.models import Activity, Area, Organisation, Venue
+from assetmap.opendata import oruk
 from assetmap.params import ID_MAX, int_param
 from assetmap.schedule import DAY_NAMES, INTERVAL_ANCHOR, LONDON, ScheduleRule
-from assetmap.services import oruk
-from assetmap.services.freshness_queue import venue_in_area
 from assetmap.spatial import lat_of, lon_of
 
 KIND = "SessionSeries"

@@ -26,14 +26,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from assetmap import vocab
 from assetmap.errors import NotFound, ValidationError
-from assetmap.geocode import geocode_postcode
+from assetmap.freshness.queue import clock, page_args
+from assetmap.listings.venues import haversine_m
 from assetmap.models import Activity, ActivityTag, Organisation, ScheduleEntry, Venue
+from assetmap.opendata import oruk
+from assetmap.opendata.oruk import taxonomy_id
 from assetmap.params import int_param
+from assetmap.places.geocode import geocode_postcode
 from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleRule
-from assetmap.services import oruk
-from assetmap.services.freshness_queue import clock, page_args
-from assetmap.services.oruk import taxonomy_id
-from assetmap.services.venues import haversine_m
 from assetmap.spatial import BBox, in_bbox, lat_of, lon_of
 from assetmap.walking import PACES
 

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import generate_password_hash
 
 from assetmap import vocab
+from assetmap.community import outbox as mail
 from assetmap.errors import ValidationError
 from assetmap.models import Area, OutboxMessage, User
-from assetmap.services import mail
-from assetmap.services.users import MIN_PASSWORD, create_user
+from assetmap.people.users import MIN_PASSWORD, create_user
 
 SALT = "assetmap-set-password"
 LINK_DAYS = 7

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 
 from assetmap.db import bulk_insert
 from assetmap.errors import ValidationError
-from assetmap.geocode import MAX_SPREAD_M, normalise_postcode
 from assetmap.models import Area, Postcode
+from assetmap.places.geocode import MAX_SPREAD_M, normalise_postcode
 
 CHUNK_ROWS = 100_000
 # Every UK postcode (with the Channel Islands and the Isle of Man, which ONSPD includes)

@@ -5,22 +5,30 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from assetmap.web import inputs
-from assetmap.web import place
+from assetmap import vocab
+from assetmap.freshness.rules import STATE_LABELS
 from assetmap.maps import web as maps_web
 from assetmap.opendata.web import bp as opendata_bp
-
-from .. import vocab
-from ..freshness import STATE_LABELS
+from assetmap.web import inputs, place
 
 csrf = CSRFProtect()
 
 
 def init_app(app: Flask) -> None:
-    from . import api, auth, connector, errors, freshness_api, organiser, oruk, public, suggest
-    from .account import bp as account_bp
-    from .coordinator import bp as coordinator_bp
-    from .handoffs import bp as handoffs_bp
+    from assetmap.web import (
+        api,
+        auth,
+        connector,
+        errors,
+        freshness_api,
+        organiser,
+        oruk,
+        public,
+        suggest,
+    )
+    from assetmap.web.account import bp as account_bp
+    from assetmap.web.coordinator import bp as coordinator_bp
+    from assetmap.web.handoffs import bp as handoffs_bp
 
     inputs.init_app(app)  # first: the id converter must exist before routes are added
     csrf.init_app(app)

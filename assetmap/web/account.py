@@ -8,7 +8,7 @@ from flask_login import login_user
 from assetmap.db import get_session
 from assetmap.errors import ValidationError
 from assetmap.people import accounts
-from assetmap.services.users import MIN_PASSWORD
+from assetmap.people.users import MIN_PASSWORD
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 

@@ -9,18 +9,16 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from assetmap.params import id_param
-from assetmap.places.status import attribution_text
+from assetmap import vocab
 from assetmap.connector.remote import find_remote
-
-from .. import vocab
-from ..db import get_session
-from ..errors import NotFound, ValidationError
-from ..models import Activity, Area, utcnow
-from ..params import int_param
-from ..serialize import to_feature
-from ..services.query import ActivityFilter, activities_query, activity_with_point
-from ..spatial import BBox, in_bbox
+from assetmap.db import get_session
+from assetmap.errors import NotFound, ValidationError
+from assetmap.listings.query import ActivityFilter, activities_query, activity_with_point
+from assetmap.listings.serialize import to_feature
+from assetmap.models import Activity, Area, utcnow
+from assetmap.params import id_param, int_param
+from assetmap.places.status import attribution_text
+from assetmap.spatial import BBox, in_bbox
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -179,7 +177,7 @@ def match() -> Response:
     """
     from flask import current_app
 
-    from ..matching import MatchQuery, find_matches, walking_service
+    from assetmap.matching.rank import MatchQuery, find_matches, walking_service
 
     query = MatchQuery.from_args(request.args.to_dict(),
                                  data_dir=current_app.config["DATA_DIR"], session=get_session())
@@ -208,8 +206,8 @@ def route() -> Response:
     """
     from flask import current_app
 
-    from ..matching import MatchQuery, walking_service
-    from ..walking import PACES
+    from assetmap.matching.rank import MatchQuery, walking_service
+    from assetmap.walking import PACES
 
     raw_from = (request.args.get("from") or "").strip()
     if not raw_from:
@@ -234,7 +232,7 @@ def route() -> Response:
     service = walking_service(current_app)
     _name, router = service.router_for(query.lat, query.lon)
     if router is None:
-        from ..matching import estimated_route
+        from assetmap.matching.rank import estimated_route
 
         return no_store(jsonify(estimated_route(query, lat, lon)))
     walk = router.route(query.lat, query.lon, lat, lon, PACES[query.pace].name)
@@ -256,8 +254,8 @@ def streets() -> Response:
     """
     from flask import current_app
 
-    from ..matching import walking_service
-    from ..walking.router import streets_in_box
+    from assetmap.matching.rank import walking_service
+    from assetmap.walking.router import streets_in_box
 
     raw = request.args.get("bbox")
     if not raw:

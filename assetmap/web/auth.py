@@ -23,12 +23,11 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
+from assetmap.db import get_session
+from assetmap.models import User
 from assetmap.params import as_id
+from assetmap.people.users import authenticate, end_sessions
 from assetmap.web import signin_throttle
-
-from ..db import get_session
-from ..models import User
-from ..services.users import authenticate, end_sessions
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()

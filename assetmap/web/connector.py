@@ -24,25 +24,24 @@ from flask import (
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from assetmap.params import as_id, id_param
-from assetmap.coordination import assignments
+from assetmap import vocab
+from assetmap.connector import session as svc
 from assetmap.connector.edits import set_referral_fields
 from assetmap.connector.pages import referral_choices
-
-from .. import vocab
-from ..db import get_session
-from ..errors import NotFound, ValidationError
-from ..handout import cost_words, session_words
-from ..matching import walking_service
-from ..models import Activity, utcnow
-from ..serialize import activity_to_dict
-from ..services import connector as svc
-from ..services.query import activity_with_point
-from ..walking import PACES
-from .api import ATTRIBUTION
-from .api import no_store as _no_store
-from .auth import role_required
-from .errors import wants_json
+from assetmap.coordination import assignments
+from assetmap.db import get_session
+from assetmap.errors import NotFound, ValidationError
+from assetmap.handout.sheet import cost_words, session_words
+from assetmap.listings.query import activity_with_point
+from assetmap.listings.serialize import activity_to_dict
+from assetmap.matching.rank import walking_service
+from assetmap.models import Activity, utcnow
+from assetmap.params import as_id, id_param
+from assetmap.walking import PACES
+from assetmap.web.api import ATTRIBUTION
+from assetmap.web.api import no_store as _no_store
+from assetmap.web.auth import role_required
+from assetmap.web.errors import wants_json
 
 bp = Blueprint("connector", __name__, url_prefix="/connector")
 
@@ -140,7 +139,7 @@ def handout() -> Response:
 @bp.post("/handout.pdf")
 @role_required("connector", "coordinator")
 def handout_pdf() -> Response:
-    from ..handout import render_pdf
+    from assetmap.handout.sheet import render_pdf
 
     response = Response(render_pdf(_handout()), mimetype="application/pdf")
     response.headers["Content-Disposition"] = 'attachment; filename="activities-handout.pdf"'

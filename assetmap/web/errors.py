@@ -6,7 +6,7 @@ from flask import Flask, Response, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..errors import AssetMapError, ValidationError
+from assetmap.errors import AssetMapError, ValidationError
 
 
 def wants_json() -> bool:

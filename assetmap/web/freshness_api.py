@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from flask_login import current_user
 
-from ..db import get_session
-from ..services import freshness_queue as fq
+from assetmap.db import get_session
+from assetmap.freshness import queue as fq
 
 bp = Blueprint("freshness_api", __name__, url_prefix="/api/v1")
 

@@ -27,17 +27,17 @@ from flask import (
 from flask_login import current_user
 
 from assetmap import vocab
+from assetmap.connector.session import SearchForm, SearchOutcome
 from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
 from assetmap.handoffs import service as svc
 from assetmap.handoffs import unmet
 from assetmap.handoffs.privacy import IdentifiersFound
-from assetmap.handout import session_words
-from assetmap.matching import walking_service
+from assetmap.handout.sheet import session_words
+from assetmap.listings.serialize import activity_to_dict
+from assetmap.matching.rank import walking_service
 from assetmap.models import Activity, utcnow
 from assetmap.params import int_param
-from assetmap.serialize import activity_to_dict
-from assetmap.services.connector import SearchForm, SearchOutcome
 from assetmap.web.auth import role_required
 
 bp = Blueprint("handoffs", __name__)

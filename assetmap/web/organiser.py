@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, render_template, request
 
+from assetmap.community import organiser as service
+from assetmap.community.suggestions import SuggestionInvalid
 from assetmap.connector.intake import INTAKE_LABELS
-
-from ..db import get_session
-from ..models import Activity, OrganiserLink
-from ..services import organiser as service
-from ..services.suggestions import SuggestionInvalid
+from assetmap.db import get_session
+from assetmap.models import Activity, OrganiserLink
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
 

@@ -14,9 +14,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from assetmap.db import get_session
-from assetmap.matching import venues_within_walk, walking_service
-from assetmap.opendata import oruk_query
-from assetmap.services import oruk
+from assetmap.matching.rank import venues_within_walk, walking_service
+from assetmap.opendata import oruk, oruk_query
 
 bp = Blueprint("oruk", __name__, url_prefix="/oruk")
 

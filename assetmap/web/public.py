@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 
-from assetmap.handout import cost_words, session_words
+from assetmap import vocab
+from assetmap.db import get_session
+from assetmap.errors import NotFound, ValidationError
+from assetmap.handout.sheet import cost_words, session_words
+from assetmap.listings.query import ActivityFilter, activity_with_point
+from assetmap.listings.serialize import activity_to_dict
 from assetmap.maps.addresses import index_for
 from assetmap.maps.nearby import find_nearby, walk_from
-
-from .. import vocab
-from ..db import get_session
-from ..errors import NotFound, ValidationError
-from ..matching import walking_service
-from ..models import utcnow
-from ..serialize import activity_to_dict
-from ..services.query import ActivityFilter, activity_with_point
-from .api import ATTRIBUTION, include_private
+from assetmap.matching.rank import walking_service
+from assetmap.models import utcnow
+from assetmap.web.api import ATTRIBUTION, include_private
 
 bp = Blueprint("public", __name__)
 

@@ -31,11 +31,8 @@ from limits import parse as parse_rate
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import vocab
-from ..db import get_session
-from ..errors import ConfigError, ValidationError
-from ..schedule import DAY_CODES, DAY_NAMES, LONDON
-from ..services.suggestions import (
+from assetmap import vocab
+from assetmap.community.suggestions import (
     API_FIELDS,
     FILL_TOKEN_FIELD,
     FREQUENCIES,
@@ -50,8 +47,11 @@ from ..services.suggestions import (
     to_api,
     trapped,
 )
-from . import csrf
-from .errors import error_response
+from assetmap.db import get_session
+from assetmap.errors import ConfigError, ValidationError
+from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON
+from assetmap.web import csrf
+from assetmap.web.errors import error_response
 
 bp = Blueprint("suggest", __name__)
 LIMITER = "assetmap.suggest_limiter"

@@ -27,7 +27,7 @@ def _one_second_fill_time(app):
 def coordinator_page(app, browser, live_server):
     """A second browser, signed in as a coordinator."""
     from assetmap.db import session_scope
-    from assetmap.services.users import create_user
+    from assetmap.people.users import create_user
 
     with session_scope(app) as s:
         create_user(s, email="coord@example.org", role="coordinator",

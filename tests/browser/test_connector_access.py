@@ -12,7 +12,7 @@ SEARCH = "/connector?postcode=NW1+2DB&minutes=20&pace=slow"
 @pytest.fixture
 def signed_in(app):
     from assetmap.db import session_scope
-    from assetmap.services.users import create_user
+    from assetmap.people.users import create_user
 
     with session_scope(app) as s:
         create_user(s, email="keys@example.org", role="connector", password=PASSWORD)

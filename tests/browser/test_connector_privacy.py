@@ -56,7 +56,7 @@ def test_no_trace_of_the_searched_postcode_after_a_session(browser, served, app,
     from assetmap import db
     from assetmap.db import session_scope
     from assetmap.models import Activity
-    from assetmap.services.users import create_user
+    from assetmap.people.users import create_user
 
     base, log_path = served
     engine = db.get_engine(app)

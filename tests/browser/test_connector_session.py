@@ -14,7 +14,7 @@ PASSWORD = "correct horse battery"
 
 def _user(app, email: str, name: str | None = None) -> str:
     from assetmap.db import session_scope
-    from assetmap.services.users import create_user
+    from assetmap.people.users import create_user
 
     with session_scope(app) as s:
         create_user(s, email=email, role="connector", password=PASSWORD, name=name)

@@ -7,7 +7,7 @@ import pytest
 
 from assetmap.db import session_scope
 from assetmap.people.accounts import areas_by_ids
-from assetmap.services.users import create_user
+from assetmap.people.users import create_user
 from tests.conftest import free_port
 from tests.coordinator.conftest import (  # noqa: F401 - the coordinators' fixtures
     app,

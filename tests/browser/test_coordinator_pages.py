@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assetmap.db import session_scope
-from assetmap.services.users import create_user
+from assetmap.people.users import create_user
 from assetmap.walking import NetworkRegistry
 from tests.coordinator.conftest import (  # noqa: F401 - the coordinators' fixtures
     HIGHGATE,

@@ -29,8 +29,8 @@ def _shot(page, tmp_path: Path, name: str) -> None:
 @pytest.fixture
 def listing(app) -> int:
     from assetmap.db import session_scope
-    from assetmap.services.listings import SYSTEM, create_activity
-    from assetmap.services.venues import find_or_create_venue
+    from assetmap.listings.changes import SYSTEM, create_activity
+    from assetmap.listings.venues import find_or_create_venue
 
     with session_scope(app) as s:
         venue = find_or_create_venue(s, name="Mortimer Hall", lat=51.5366, lon=-0.1885,
@@ -45,7 +45,7 @@ def listing(app) -> int:
 def test_the_connector_tells_a_group_sees_the_answer_and_says_how_it_went(
         browser, live_server, app, listing, mailbox, tmp_path, size):
     from assetmap.db import session_scope
-    from assetmap.services.users import create_user
+    from assetmap.people.users import create_user
 
     email = f"worker-{size}@example.org"
     with session_scope(app) as s:
@@ -115,9 +115,9 @@ def test_near_misses_nothing_suitable_and_the_coordinators_pages(
         browser, live_server, app, network, tmp_path, size):
     from assetmap.db import session_scope
     from assetmap.demo import load_areas
-    from assetmap.services.listings import SYSTEM, create_activity
-    from assetmap.services.users import create_user
-    from assetmap.services.venues import find_or_create_venue
+    from assetmap.listings.changes import SYSTEM, create_activity
+    from assetmap.listings.venues import find_or_create_venue
+    from assetmap.people.users import create_user
 
     with session_scope(app) as s:
         load_areas(s, app.config["DATA_DIR"])

@@ -8,8 +8,8 @@ NASTY = "<img src=x onerror=alert(1)>${alert(2)}"
 @pytest.fixture
 def nasty_listing(app, demo):
     from assetmap.db import session_scope
-    from assetmap.services.listings import SYSTEM, create_activity
-    from assetmap.services.venues import find_or_create_venue
+    from assetmap.listings.changes import SYSTEM, create_activity
+    from assetmap.listings.venues import find_or_create_venue
 
     with session_scope(app) as s:
         venue = find_or_create_venue(s, name="Test Hall", lat=51.535, lon=-0.125,

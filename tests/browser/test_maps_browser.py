@@ -29,8 +29,8 @@ def page_at(request, browser, live_server):
 @pytest.fixture
 def nasty(app, demo):
     from assetmap.db import session_scope
-    from assetmap.services.listings import SYSTEM, create_activity
-    from assetmap.services.venues import find_or_create_venue
+    from assetmap.listings.changes import SYSTEM, create_activity
+    from assetmap.listings.venues import find_or_create_venue
 
     with session_scope(app) as s:
         venue = find_or_create_venue(s, name="Test Hall", lat=51.5505, lon=-0.1402,

@@ -8,10 +8,10 @@ import re
 import lxml.html
 from sqlalchemy import select
 
+from assetmap.community import moderation
+from assetmap.listings.changes import SYSTEM, Actor, create_activity
+from assetmap.listings.venues import find_or_create_venue
 from assetmap.models import Activity, ChangeRecord, ReviewItem, Suggestion, VerificationEvent
-from assetmap.services import moderation
-from assetmap.services.listings import SYSTEM, Actor, create_activity
-from assetmap.services.venues import find_or_create_venue
 from tests.community.conftest import valid_api
 from tests.conftest import csrf_token
 
@@ -324,7 +324,7 @@ def test_unknown_kinds_of_review_item_can_still_be_resolved(client, login, sessi
 
 def test_services_can_be_used_without_the_web(app, session, lunch_club):
     """approve() takes any actor: e.g. an admin's script."""
-    from assetmap.services.suggestions import Draft, submit
+    from assetmap.community.suggestions import Draft, submit
 
     draft = Draft({"name": "Script group", "category": "other", "schedules": [],
                    "mode": "online"}, None, None, None, None, False)
@@ -338,8 +338,8 @@ def test_services_can_be_used_without_the_web(app, session, lunch_club):
 def _stale_lunch_club(session, lunch_club) -> Activity:
     from datetime import timedelta
 
+    from assetmap.listings.verification import record_verification
     from assetmap.models import utcnow
-    from assetmap.services.verification import record_verification
 
     activity = session.get(Activity, lunch_club)
     record_verification(session, activity, "phoned", Actor("user", "tester"),

@@ -10,6 +10,7 @@ import lxml.html
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
+from assetmap.community.organiser import SALT, send_organiser_check
 from assetmap.models import (
     Activity,
     ChangeRecord,
@@ -19,7 +20,6 @@ from assetmap.models import (
     VerificationEvent,
     utcnow,
 )
-from assetmap.services.organiser import SALT, send_organiser_check
 from tests.conftest import csrf_token
 
 LINK_RE = re.compile(r"http://\S+/organiser/check\?token=\S+")
@@ -165,7 +165,7 @@ def test_expired_links_are_refused_and_change_nothing(app, client, session, mail
 
 def test_tampered_links_and_links_for_another_listing_are_refused(
         app, client, session, mailbox, lunch_club):
-    from assetmap.services.listings import SYSTEM, create_activity
+    from assetmap.listings.changes import SYSTEM, create_activity
 
     other = create_activity(session, {"name": "Other group", "category": "other",
                                       "contact_email": "other@example.org"}, SYSTEM)
@@ -208,7 +208,7 @@ def test_listing_without_email_cannot_be_sent_a_link(app, session):
     import pytest
 
     from assetmap.errors import ValidationError
-    from assetmap.services.listings import SYSTEM, create_activity
+    from assetmap.listings.changes import SYSTEM, create_activity
 
     activity = create_activity(session, {"name": "No email", "category": "other"}, SYSTEM)
     with pytest.raises(ValidationError) as caught:

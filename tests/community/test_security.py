@@ -87,9 +87,9 @@ def test_payloads_are_text_on_the_map_and_in_exports(client, login, session, app
 
 
 def test_payloads_are_plain_text_in_emails(app, session, mailbox):
-    from assetmap.services.listings import SYSTEM, create_activity
-    from assetmap.services.organiser import send_organiser_check
-    from assetmap.services.venues import find_or_create_venue
+    from assetmap.community.organiser import send_organiser_check
+    from assetmap.listings.changes import SYSTEM, create_activity
+    from assetmap.listings.venues import find_or_create_venue
 
     venue = find_or_create_venue(session, name=NASTY, postcode="NW5 2AB",
                                  data_dir=app.config["DATA_DIR"])
@@ -107,8 +107,8 @@ def test_payloads_are_plain_text_in_emails(app, session, mailbox):
 
 
 def test_organiser_pages_show_payloads_as_text(app, client, session, mailbox):
-    from assetmap.services.listings import SYSTEM, create_activity
-    from assetmap.services.organiser import send_organiser_check
+    from assetmap.community.organiser import send_organiser_check
+    from assetmap.listings.changes import SYSTEM, create_activity
 
     activity = create_activity(session, {"name": NASTY, "category": "other",
                                          "description": NASTY,

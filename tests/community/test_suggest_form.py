@@ -8,8 +8,8 @@ import time
 import lxml.html
 from sqlalchemy import select
 
+from assetmap.community.suggestions import fill_token
 from assetmap.models import Suggestion
-from assetmap.services.suggestions import fill_token
 from tests.community.conftest import form_tokens, valid_form
 
 

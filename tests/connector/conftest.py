@@ -18,8 +18,8 @@ def connector(login) -> str:
 def listing(app) -> int:
     """One listing with known details (quicker than the whole demo data)."""
     from assetmap.db import session_scope
-    from assetmap.services.listings import SYSTEM, create_activity
-    from assetmap.services.venues import find_or_create_venue
+    from assetmap.listings.changes import SYSTEM, create_activity
+    from assetmap.listings.venues import find_or_create_venue
 
     with session_scope(app) as s:
         venue = find_or_create_venue(s, name="Mortimer Hall", lat=51.5366, lon=-0.1885,

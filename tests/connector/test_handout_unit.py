@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from assetmap import handout as ho
+from assetmap.handout import sheet as ho
 
 # A tiny street grid (lat, lon): A Street runs north, then B Road east, then a crossing.
 P0 = (51.5300, -0.1400)

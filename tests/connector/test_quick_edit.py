@@ -46,7 +46,7 @@ def read(app):
 def second(app, listing):
     """A second connector, signed in on their own client."""
     from assetmap.db import session_scope
-    from assetmap.services.users import create_user
+    from assetmap.people.users import create_user
 
     with session_scope(app) as s:
         create_user(s, email="second@example.org", role="connector",
@@ -178,9 +178,9 @@ def test_a_check_in_between_is_not_a_conflict(client, connector, second, listing
 
 def test_a_save_racing_another_is_caught_by_the_version_counter(app, listing):
     """Both requests read the same version; the later flush is refused, not lost."""
+    from assetmap.connector import session as svc
     from assetmap.db import session_scope
-    from assetmap.services import connector as svc
-    from assetmap.services.listings import Actor
+    from assetmap.listings.changes import Actor
 
     with session_scope(app) as first:
         activity = first.get(Activity, listing)

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from assetmap.connector.edits import set_intake
 from assetmap.db import session_scope
+from assetmap.listings.changes import SYSTEM, Actor, create_activity
+from assetmap.listings.venues import find_or_create_venue
 from assetmap.models import Activity, ChangeRecord, Source
-from assetmap.services.listings import SYSTEM, Actor, create_activity
-from assetmap.services.venues import find_or_create_venue
 from tests.conftest import csrf_token
 
 HERE = "lat=51.5343&lon=-0.1389"
@@ -138,7 +138,7 @@ def test_search_page_filters_and_shows_intake(client, connector, three, network)
 def test_a_feed_sets_intake_unless_a_person_said_otherwise(app, three, session):
     from datetime import UTC, datetime
 
-    from assetmap.ingest import Ingestor
+    from assetmap.feeds.ingest import Ingestor
     from scrapers.base import ActivityRecord, VenueRecord
 
     with session_scope(app) as s:
@@ -164,7 +164,7 @@ def test_organiser_says_whether_new_people_can_join(app, client, session, mailbo
                                                    lunch_club):
     from urllib.parse import urlsplit
 
-    from assetmap.services.organiser import send_organiser_check
+    from assetmap.community.organiser import send_organiser_check
 
     with session_scope(app) as s:
         send_organiser_check(s, s.get(Activity, lunch_club), app.config)

@@ -6,8 +6,8 @@ import json
 
 from sqlalchemy import select
 
+from assetmap.listings.transfer import export_rows, import_file, to_csv, to_geojson
 from assetmap.models import Activity
-from assetmap.services.transfer import export_rows, import_file, to_csv, to_geojson
 
 CSV = """name,category,postcode,schedule,intake,languages,interpreter
 Somali Women's Tea,coffee-morning,NW5 2AB,Thursdays 10:00-12:00,few-places,Somali; en,yes
@@ -52,9 +52,9 @@ def test_import_export_and_reimport_changes_nothing(session, app, tmp_path):
 
 
 def test_a_suggestion_carries_languages_into_the_approved_listing(client, session):
+    from assetmap.community.moderation import approve
+    from assetmap.listings.changes import SYSTEM
     from assetmap.models import Suggestion
-    from assetmap.services.listings import SYSTEM
-    from assetmap.services.moderation import approve
     from tests.community.conftest import valid_api
 
     bad = client.post("/api/v1/suggestions", json=valid_api(languages="so, Elvish"))

@@ -10,8 +10,8 @@ import pytest
 from assetmap.connector.remote import origin_areas
 from assetmap.db import session_scope
 from assetmap.demo import load_areas
+from assetmap.listings.changes import SYSTEM, create_activity
 from assetmap.models import Activity
-from assetmap.services.listings import SYSTEM, create_activity
 from tests.conftest import csrf_token
 
 INSIDE = "NW5 2AB"   # Kentish Town

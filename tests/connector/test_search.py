@@ -98,7 +98,7 @@ def test_a_point_on_the_map_is_an_origin(client, connector, demo, network):
 
 def test_expired_sign_in_returns_to_the_same_search(client, app, demo):
     from assetmap.db import session_scope
-    from assetmap.services.users import create_user
+    from assetmap.people.users import create_user
 
     with session_scope(app) as s:
         create_user(s, email="link@example.org", role="connector",

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from assetmap.connector import session as svc
 from assetmap.db import session_scope
+from assetmap.listings.changes import SYSTEM, Actor, create_activity
+from assetmap.listings.venues import find_or_create_venue
 from assetmap.models import Activity, ChangeRecord, ReviewItem, Venue
-from assetmap.services import connector as svc
-from assetmap.services.listings import SYSTEM, Actor, create_activity
-from assetmap.services.venues import find_or_create_venue
 from tests.conftest import csrf_token
 
 HERE = "lat=51.5343&lon=-0.1389"

@@ -6,8 +6,8 @@ import re
 
 import lxml.html
 
+from assetmap.community import moderation
 from assetmap.db import session_scope
-from assetmap.services import moderation
 
 
 def test_organiser_check_by_name(client, login, make_listing, mailbox):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import html
 
-from assetmap import coverage
 from assetmap.cli import main
+from assetmap.coverage import gaps as coverage
 from assetmap.db import session_scope
 from assetmap.models import CoverageResult
 from tests.coordinator.conftest import NOW

@@ -8,8 +8,8 @@ import re
 from sqlalchemy import select
 
 from assetmap.db import session_scope
+from assetmap.listings.changes import Actor, apply_changes
 from assetmap.models import Activity, ChangeRecord, Venue
-from assetmap.services.listings import Actor, apply_changes
 from tests.conftest import csrf_token
 
 

@@ -51,7 +51,7 @@ def test_home_counts_for_an_admin(app, client, login, scenario):
 
 def test_a_coordinator_counts_their_areas_and_lands_on_their_home(app, client, scenario,
                                                                     wards):
-    from assetmap.services.users import create_user
+    from assetmap.people.users import create_user
 
     with session_scope(app) as s:
         user = create_user(s, email="hi@example.org", role="coordinator",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from assetmap.community import outbox as mail
 from assetmap.db import session_scope
 from assetmap.models import OutboxMessage
-from assetmap.services import mail
 from tests.conftest import csrf_token, free_port
 
 

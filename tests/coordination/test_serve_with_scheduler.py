@@ -10,9 +10,9 @@ import time
 
 from sqlalchemy import select
 
+from assetmap.community import outbox as mail
 from assetmap.db import session_scope
 from assetmap.models import OutboxMessage
-from assetmap.services import mail
 from tests.conftest import assetmap_serve, free_port
 
 

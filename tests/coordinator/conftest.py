@@ -54,9 +54,9 @@ def make_listing(app, wards) -> Callable[..., Made]:
     """A listing at a new venue, created `created` days before NOW, with checks at
     (days before NOW, method) pairs."""
     from assetmap.db import session_scope
+    from assetmap.listings.changes import SYSTEM, Actor, apply_changes, create_activity
+    from assetmap.listings.verification import record_verification
     from assetmap.models import Venue
-    from assetmap.services.listings import SYSTEM, Actor, apply_changes, create_activity
-    from assetmap.services.verification import record_verification
     from assetmap.spatial import point
 
     def make(name: str, *, checks: tuple[tuple[float, str], ...] = (),
@@ -120,8 +120,8 @@ def scenario(make_listing) -> dict[str, int]:
 def recompute(app, now: datetime = NOW):
     """Run the job's re-caching step as of `now`."""
     from assetmap.db import session_scope
-    from assetmap.freshness import Rules
-    from assetmap.services import freshness_queue as fq
+    from assetmap.freshness import queue as fq
+    from assetmap.freshness.rules import Rules
 
     with app.app_context(), session_scope(app) as s:
         return fq.recompute(s, now=now, rules=Rules.from_config(app.config))

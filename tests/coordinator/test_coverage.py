@@ -14,8 +14,8 @@ import shapely
 from shapely.geometry import LineString, box
 from shapely.ops import substring
 
-from assetmap import coverage as cov
 from assetmap import vocab
+from assetmap.coverage import gaps as cov
 from assetmap.db import session_scope
 from assetmap.models import Area, CoverageResult
 from assetmap.walking import NetworkRegistry, Router, build_graph

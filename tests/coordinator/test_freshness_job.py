@@ -9,9 +9,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from assetmap.db import session_scope
+from assetmap.jobs.daily import run_daily
 from assetmap.models import Activity, Area, OutboxMessage
-from assetmap.services.freshness_job import run_daily
-from assetmap.services.users import create_user
+from assetmap.people.users import create_user
 from tests.conftest import csrf_token
 from tests.coordinator.conftest import HIGHGATE, NOW
 
@@ -120,7 +120,7 @@ def test_weekly_digest_to_coordinators(app, make_listing, mailbox, wards):
 
 
 def test_the_scheduler_runs_it_daily(app, make_listing, mailbox, caplog):
-    from assetmap import scheduler
+    from assetmap.jobs import scheduler
 
     built = scheduler.build_scheduler(app)
     job = built.get_job("freshness")

@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from assetmap.db import session_scope
 from assetmap.errors import ValidationError
+from assetmap.freshness import queue as fq
+from assetmap.listings.changes import SYSTEM, Actor, apply_changes
+from assetmap.listings.verification import record_verification
 from assetmap.models import Activity, ReviewItem, Source, SourceLink
-from assetmap.services import freshness_queue as fq
-from assetmap.services.listings import SYSTEM, Actor, apply_changes
-from assetmap.services.verification import record_verification
 from tests.coordinator.conftest import EXPECTED, HIGHGATE, NOW, days_ago, recompute
 
 

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from assetmap.errors import ConfigError
-from assetmap.freshness import (
+from assetmap.freshness.rules import (
     DEFAULT_INTERVAL,
     Check,
     Rules,

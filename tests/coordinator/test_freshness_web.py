@@ -124,7 +124,7 @@ def test_a_phone_check_answers_possibly_closed(app, client, login, scenario):
 def test_mark_closed_and_assign(app, client, login, scenario):
     login("coordinator")
     with session_scope(app) as s:
-        from assetmap.services.users import create_user
+        from assetmap.people.users import create_user
 
         connector = create_user(s, email="conn@example.org", role="connector",
                                 password="a long password")

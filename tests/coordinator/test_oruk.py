@@ -12,10 +12,10 @@ from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import select
 
 from assetmap.db import session_scope
+from assetmap.listings.changes import SYSTEM, Actor, apply_changes
+from assetmap.listings.verification import record_verification
 from assetmap.models import Activity, utcnow
 from assetmap.schedule import LONDON
-from assetmap.services.listings import SYSTEM, Actor, apply_changes
-from assetmap.services.verification import record_verification
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "fixtures" / "oruk"
 PAGE_KEYS = {"total_items", "total_pages", "page_number", "size", "first_page", "last_page",

@@ -24,8 +24,8 @@ def connector(login) -> str:
 def listing(app) -> int:
     """A Tuesday lunch club whose organiser has an e-mail address."""
     from assetmap.db import session_scope
-    from assetmap.services.listings import SYSTEM, create_activity
-    from assetmap.services.venues import find_or_create_venue
+    from assetmap.listings.changes import SYSTEM, create_activity
+    from assetmap.listings.venues import find_or_create_venue
 
     with session_scope(app) as s:
         venue = find_or_create_venue(s, name="Mortimer Hall", lat=51.5366, lon=-0.1885,
@@ -41,8 +41,8 @@ def listing(app) -> int:
 def make_listing(app):
     """Another listing at the given point and category."""
     from assetmap.db import session_scope
-    from assetmap.services.listings import SYSTEM, create_activity
-    from assetmap.services.venues import find_or_create_venue
+    from assetmap.listings.changes import SYSTEM, create_activity
+    from assetmap.listings.venues import find_or_create_venue
 
     def make(name: str, category: str, *, at: tuple[float, float] = (51.5366, -0.1885),
              schedules: tuple[str, ...] = ("Tuesdays 12:00-14:00",),

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from assetmap.cli import main
 from assetmap.db import session_scope
+from assetmap.listings.changes import SYSTEM, create_activity
+from assetmap.listings.transfer import export_rows, import_file, to_csv
+from assetmap.listings.venues import find_or_create_venue
 from assetmap.models import Activity, ChangeRecord
-from assetmap.services.listings import SYSTEM, create_activity
-from assetmap.services.transfer import export_rows, import_file, to_csv
-from assetmap.services.venues import find_or_create_venue
 
 BAD = [
     ("contact_url", "javascript:alert(document.cookie)"),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assetmap import handout as ho
+from assetmap.handout import sheet as ho
 
 P0 = (51.5300, -0.1400)
 P1 = (51.5318, -0.1400)

@@ -17,11 +17,11 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from assetmap.community.organiser import create_link
 from assetmap.db import session_scope
+from assetmap.listings.changes import SYSTEM, create_activity
+from assetmap.listings.venues import find_or_create_venue
 from assetmap.models import Source
-from assetmap.services.listings import SYSTEM, create_activity
-from assetmap.services.organiser import create_link
-from assetmap.services.venues import find_or_create_venue
 from tests.conftest import csrf_token
 
 NUL = "a\x00b"

@@ -16,7 +16,7 @@ from assetmap import create_app, db
 from assetmap.config import TestConfig as Settings
 from assetmap.db import session_scope
 from assetmap.models import User
-from assetmap.services import users
+from assetmap.people import users
 from tests.conftest import csrf_token
 
 PASSWORD = "correct horse battery"

@@ -49,7 +49,7 @@ def test_the_index_holds_the_extracts_addresses(camden_addresses):
 
 
 def test_missing_address_and_postcode_are_filled_and_marked(app, session, addresses):
-    from assetmap.services.venues import find_or_create_venue
+    from assetmap.listings.venues import find_or_create_venue
 
     lat, lon, text, postcode = a_known_address(next(addresses.glob("*.addresses.json")))
     venue = find_or_create_venue(session, name="Hall with no address", lat=lat, lon=lon,
@@ -85,8 +85,8 @@ def test_fill_after_a_build_skips_far_and_complete_venues(app, session, addresse
 
 def test_derived_address_shows_on_the_activity_page(app, client, addresses):
     from assetmap.db import session_scope
-    from assetmap.services.listings import SYSTEM, create_activity
-    from assetmap.services.venues import find_or_create_venue
+    from assetmap.listings.changes import SYSTEM, create_activity
+    from assetmap.listings.venues import find_or_create_venue
 
     lat, lon, _text, _pc = a_known_address(next(addresses.glob("*.addresses.json")))
     with app.app_context(), session_scope(app) as s:

@@ -17,11 +17,11 @@ from werkzeug.serving import make_server
 from assetmap import config as app_config
 from assetmap import create_app, db, migrate, vocab
 from assetmap.db import session_scope
+from assetmap.feeds.run import add_source, run_source
+from assetmap.listings.changes import SYSTEM, apply_changes, create_activity
+from assetmap.listings.venues import venue_point
 from assetmap.models import Activity
 from assetmap.schedule import LONDON, ScheduleRule, occurrences
-from assetmap.scraping import add_source, run_source
-from assetmap.services.listings import SYSTEM, apply_changes, create_activity
-from assetmap.services.venues import venue_point
 from scrapers.base import PoliteClient
 
 FEED = "/openactive/session-series"

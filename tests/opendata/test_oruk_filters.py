@@ -14,14 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from assetmap.db import session_scope
-from assetmap.geocode import geocode_postcode
-from assetmap.matching import MatchQuery, find_matches, walking_service
+from assetmap.listings.changes import SYSTEM, Actor, apply_changes, create_activity
+from assetmap.listings.venues import haversine_m, venue_point
+from assetmap.listings.verification import record_verification
+from assetmap.matching.rank import MatchQuery, find_matches, walking_service
 from assetmap.models import Activity, Venue, utcnow
+from assetmap.opendata import oruk
+from assetmap.places.geocode import geocode_postcode
 from assetmap.schedule import LONDON, occurrences
-from assetmap.services import oruk
-from assetmap.services.listings import SYSTEM, Actor, apply_changes, create_activity
-from assetmap.services.venues import haversine_m, venue_point
-from assetmap.services.verification import record_verification
 from tests.opendata.conftest import shared
 
 POSTCODE = "NW5 1TL"

@@ -74,7 +74,7 @@ def test_invite_says_when_the_mail_server_refused(app, client, login, wards):
 def test_change_role_areas_and_deactivate(app, client, login, wards):
     login("admin")
     with session_scope(app) as s:
-        from assetmap.services.users import create_user
+        from assetmap.people.users import create_user
         user_id = create_user(s, email="c@example.org", role="connector",
                               password="correct horse battery").id
     path = f"/coordinator/people/{user_id}"

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from assetmap.cli import main
 from assetmap.config import PROJECT_ROOT
 from assetmap.db import session_scope
-from assetmap.geocode import geocode_postcode
 from assetmap.models import Postcode
+from assetmap.places.geocode import geocode_postcode
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "places"
 DATA = PROJECT_ROOT / "data"

@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import func, select
 
 from assetmap.db import session_scope
+from assetmap.feeds.run import DEAD_RUN, add_source, run_source
 from assetmap.models import Activity, ChangeRecord, ScrapeRun, Source, SourceLink, Venue
-from assetmap.scraping import DEAD_RUN, add_source, run_source
 from scrapers.base import PoliteClient
 from tests.scrapers.fault_feeds import (
     BAD_ITEM,

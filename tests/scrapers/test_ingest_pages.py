@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from assetmap.db import session_scope
 from assetmap.errors import ValidationError
-from assetmap.ingest import Ingestor
+from assetmap.feeds.ingest import Ingestor
+from assetmap.listings.changes import Actor, create_activities, create_activity, history
 from assetmap.models import (
     Activity,
     ChangeRecord,
@@ -21,7 +22,6 @@ from assetmap.models import (
     VerificationEvent,
 )
 from assetmap.schedule import ScheduleRule
-from assetmap.services.listings import Actor, create_activities, create_activity, history
 from scrapers.base import ActivityRecord, OrganisationRecord, VenueRecord
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)

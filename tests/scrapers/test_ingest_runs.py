@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from assetmap.db import session_scope
+from assetmap.feeds.run import add_source, run_source
+from assetmap.listings.changes import Actor, apply_changes
 from assetmap.models import Activity, ChangeRecord, ScrapeRun, SourceLink, VerificationEvent
-from assetmap.scraping import add_source, run_source
-from assetmap.services.listings import Actor, apply_changes
 
 OA_PATHS = ["/feeds/session-series",
             "/feeds/session-series?afterTimestamp=1580293007248&afterId=tlqi1kkclv66",

@@ -8,8 +8,8 @@ from assetmap import create_app, db
 from assetmap.config import TestConfig as AppConfig
 from assetmap.errors import ConfigError, Conflict
 from assetmap.feedguard.locks import lock_file, scheduler_lock, source_run_lock
-from assetmap.scheduler import single_instance
-from assetmap.scraping import add_source, run_source
+from assetmap.feeds.run import add_source, run_source
+from assetmap.jobs.scheduler import single_instance
 
 
 def test_a_source_run_lock_refuses_a_second_holder_until_released(app):

@@ -11,8 +11,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from assetmap.db import session_scope
+from assetmap.feeds.run import add_source
 from assetmap.models import ScrapeRun, Source, utcnow
-from assetmap.scraping import add_source
 from tests.conftest import assetmap_serve
 
 

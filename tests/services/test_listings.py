@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 
 from assetmap.errors import ValidationError
-from assetmap.services.listings import (
+from assetmap.listings.changes import (
     Actor,
     apply_changes,
     create_activity,

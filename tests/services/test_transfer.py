@@ -2,8 +2,8 @@ import json
 
 from sqlalchemy import func, select
 
+from assetmap.listings.transfer import export_rows, import_file, to_csv, to_geojson
 from assetmap.models import Activity, ChangeRecord, VerificationEvent
-from assetmap.services.transfer import export_rows, import_file, to_csv, to_geojson
 from tests.conftest import FIXTURES
 
 MIXED = FIXTURES / "import" / "mixed.csv"
@@ -78,7 +78,7 @@ def test_export_round_trips_through_csv_and_geojson(session, app, demo, tmp_path
 
 
 def test_csv_export_defuses_spreadsheet_formulas(session, app):
-    from assetmap.services.listings import SYSTEM, create_activity
+    from assetmap.listings.changes import SYSTEM, create_activity
 
     create_activity(session, {"name": "=HYPERLINK(\"http://x\")", "category": "other"}, SYSTEM)
     session.commit()

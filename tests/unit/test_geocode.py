@@ -3,7 +3,7 @@ import pytest
 from assetmap.config import PROJECT_ROOT
 from assetmap.demo import load_postcodes
 from assetmap.errors import GeocodeError
-from assetmap.geocode import geocode_postcode, normalise_postcode, parse_lat_lon
+from assetmap.places.geocode import geocode_postcode, normalise_postcode, parse_lat_lon
 
 DATA = PROJECT_ROOT / "data"
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from assetmap.services.venues import haversine_m
+from assetmap.listings.venues import haversine_m
 from assetmap.spatial import BBox
 
 

@@ -38,8 +38,8 @@ def test_filters_by_category_tag_and_bbox(client, demo):
 
 
 def test_status_filter_hides_ended_by_default(client, demo, session):
+    from assetmap.listings.changes import SYSTEM, apply_changes
     from assetmap.models import Activity
-    from assetmap.services.listings import SYSTEM, apply_changes
 
     activity = session.get(Activity, 1)
     apply_changes(session, activity, {"status": "ended"}, SYSTEM)
@@ -79,7 +79,7 @@ def test_unknown_id_is_404(client, demo):
 
 
 def test_activity_page_escapes_listing_text(client, session):
-    from assetmap.services.listings import SYSTEM, create_activity
+    from assetmap.listings.changes import SYSTEM, create_activity
 
     nasty = "<img src=x onerror=alert(1)>${alert(2)}"
     activity = create_activity(session, {"name": nasty, "category": "other",

@@ -29,7 +29,7 @@ def test_forms_without_csrf_token_are_refused(client, login):
 
 def test_login_only_redirects_within_the_site(client, app):
     from assetmap.db import session_scope
-    from assetmap.services.users import create_user
+    from assetmap.people.users import create_user
 
     with session_scope(app) as s:
         create_user(s, email="c@example.org", role="connector", password="correct horse battery")
@@ -40,8 +40,8 @@ def test_login_only_redirects_within_the_site(client, app):
 
 
 def test_private_verification_notes_only_for_staff(client, session, login):
-    from assetmap.services.listings import Actor, create_activity
-    from assetmap.services.verification import record_verification
+    from assetmap.listings.changes import Actor, create_activity
+    from assetmap.listings.verification import record_verification
 
     activity = create_activity(session, {"name": "Quiet club", "category": "other"},
                                Actor("user", "tester"))

@@ -47,8 +47,8 @@ def test_day_and_time_filter_sessions(client, demo, network):
 
 
 def test_ended_activities_never_appear(client, demo, network, session):
+    from assetmap.listings.changes import SYSTEM, apply_changes
     from assetmap.models import Activity
-    from assetmap.services.listings import SYSTEM, apply_changes
 
     first = client.get("/api/v1/match?postcode=NW1 2DB&minutes=20").get_json()["matches"][0]
     apply_changes(session, session.get(Activity, first["id"]), {"status": "ended"}, SYSTEM)

@@ -8,6 +8,15 @@ bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 
 
 # Feature modules add their routes to `bp`.
-from assetmap.web.coordinator import place  # noqa: E402, F401
-
-from . import coverage, freshness, history, home, outbox, people, pick, sources, suggestions  # noqa: E402, F401
+from assetmap.web.coordinator import (  # noqa: E402, F401
+    coverage,
+    freshness,
+    history,
+    home,
+    outbox,
+    people,
+    pick,
+    place,  # noqa: E402, F401
+    sources,
+    suggestions,
+)

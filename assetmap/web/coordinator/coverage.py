@@ -13,13 +13,13 @@ from sqlalchemy import select
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
-from ... import vocab
-from ...db import get_session
-from ...errors import ValidationError
-from ...models import Area
-from ...services import freshness_queue as fq
-from ..auth import role_required
-from . import bp
+from assetmap import vocab
+from assetmap.db import get_session
+from assetmap.errors import ValidationError
+from assetmap.freshness import queue as fq
+from assetmap.models import Area
+from assetmap.web.auth import role_required
+from assetmap.web.coordinator import bp
 
 SORTS = {"ward": lambda r: r.ward.lower(), "share": lambda r: r.share,
          "streets": lambda r: r.street_m}
@@ -50,7 +50,7 @@ def _category() -> str | None:
 
 
 def _page(form: RecomputeForm, status: int = 200):
-    from ... import coverage as cov
+    from assetmap.coverage import gaps as cov
 
     session = get_session()
     stored = cov.stored_minutes(session)
@@ -90,8 +90,8 @@ def coverage():
 @role_required("coordinator")
 def coverage_recompute():
     """Recompute now (a few seconds for a borough), then show the result."""
-    from ... import coverage as cov
-    from ...matching import walking_service
+    from assetmap.coverage import gaps as cov
+    from assetmap.matching.rank import walking_service
 
     form = RecomputeForm()
     if not form.validate_on_submit():
@@ -114,7 +114,7 @@ def coverage_recompute():
 @role_required("coordinator")
 def coverage_wards() -> Response:
     """Wards shaded by the share of their streets NOT within the walk (the gap)."""
-    from ... import coverage as cov
+    from assetmap.coverage import gaps as cov
 
     session = get_session()
     minutes = _minutes(cov.stored_minutes(session))

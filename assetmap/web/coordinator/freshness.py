@@ -24,19 +24,18 @@ from sqlalchemy import select
 from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
+from assetmap import vocab
+from assetmap.config import PROJECT_ROOT
+from assetmap.db import get_session
+from assetmap.errors import ValidationError
+from assetmap.freshness import queue as fq
+from assetmap.freshness.rules import STATE_LABELS, STATES
+from assetmap.models import Area, Source
 from assetmap.params import as_id
-from assetmap.values import spreadsheet_cell
 from assetmap.people.areas import my_default_area
-
-from ... import vocab
-from ...config import PROJECT_ROOT
-from ...db import get_session
-from ...errors import ValidationError
-from ...freshness import STATE_LABELS, STATES
-from ...models import Area, Source
-from ...services import freshness_queue as fq
-from ..auth import role_required
-from . import bp
+from assetmap.values import spreadsheet_cell
+from assetmap.web.auth import role_required
+from assetmap.web.coordinator import bp
 
 EXPORT_COLUMNS = ("id", "name", "category", "status", "state", "due_at", "overdue",
                   "last_verified_at", "last_verified_method", "reason", "venue", "postcode",

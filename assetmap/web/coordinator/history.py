@@ -8,7 +8,7 @@ from flask_login import current_user
 from assetmap.coordination import history as svc
 from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
-from assetmap.services.listings import Actor, get_activity
+from assetmap.listings.changes import Actor, get_activity
 from assetmap.web.auth import role_required
 from assetmap.web.coordinator import bp
 

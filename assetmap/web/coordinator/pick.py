@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import render_template, request
 
+from assetmap.community import moderation
 from assetmap.coordination import pick
 from assetmap.db import get_session
 from assetmap.errors import ValidationError
-from assetmap.services import moderation
 from assetmap.web.auth import role_required
 from assetmap.web.coordinator import bp
 

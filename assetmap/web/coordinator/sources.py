@@ -10,14 +10,13 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired
 
+from assetmap.db import get_session
+from assetmap.errors import AssetMapError, NotFound
+from assetmap.feeds.run import add_source, run_source
+from assetmap.models import ScrapeRun, Source
+from assetmap.web.auth import role_required
+from assetmap.web.coordinator import bp
 from scrapers import SCRAPERS
-
-from ...db import get_session
-from ...errors import AssetMapError, NotFound
-from ...models import ScrapeRun, Source
-from ...scraping import add_source, run_source
-from ..auth import role_required
-from . import bp
 
 
 class SourceForm(FlaskForm):

@@ -10,18 +10,17 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from assetmap.params import as_id
+from assetmap import vocab
+from assetmap.community import moderation
+from assetmap.community.organiser import send_organiser_check
 from assetmap.coordination import outbox
+from assetmap.db import get_session
+from assetmap.errors import AssetMapError, Conflict, NotFound, ValidationError
+from assetmap.listings.changes import Actor, get_activity
 from assetmap.models import utcnow
-
-from ... import vocab
-from ...db import get_session
-from ...errors import AssetMapError, Conflict, NotFound, ValidationError
-from ...services import moderation
-from ...services.listings import Actor, get_activity
-from ...services.organiser import send_organiser_check
-from ..auth import role_required
-from . import bp
+from assetmap.params import as_id
+from assetmap.web.auth import role_required
+from assetmap.web.coordinator import bp
 
 
 def _actor() -> Actor:

@@ -16,15 +16,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assetmap import vocab
 from assetmap.connector.intake import parse_intake
 from assetmap.connector.languages import parse_languages, parse_yes_no
 from assetmap.connector.remote_area import parse_service_area
-
-from .. import vocab
-from ..db import bulk_insert, insert_returning_ids
-from ..errors import NotFound, ValidationError
-from ..models import Activity, ActivityTag, ChangeRecord, ScheduleEntry, utcnow
-from ..schedule import ScheduleError, ScheduleRule, parse_schedule
+from assetmap.db import bulk_insert, insert_returning_ids
+from assetmap.errors import NotFound, ValidationError
+from assetmap.models import Activity, ActivityTag, ChangeRecord, ScheduleEntry, utcnow
+from assetmap.schedule import ScheduleError, ScheduleRule, parse_schedule
 
 HUMAN_ACTORS = frozenset({"user", "organiser", "community", "import"})
 
@@ -212,7 +211,7 @@ def apply_changes(session: Session, activity: Activity, fields: Mapping[str, Any
             provenance = dict(activity.field_provenance or {})
             provenance[field] = {"by": actor.ref, "at": at.isoformat()}
             activity.field_provenance = provenance
-    from .freshness_queue import RULE_FIELDS, refresh
+    from assetmap.freshness.queue import RULE_FIELDS, refresh
 
     if records and is_new:  # nothing is known of a new listing yet; cached before its INSERT
         refresh(session, activity, listed=True)
@@ -251,7 +250,7 @@ def create_activities(session: Session, many: Sequence[Mapping[str, Any]], actor
     """
     if actor.is_human:
         raise ValueError("create_activities is for feeds; people's edits need provenance")
-    from .freshness_queue import new_listing_cache
+    from assetmap.freshness.queue import new_listing_cache
 
     cleans = [validate_fields(_new_listing_fields(fields)) for fields in many]
     if not cleans:

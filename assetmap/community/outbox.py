@@ -14,7 +14,7 @@ from email.utils import formataddr, make_msgid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import OutboxMessage, utcnow
+from assetmap.models import OutboxMessage, utcnow
 
 MAX_ATTEMPTS = 5
 

@@ -20,9 +20,14 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from .. import vocab
-from ..errors import Conflict, NotFound, ValidationError
-from ..models import (
+from assetmap import vocab
+from assetmap.community.suggestions import cost_words, listing_fields
+from assetmap.errors import Conflict, NotFound, ValidationError
+from assetmap.freshness.queue import refresh
+from assetmap.listings.changes import Actor, apply_changes, create_activity, history
+from assetmap.listings.venues import find_or_create_venue, haversine_m
+from assetmap.listings.verification import record_verification
+from assetmap.models import (
     Activity,
     ChangeRecord,
     ReviewItem,
@@ -31,13 +36,8 @@ from ..models import (
     VerificationEvent,
     utcnow,
 )
-from ..schedule import DAY_CODES, DAY_NAMES, ScheduleRule, describe_all
-from ..spatial import BBox, in_bbox, lat_of, lon_of
-from .freshness_queue import refresh
-from .listings import Actor, apply_changes, create_activity, history
-from .suggestions import cost_words, listing_fields
-from .venues import find_or_create_venue, haversine_m
-from .verification import record_verification
+from assetmap.schedule import DAY_CODES, DAY_NAMES, ScheduleRule, describe_all
+from assetmap.spatial import BBox, in_bbox, lat_of, lon_of
 
 DUPLICATE_METRES = 400  # "a few hundred metres"
 SIMILAR_NAME = 0.6

@@ -20,26 +20,24 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assetmap import values
-from assetmap.values import clean_text
-from assetmap.connector.edits import set_intake
-
-from .. import vocab
-from ..errors import AssetMapError, ValidationError
-from ..models import Activity, OrganiserLink, OutboxMessage, ReviewItem, utcnow
-from ..schedule import ScheduleError, describe_all
-from ..schedule import parse_schedule as parse_schedule_text
-from . import mail
-from .listings import Actor, apply_changes
-from .moderation import current_values, describe_value
-from .suggestions import (
+from assetmap import values, vocab
+from assetmap.community import outbox as mail
+from assetmap.community.moderation import current_values, describe_value
+from assetmap.community.suggestions import (
     FieldChecker,
     SuggestionInvalid,
     cost_words,
     locate,
     parse_cost,
 )
-from .verification import record_verification
+from assetmap.connector.edits import set_intake
+from assetmap.errors import AssetMapError, ValidationError
+from assetmap.listings.changes import Actor, apply_changes
+from assetmap.listings.verification import record_verification
+from assetmap.models import Activity, OrganiserLink, OutboxMessage, ReviewItem, utcnow
+from assetmap.schedule import ScheduleError, describe_all
+from assetmap.schedule import parse_schedule as parse_schedule_text
+from assetmap.values import clean_text
 
 SALT = "assetmap.organiser-link"
 DEFAULT_DAYS = 30

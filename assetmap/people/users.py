@@ -9,11 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from assetmap import values
-
-from .. import vocab
-from ..errors import NotFound, ValidationError
-from ..models import User
+from assetmap import values, vocab
+from assetmap.errors import NotFound, ValidationError
+from assetmap.models import User
 
 MIN_PASSWORD = 10
 

@@ -16,14 +16,13 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assetmap.db import begin_write, session_scope
+from assetmap.errors import Conflict, NotFound, ValidationError
 from assetmap.feedguard.locks import source_run_lock
+from assetmap.feeds.ingest import IngestCounts, Ingestor
+from assetmap.models import ScrapeRun, Source, utcnow
 from scrapers import SCRAPERS
 from scrapers.base import PoliteClient, ScrapeError, printable
-
-from .db import begin_write, session_scope
-from .errors import Conflict, NotFound, ValidationError
-from .ingest import IngestCounts, Ingestor
-from .models import ScrapeRun, Source, utcnow
 
 # Feeds that publish their whole list each run, so a missing item means something.
 FULL_LIST_TYPES = frozenset({"openreferral", "ical", "jsonld", "osm"})

@@ -28,12 +28,9 @@ from sqlalchemy import Row, Select, distinct, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from scrapers.base import ActivityRecord, ParseIssue, VenueRecord
-
-from .db import bulk_insert
-from .errors import AssetMapError
-from .models import Activity, Organisation, Source, SourceLink, Venue, VerificationEvent
-from .services.listings import (
+from assetmap.db import bulk_insert
+from assetmap.errors import AssetMapError
+from assetmap.listings.changes import (
     Actor,
     apply_changes,
     create_activities,
@@ -42,15 +39,17 @@ from .services.listings import (
     jsonable,
     validate_fields,
 )
-from .services.venues import (
+from assetmap.listings.venues import (
     SAME_VENUE_METRES,
     find_or_create_venue,
     haversine_m,
     resolve_location,
 )
-from .services.verification import record_verification
-from .spatial import BBox, in_bbox, lat_of, lon_of, point
-from .walking.graph import haversine_m as walking_haversine_m
+from assetmap.listings.verification import record_verification
+from assetmap.models import Activity, Organisation, Source, SourceLink, Venue, VerificationEvent
+from assetmap.spatial import BBox, in_bbox, lat_of, lon_of, point
+from assetmap.walking.graph import haversine_m as walking_haversine_m
+from scrapers.base import ActivityRecord, ParseIssue, VenueRecord
 
 MISSES_BEFORE_POSSIBLY_CLOSED = 3
 SAME_GROUP_NAME_RATIO = 0.82

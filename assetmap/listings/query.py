@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from .. import vocab
-from ..errors import ValidationError
-from ..models import Activity, ActivityTag, Venue
-from ..spatial import BBox, in_bbox, lat_of, lon_of
+from assetmap import vocab
+from assetmap.errors import ValidationError
+from assetmap.models import Activity, ActivityTag, Venue
+from assetmap.spatial import BBox, in_bbox, lat_of, lon_of
 
 
 @dataclass(frozen=True)

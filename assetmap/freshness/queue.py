@@ -40,11 +40,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import NullType
 
+from assetmap import vocab
 from assetmap.coordination import outbox
-
-from .. import vocab
-from ..errors import NotFound, ValidationError
-from ..freshness import (
+from assetmap.errors import NotFound, ValidationError
+from assetmap.freshness.rules import (
     DUE_SOON_WINDOW,
     MISSES_BEFORE_POSSIBLY_CLOSED,
     NEEDS_CHECK,
@@ -63,7 +62,7 @@ from ..freshness import (
     state_at,
     words,
 )
-from ..models import (
+from assetmap.models import (
     Activity,
     Area,
     ChangeRecord,
@@ -76,9 +75,9 @@ from ..models import (
     VerificationEvent,
     utcnow,
 )
-from ..params import as_id, id_param, int_param
-from ..schedule import ScheduleRule
-from ..spatial import lat_of, lon_of
+from assetmap.params import as_id, id_param, int_param
+from assetmap.schedule import ScheduleRule
+from assetmap.spatial import lat_of, lon_of
 
 #: Listings that need keeping fresh; ended and pending (not yet approved) ones do not.
 LIVE_STATUSES: tuple[str, ...] = ("active", "paused")
@@ -96,7 +95,7 @@ def current_rules() -> Rules:
     """The rules of the app in use, or those the environment configures (CLI, jobs)."""
     if has_app_context():
         return Rules.from_config(current_app.config)
-    from ..config import Config
+    from assetmap.config import Config
 
     return Rules.from_config(Config().as_dict())
 
@@ -631,9 +630,9 @@ def apply_action(session: Session, ids: Iterable[int], action: str, *, user: Use
                  config: Mapping, now: datetime, note: str | None = None,
                  assignee: str | None = None) -> str:
     """Carry out a coordinator's action on the chosen listings; what happened, in words."""
-    from ..services.listings import Actor, apply_changes
-    from ..services.verification import record_verification
-    from .freshness_job import remind
+    from assetmap.jobs.daily import remind
+    from assetmap.listings.changes import Actor, apply_changes
+    from assetmap.listings.verification import record_verification
 
     if action not in ACTIONS:
         raise ValidationError("action", f"unknown action {action!r}", allowed=list(ACTIONS))

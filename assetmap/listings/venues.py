@@ -8,12 +8,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from assetmap.errors import ValidationError
 from assetmap.maps.addresses import fill_new_venue
-
-from ..errors import ValidationError
-from ..geocode import geocode_postcode, normalise_postcode
-from ..models import Venue
-from ..spatial import BBox, in_bbox, lat_of, lon_of, point
+from assetmap.models import Venue
+from assetmap.places.geocode import geocode_postcode, normalise_postcode
+from assetmap.spatial import BBox, in_bbox, lat_of, lon_of, point
 
 SAME_VENUE_METRES = 150
 

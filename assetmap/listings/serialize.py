@@ -9,13 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from assetmap import vocab
 from assetmap.connector.intake import intake_dict
 from assetmap.connector.languages import languages_words
-
-from . import vocab
-from .freshness import of_listing
-from .models import Activity, Venue
-from .schedule import describe_all, next_sessions
+from assetmap.freshness.rules import of_listing
+from assetmap.models import Activity, Venue
+from assetmap.schedule import describe_all, next_sessions
 
 
 def venue_to_dict(venue: Venue | None, lat: float | None, lon: float | None) -> dict | None:

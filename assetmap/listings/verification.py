@@ -10,12 +10,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from assetmap import vocab
 from assetmap.coordination import assignments
-
-from .. import vocab
-from ..errors import ValidationError
-from ..models import Activity, VerificationEvent, utcnow
-from .listings import Actor
+from assetmap.errors import ValidationError
+from assetmap.listings.changes import Actor
+from assetmap.models import Activity, VerificationEvent, utcnow
 
 # A feed merely still listing something is not a human check: it refreshes "last seen by
 # source", not "last verified".
@@ -40,7 +39,7 @@ def record_verification(session: Session, activity: Activity, method: str, actor
     refresh_derived(activity, event)
     assignments.finish(activity, method)
     if method not in SIGHTING_METHODS:  # a check moves the due date: re-cache it now
-        from .freshness_queue import refresh
+        from assetmap.freshness.queue import refresh
 
         refresh(session, activity)
     return event

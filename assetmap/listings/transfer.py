@@ -21,19 +21,17 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from assetmap import values
+from assetmap import values, vocab
+from assetmap.errors import AssetMapError, ValidationError
+from assetmap.listings.changes import Actor, apply_changes, create_activity
+from assetmap.listings.query import ActivityFilter, find_activities
+from assetmap.listings.venues import find_or_create_venue
+from assetmap.listings.verification import record_verification
+from assetmap.models import Activity, Organisation, VerificationEvent
 from assetmap.params import id_param
+from assetmap.places.geocode import parse_lat_lon
+from assetmap.schedule import ScheduleError, ScheduleRule, describe_all, parse_schedule
 from assetmap.values import from_spreadsheet_cell, strip_controls
-
-from .. import vocab
-from ..errors import AssetMapError, ValidationError
-from ..geocode import parse_lat_lon
-from ..models import Activity, Organisation, VerificationEvent
-from ..schedule import ScheduleError, ScheduleRule, describe_all, parse_schedule
-from .listings import Actor, apply_changes, create_activity
-from .query import ActivityFilter, find_activities
-from .venues import find_or_create_venue
-from .verification import record_verification
 
 COLUMNS: tuple[str, ...] = (
     "id", "name", "category", "description", "organisation", "venue_name", "address",

@@ -22,17 +22,15 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assetmap import values
-from assetmap.values import clean_text
+from assetmap import values, vocab
 from assetmap.connector.languages import parse_languages
-
-from .. import vocab
-from ..errors import GeocodeError, ValidationError
-from ..geocode import geocode_postcode, normalise_postcode, parse_lat_lon
-from ..models import Suggestion, utcnow
-from ..schedule import DAY_CODES, ScheduleError, ScheduleRule, describe_all
-from ..schedule import parse_schedule as parse_schedule_text
-from .listings import GENDERS, MODES
+from assetmap.errors import GeocodeError, ValidationError
+from assetmap.listings.changes import GENDERS, MODES
+from assetmap.models import Suggestion, utcnow
+from assetmap.places.geocode import geocode_postcode, normalise_postcode, parse_lat_lon
+from assetmap.schedule import DAY_CODES, ScheduleError, ScheduleRule, describe_all
+from assetmap.schedule import parse_schedule as parse_schedule_text
+from assetmap.values import clean_text
 
 # Longest text each field keeps; the whole request is also bounded by MAX_CONTENT_LENGTH.
 LIMITS: dict[str, int] = {

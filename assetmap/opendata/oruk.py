@@ -25,15 +25,13 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from assetmap import values
+from assetmap import values, vocab
 from assetmap.connector.languages import LANGUAGES
-
-from .. import vocab
-from ..errors import NotFound, ValidationError
-from ..models import Activity, Organisation, Venue
-from ..params import as_id, datetime_param
-from ..schedule import LONDON, ScheduleRule, describe, occurrences
-from ..spatial import lat_of, lon_of
+from assetmap.errors import NotFound, ValidationError
+from assetmap.models import Activity, Organisation, Venue
+from assetmap.params import as_id, datetime_param
+from assetmap.schedule import LONDON, ScheduleRule, describe, occurrences
+from assetmap.spatial import lat_of, lon_of
 
 STATUSES: Mapping[str, str] = {"active": "active", "paused": "temporarily closed",
                                "ended": "defunct"}

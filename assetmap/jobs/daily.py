@@ -28,12 +28,12 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db import session_scope
-from ..errors import ConfigError
-from ..freshness import STATE_LABELS, VERY_STALE_AFTER, Rules
-from ..models import Activity, OutboxMessage, User
-from . import freshness_queue as fq
-from . import mail
+from assetmap.community import outbox as mail
+from assetmap.db import session_scope
+from assetmap.errors import ConfigError
+from assetmap.freshness import queue as fq
+from assetmap.freshness.rules import STATE_LABELS, VERY_STALE_AFTER, Rules
+from assetmap.models import Activity, OutboxMessage, User
 
 REMINDER_KINDS: tuple[str, ...] = ("organiser-check", "organiser-reminder")
 DIGEST_KIND = "freshness-digest"
@@ -102,8 +102,8 @@ def run_daily(app: Flask, *, now: datetime | None = None, coverage: bool = True)
 
 
 def _coverage(app: Flask, now: datetime) -> str:
-    from .. import coverage as cov
-    from ..matching import walking_service
+    from assetmap.coverage import gaps as cov
+    from assetmap.matching.rank import walking_service
 
     minutes = int(app.config.get("COVERAGE_MINUTES") or cov.DEFAULT_MINUTES)
     with session_scope(app) as session:
@@ -168,7 +168,7 @@ def remind(session: Session, activity: Activity, config: Mapping, *, level: int 
            due_at: datetime | None = None) -> OutboxMessage:
     """Send the organiser their "Is this still right?" link (a reminder from level 1 on),
     noting the round it belongs to. ValidationError when the listing has no e-mail."""
-    from .organiser import send_organiser_check
+    from assetmap.community.organiser import send_organiser_check
 
     message = send_organiser_check(session, activity, config, reminder_level=level)
     due_at = due_at or activity.freshness_due_at

@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from . import vocab
-from .errors import ConfigError
-from .schedule import LONDON, ScheduleRule
+from assetmap import vocab
+from assetmap.errors import ConfigError
+from assetmap.schedule import LONDON, ScheduleRule
 
 if TYPE_CHECKING:
-    from .models import Activity
+    from assetmap.models import Activity
 
 DEFAULT_INTERVAL = timedelta(days=182)  # about six months for regular groups
 MIN_INTERVAL = timedelta(days=60)  # shorter would make every check "due soon" at once

@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from assetmap import vocab
 from assetmap.connector.intake import (
     BEST_INTAKE_POINTS,
     INTAKE_LABELS,
@@ -32,18 +33,16 @@ from assetmap.connector.suitability import (
     welcoming_points,
     welcoming_words,
 )
-
-from . import vocab
-from .errors import ValidationError
-from .freshness import current
-from .geocode import geocode_postcode, parse_lat_lon
-from .models import Activity, ScheduleEntry, Venue
-from .params import flag_param, int_param
-from .schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleRule, occurrences
-from .schedule import Session as Sitting
-from .serialize import activity_to_dict
-from .spatial import lat_of, lon_of
-from .walking import PACES, NetworkRegistry, Router
+from assetmap.errors import ValidationError
+from assetmap.freshness.rules import current
+from assetmap.listings.serialize import activity_to_dict
+from assetmap.models import Activity, ScheduleEntry, Venue
+from assetmap.params import flag_param, int_param
+from assetmap.places.geocode import geocode_postcode, parse_lat_lon
+from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleRule, occurrences
+from assetmap.schedule import Session as Sitting
+from assetmap.spatial import lat_of, lon_of
+from assetmap.walking import PACES, NetworkRegistry, Router
 
 DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 TIMES = {"morning": (time(5), time(12)), "afternoon": (time(12), time(17)),
@@ -266,8 +265,8 @@ def _network_walk(session: Session, service: WalkingService, name: str, router: 
 def _estimated_walk(session: Session, lat0: float, lon0: float, minutes: int,
                     pace: Any) -> dict[int, tuple[float, float]]:
     """Venue id -> (metres, minutes) by straight line x detour factor (no network here)."""
-    from .services.venues import haversine_m
-    from .walking.router import DETOUR_FACTOR
+    from assetmap.listings.venues import haversine_m
+    from assetmap.walking.router import DETOUR_FACTOR
 
     limit_m = minutes * pace.metres_per_minute
     radius_deg = limit_m / 111_000
@@ -295,7 +294,7 @@ def venues_within_walk(session: Session, service: WalkingService, lat: float, lo
 
 
 def _circle(query: MatchQuery, pace) -> dict:
-    from .walking.router import DETOUR_FACTOR
+    from assetmap.walking.router import DETOUR_FACTOR
 
     radius = query.minutes * pace.metres_per_minute / DETOUR_FACTOR
     ring = []
@@ -447,8 +446,8 @@ def _describe(activity: Activity, lat: float, lon: float, metres: float, minutes
 
 def estimated_route(query: MatchQuery, lat: float, lon: float) -> dict:
     """A straight line marked estimated, for origins outside every network."""
-    from .services.venues import haversine_m
-    from .walking.router import DETOUR_FACTOR
+    from assetmap.listings.venues import haversine_m
+    from assetmap.walking.router import DETOUR_FACTOR
 
     metres = DETOUR_FACTOR * haversine_m(query.lat, query.lon, lat, lon)
     return {"type": "Feature",

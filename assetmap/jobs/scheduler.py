@@ -17,11 +17,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy import select
 
+from assetmap.db import get_engine, session_scope
+from assetmap.errors import ConfigError
 from assetmap.feedguard.locks import lock_file, scheduler_lock
-
-from .db import get_engine, session_scope
-from .errors import ConfigError
-from .models import Source, utcnow
+from assetmap.models import Source, utcnow
 
 log = logging.getLogger("assetmap.scheduler")
 SYNC_SECONDS = 60
@@ -43,7 +42,7 @@ def single_instance(app: Flask):
 
 def run_scheduled_source(source_id: int) -> None:
     """Job entry point (a module:function reference, as APScheduler stores jobs)."""
-    from . import scraping
+    from assetmap.feeds import run as scraping
 
     app = _APP["app"]
     run = scraping.run_source(app, source_id)
@@ -51,7 +50,7 @@ def run_scheduled_source(source_id: int) -> None:
 
 
 def send_outbox() -> None:
-    from .services.mail import send_pending
+    from assetmap.community.outbox import send_pending
 
     app = _APP["app"]
     with session_scope(app) as session:
@@ -62,7 +61,7 @@ def send_outbox() -> None:
 
 def run_freshness() -> None:
     """The daily freshness job: due dates, organiser reminders, digests, coverage."""
-    from .services.freshness_job import run_daily
+    from assetmap.jobs.daily import run_daily
 
     for line in run_daily(_APP["app"]).lines():
         log.info("%s", line)

@@ -26,13 +26,13 @@ import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from . import vocab
-from .errors import ValidationError
-from .models import Activity, Area, CoverageResult, Venue
-from .spatial import lat_of, lon_of
+from assetmap import vocab
+from assetmap.errors import ValidationError
+from assetmap.models import Activity, Area, CoverageResult, Venue
+from assetmap.spatial import lat_of, lon_of
 
 if TYPE_CHECKING:
-    from .walking import NetworkRegistry, Router
+    from assetmap.walking import NetworkRegistry, Router
 
 SPACING_M = 5.0
 DEFAULT_MINUTES = 15
@@ -190,7 +190,7 @@ def wards(session: Session) -> list[Ward]:
 def fresh_points(session: Session, *, now: datetime) -> dict[str | None, tuple[np.ndarray,
                                                                              np.ndarray]]:
     """Venue points of active, fresh listings: per category, and all together (None)."""
-    from .services.freshness_queue import state_column
+    from assetmap.freshness.queue import state_column
 
     rows = session.execute(
         select(Activity.category, Venue.id, lat_of(Venue.geom), lon_of(Venue.geom))

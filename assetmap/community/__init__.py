@@ -1,0 +1,2 @@
+"""Community input and the organiser loop: suggestions, moderation,
+organiser links, the mail outbox."""

@@ -1,0 +1,1 @@
+"""Coverage gaps: which streets have nothing fresh within a walk."""

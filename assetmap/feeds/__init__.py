@@ -1,0 +1,1 @@
+"""Feeds in: one run of a source, and merging its records into listings."""

@@ -1,0 +1,1 @@
+"""How fresh each listing is: the rules, the cached due dates, the queue."""

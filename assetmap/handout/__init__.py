@@ -1,0 +1,1 @@
+"""The shortlist handout: page and PDF, directions and route maps."""

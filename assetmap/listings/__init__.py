@@ -1,0 +1,1 @@
+"""Listings and venues: changes with history, checks, import/export, queries."""

@@ -1,0 +1,1 @@
+"""Needs plus reach: ranked matches for one person, each with its why."""

@@ -19,7 +19,10 @@ def create_app(config: Config | None = None) -> Flask:
                 instance_path=str(PROJECT_ROOT / "instance"), instance_relative_config=False)
     app.config.from_mapping(config.as_dict())
 
-    from assetmap import db
+    # Imported here, not at the top: every `import assetmap.<module>` runs this file first, so a
+    # top-level import of the web layer would load the whole app for a scraper's
+    # `assetmap.schedule` and close a cycle (scrapers -> schedule -> web -> feeds -> scrapers).
+    from assetmap import db  # noqa: I001 - see above
     from assetmap.web import init_app as init_web
 
     db.init_app(app)

@@ -197,6 +197,7 @@ def _measure(url: str, backend: str, args: argparse.Namespace, network_dir: Path
     from assetmap.coverage import gaps as coverage
     from assetmap.db import session_scope
     from assetmap.demo import load_areas
+    from assetmap.freshness import due
     from assetmap.freshness import queue as fq
     from assetmap.walking import NetworkRegistry
 
@@ -224,7 +225,7 @@ def _measure(url: str, backend: str, args: argparse.Namespace, network_dir: Path
     with app.app_context():
         with session_scope(app) as session:
             start = time.perf_counter()
-            report = fq.recompute(session, now=NOW, rules=fq.current_rules())
+            report = due.recompute(session, now=NOW, rules=due.current_rules())
             figures["recompute_s"] = time.perf_counter() - start
             figures["states"] = report.by_state
         with engine.begin() as conn:

@@ -10,9 +10,15 @@ from pathlib import Path
 import click
 from flask import Flask
 
+from assetmap import create_app, migrate
+from assetmap import db as dbmod
 from assetmap.db import session_scope
+from assetmap.demo import load_demo
 from assetmap.errors import AssetMapError, ConfigError, ValidationError
-from assetmap.people.users import deactivate, find_user, set_password
+from assetmap.listings.transfer import export_rows, import_file, to_csv, to_geojson
+from assetmap.models import Activity
+from assetmap.people.accounts import find_areas
+from assetmap.people.users import create_user, deactivate, find_user, set_password
 
 
 class AssetMapGroup(click.Group):
@@ -30,8 +36,6 @@ class AssetMapGroup(click.Group):
 
 
 def app_from_env() -> Flask:
-    from assetmap import create_app
-
     return create_app()
 
 
@@ -58,13 +62,12 @@ def serve(host: str, port: int, workers: int, with_scheduler: bool) -> None:
     """Run the web app under gunicorn (a production WSGI server)."""
     from gunicorn.app.base import BaseApplication
 
-    from assetmap import db, migrate
 
     app = app_from_env()
-    engine = db.get_engine(app)
+    engine = dbmod.get_engine(app)
     if migrate.pending(engine):
         raise ConfigError("the database schema is out of date: run 'assetmap db upgrade'")
-    db.dispose(app)  # each worker opens its own connections after the fork
+    dbmod.dispose(app)  # each worker opens its own connections after the fork
 
     class Server(BaseApplication):
         def load_config(self) -> None:
@@ -105,9 +108,6 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Create or upgrade the database schema."""
-    from assetmap import db as dbmod
-    from assetmap import migrate
-
     app = app_from_env()
     migrate.upgrade(dbmod.get_engine(app), revision)
     click.echo(f"database at {revision}: {app.config['DATABASE_URL']}")
@@ -117,9 +117,6 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Step the schema back to REVISION (e.g. base)."""
-    from assetmap import db as dbmod
-    from assetmap import migrate
-
     migrate.downgrade(dbmod.get_engine(app_from_env()), revision)
 
 
@@ -134,10 +131,6 @@ def demo() -> None:
 @click.option("--if-empty", is_flag=True, help="Only when there are no listings at all.")
 def demo_load(if_empty: bool) -> None:
     from sqlalchemy import func, select
-
-    from assetmap.db import session_scope
-    from assetmap.demo import load_demo
-    from assetmap.models import Activity
 
     app = app_from_env()
     with session_scope(app) as session:
@@ -155,9 +148,6 @@ def demo_load(if_empty: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def import_(file: Path, as_json: bool) -> None:
     """Import listings from a CSV or GeoJSON FILE; prints what happened to each row."""
-    from assetmap.db import session_scope
-    from assetmap.listings.transfer import import_file
-
     if not file.exists():
         raise ValidationError("FILE", f"{file} does not exist")
     app = app_from_env()
@@ -180,9 +170,6 @@ def import_(file: Path, as_json: bool) -> None:
               help="File to write (default: standard output).")
 def export(fmt: str, output: Path | None) -> None:
     """Export every listing (public fields only) as GeoJSON or CSV; re-importable."""
-    from assetmap.db import session_scope
-    from assetmap.listings.transfer import export_rows, to_csv, to_geojson
-
     with session_scope(app_from_env()) as session:
         rows = export_rows(session)
     text = to_csv(rows) if fmt == "csv" else json.dumps(to_geojson(rows), indent=1,
@@ -210,10 +197,6 @@ def user() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def user_add(email: str, role: str, name: str | None, areas: tuple[str, ...],
              password: str) -> None:
-    from assetmap.db import session_scope
-    from assetmap.people.accounts import find_areas
-    from assetmap.people.users import create_user
-
     with session_scope(app_from_env()) as session:
         found = find_areas(session, areas)
         created = create_user(session, email=email, role=role, password=password, name=name)

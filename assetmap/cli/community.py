@@ -5,7 +5,10 @@ from __future__ import annotations
 import click
 
 from assetmap.cli import app_from_env, main
+from assetmap.community.organiser import send_organiser_check
+from assetmap.db import session_scope
 from assetmap.errors import AssetMapError
+from assetmap.listings.changes import get_activity
 
 
 @main.group()
@@ -17,10 +20,6 @@ def organiser() -> None:
 @click.argument("activity_id", type=int)
 def organiser_send(activity_id: int) -> None:
     """E-mail the contact of listing ACTIVITY_ID a personal link to confirm or correct it."""
-    from assetmap.community.organiser import send_organiser_check
-    from assetmap.db import session_scope
-    from assetmap.listings.changes import get_activity
-
     app = app_from_env()
     with session_scope(app) as session:
         activity = get_activity(session, activity_id)

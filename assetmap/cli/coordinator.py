@@ -10,15 +10,19 @@ import click
 
 from assetmap import vocab
 from assetmap.cli import app_from_env, main
+from assetmap.coverage import gaps as cov
+from assetmap.db import session_scope
 from assetmap.errors import ValidationError
+from assetmap.freshness import queue as fq
+from assetmap.freshness.due import clock
 from assetmap.freshness.rules import STATE_LABELS, STATES
+from assetmap.jobs.daily import run_daily
+from assetmap.matching.rank import walking_service
 from assetmap.params import datetime_param
 
 
 def _at(raw: str | None, app) -> datetime:
     """--at: a date or ISO date-time (UTC unless it says otherwise); default now."""
-    from assetmap.freshness.queue import clock
-
     if not raw:
         return clock(app.config)
     return datetime_param(raw, "--at", example="date like 2026-06-01 or 2026-06-01T09:30")
@@ -37,9 +41,6 @@ def _at(raw: str | None, app) -> datetime:
                                                       "GET /api/v1/freshness does.")
 def stale(area, category, source, state, limit, at, as_json) -> None:
     """What is going stale: counts by state and by ward, then the most overdue listings."""
-    from assetmap.db import session_scope
-    from assetmap.freshness import queue as fq
-
     app = app_from_env()
     with app.app_context(), session_scope(app) as session:
         now = _at(at, app)
@@ -77,10 +78,6 @@ def stale(area, category, source, state, limit, at, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print every ward and category as JSON.")
 def coverage_cmd(minutes, at, as_json) -> None:
     """Work out and store, per ward, the share of streets within a walk of a fresh listing."""
-    from assetmap.coverage import gaps as cov
-    from assetmap.db import session_scope
-    from assetmap.matching.rank import walking_service
-
     app = app_from_env()
     minutes = minutes or int(app.config.get("COVERAGE_MINUTES") or cov.DEFAULT_MINUTES)
     with app.app_context(), session_scope(app) as session:
@@ -120,8 +117,6 @@ def freshness_group() -> None:
 def freshness_run(at, no_coverage) -> None:
     """Re-cache due dates, e-mail organisers whose listings came due, send the weekly
     digests, recompute coverage. Safe to run again: nothing is sent twice."""
-    from assetmap.jobs.daily import run_daily
-
     app = app_from_env()
     for line in run_daily(app, now=_at(at, app), coverage=not no_coverage).lines():
         click.echo(line)

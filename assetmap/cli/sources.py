@@ -9,7 +9,11 @@ import click
 from sqlalchemy import select
 
 from assetmap.cli import app_from_env, main
+from assetmap.db import session_scope
 from assetmap.errors import ValidationError
+from assetmap.feeds.run import add_source, run_source
+from assetmap.jobs.scheduler import build_scheduler, single_instance
+from assetmap.models import Source
 
 
 @main.group()
@@ -24,9 +28,6 @@ def sources() -> None:
 @click.option("--name")
 @click.option("--every", default="6h", show_default=True, help="e.g. 30m, 6h, 1d")
 def sources_add(type_: str, url: str, name: str | None, every: str) -> None:
-    from assetmap.db import session_scope
-    from assetmap.feeds.run import add_source
-
     with session_scope(app_from_env()) as session:
         source = add_source(session, type=type_, url=url, name=name, every=every)
         click.echo(f"source {source.id} added: {source.type} {source.url}")
@@ -34,9 +35,6 @@ def sources_add(type_: str, url: str, name: str | None, every: str) -> None:
 
 @sources.command("list")
 def sources_list() -> None:
-    from assetmap.db import session_scope
-    from assetmap.models import Source
-
     with session_scope(app_from_env()) as session:
         for s in session.scalars(select(Source).order_by(Source.id)):
             last = s.runs[0] if s.runs else None
@@ -59,9 +57,6 @@ def sources_disable(source_id: int) -> None:
 
 
 def _set_enabled(source_id: int, enabled: bool) -> None:
-    from assetmap.db import session_scope
-    from assetmap.models import Source
-
     with session_scope(app_from_env()) as session:
         source = session.get(Source, source_id)
         if source is None:
@@ -75,10 +70,6 @@ def _set_enabled(source_id: int, enabled: bool) -> None:
 @click.option("--all", "run_all", is_flag=True, help="Every enabled source, one after another.")
 def scrape(source_id: int | None, run_all: bool) -> None:
     """Run a source now, in the foreground, with a line per page and a summary."""
-    from assetmap.db import session_scope
-    from assetmap.feeds.run import run_source
-    from assetmap.models import Source
-
     app = app_from_env()
     if run_all == (source_id is not None):
         raise ValidationError("SOURCE_ID", "give one source id, or --all")
@@ -102,7 +93,6 @@ def scheduler() -> None:
     """The single long-running process that runs every enabled source on its schedule."""
     import logging
 
-    from assetmap.jobs.scheduler import build_scheduler, single_instance
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = app_from_env()

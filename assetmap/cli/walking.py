@@ -13,7 +13,10 @@ from assetmap.cli.maps import fill_addresses
 from assetmap.connector.remote import find_remote
 from assetmap.db import session_scope
 from assetmap.errors import ValidationError
+from assetmap.matching.rank import MatchQuery, find_matches, walking_service
+from assetmap.models import utcnow
 from assetmap.places.networks import network_ground
+from assetmap.walking import NetworkRegistry, WalkingNetworkError
 
 
 @main.group()
@@ -35,8 +38,6 @@ def network() -> None:
 def network_build(osm_path: Path, name: str | None, within: str | None, margin: int | None,
                   whole_extract: bool) -> None:
     """Build (or rebuild) a walking network; the cached one stays if the build fails."""
-    from assetmap.walking import NetworkRegistry, WalkingNetworkError
-
     if not osm_path.exists():
         raise ValidationError("--osm", f"{osm_path} does not exist")
     app = app_from_env()
@@ -58,8 +59,6 @@ def network_build(osm_path: Path, name: str | None, within: str | None, margin: 
 @network.command("list")
 def network_list() -> None:
     """The networks built so far, with the area each covers."""
-    from assetmap.walking import NetworkRegistry
-
     for info in NetworkRegistry(app_from_env().config["NETWORK_DIR"]).networks():
         click.echo(f"{info.name}: {info.meta.n_nodes} nodes, {info.meta.n_edges} edges, "
                    f"bbox {info.meta.bbox}, from {info.meta.source}")
@@ -85,10 +84,6 @@ def network_list() -> None:
 def match(postcode, lat, lon, minutes, pace, needs, interests, day, time_of_day, free,
           newcomers, language, as_json) -> None:
     """Activities within a walk of a postcode or point, best first, with reasons."""
-    from assetmap.db import session_scope
-    from assetmap.matching.rank import MatchQuery, find_matches, walking_service
-    from assetmap.models import utcnow
-
     app = app_from_env()
     args = {"postcode": postcode or "", "lat": lat or "", "lon": lon or "",
             "minutes": minutes, "pace": pace, "needs": needs, "interests": interests,

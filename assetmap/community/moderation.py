@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from assetmap import vocab
 from assetmap.community.suggestions import cost_words, listing_fields
 from assetmap.errors import Conflict, NotFound, ValidationError
-from assetmap.freshness.queue import refresh
+from assetmap.freshness.due import refresh
 from assetmap.listings.changes import Actor, apply_changes, create_activity, history
 from assetmap.listings.venues import find_or_create_venue, haversine_m
 from assetmap.listings.verification import record_verification

@@ -23,17 +23,19 @@ from assetmap import values
 from assetmap.connector.remote import find_remote
 from assetmap.connector.suitability import count_answers
 from assetmap.errors import NotFound, ValidationError, ValidationErrors
+from assetmap.freshness.due import refresh
 from assetmap.freshness.rules import STATE_LABELS, ago
 from assetmap.handout import sheet as ho
 from assetmap.listings.changes import Actor, apply_changes
 from assetmap.listings.query import activity_with_point
 from assetmap.listings.serialize import activity_to_dict
 from assetmap.listings.transfer import cost_cell, parse_cost
-from assetmap.listings.venues import find_or_create_venue
+from assetmap.listings.venues import find_or_create_venue, haversine_m
 from assetmap.listings.verification import record_verification
 from assetmap.matching.rank import MatchQuery, MatchResult, WalkingService, find_matches
 from assetmap.models import Activity, ChangeRecord, ReviewItem, User, VerificationEvent
 from assetmap.params import id_param
+from assetmap.places.geocode import parse_lat_lon
 from assetmap.schedule import LONDON, ScheduleError, describe_all, parse_schedule
 from assetmap.walking import DETOUR_FACTOR, PACES
 
@@ -240,8 +242,6 @@ def report_closed(session: Session, activity_id: int, actor: Actor, *,
     else:
         item.payload = {**item.payload, "reports": [*item.payload.get("reports", []), report]}
     session.flush()
-    from assetmap.freshness.queue import refresh
-
     refresh(session, activity)  # the map and queues show it possibly closed from now on
     return item
 
@@ -587,8 +587,6 @@ def parse_origin(lat: str | None, lon: str | None, label: str | None) -> Origin 
     """The search origin posted with a route or handout request (never stored)."""
     if not lat and not lon:
         return None
-    from assetmap.places.geocode import parse_lat_lon
-
     la, lo = parse_lat_lon(lat, lon)
     return Origin(la, lo, _clean_text(label, "origin_label", 120) or "your starting point")
 
@@ -630,8 +628,6 @@ def plan_walk(service: WalkingService, origin: Origin, lat: float, lon: float, p
     mpm = PACES[pace].metres_per_minute
     _name, router = service.router_for(origin.lat, origin.lon)
     if router is None:
-        from assetmap.listings.venues import haversine_m
-
         coords = [[origin.lon, origin.lat], [lon, lat]]
         metres = DETOUR_FACTOR * haversine_m(origin.lat, origin.lon, lat, lon)
         walk = ho.Walk(metres, metres / mpm, pace, True)

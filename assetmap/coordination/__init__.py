@@ -1,1 +1,1 @@
-"""Running the service day to day: the coordinator home's counts, the outbox, trends."""
+"""Coordinators' work on many listings at once: queue actions and the weekly digest."""

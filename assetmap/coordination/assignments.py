@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
+from assetmap.freshness import due
 from assetmap.freshness import queue as fq
 from assetmap.freshness.rules import STATE_LABELS
 from assetmap.models import Activity, Venue
@@ -43,7 +44,7 @@ def my_checks(session: Session, user_id: int, *, now: datetime) -> list[MyCheck]
     """Live listings assigned to `user_id`, most overdue first."""
     rows = session.execute(
         select(Activity.id, Activity.name, Venue.name, Activity.freshness_due_at,
-               fq.state_column(now))
+               due.state_column(now))
         .outerjoin(Venue, Venue.id == Activity.venue_id)
         .where(Activity.assigned_user_id == user_id, Activity.status.in_(fq.LIVE_STATUSES))
         .order_by(Activity.freshness_due_at.is_(None), Activity.freshness_due_at, Activity.id))

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from assetmap import vocab
 from assetmap.errors import ValidationError
+from assetmap.freshness.due import state_column
 from assetmap.models import Activity, Area, CoverageResult, Venue
 from assetmap.spatial import lat_of, lon_of
 
@@ -190,8 +191,6 @@ def wards(session: Session) -> list[Ward]:
 def fresh_points(session: Session, *, now: datetime) -> dict[str | None, tuple[np.ndarray,
                                                                              np.ndarray]]:
     """Venue points of active, fresh listings: per category, and all together (None)."""
-    from assetmap.freshness.queue import state_column
-
     rows = session.execute(
         select(Activity.category, Venue.id, lat_of(Venue.geom), lon_of(Venue.geom))
         .join(Venue, Venue.id == Activity.venue_id)

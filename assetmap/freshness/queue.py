@@ -16,24 +16,19 @@ by the daily job (`recompute`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, has_app_context
 from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
-    bindparam,
-    case,
     func,
-    literal,
     or_,
     select,
     text,
-    update,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -41,42 +36,26 @@ from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import NullType
 
 from assetmap import vocab
-from assetmap.coordination import outbox
-from assetmap.errors import NotFound, ValidationError
+from assetmap.errors import ValidationError
+from assetmap.freshness.due import _chunks, current_rules, evidence, state_column, state_condition
 from assetmap.freshness.rules import (
-    DUE_SOON_WINDOW,
-    MISSES_BEFORE_POSSIBLY_CLOSED,
     NEEDS_CHECK,
     STATE_LABELS,
     STATES,
-    STICKY_STATES,
-    VERY_STALE_AFTER,
-    Check,
-    Due,
     Rules,
-    Signal,
     ago,
-    evaluate,
-    one_off_end,
     overdue_words,
-    state_at,
     words,
 )
 from assetmap.models import (
     Activity,
     Area,
-    ChangeRecord,
-    ReviewItem,
-    ScheduleEntry,
     Source,
     SourceLink,
     User,
     Venue,
-    VerificationEvent,
-    utcnow,
 )
 from assetmap.params import as_id, id_param, int_param
-from assetmap.schedule import ScheduleRule
 from assetmap.spatial import lat_of, lon_of
 
 #: Listings that need keeping fresh; ended and pending (not yet approved) ones do not.
@@ -84,215 +63,39 @@ LIVE_STATUSES: tuple[str, ...] = ("active", "paused")
 #: The queue shows these unless asked for other states.
 QUEUE_STATES: tuple[str, ...] = ("due-soon", "stale", "very-stale", "possibly-closed",
                                  "unknown")
-CLOSURE_REVIEW_KINDS: tuple[str, ...] = ("report-closed", "organiser-stopped")
-#: Fields whose change can move a listing's due date (see `refresh`).
-RULE_FIELDS: frozenset[str] = frozenset({"category", "schedules", "possibly_closed"})
-CHUNK = 5000
 MAX_PER_PAGE = 500
 
 
-def current_rules() -> Rules:
-    """The rules of the app in use, or those the environment configures (CLI, jobs)."""
-    if has_app_context():
-        return Rules.from_config(current_app.config)
-    from assetmap.config import Config
-
-    return Rules.from_config(Config().as_dict())
 
 
-def clock(config: Mapping) -> datetime:
-    """The time now; FRESHNESS_NOW (tests, demos) evaluates everything as of that instant."""
-    return config.get("FRESHNESS_NOW") or utcnow()
 
 
 # -- evidence, in bulk ---------------------------------------------------------------------
 
-def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start:start + CHUNK]
 
 
-Scope = Callable[[ColumnElement[int]], ColumnElement[bool]]
 
 
-def evidence(session: Session, ids: Sequence[int], rules: Rules) -> dict[int, Due]:
-    """Each listing's due date and sticky state from its checks, feeds and reports."""
-    out: dict[int, Due] = {}
-    for chunk in _chunks(list(ids)):
-        out.update(_evidence(session, lambda column, chunk=chunk: column.in_(chunk), rules))
-    return out
 
 
-def _evidence(session: Session, scope: Scope, rules: Rules) -> dict[int, Due]:
-    """`evidence` for the listings whose id satisfies `scope` (an IN list or an id range:
-    thousands of bound parameters are slow to send, so the job works in ranges)."""
-    rows = session.execute(select(
-        Activity.id, Activity.category, Activity.created_at, Activity.last_seen_by_source_at,
-        Activity.possibly_closed).where(scope(Activity.id))).all()
-    if not rows:
-        return {}
-    checks: dict[int, list[Check]] = defaultdict(list)
-    for activity_id, method, at in session.execute(
-            select(VerificationEvent.activity_id, VerificationEvent.method,
-                   func.max(VerificationEvent.verified_at))
-            .where(scope(VerificationEvent.activity_id),
-                   VerificationEvent.method.not_in(vocab.SIGHTING_METHODS))
-            .group_by(VerificationEvent.activity_id, VerificationEvent.method)):
-        checks[activity_id].append(Check(at, method))
-    recurring = set(session.scalars(select(ScheduleEntry.activity_id).where(
-        scope(ScheduleEntry.activity_id), ScheduleEntry.kind != "once")))
-    once: dict[int, list[ScheduleRule]] = defaultdict(list)
-    for activity_id, rule in session.execute(select(
-            ScheduleEntry.activity_id, ScheduleEntry.rule).where(
-            scope(ScheduleEntry.activity_id), ScheduleEntry.kind == "once")):
-        if activity_id not in recurring:
-            once[activity_id].append(ScheduleRule.from_dict(rule))
-    signals = _signals(session, scope, [r[0] for r in rows if r[4]])
-    out = {}
-    for activity_id, category, created_at, seen_at, _closed in rows:
-        out[activity_id] = evaluate(
-            checks.get(activity_id, ()), interval=rules.interval_for(category),
-            created_at=created_at, rules=rules, last_seen_by_source_at=seen_at,
-            one_off_until=one_off_end(once[activity_id]) if activity_id in once else None,
-            signals=signals.get(activity_id, ()))
-    return out
 
 
-def _signals(session: Session, scope: Scope, flagged: Sequence[int]
-             ) -> dict[int, list[Signal]]:
-    """Why a listing may have stopped: its flag, a feed dropping it, an open report."""
-    out: dict[int, list[Signal]] = defaultdict(list)
-    if flagged:
-        last: dict[int, ChangeRecord] = {}
-        for record in session.scalars(select(ChangeRecord).where(
-                ChangeRecord.activity_id.in_(flagged), ChangeRecord.field == "possibly_closed")
-                .order_by(ChangeRecord.changed_at, ChangeRecord.id)):
-            last[record.activity_id] = record
-        for activity_id in flagged:
-            record = last.get(activity_id)
-            if record is not None and record.new_value is True:
-                out[activity_id].append(Signal(record.changed_at, record.note
-                                               or f"marked possibly closed by "
-                                                  f"{record.actor_label or record.actor_type}"))
-            else:  # set without history: nobody knows when, so no check can answer it
-                out[activity_id].append(Signal(None, "marked possibly closed"))
-    for activity_id, name, missed, withdrawn, seen in session.execute(
-            select(SourceLink.activity_id, Source.name, SourceLink.missed_runs,
-                   SourceLink.withdrawn, SourceLink.last_seen_at)
-            .join(Source, Source.id == SourceLink.source_id)
-            .where(scope(SourceLink.activity_id),
-                   or_(SourceLink.withdrawn.is_(True),
-                       SourceLink.missed_runs >= MISSES_BEFORE_POSSIBLY_CLOSED))):
-        reason = (f"withdrawn by the feed {name}" if withdrawn
-                  else f"missing from the feed {name} for {missed} runs")
-        out[activity_id].append(Signal(seen, reason))
-    for activity_id, kind, created_at, raised_by in session.execute(
-            select(ReviewItem.activity_id, ReviewItem.kind, ReviewItem.created_at,
-                   ReviewItem.raised_by)
-            .where(scope(ReviewItem.activity_id), ReviewItem.status == "open",
-                   ReviewItem.kind.in_(CLOSURE_REVIEW_KINDS))):
-        who = f" by {raised_by}" if raised_by else ""
-        out[activity_id].append(Signal(created_at, f"reported closed{who}"
-                                       if kind == "report-closed"
-                                       else f"the organiser says it has stopped{who}"))
-    return out
 
 
 # -- the cache -----------------------------------------------------------------------------
 
-def refresh(session: Session, activity: Activity, *, listed: bool = False,
-            rules: Rules | None = None) -> None:
-    """Re-cache one listing's due date, after a check or a change the rules read.
-
-    `listed`: the listing was just created, so it has no evidence yet (no queries needed).
-    """
-    if listed:
-        for column, value in new_listing_cache(activity.created_at or utcnow()).items():
-            setattr(activity, column, value)
-        return
-    session.flush()
-    due = evidence(session, [activity.id], rules or current_rules())[activity.id]
-    now = clock(current_app.config) if has_app_context() else utcnow()
-    activity.freshness_due_at = due.due_at
-    activity.freshness_state = state_at(due.due_at, now, due.sticky)
 
 
-def new_listing_cache(created_at: datetime) -> dict[str, Any]:
-    """The cached freshness columns of a listing nobody has checked yet: "unknown", due now."""
-    return {"freshness_due_at": created_at,
-            "freshness_state": state_at(created_at, created_at, "unknown")}
 
 
-@dataclass
-class RecomputeReport:
-    listings: int = 0
-    changed: int = 0
-    by_state: dict[str, int] = field(default_factory=dict)
 
 
-def recompute(session: Session, *, now: datetime, rules: Rules) -> RecomputeReport:
-    """Re-cache every listing's due date, writing only the rows that changed, without touching
-    `updated_at` (a cache refresh is not an edit: Open Referral consumers asking for
-    `modified_after` must not see every listing change nightly)."""
-    table = Activity.__table__
-    write = (update(table).where(table.c.id == bindparam("b_id"))
-             .values(freshness_state=bindparam("b_state"),
-                     freshness_due_at=bindparam("b_due", type_=table.c.freshness_due_at.type),
-                     updated_at=table.c.updated_at))
-    report = RecomputeReport(by_state=dict.fromkeys(STATES, 0))
-    ids = list(session.scalars(select(Activity.id).order_by(Activity.id)))
-    for chunk in _chunks(ids):
-
-        def scope(column: ColumnElement[int], lo: int = chunk[0], hi: int = chunk[-1]
-                  ) -> ColumnElement[bool]:
-            return column.between(lo, hi)
-
-        cached = {r[0]: (r[1], r[2]) for r in session.execute(
-            select(Activity.id, Activity.freshness_state, Activity.freshness_due_at)
-            .where(scope(Activity.id)))}
-        changes = []
-        for activity_id, due in _evidence(session, scope, rules).items():
-            state = state_at(due.due_at, now, due.sticky)
-            report.listings += 1
-            report.by_state[state] += 1
-            if cached.get(activity_id) != (state, due.due_at):
-                changes.append({"b_id": activity_id, "b_state": state, "b_due": due.due_at})
-        if changes:
-            session.execute(write, changes)
-            report.changed += len(changes)
-    session.expire_all()
-    return report
 
 
 # -- state in SQL --------------------------------------------------------------------------
 
-def state_column(now: datetime) -> ColumnElement[str]:
-    """The state at `now` from the cached columns; the same rules as `freshness.state_at`."""
-    due = Activity.freshness_due_at
-    return case(
-        (Activity.freshness_state.in_(STICKY_STATES), Activity.freshness_state),
-        (due.is_(None), literal("unknown")),
-        (due <= now - VERY_STALE_AFTER, literal("very-stale")),
-        (due <= now, literal("stale")),
-        (due <= now + DUE_SOON_WINDOW, literal("due-soon")),
-        else_=literal("fresh"))
 
 
-def state_condition(state: str, now: datetime) -> ColumnElement[bool]:
-    """WHERE for one state, as ranges on the indexed due date where it can be."""
-    if state in STICKY_STATES:
-        sticky = Activity.freshness_state == state
-        return or_(sticky, Activity.freshness_due_at.is_(None)) if state == "unknown" else sticky
-    due = Activity.freshness_due_at
-    dated = and_(due.is_not(None), or_(Activity.freshness_state.is_(None),
-                                       Activity.freshness_state.not_in(STICKY_STATES)))
-    ranges = {
-        "very-stale": due <= now - VERY_STALE_AFTER,
-        "stale": and_(due > now - VERY_STALE_AFTER, due <= now),
-        "due-soon": and_(due > now, due <= now + DUE_SOON_WINDOW),
-        "fresh": due > now + DUE_SOON_WINDOW,
-    }
-    return and_(dated, ranges[state])
 
 
 class venue_in_area(FunctionElement):  # noqa: N801 - reads like the SQL it stands for
@@ -597,90 +400,13 @@ def ward_map(session: Session, flt: QueueFilter, *, now: datetime) -> dict[str, 
     return {"type": "FeatureCollection", "features": features}
 
 
-def live_listings(session: Session, ids: Iterable[int]) -> list[Activity]:
-    """Listings by id for an action; NotFound names the first missing one."""
-    ids = sorted({int(i) for i in ids})
-    if not ids:
-        raise ValidationError("ids", "choose at least one listing")
-    found = {a.id: a for a in session.scalars(select(Activity).where(Activity.id.in_(ids)))}
-    for activity_id in ids:
-        if activity_id not in found:
-            raise NotFound(f"there is no listing with id {activity_id}")
-    return [found[i] for i in ids]
 
 
 # -- actions on one or many listings --------------------------------------------------------
 
-ACTIONS: dict[str, str] = {
-    "phoned": "Checked by phone",
-    "remind": "Send the organiser a reminder",
-    "close": "Mark closed",
-    "assign": "Assign to a connector",
-}
 
 
-def assignable_users(session: Session) -> list[User]:
-    """Who listings can be assigned to: active connectors (and coordinators)."""
-    return list(session.scalars(select(User).where(
-        User.active.is_(True), User.role.in_(("connector", "coordinator")))
-        .order_by(User.role, User.email)))
 
 
-def apply_action(session: Session, ids: Iterable[int], action: str, *, user: User,
-                 config: Mapping, now: datetime, note: str | None = None,
-                 assignee: str | None = None) -> str:
-    """Carry out a coordinator's action on the chosen listings; what happened, in words."""
-    from assetmap.jobs.daily import remind
-    from assetmap.listings.changes import Actor, apply_changes
-    from assetmap.listings.verification import record_verification
-
-    if action not in ACTIONS:
-        raise ValidationError("action", f"unknown action {action!r}", allowed=list(ACTIONS))
-    note = " ".join((note or "").split())[:2000] or None
-    if action == "phoned" and not note:
-        raise ValidationError("note", "say what you learned on the phone")
-    assignee_id = _assignee(session, assignee) if action == "assign" else None
-    listings = live_listings(session, ids)
-    actor = Actor("user", user.email, user_id=user.id)
-    n = len(listings)
-    plural = "listing" if n == 1 else "listings"
-    if action == "phoned":
-        for activity in listings:
-            record_verification(session, activity, "phoned", actor, at=now, note=note)
-            if activity.possibly_closed:  # the call answered the closure report
-                apply_changes(session, activity, {"possibly_closed": False}, actor,
-                              note=f"still running, checked by phone: {note}", at=now)
-        return f"{n} {plural} recorded as checked by phone."
-    if action == "close":
-        for activity in listings:
-            apply_changes(session, activity, {"status": "ended", "possibly_closed": False},
-                          actor, note=note or "marked closed from the freshness queue", at=now)
-        return f"{n} {plural} marked closed (ended); they stay in the history."
-    if action == "assign":
-        table = Activity.__table__
-        session.execute(update(table).where(table.c.id.in_([a.id for a in listings]))
-                        .values(assigned_user_id=assignee_id, updated_at=table.c.updated_at))
-        session.expire_all()
-        if assignee_id is None:
-            return f"{n} {plural} no longer assigned to anyone."
-        who = session.get(User, assignee_id)
-        return f"{n} {plural} assigned to {who.email if who else assignee_id}."
-    sent = [a for a in listings if (a.contact_email or "").strip()]
-    messages = [remind(session, activity, config) for activity in sent]
-    words = outbox.summarise(messages, now=now,
-                             sent_words="Reminder sent to the organisers of {n} listing{s}.")
-    if len(sent) < n:
-        missing = ", ".join(a.name for a in listings if a not in sent)
-        words += f" No contact e-mail for: {missing} (phone them instead)."
-    return words
 
 
-def _assignee(session: Session, raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    allowed = {str(u.id): u for u in assignable_users(session)}
-    if raw not in allowed:
-        raise ValidationError("assignee", "choose an active connector or coordinator",
-                              allowed=[u.email for u in allowed.values()])
-    return allowed[raw].id

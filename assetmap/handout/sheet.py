@@ -26,7 +26,8 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from assetmap.schedule import LONDON
-from assetmap.walking.graph import EARTH_RADIUS_M, WalkGraph
+from assetmap.walking import DETOUR_FACTOR
+from assetmap.walking.graph import EARTH_RADIUS_M, WalkGraph, is_walkable
 from assetmap.walking.router import streets_in_box
 
 if TYPE_CHECKING:
@@ -75,7 +76,6 @@ def _street_index(path: str, _mtime_ns: int) -> StreetIndex:
     import osmium
     from scipy.spatial import cKDTree
 
-    from assetmap.walking.graph import is_walkable
 
     processor = (osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY).with_locations()
                  .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
@@ -247,8 +247,6 @@ def directions(coords: Sequence[Sequence[float]], *, destination: str,
     total = sum(_metres(*a, *b) for a, b in zip(points[:-1], points[1:], strict=True))
     minutes = max(1, math.ceil(total / metres_per_minute))
     if estimated or len(points) < 2:
-        from assetmap.walking import DETOUR_FACTOR
-
         start, end = points[0], points[-1]
         minutes = max(1, math.ceil(total * DETOUR_FACTOR / metres_per_minute))
         return Directions((

@@ -17,9 +17,12 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy import select
 
+from assetmap.community.outbox import send_pending
 from assetmap.db import get_engine, session_scope
 from assetmap.errors import ConfigError
 from assetmap.feedguard.locks import lock_file, scheduler_lock
+from assetmap.feeds import run as scraping
+from assetmap.jobs.daily import run_daily
 from assetmap.models import Source, utcnow
 
 log = logging.getLogger("assetmap.scheduler")
@@ -42,16 +45,12 @@ def single_instance(app: Flask):
 
 def run_scheduled_source(source_id: int) -> None:
     """Job entry point (a module:function reference, as APScheduler stores jobs)."""
-    from assetmap.feeds import run as scraping
-
     app = _APP["app"]
     run = scraping.run_source(app, source_id)
     log.info("source %s run %s: %s %s", source_id, run.id, run.status, run.error or run.counts)
 
 
 def send_outbox() -> None:
-    from assetmap.community.outbox import send_pending
-
     app = _APP["app"]
     with session_scope(app) as session:
         sent, failed = send_pending(session, app.config)
@@ -61,8 +60,6 @@ def send_outbox() -> None:
 
 def run_freshness() -> None:
     """The daily freshness job: due dates, organiser reminders, digests, coverage."""
-    from assetmap.jobs.daily import run_daily
-
     for line in run_daily(_APP["app"]).lines():
         log.info("%s", line)
 

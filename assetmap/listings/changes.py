@@ -22,6 +22,7 @@ from assetmap.connector.languages import parse_languages, parse_yes_no
 from assetmap.connector.remote_area import parse_service_area
 from assetmap.db import bulk_insert, insert_returning_ids
 from assetmap.errors import NotFound, ValidationError
+from assetmap.freshness.due import RULE_FIELDS, new_listing_cache, refresh
 from assetmap.models import Activity, ActivityTag, ChangeRecord, ScheduleEntry, utcnow
 from assetmap.schedule import ScheduleError, ScheduleRule, parse_schedule
 
@@ -211,8 +212,6 @@ def apply_changes(session: Session, activity: Activity, fields: Mapping[str, Any
             provenance = dict(activity.field_provenance or {})
             provenance[field] = {"by": actor.ref, "at": at.isoformat()}
             activity.field_provenance = provenance
-    from assetmap.freshness.queue import RULE_FIELDS, refresh
-
     if records and is_new:  # nothing is known of a new listing yet; cached before its INSERT
         refresh(session, activity, listed=True)
     if records:
@@ -250,8 +249,6 @@ def create_activities(session: Session, many: Sequence[Mapping[str, Any]], actor
     """
     if actor.is_human:
         raise ValueError("create_activities is for feeds; people's edits need provenance")
-    from assetmap.freshness.queue import new_listing_cache
-
     cleans = [validate_fields(_new_listing_fields(fields)) for fields in many]
     if not cleans:
         return []

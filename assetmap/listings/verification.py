@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from assetmap import vocab
 from assetmap.coordination import assignments
 from assetmap.errors import ValidationError
+from assetmap.freshness.due import refresh
 from assetmap.listings.changes import Actor
 from assetmap.models import Activity, VerificationEvent, utcnow
 
@@ -39,8 +40,6 @@ def record_verification(session: Session, activity: Activity, method: str, actor
     refresh_derived(activity, event)
     assignments.finish(activity, method)
     if method not in SIGHTING_METHODS:  # a check moves the due date: re-cache it now
-        from assetmap.freshness.queue import refresh
-
         refresh(session, activity)
     return event
 

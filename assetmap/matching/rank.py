@@ -36,6 +36,7 @@ from assetmap.connector.suitability import (
 from assetmap.errors import ValidationError
 from assetmap.freshness.rules import current
 from assetmap.listings.serialize import activity_to_dict
+from assetmap.listings.venues import haversine_m
 from assetmap.models import Activity, ScheduleEntry, Venue
 from assetmap.params import flag_param, int_param
 from assetmap.places.geocode import geocode_postcode, parse_lat_lon
@@ -43,6 +44,7 @@ from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleRule, occurr
 from assetmap.schedule import Session as Sitting
 from assetmap.spatial import lat_of, lon_of
 from assetmap.walking import PACES, NetworkRegistry, Router
+from assetmap.walking.router import DETOUR_FACTOR
 
 DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 TIMES = {"morning": (time(5), time(12)), "afternoon": (time(12), time(17)),
@@ -265,9 +267,6 @@ def _network_walk(session: Session, service: WalkingService, name: str, router: 
 def _estimated_walk(session: Session, lat0: float, lon0: float, minutes: int,
                     pace: Any) -> dict[int, tuple[float, float]]:
     """Venue id -> (metres, minutes) by straight line x detour factor (no network here)."""
-    from assetmap.listings.venues import haversine_m
-    from assetmap.walking.router import DETOUR_FACTOR
-
     limit_m = minutes * pace.metres_per_minute
     radius_deg = limit_m / 111_000
     rows = session.execute(select(Venue.id, lat_of(Venue.geom), lon_of(Venue.geom))).all()
@@ -294,8 +293,6 @@ def venues_within_walk(session: Session, service: WalkingService, lat: float, lo
 
 
 def _circle(query: MatchQuery, pace) -> dict:
-    from assetmap.walking.router import DETOUR_FACTOR
-
     radius = query.minutes * pace.metres_per_minute / DETOUR_FACTOR
     ring = []
     for step in range(65):
@@ -446,9 +443,6 @@ def _describe(activity: Activity, lat: float, lon: float, metres: float, minutes
 
 def estimated_route(query: MatchQuery, lat: float, lon: float) -> dict:
     """A straight line marked estimated, for origins outside every network."""
-    from assetmap.listings.venues import haversine_m
-    from assetmap.walking.router import DETOUR_FACTOR
-
     metres = DETOUR_FACTOR * haversine_m(query.lat, query.lon, lat, lon)
     return {"type": "Feature",
             "geometry": {"type": "LineString", "coordinates": [[query.lon, query.lat],

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from assetmap import vocab
 from assetmap.errors import NotFound, ValidationError
-from assetmap.freshness.queue import clock, page_args
+from assetmap.freshness.due import clock
+from assetmap.freshness.queue import page_args
 from assetmap.listings.venues import haversine_m
 from assetmap.models import Activity, ActivityTag, Organisation, ScheduleEntry, Venue
 from assetmap.opendata import oruk

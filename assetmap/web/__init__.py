@@ -3,33 +3,31 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_wtf.csrf import CSRFProtect
 
 from assetmap import vocab
 from assetmap.freshness.rules import STATE_LABELS
 from assetmap.maps import web as maps_web
 from assetmap.opendata.web import bp as opendata_bp
-from assetmap.web import inputs, place
-
-csrf = CSRFProtect()
+from assetmap.web import (
+    api,
+    auth,
+    connector,
+    errors,
+    freshness_api,
+    inputs,
+    organiser,
+    oruk,
+    place,
+    public,
+    suggest,
+)
+from assetmap.web.account import bp as account_bp
+from assetmap.web.coordinator import bp as coordinator_bp
+from assetmap.web.extensions import csrf
+from assetmap.web.handoffs import bp as handoffs_bp
 
 
 def init_app(app: Flask) -> None:
-    from assetmap.web import (
-        api,
-        auth,
-        connector,
-        errors,
-        freshness_api,
-        organiser,
-        oruk,
-        public,
-        suggest,
-    )
-    from assetmap.web.account import bp as account_bp
-    from assetmap.web.coordinator import bp as coordinator_bp
-    from assetmap.web.handoffs import bp as handoffs_bp
-
     inputs.init_app(app)  # first: the id converter must exist before routes are added
     csrf.init_app(app)
     auth.init_app(app)

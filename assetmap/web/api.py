@@ -15,10 +15,13 @@ from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
 from assetmap.listings.query import ActivityFilter, activities_query, activity_with_point
 from assetmap.listings.serialize import to_feature
+from assetmap.matching.rank import MatchQuery, estimated_route, find_matches, walking_service
 from assetmap.models import Activity, Area, utcnow
 from assetmap.params import id_param, int_param
 from assetmap.places.status import attribution_text
 from assetmap.spatial import BBox, in_bbox
+from assetmap.walking import PACES
+from assetmap.walking.router import streets_in_box
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -177,7 +180,6 @@ def match() -> Response:
     """
     from flask import current_app
 
-    from assetmap.matching.rank import MatchQuery, find_matches, walking_service
 
     query = MatchQuery.from_args(request.args.to_dict(),
                                  data_dir=current_app.config["DATA_DIR"], session=get_session())
@@ -206,9 +208,6 @@ def route() -> Response:
     """
     from flask import current_app
 
-    from assetmap.matching.rank import MatchQuery, walking_service
-    from assetmap.walking import PACES
-
     raw_from = (request.args.get("from") or "").strip()
     if not raw_from:
         raise ValidationError("from", "give a postcode or 'lat,lon'")
@@ -232,8 +231,6 @@ def route() -> Response:
     service = walking_service(current_app)
     _name, router = service.router_for(query.lat, query.lon)
     if router is None:
-        from assetmap.matching.rank import estimated_route
-
         return no_store(jsonify(estimated_route(query, lat, lon)))
     walk = router.route(query.lat, query.lon, lat, lon, PACES[query.pace].name)
     return no_store(jsonify({
@@ -253,9 +250,6 @@ def streets() -> Response:
            schema: {type: string}}
     """
     from flask import current_app
-
-    from assetmap.matching.rank import walking_service
-    from assetmap.walking.router import streets_in_box
 
     raw = request.args.get("bbox")
     if not raw:

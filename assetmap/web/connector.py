@@ -31,7 +31,7 @@ from assetmap.connector.pages import referral_choices
 from assetmap.coordination import assignments
 from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
-from assetmap.handout.sheet import cost_words, session_words
+from assetmap.handout.sheet import cost_words, render_pdf, session_words
 from assetmap.listings.query import activity_with_point
 from assetmap.listings.serialize import activity_to_dict
 from assetmap.matching.rank import walking_service
@@ -139,8 +139,6 @@ def handout() -> Response:
 @bp.post("/handout.pdf")
 @role_required("connector", "coordinator")
 def handout_pdf() -> Response:
-    from assetmap.handout.sheet import render_pdf
-
     response = Response(render_pdf(_handout()), mimetype="application/pdf")
     response.headers["Content-Disposition"] = 'attachment; filename="activities-handout.pdf"'
     return _no_store(response)

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from flask_login import current_user
 
 from assetmap.db import get_session
+from assetmap.freshness import due
 from assetmap.freshness import queue as fq
 
 bp = Blueprint("freshness_api", __name__, url_prefix="/api/v1")
@@ -37,7 +38,7 @@ def freshness() -> Response:
     if not current_user.has_role("coordinator"):
         abort(403, description="The freshness queue is for coordinators.")
     session = get_session()
-    now = fq.clock(current_app.config)
+    now = due.clock(current_app.config)
     args = request.args.to_dict()
     flt = fq.QueueFilter.from_args(session, args)
     page, per_page = fq.page_args(args)

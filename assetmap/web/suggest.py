@@ -50,8 +50,8 @@ from assetmap.community.suggestions import (
 from assetmap.db import get_session
 from assetmap.errors import ConfigError, ValidationError
 from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON
-from assetmap.web import csrf
 from assetmap.web.errors import error_response
+from assetmap.web.extensions import csrf
 
 bp = Blueprint("suggest", __name__)
 LIMITER = "assetmap.suggest_limiter"

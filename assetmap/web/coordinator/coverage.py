@@ -14,9 +14,11 @@ from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
 from assetmap import vocab
+from assetmap.coverage import gaps as cov
 from assetmap.db import get_session
 from assetmap.errors import ValidationError
-from assetmap.freshness import queue as fq
+from assetmap.freshness import due
+from assetmap.matching.rank import walking_service
 from assetmap.models import Area
 from assetmap.web.auth import role_required
 from assetmap.web.coordinator import bp
@@ -50,8 +52,6 @@ def _category() -> str | None:
 
 
 def _page(form: RecomputeForm, status: int = 200):
-    from assetmap.coverage import gaps as cov
-
     session = get_session()
     stored = cov.stored_minutes(session)
     minutes = _minutes(stored)
@@ -90,15 +90,12 @@ def coverage():
 @role_required("coordinator")
 def coverage_recompute():
     """Recompute now (a few seconds for a borough), then show the result."""
-    from assetmap.coverage import gaps as cov
-    from assetmap.matching.rank import walking_service
-
     form = RecomputeForm()
     if not form.validate_on_submit():
         return _page(form, 400)
     session = get_session()
     done = cov.run(session, walking_service(current_app).registry,
-                   now=fq.clock(current_app.config), minutes=form.minutes.data)
+                   now=due.clock(current_app.config), minutes=form.minutes.data)
     session.commit()
     wards = len({r.area_id for r in done.results})
     message = f"Coverage recomputed for {wards} wards at {done.minutes} minutes' walk."
@@ -114,8 +111,6 @@ def coverage_recompute():
 @role_required("coordinator")
 def coverage_wards() -> Response:
     """Wards shaded by the share of their streets NOT within the walk (the gap)."""
-    from assetmap.coverage import gaps as cov
-
     session = get_session()
     minutes = _minutes(cov.stored_minutes(session))
     rows = {r.area_id: r for r in cov.results(session, minutes=minutes, category=_category())}

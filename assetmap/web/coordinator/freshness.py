@@ -26,8 +26,10 @@ from wtforms.fields.choices import SelectChoice
 
 from assetmap import vocab
 from assetmap.config import PROJECT_ROOT
+from assetmap.coordination import actions
 from assetmap.db import get_session
 from assetmap.errors import ValidationError
+from assetmap.freshness import due
 from assetmap.freshness import queue as fq
 from assetmap.freshness.rules import STATE_LABELS, STATES
 from assetmap.models import Area, Source
@@ -45,7 +47,7 @@ EXPORT_COLUMNS = ("id", "name", "category", "status", "state", "due_at", "overdu
 
 class ActionForm(FlaskForm):
     action = RadioField("What to do with the chosen listings", default="phoned",
-                        choices=[SelectChoice(k, v) for k, v in fq.ACTIONS.items()])
+                        choices=[SelectChoice(k, v) for k, v in actions.ACTIONS.items()])
     note = TextAreaField("Note (what you learned; kept private)")
     # Checked by the service, and only when assigning.
     assignee = SelectField("Connector (to assign to)", validate_choice=False)
@@ -54,7 +56,7 @@ class ActionForm(FlaskForm):
 def _assignees() -> list[SelectChoice]:
     return [SelectChoice("", "Nobody (unassign)")] + [
         SelectChoice(str(u.id), f"{u.name or u.email} ({u.role})")
-        for u in fq.assignable_users(get_session())]
+        for u in actions.assignable_users(get_session())]
 
 
 def _filters() -> tuple[fq.QueueFilter, dict[str, str]]:
@@ -79,7 +81,7 @@ def _choices() -> dict:
 
 def _page(form: ActionForm, chosen: set[int], status: int = 200):
     session = get_session()
-    now = fq.clock(current_app.config)
+    now = due.clock(current_app.config)
     flt, args = _filters()
     page, per_page = fq.page_args(args)
     summary = fq.summary(session, flt, now=now)
@@ -123,8 +125,8 @@ def freshness_action():
         if not all(as_id(i) for i in raw_ids):
             raise ValidationError("ids", "the chosen listings were not understood; reload the "
                                          "page and choose again")
-        done = fq.apply_action(session, chosen, form.action.data or "", user=current_user,
-                               config=current_app.config, now=fq.clock(current_app.config),
+        done = actions.apply_action(session, chosen, form.action.data or "", user=current_user,
+                               config=current_app.config, now=due.clock(current_app.config),
                                note=form.note.data, assignee=form.assignee.data)
     except ValidationError as exc:
         session.rollback()
@@ -146,7 +148,7 @@ def freshness_action():
 def freshness_wards() -> Response:
     flt, _args = _filters()
     return Response(json.dumps(fq.ward_map(get_session(), flt,
-                                           now=fq.clock(current_app.config))),
+                                           now=due.clock(current_app.config))),
                     mimetype="application/json")
 
 
@@ -160,7 +162,7 @@ def _cell(value: object) -> object:
 @role_required("coordinator")
 def freshness_csv() -> Response:
     flt, _args = _filters()
-    items = fq.queue_items(get_session(), flt, now=fq.clock(current_app.config))
+    items = fq.queue_items(get_session(), flt, now=due.clock(current_app.config))
 
     def rows():
         out = io.StringIO()
@@ -181,7 +183,7 @@ def freshness_csv() -> Response:
 @role_required("coordinator")
 def freshness_geojson() -> Response:
     flt, _args = _filters()
-    items = fq.queue_items(get_session(), flt, now=fq.clock(current_app.config))
+    items = fq.queue_items(get_session(), flt, now=due.clock(current_app.config))
     features = [{"type": "Feature", "id": item["id"],
                  "geometry": {"type": "Point", "coordinates": [item["lon"], item["lat"]]}
                  if item["lat"] is not None else None,

@@ -7,7 +7,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from assetmap.coordination import outbox as svc
 from assetmap.db import get_session
 from assetmap.errors import ValidationError
-from assetmap.freshness import queue as fq
+from assetmap.freshness import due
 from assetmap.web.auth import role_required
 from assetmap.web.coordinator import bp
 
@@ -15,7 +15,7 @@ from assetmap.web.coordinator import bp
 @bp.get("/outbox")
 @role_required("coordinator")
 def outbox():
-    now = fq.clock(current_app.config)
+    now = due.clock(current_app.config)
     return render_template("coordinator/outbox.html", view=svc.load(get_session()), now=now,
                            words=svc.words, reason=svc.reason, kinds=svc.KIND_WORDS,
                            statuses=svc.STATUS_WORDS, next_try=now + svc.SEND_EVERY)
@@ -29,7 +29,7 @@ def outbox_action(message_id: int):
     action = request.form.get("action") or ""
     if action == "retry":
         said = svc.retry(session, message, current_app.config,
-                         now=fq.clock(current_app.config))
+                         now=due.clock(current_app.config))
     elif action == "cancel":
         said = svc.cancel(session, message)
     else:

@@ -1,0 +1,91 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assetmap.community.organiser import send_organiser_check
+from assetmap.errors import ConfigError
+from assetmap.freshness import due
+from assetmap.freshness import queue as fq
+from assetmap.models import Activity, OutboxMessage
+
+REMINDER_KINDS: tuple[str, ...] = ("organiser-check", "organiser-reminder")
+
+
+DEFAULT_REMINDER_DAYS: tuple[int, ...] = (0, 91, 182)
+
+
+def reminder_offsets(config: Mapping) -> tuple[timedelta, ...]:
+    """FRESHNESS_REMINDER_DAYS: days after the due date, e.g. "0,91,182"."""
+    raw = config.get("FRESHNESS_REMINDER_DAYS") or ",".join(map(str, DEFAULT_REMINDER_DAYS))
+    try:
+        days = sorted(int(part) for part in str(raw).split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"FRESHNESS_REMINDER_DAYS: {raw!r} is not a list of whole days, "
+                          "e.g. '0,91,182'") from None
+    if not days or days[0] < 0:
+        raise ConfigError("FRESHNESS_REMINDER_DAYS: give at least one day, none negative")
+    return tuple(timedelta(days=d) for d in days)
+
+
+def send_reminders(session: Session, config: Mapping, *, now: datetime
+                   ) -> tuple[dict[int, int], int]:
+    """Remind the organisers of listings that came due; ({level: sent}, failed)."""
+    offsets = reminder_offsets(config)
+    limit = int(config.get("FRESHNESS_REMINDERS_PER_RUN") or 200)
+    candidates = session.execute(
+        select(Activity.id, Activity.freshness_due_at)
+        .where(Activity.status.in_(fq.LIVE_STATUSES), Activity.freshness_due_at.is_not(None),
+               Activity.freshness_due_at <= now - offsets[0],
+               Activity.contact_email.is_not(None), Activity.contact_email != "")
+        .order_by(Activity.freshness_due_at, Activity.id)).all()
+    sent: dict[int, int] = {}
+    failed = 0
+    for start in range(0, len(candidates), due.CHUNK):
+        if sum(sent.values()) >= limit:
+            break
+        chunk = candidates[start:start + due.CHUNK]
+        rounds = _sent_levels(session, [c[0] for c in chunk])
+        for activity_id, due_at in chunk:
+            level = max(i for i, offset in enumerate(offsets) if now >= due_at + offset)
+            if rounds.get((activity_id, due_at.isoformat()), -1) >= level:
+                continue
+            activity = session.get(Activity, activity_id)
+            if activity is None or not (activity.contact_email or "").strip():
+                continue
+            message = remind(session, activity, config, level=level, due_at=due_at)
+            sent[level] = sent.get(level, 0) + 1
+            failed += message.status != "sent"
+            if sum(sent.values()) >= limit:
+                break
+    return sent, failed
+
+
+def _sent_levels(session: Session, ids: list[int]) -> dict[tuple[int, str], int]:
+    """(listing, due date) -> the highest reminder level already sent for that round."""
+    out: dict[tuple[int, str], int] = {}
+    for activity_id, meta in session.execute(
+            select(OutboxMessage.activity_id, OutboxMessage.meta)
+            .where(OutboxMessage.activity_id.in_(ids),
+                   OutboxMessage.kind.in_(REMINDER_KINDS))):
+        due = (meta or {}).get("due_at")
+        if due:
+            key = (activity_id, due)
+            out[key] = max(out.get(key, -1), int(meta.get("reminder_level") or 0))
+    return out
+
+
+def remind(session: Session, activity: Activity, config: Mapping, *, level: int = 0,
+           due_at: datetime | None = None) -> OutboxMessage:
+    """Send the organiser their "Is this still right?" link (a reminder from level 1 on),
+    noting the round it belongs to. ValidationError when the listing has no e-mail."""
+    message = send_organiser_check(session, activity, config, reminder_level=level)
+    due_at = due_at or activity.freshness_due_at
+    message.meta = {**(message.meta or {}),
+                    "due_at": due_at.isoformat() if due_at else None}
+    return message

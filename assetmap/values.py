@@ -10,6 +10,7 @@ hold a NUL byte; a `mailto:` link must not carry `?bcc=`; a link must not run sc
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from assetmap.errors import ValidationError
@@ -101,3 +102,26 @@ def spreadsheet_cell(value: object) -> object:
 def from_spreadsheet_cell(cell: str) -> str:
     """Undo `spreadsheet_cell`: the value as it was before export."""
     return cell[1:] if cell[:1] == "'" and cell[1:2] in FORMULA_STARTS else cell
+
+
+def span(days: int) -> str:
+    """'1 day', '5 days', '3 weeks', '14 months', '2 years'."""
+    if days == 1:
+        return "1 day"
+    if days < 14:
+        return f"{days} days"
+    if days < 61:
+        return f"{days // 7} weeks"
+    if days < 730:
+        return f"{round(days / 30.44)} months"
+    return f"{days // 365} years"
+
+
+def ago(then: datetime, now: datetime) -> str:
+    """'today', 'yesterday', '3 days ago', '3 weeks ago', '14 months ago', '2 years ago'."""
+    days = max(0, (now - then).days)
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "yesterday"
+    return f"{span(days)} ago"

@@ -43,8 +43,8 @@ from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 import requests
 from protego import Protego
 
-from assetmap.connector.intake import INTAKE_IDS
-from assetmap.connector.languages import LANGUAGES
+from assetmap.referral.intake import INTAKE_IDS
+from assetmap.referral.languages import LANGUAGES
 from assetmap.schedule import ScheduleRule
 from assetmap.vocab import CATEGORY_IDS, COST_KINDS, TAG_IDS
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from assetmap.connector.intake import from_capacity
+from assetmap.referral.intake import from_capacity
 from assetmap.schedule import DAY_CODES, ScheduleRule
 from scrapers.base import (
     ITEM_ERRORS,

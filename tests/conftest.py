@@ -182,8 +182,8 @@ def camden_tiles(tmp_path_factory) -> Path:
     """The Camden basemap tiles and the extract's addresses and places, built once per test
     session (a few seconds)."""
     from assetmap.config import PROJECT_ROOT
-    from assetmap.maps.addresses import build_address_index
     from assetmap.maps.tiles import build_tiles
+    from assetmap.places.addresses import build_address_index
 
     folder = tmp_path_factory.mktemp("camden-tiles")
     osm = PROJECT_ROOT / "data" / "osm" / "camden.osm.pbf"

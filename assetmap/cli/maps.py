@@ -10,8 +10,8 @@ from flask import Flask
 
 from assetmap.cli import app_from_env, main
 from assetmap.db import session_scope
-from assetmap.maps.addresses import build_address_index, fill_missing_addresses
 from assetmap.maps.tiles import TileStore, build_tiles, check_name
+from assetmap.places.addresses import build_address_index, fill_missing_addresses
 
 
 @main.group()

@@ -30,9 +30,9 @@ from assetmap.community.suggestions import (
     locate,
     parse_cost,
 )
-from assetmap.connector.edits import set_intake
 from assetmap.errors import AssetMapError, ValidationError
 from assetmap.listings.changes import Actor, apply_changes
+from assetmap.listings.referral import set_intake
 from assetmap.listings.verification import record_verification
 from assetmap.models import Activity, OrganiserLink, OutboxMessage, ReviewItem, utcnow
 from assetmap.schedule import ScheduleError, describe_all

@@ -23,11 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetmap import values, vocab
-from assetmap.connector.languages import parse_languages
 from assetmap.errors import GeocodeError, ValidationError
 from assetmap.listings.changes import GENDERS, MODES
 from assetmap.models import Suggestion, utcnow
 from assetmap.places.geocode import geocode_postcode, normalise_postcode, parse_lat_lon
+from assetmap.referral.languages import parse_languages
 from assetmap.schedule import DAY_CODES, ScheduleError, ScheduleRule, describe_all
 from assetmap.schedule import parse_schedule as parse_schedule_text
 from assetmap.values import clean_text

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from assetmap.connector.intake import INTAKE_LABELS
-from assetmap.connector.languages import LANGUAGE_CHOICES, LANGUAGES
-from assetmap.connector.remote import area_names, area_words
 from assetmap.db import get_session
+from assetmap.listings.service_area import area_names, area_words
+from assetmap.referral.intake import INTAKE_LABELS
+from assetmap.referral.languages import LANGUAGE_CHOICES, LANGUAGES
 
 
 def service_area_words(codes: list[str] | None) -> str:

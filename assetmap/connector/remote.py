@@ -9,20 +9,23 @@ it is filtered and ordered in Python after one query.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from assetmap import vocab
-from assetmap.connector.intake import INTAKE_LABELS, INTAKE_POINTS, NOT_TAKING, intake_dict
-from assetmap.connector.languages import LANGUAGES, runs_in
-from assetmap.connector.remote_area import ANYWHERE, parse_service_area, serves
-from assetmap.connector.suitability import need_clause, welcoming_points, welcoming_words
-from assetmap.errors import ValidationError
 from assetmap.freshness.rules import of_listing
 from assetmap.listings.serialize import activity_to_dict
+from assetmap.listings.service_area import (
+    ANYWHERE,
+    MODE_WORDS,
+    REMOTE_MODES,
+    area_names,
+    area_words,
+    origin_areas,
+    serves,
+)
 from assetmap.matching.rank import (
     FRESHNESS_POINTS,
     SESSION_POINTS,
@@ -32,64 +35,21 @@ from assetmap.matching.rank import (
     search_window,
     when_words,
 )
-from assetmap.models import Activity, Area
+from assetmap.matching.suitability import need_clause, welcoming_points, welcoming_words
+from assetmap.models import Activity
+from assetmap.referral.intake import INTAKE_LABELS, INTAKE_POINTS, NOT_TAKING, intake_dict
+from assetmap.referral.languages import LANGUAGES, runs_in
 from assetmap.schedule import occurrences
-from assetmap.spatial import point
 
-REMOTE_MODES = ("phone", "online")
-MODE_WORDS = {"phone": "by phone", "online": "online"}
 MAX_REMOTE = 50
 
 
-def origin_areas(session: Session, lat: float, lon: float) -> dict[str, str]:
-    """{code: name} of every area (ward, borough) the point lies in."""
-    here = point(lat, lon)
-    rows = session.execute(select(Area.code, Area.name).where(
-        func.ST_Contains(Area.geom, here) == 1 if session.get_bind().dialect.name == "sqlite"
-        else func.ST_Contains(Area.geom, here)))
-    return {code: name for code, name in rows}
 
 
-def area_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
-    codes = [c for c in codes if c != ANYWHERE]
-    if not codes:
-        return {}
-    return dict(session.execute(select(Area.code, Area.name).where(Area.code.in_(codes))).all())
 
 
-def resolve_areas(session: Session, raw: object, field: str = "service_area"
-                  ) -> list[str] | None:
-    """Area codes from codes or names ("Kentish Town; Camden"), each checked to exist."""
-    if isinstance(raw, str):
-        parts = [p.strip() for p in raw.replace(",", ";").split(";") if p.strip()]
-    elif isinstance(raw, (list, tuple)):
-        parts = [str(p).strip() for p in raw if str(p).strip()]
-    elif raw is None:
-        return None
-    else:
-        raise ValidationError(field, "give area names or codes separated by ';', or anywhere")
-    if not parts:
-        return None
-    if len(parts) == 1 and parts[0].lower() == ANYWHERE:
-        return [ANYWHERE]
-    known = {code.upper(): code for code, in session.execute(select(Area.code))}
-    by_name = {name.lower(): code for code, name in session.execute(
-        select(Area.code, Area.name))}
-    codes = []
-    for part in parts:
-        code = known.get(part.upper()) or by_name.get(part.lower())
-        if code is None:
-            raise ValidationError(field, f"no ward or borough called {part[:60]!r}")
-        codes.append(code)
-    return parse_service_area(codes, field)
 
 
-def area_words(service_area: list[str] | None, names: dict[str, str]) -> str:
-    if not service_area:
-        return "No area given"
-    if service_area == [ANYWHERE]:
-        return "Anywhere"
-    return ", ".join(names.get(code, code) for code in service_area)
 
 
 def find_remote(session: Session, query: MatchQuery, *, now: datetime,

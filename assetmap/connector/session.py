@@ -21,10 +21,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from assetmap import values
 from assetmap.connector.remote import find_remote
-from assetmap.connector.suitability import count_answers
 from assetmap.errors import NotFound, ValidationError, ValidationErrors
 from assetmap.freshness.due import refresh
-from assetmap.freshness.rules import STATE_LABELS, ago
+from assetmap.freshness.rules import STATE_LABELS
 from assetmap.handout import sheet as ho
 from assetmap.listings.changes import Actor, apply_changes
 from assetmap.listings.query import activity_with_point
@@ -33,10 +32,12 @@ from assetmap.listings.transfer import cost_cell, parse_cost
 from assetmap.listings.venues import find_or_create_venue, haversine_m
 from assetmap.listings.verification import record_verification
 from assetmap.matching.rank import MatchQuery, MatchResult, WalkingService, find_matches
+from assetmap.matching.suitability import count_answers
 from assetmap.models import Activity, ChangeRecord, ReviewItem, User, VerificationEvent
 from assetmap.params import id_param
 from assetmap.places.geocode import parse_lat_lon
 from assetmap.schedule import LONDON, ScheduleError, describe_all, parse_schedule
+from assetmap.values import ago
 from assetmap.walking import DETOUR_FACTOR, PACES
 
 MINUTES = (5, 30)

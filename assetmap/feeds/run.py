@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from assetmap.db import begin_write, session_scope
 from assetmap.errors import Conflict, NotFound, ValidationError
-from assetmap.feedguard.locks import source_run_lock
 from assetmap.feeds.ingest import IngestCounts, Ingestor
+from assetmap.feeds.locks import source_run_lock
 from assetmap.models import ScrapeRun, Source, utcnow
 from scrapers import SCRAPERS
 from scrapers.base import PoliteClient, ScrapeError, printable

@@ -38,15 +38,7 @@ from sqlalchemy.types import NullType
 from assetmap import vocab
 from assetmap.errors import ValidationError
 from assetmap.freshness.due import _chunks, current_rules, evidence, state_column, state_condition
-from assetmap.freshness.rules import (
-    NEEDS_CHECK,
-    STATE_LABELS,
-    STATES,
-    Rules,
-    ago,
-    overdue_words,
-    words,
-)
+from assetmap.freshness.rules import NEEDS_CHECK, STATE_LABELS, STATES, Rules, overdue_words, words
 from assetmap.models import (
     Activity,
     Area,
@@ -57,6 +49,7 @@ from assetmap.models import (
 )
 from assetmap.params import as_id, id_param, int_param
 from assetmap.spatial import lat_of, lon_of
+from assetmap.values import ago
 
 #: Listings that need keeping fresh; ended and pending (not yet approved) ones do not.
 LIVE_STATUSES: tuple[str, ...] = ("active", "paused")

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from assetmap import vocab
 from assetmap.errors import ConfigError
 from assetmap.schedule import LONDON, ScheduleRule
+from assetmap.values import ago, span
 
 if TYPE_CHECKING:
     from assetmap.models import Activity
@@ -181,27 +182,8 @@ class Freshness:
         }
 
 
-def span(days: int) -> str:
-    """'1 day', '5 days', '3 weeks', '14 months', '2 years'."""
-    if days == 1:
-        return "1 day"
-    if days < 14:
-        return f"{days} days"
-    if days < 61:
-        return f"{days // 7} weeks"
-    if days < 730:
-        return f"{round(days / 30.44)} months"
-    return f"{days // 365} years"
 
 
-def ago(then: datetime, now: datetime) -> str:
-    """'today', 'yesterday', '3 days ago', '3 weeks ago', '14 months ago', '2 years ago'."""
-    days = max(0, (now - then).days)
-    if days == 0:
-        return "today"
-    if days == 1:
-        return "yesterday"
-    return f"{span(days)} ago"
 
 
 def one_off_end(rules: Iterable[ScheduleRule]) -> datetime | None:

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from assetmap.community.outbox import send_pending
 from assetmap.db import get_engine, session_scope
 from assetmap.errors import ConfigError
-from assetmap.feedguard.locks import lock_file, scheduler_lock
 from assetmap.feeds import run as scraping
+from assetmap.feeds.locks import lock_file, scheduler_lock
 from assetmap.jobs.daily import run_daily
 from assetmap.models import Source, utcnow
 

@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from assetmap import vocab
-from assetmap.connector.intake import intake_dict
-from assetmap.connector.languages import languages_words
 from assetmap.freshness.rules import of_listing
 from assetmap.models import Activity, Venue
+from assetmap.referral.intake import intake_dict
+from assetmap.referral.languages import languages_words
 from assetmap.schedule import describe_all, next_sessions
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assetmap.errors import ValidationError
-from assetmap.maps.addresses import fill_new_venue
 from assetmap.models import Venue
+from assetmap.places.addresses import fill_new_venue
 from assetmap.places.geocode import geocode_postcode, normalise_postcode
 from assetmap.spatial import BBox, in_bbox, lat_of, lon_of, point
 

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
-from assetmap.coordination import assignments
 from assetmap.errors import ValidationError
+from assetmap.freshness import assignments
 from assetmap.freshness.due import refresh
 from assetmap.listings.changes import Actor
 from assetmap.models import Activity, VerificationEvent, utcnow

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from assetmap.errors import GeocodeError, ValidationError
 from assetmap.handout.sheet import cost_words, session_words
-from assetmap.maps.addresses import AddressIndex
 from assetmap.matching.rank import MatchQuery, WalkingService, estimated_route, find_matches
+from assetmap.places.addresses import AddressIndex
 
 #: How far the public search looks (minutes of walking at a typical pace).
 SEARCH_MINUTES = 30

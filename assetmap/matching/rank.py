@@ -19,27 +19,27 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from assetmap import vocab
-from assetmap.connector.intake import (
+from assetmap.errors import ValidationError
+from assetmap.freshness.rules import current
+from assetmap.listings.serialize import activity_to_dict
+from assetmap.listings.venues import haversine_m
+from assetmap.matching.suitability import (
+    WELCOMING_POINTS,
+    need_clause,
+    welcoming_points,
+    welcoming_words,
+)
+from assetmap.models import Activity, ScheduleEntry, Venue
+from assetmap.params import flag_param, int_param
+from assetmap.places.geocode import geocode_postcode, parse_lat_lon
+from assetmap.referral.intake import (
     BEST_INTAKE_POINTS,
     INTAKE_LABELS,
     INTAKE_POINTS,
     NOT_TAKING,
     intake_dict,
 )
-from assetmap.connector.languages import LANGUAGES, language_code, runs_in
-from assetmap.connector.suitability import (
-    WELCOMING_POINTS,
-    need_clause,
-    welcoming_points,
-    welcoming_words,
-)
-from assetmap.errors import ValidationError
-from assetmap.freshness.rules import current
-from assetmap.listings.serialize import activity_to_dict
-from assetmap.listings.venues import haversine_m
-from assetmap.models import Activity, ScheduleEntry, Venue
-from assetmap.params import flag_param, int_param
-from assetmap.places.geocode import geocode_postcode, parse_lat_lon
+from assetmap.referral.languages import LANGUAGES, language_code, runs_in
 from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleRule, occurrences
 from assetmap.schedule import Session as Sitting
 from assetmap.spatial import lat_of, lon_of

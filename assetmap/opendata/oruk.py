@@ -26,10 +26,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from assetmap import values, vocab
-from assetmap.connector.languages import LANGUAGES
 from assetmap.errors import NotFound, ValidationError
 from assetmap.models import Activity, Organisation, Venue
 from assetmap.params import as_id, datetime_param
+from assetmap.referral.languages import LANGUAGES
 from assetmap.schedule import LONDON, ScheduleRule, describe, occurrences
 from assetmap.spatial import lat_of, lon_of
 

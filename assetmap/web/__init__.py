@@ -6,8 +6,6 @@ from flask import Flask
 
 from assetmap import vocab
 from assetmap.freshness.rules import STATE_LABELS
-from assetmap.maps import web as maps_web
-from assetmap.opendata.web import bp as opendata_bp
 from assetmap.web import (
     api,
     auth,
@@ -21,10 +19,12 @@ from assetmap.web import (
     public,
     suggest,
 )
+from assetmap.web import maps as maps_web
 from assetmap.web.account import bp as account_bp
 from assetmap.web.coordinator import bp as coordinator_bp
 from assetmap.web.extensions import csrf
 from assetmap.web.handoffs import bp as handoffs_bp
+from assetmap.web.opendata import bp as opendata_bp
 
 
 def init_app(app: Flask) -> None:

@@ -26,13 +26,13 @@ from werkzeug.datastructures import MultiDict
 
 from assetmap import vocab
 from assetmap.connector import session as svc
-from assetmap.connector.edits import set_referral_fields
 from assetmap.connector.pages import referral_choices
-from assetmap.coordination import assignments
 from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
+from assetmap.freshness import assignments
 from assetmap.handout.sheet import cost_words, render_pdf, session_words
 from assetmap.listings.query import activity_with_point
+from assetmap.listings.referral import set_referral_fields
 from assetmap.listings.serialize import activity_to_dict
 from assetmap.matching.rank import walking_service
 from assetmap.models import Activity, utcnow

@@ -11,9 +11,9 @@ from flask import Blueprint, Response, current_app, render_template, request
 
 from assetmap.community import organiser as service
 from assetmap.community.suggestions import SuggestionInvalid
-from assetmap.connector.intake import INTAKE_LABELS
 from assetmap.db import get_session
 from assetmap.models import Activity, OrganiserLink
+from assetmap.referral.intake import INTAKE_LABELS
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
 

@@ -9,9 +9,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from assetmap.connector.edits import set_intake
 from assetmap.db import session_scope
 from assetmap.listings.changes import SYSTEM, Actor, create_activity
+from assetmap.listings.referral import set_intake
 from assetmap.listings.venues import find_or_create_venue
 from assetmap.models import Activity, ChangeRecord, Source
 from tests.conftest import csrf_token

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from assetmap.connector.remote import origin_areas
 from assetmap.db import session_scope
 from assetmap.demo import load_areas
 from assetmap.listings.changes import SYSTEM, create_activity
+from assetmap.listings.service_area import origin_areas
 from assetmap.models import Activity
 from tests.conftest import csrf_token
 

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from assetmap.config import PROJECT_ROOT
-from assetmap.maps.addresses import (
+from assetmap.places.addresses import (
     MAX_ADDRESS_M,
     AddressIndex,
     build_address_index,

@@ -7,7 +7,7 @@ import pytest
 from assetmap import create_app, db
 from assetmap.config import TestConfig as AppConfig
 from assetmap.errors import ConfigError, Conflict
-from assetmap.feedguard.locks import lock_file, scheduler_lock, source_run_lock
+from assetmap.feeds.locks import lock_file, scheduler_lock, source_run_lock
 from assetmap.feeds.run import add_source, run_source
 from assetmap.jobs.scheduler import single_instance
 

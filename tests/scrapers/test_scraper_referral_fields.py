@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from assetmap.connector.intake import from_capacity
+from assetmap.referral.intake import from_capacity
 from scrapers.base import ActivityRecord
 from scrapers.openactive import OpenActiveScraper
 from scrapers.openreferral import OpenReferralScraper

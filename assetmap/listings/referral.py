@@ -7,12 +7,12 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
-from assetmap.connector.intake import ROLE_WORDS, parse_intake
-from assetmap.connector.languages import parse_languages, parse_yes_no
-from assetmap.connector.remote import REMOTE_MODES, resolve_areas
 from assetmap.errors import NotFound, ValidationError
 from assetmap.listings.changes import Actor, apply_changes
+from assetmap.listings.service_area import REMOTE_MODES, resolve_areas
 from assetmap.models import Activity, utcnow
+from assetmap.referral.intake import ROLE_WORDS, parse_intake
+from assetmap.referral.languages import parse_languages, parse_yes_no
 
 
 def said_by(role: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from assetmap.errors import ValidationError
-from assetmap.freshness.rules import ago
+from assetmap.values import ago
 
 INTAKE_LABELS: dict[str, str] = {
     "open": "Open to newcomers",

@@ -1,1 +1,0 @@
-"""Keeping feeds from wedging a source: locks that die with the process that holds them."""

@@ -1,0 +1,105 @@
+"""Where a phone or online listing serves: a list of area codes (wards, boroughs, as loaded
+into `areas`) or ["anywhere"]. Checked for form here; whether the codes exist is checked
+where a database session is at hand (`assetmap.connector.remote.resolve_areas`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from assetmap.errors import ValidationError
+from assetmap.models import Area
+from assetmap.spatial import point
+
+ANYWHERE = "anywhere"
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$")
+
+
+def parse_service_area(raw: object, field: str = "service_area") -> list[str] | None:
+    """Codes from a list or text split on ';' or ','; "anywhere" alone means anywhere."""
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        parts = re.split(r"[;,]", raw)
+    elif isinstance(raw, (list, tuple)):
+        parts = [str(p) for p in raw]
+    else:
+        raise ValidationError(field, "give area codes separated by ';', or anywhere")
+    codes = [p.strip() for p in parts if p.strip()]
+    if not codes:
+        return None
+    if any(c.lower() == ANYWHERE for c in codes):
+        if len(codes) > 1:
+            raise ValidationError(field, "'anywhere' cannot be combined with areas")
+        return [ANYWHERE]
+    for code in codes:
+        if not _CODE.match(code):
+            raise ValidationError(field, f"{code[:40]!r} is not an area code")
+    return list(dict.fromkeys(code.upper() for code in codes))
+
+
+def serves(service_area: list[str] | None, origin_codes: set[str]) -> bool:
+    """Whether a listing's area covers a point inside the areas `origin_codes`."""
+    if not service_area:
+        return False
+    return service_area == [ANYWHERE] or bool(origin_codes & set(service_area))
+
+
+REMOTE_MODES = ("phone", "online")
+
+
+MODE_WORDS = {"phone": "by phone", "online": "online"}
+
+
+def origin_areas(session: Session, lat: float, lon: float) -> dict[str, str]:
+    """{code: name} of every area (ward, borough) the point lies in."""
+    here = point(lat, lon)
+    rows = session.execute(select(Area.code, Area.name).where(
+        func.ST_Contains(Area.geom, here) == 1 if session.get_bind().dialect.name == "sqlite"
+        else func.ST_Contains(Area.geom, here)))
+    return {code: name for code, name in rows}
+
+
+def area_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    codes = [c for c in codes if c != ANYWHERE]
+    if not codes:
+        return {}
+    return dict(session.execute(select(Area.code, Area.name).where(Area.code.in_(codes))).all())
+
+
+def resolve_areas(session: Session, raw: object, field: str = "service_area"
+                  ) -> list[str] | None:
+    """Area codes from codes or names ("Kentish Town; Camden"), each checked to exist."""
+    if isinstance(raw, str):
+        parts = [p.strip() for p in raw.replace(",", ";").split(";") if p.strip()]
+    elif isinstance(raw, (list, tuple)):
+        parts = [str(p).strip() for p in raw if str(p).strip()]
+    elif raw is None:
+        return None
+    else:
+        raise ValidationError(field, "give area names or codes separated by ';', or anywhere")
+    if not parts:
+        return None
+    if len(parts) == 1 and parts[0].lower() == ANYWHERE:
+        return [ANYWHERE]
+    known = {code.upper(): code for code, in session.execute(select(Area.code))}
+    by_name = {name.lower(): code for code, name in session.execute(
+        select(Area.code, Area.name))}
+    codes = []
+    for part in parts:
+        code = known.get(part.upper()) or by_name.get(part.lower())
+        if code is None:
+            raise ValidationError(field, f"no ward or borough called {part[:60]!r}")
+        codes.append(code)
+    return parse_service_area(codes, field)
+
+
+def area_words(service_area: list[str] | None, names: dict[str, str]) -> str:
+    if not service_area:
+        return "No area given"
+    if service_area == [ANYWHERE]:
+        return "Anywhere"
+    return ", ".join(names.get(code, code) for code in service_area)

@@ -16,8 +16,8 @@ from shapely.geometry import MultiPolygon, shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from assetmap.geo import haversine_m
 from assetmap.listings.changes import Actor, create_activity
-from assetmap.listings.venues import haversine_m
 from assetmap.listings.verification import record_verification
 from assetmap.models import Activity, Area, Organisation, Venue, utcnow
 from assetmap.places.geocode import MAX_SPREAD_M, geocode_postcode

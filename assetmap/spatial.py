@@ -16,9 +16,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from assetmap.errors import ValidationError
+from assetmap.geo import METRES_PER_DEGREE
 
 SRID = 4326
-METRES_PER_DEGREE = math.radians(1) * 6_371_008.8  # of latitude, on the mean Earth radius
 
 
 @dataclass(frozen=True)

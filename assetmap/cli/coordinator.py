@@ -17,8 +17,8 @@ from assetmap.freshness import queue as fq
 from assetmap.freshness.due import clock
 from assetmap.freshness.rules import STATE_LABELS, STATES
 from assetmap.jobs.daily import run_daily
-from assetmap.matching.rank import walking_service
 from assetmap.params import datetime_param
+from assetmap.walking.service import walking_service
 
 
 def _at(raw: str | None, app) -> datetime:

@@ -13,10 +13,11 @@ from assetmap.cli.maps import fill_addresses
 from assetmap.connector.remote import find_remote
 from assetmap.db import session_scope
 from assetmap.errors import ValidationError
-from assetmap.matching.rank import MatchQuery, find_matches, walking_service
+from assetmap.matching.rank import MatchQuery, find_matches
 from assetmap.models import utcnow
 from assetmap.places.networks import network_ground
 from assetmap.walking import NetworkRegistry, WalkingNetworkError
+from assetmap.walking.service import walking_service
 
 
 @main.group()

@@ -24,8 +24,9 @@ from assetmap import vocab
 from assetmap.community.suggestions import cost_words, listing_fields
 from assetmap.errors import Conflict, NotFound, ValidationError
 from assetmap.freshness.due import refresh
+from assetmap.geo import haversine_m
 from assetmap.listings.changes import Actor, apply_changes, create_activity, history
-from assetmap.listings.venues import find_or_create_venue, haversine_m
+from assetmap.listings.venues import find_or_create_venue
 from assetmap.listings.verification import record_verification
 from assetmap.models import (
     Activity,

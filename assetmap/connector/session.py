@@ -29,16 +29,17 @@ from assetmap.listings.changes import Actor, apply_changes
 from assetmap.listings.query import activity_with_point
 from assetmap.listings.serialize import activity_to_dict
 from assetmap.listings.transfer import cost_cell, parse_cost
-from assetmap.listings.venues import find_or_create_venue, haversine_m
+from assetmap.listings.venues import find_or_create_venue
 from assetmap.listings.verification import record_verification
-from assetmap.matching.rank import MatchQuery, MatchResult, WalkingService, find_matches
+from assetmap.matching.rank import MatchQuery, MatchResult, find_matches
 from assetmap.matching.suitability import count_answers
 from assetmap.models import Activity, ChangeRecord, ReviewItem, User, VerificationEvent
 from assetmap.params import id_param
 from assetmap.places.geocode import parse_lat_lon
 from assetmap.schedule import LONDON, ScheduleError, describe_all, parse_schedule
 from assetmap.values import ago
-from assetmap.walking import DETOUR_FACTOR, PACES
+from assetmap.walking import PACES
+from assetmap.walking.service import WalkingService
 
 MINUTES = (5, 30)
 MAX_RESULTS = 200  # the map shows them all; filters narrow the list
@@ -627,20 +628,15 @@ def plan_walk(service: WalkingService, origin: Origin, lat: float, lon: float, p
               destination: str, *, data_dir: Path) -> WalkPlan:
     """Route, directions and the street names to put on a map, from origin to a venue."""
     mpm = PACES[pace].metres_per_minute
-    _name, router = service.router_for(origin.lat, origin.lon)
-    if router is None:
-        coords = [[origin.lon, origin.lat], [lon, lat]]
-        metres = DETOUR_FACTOR * haversine_m(origin.lat, origin.lon, lat, lon)
-        walk = ho.Walk(metres, metres / mpm, pace, True)
-        return WalkPlan(coords, walk, ho.directions(coords, destination=destination,
-                                                    metres_per_minute=mpm, estimated=True),
-                        [], None)
-    route = router.route(origin.lat, origin.lon, lat, lon, pace)
+    router, route = service.route_or_estimate(origin.lat, origin.lon, lat, lon, pace)
     coords = route.geometry["coordinates"]
-    index = ho.street_index_for(router.graph, data_dir) if not route.estimated else None
+    index = (ho.street_index_for(router.graph, data_dir)
+             if router is not None and not route.estimated else None)
     walk = ho.Walk(route.metres, route.minutes, pace, route.estimated)
     steps = ho.directions(coords, destination=destination, metres_per_minute=mpm,
                           estimated=route.estimated, index=index)
+    if router is None:
+        return WalkPlan(coords, walk, steps, [], None)
     return WalkPlan(coords, walk, steps, ho.route_street_labels(coords, index), router.graph)
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from assetmap.db import bulk_insert
 from assetmap.errors import AssetMapError
+from assetmap.geo import haversine_m
 from assetmap.listings.changes import (
     Actor,
     apply_changes,
@@ -39,16 +40,10 @@ from assetmap.listings.changes import (
     jsonable,
     validate_fields,
 )
-from assetmap.listings.venues import (
-    SAME_VENUE_METRES,
-    find_or_create_venue,
-    haversine_m,
-    resolve_location,
-)
+from assetmap.listings.venues import SAME_VENUE_METRES, find_or_create_venue, resolve_location
 from assetmap.listings.verification import record_verification
 from assetmap.models import Activity, Organisation, Source, SourceLink, Venue, VerificationEvent
 from assetmap.spatial import BBox, in_bbox, lat_of, lon_of, point
-from assetmap.walking.graph import haversine_m as walking_haversine_m
 from scrapers.base import ActivityRecord, ParseIssue, VenueRecord
 
 MISSES_BEFORE_POSSIBLY_CLOSED = 3
@@ -534,7 +529,7 @@ class Ingestor:
         lons = np.array([row[3] for row in rows], dtype=float)
         keys: dict[int, str] = {}
         for venue_id, lat, lon in points:
-            near = np.flatnonzero(walking_haversine_m(lat, lon, lats, lons) <= SAME_GROUP_METRES)
+            near = np.flatnonzero(haversine_m(lat, lon, lats, lons) <= SAME_GROUP_METRES)
             self._nearby[venue_id] = [
                 (rows[i][0], keys.get(i) or keys.setdefault(i, _name_key(rows[i][1])))
                 for i in near.tolist()]

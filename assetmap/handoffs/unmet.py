@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 from assetmap import vocab
 from assetmap.connector.session import MINUTES, SearchForm, SearchOutcome, enrich
 from assetmap.errors import ValidationError
-from assetmap.matching.rank import DAYS, TIMES, MatchQuery, WalkingService, find_matches
+from assetmap.matching.rank import DAYS, TIMES, MatchQuery, find_matches
 from assetmap.models import Area, UnmetNeed
 from assetmap.schedule import LONDON
 from assetmap.spatial import point
+from assetmap.walking.service import WalkingService
 
 HANDFUL = 5
 NEAR_MISSES_EACH = 3

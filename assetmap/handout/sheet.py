@@ -25,10 +25,10 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+from assetmap.geo import METRES_PER_DEGREE, haversine_m
 from assetmap.schedule import LONDON
-from assetmap.walking import DETOUR_FACTOR
-from assetmap.walking.graph import EARTH_RADIUS_M, WalkGraph, is_walkable
-from assetmap.walking.router import streets_in_box
+from assetmap.walking.graph import WalkGraph, is_walkable
+from assetmap.walking.router import detour_metres, streets_in_box
 
 if TYPE_CHECKING:
     from reportlab.pdfgen.canvas import Canvas
@@ -110,7 +110,7 @@ def _street_index(path: str, _mtime_ns: int) -> StreetIndex:
     # A pavement mapped as its own way takes the name of the street it runs beside.
     if sidewalks and named_points:
         pts = np.array([(p[0], p[1]) for p in named_points])
-        ky = math.pi / 180 * EARTH_RADIUS_M
+        ky = METRES_PER_DEGREE
         kx = ky * math.cos(math.radians(float(pts[:, 0].mean())))
         tree = cKDTree(np.column_stack([pts[:, 1] * kx, pts[:, 0] * ky]))
         for index, lat, lon in sidewalks:
@@ -126,7 +126,7 @@ def _densify(locations: list[tuple[float, float]], index: int,
              step_m: float = 10.0) -> list[tuple[float, float, int]]:
     out = []
     for (la1, lo1), (la2, lo2) in zip(locations[:-1], locations[1:], strict=True):
-        pieces = max(1, int(_metres(la1, lo1, la2, lo2) // step_m))
+        pieces = max(1, int(haversine_m(la1, lo1, la2, lo2) // step_m))
         out.extend((la1 + (la2 - la1) * i / pieces, lo1 + (lo2 - lo1) * i / pieces, index)
                    for i in range(pieces))
     out.append((*locations[-1], index))
@@ -149,13 +149,6 @@ def street_index_for(graph: WalkGraph, data_dir: Path) -> StreetIndex | None:
 
 
 # -- geometry helpers -----------------------------------------------------------------------
-
-def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
-
 
 def _bearing(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Degrees clockwise from north."""
@@ -220,7 +213,7 @@ class _Leg:
         walked = 0.0
         end = coords[-1]
         for (la1, lo1), (la2, lo2) in zip(coords[:-1], coords[1:], strict=True):
-            walked += _metres(la1, lo1, la2, lo2)
+            walked += haversine_m(la1, lo1, la2, lo2)
             if walked >= within:
                 end = (la2, lo2)
                 break
@@ -244,11 +237,11 @@ def directions(coords: Sequence[Sequence[float]], *, destination: str,
                index: StreetIndex | None = None) -> Directions:
     """Directions along a route's GeoJSON coordinates ([lon, lat] pairs)."""
     points = [(float(c[1]), float(c[0])) for c in coords]
-    total = sum(_metres(*a, *b) for a, b in zip(points[:-1], points[1:], strict=True))
+    total = sum(haversine_m(*a, *b) for a, b in zip(points[:-1], points[1:], strict=True))
     minutes = max(1, math.ceil(total / metres_per_minute))
     if estimated or len(points) < 2:
         start, end = points[0], points[-1]
-        minutes = max(1, math.ceil(total * DETOUR_FACTOR / metres_per_minute))
+        minutes = max(1, math.ceil(detour_metres(total) / metres_per_minute))
         return Directions((
             f"{destination} is about {distance_words(total)} to the "
             f"{compass(_bearing(*start, *end))} as the crow flies: allow about {minutes} "
@@ -280,7 +273,7 @@ def _legs(points: list[tuple[float, float]], index: StreetIndex | None) -> list[
     legs: list[_Leg] = []
     for i, way in enumerate(filled):
         label, named = index.labels[way], index.named[way]
-        seg = _metres(*points[i], *points[i + 1])
+        seg = haversine_m(*points[i], *points[i + 1])
         if legs and legs[-1].label == label:
             legs[-1].coords.append(points[i + 1])
             legs[-1].metres += seg
@@ -314,13 +307,13 @@ def _heading_legs(points: list[tuple[float, float]]) -> list[_Leg]:
     import shapely
 
     lat0 = points[0][0]
-    ky = math.pi / 180 * EARTH_RADIUS_M
+    ky = METRES_PER_DEGREE
     kx = ky * math.cos(math.radians(lat0))
     line = shapely.LineString([(lon * kx, lat * ky) for lat, lon in points])
     simple = [(y / ky, x / kx) for x, y in line.simplify(15.0).coords]
     legs: list[_Leg] = []
     for a, b in zip(simple[:-1], simple[1:], strict=True):
-        leg = _Leg(None, False, [a, b], _metres(*a, *b))
+        leg = _Leg(None, False, [a, b], haversine_m(*a, *b))
         if legs and _turn(leg.start_bearing() - legs[-1].end_bearing()) is None:
             legs[-1].coords.append(b)  # no turn worth a sentence
             legs[-1].metres += leg.metres
@@ -388,14 +381,14 @@ def _leg_steps(legs: list[_Leg]) -> list[str]:
 def _arrival(points: list[tuple[float, float]], destination: str) -> str:
     """'X is on your left': which side of the last stretch of path the venue stands."""
     venue = points[-1]
-    on_path = [p for p in points[:-1] if _metres(*p, *venue) > 1.0]
+    on_path = [p for p in points[:-1] if haversine_m(*p, *venue) > 1.0]
     if len(on_path) < 2:
         return f"You arrive at {destination}."
     a, b = on_path[-2], on_path[-1]
     heading = _bearing(*a, *b)
     to_venue = _bearing(*b, *venue)
     off = (to_venue - heading + 180) % 360 - 180
-    if _metres(*b, *venue) < 8 or abs(off) < 25:
+    if haversine_m(*b, *venue) < 8 or abs(off) < 25:
         return f"You arrive at {destination}."
     return f"{destination} is on your {'right' if off > 0 else 'left'}."
 
@@ -497,7 +490,7 @@ def draw_map(*, graph: WalkGraph | None, routes: Sequence[Sequence[Sequence[floa
         lons.extend(c[0] for c in route)
     lat0 = (min(lats) + max(lats)) / 2
     lon0 = (min(lons) + max(lons)) / 2
-    ky = math.pi / 180 * EARTH_RADIUS_M
+    ky = METRES_PER_DEGREE
     kx = ky * math.cos(math.radians(lat0))
     span_x = max((max(lons) - min(lons)) * kx, min_span_m) * 1.25
     span_y = max((max(lats) - min(lats)) * ky, min_span_m * height / width) * 1.25

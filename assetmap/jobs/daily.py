@@ -31,7 +31,7 @@ from assetmap.coverage import gaps as cov
 from assetmap.db import session_scope
 from assetmap.freshness import due
 from assetmap.freshness.rules import STATE_LABELS, Rules
-from assetmap.matching.rank import walking_service
+from assetmap.walking.service import walking_service
 
 
 @dataclass

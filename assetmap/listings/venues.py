@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assetmap.errors import ValidationError
+from assetmap.geo import haversine_m
 from assetmap.models import Venue
 from assetmap.places.addresses import fill_new_venue
 from assetmap.places.geocode import geocode_postcode, normalise_postcode
 from assetmap.spatial import BBox, in_bbox, lat_of, lon_of, point
 
 SAME_VENUE_METRES = 150
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    r = 6371008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
 
 
 def venue_point(session: Session, venue: Venue) -> tuple[float, float]:

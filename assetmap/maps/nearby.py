@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from assetmap.errors import GeocodeError, ValidationError
 from assetmap.handout.sheet import cost_words, session_words
-from assetmap.matching.rank import MatchQuery, WalkingService, estimated_route, find_matches
+from assetmap.matching.rank import MatchQuery, find_matches
 from assetmap.places.addresses import AddressIndex
+from assetmap.walking.service import WalkingService
 
 #: How far the public search looks (minutes of walking at a typical pace).
 SEARCH_MINUTES = 30
@@ -90,15 +91,7 @@ def walk_from(service: WalkingService, near: str, lat: float, lon: float, *,
     if not text:
         raise ValidationError("from", "Enter a postcode or a place, like NW5 1TL")
     query, label = _origin(text, {}, "from", data_dir=data_dir, places=places)
-    _name, router = service.router_for(query.lat, query.lon)
-    if router is None:
-        found = estimated_route(query, lat, lon)
-        metres, minutes = found["properties"]["metres"], found["properties"]["minutes"]
-        geometry, estimated = found["geometry"], True
-    else:
-        walk = router.route(query.lat, query.lon, lat, lon, query.pace)
-        metres, minutes, geometry, estimated = (walk.metres, walk.minutes, walk.geometry,
-                                                walk.estimated)
-    return {"from": label, "metres": round(metres),
-            "minutes": max(1, math.ceil(minutes)), "estimated": estimated,
-            "approximate": query.origin_approximate, "geometry": geometry}
+    _router, walk = service.route_or_estimate(query.lat, query.lon, lat, lon, query.pace)
+    return {"from": label, "metres": round(walk.metres),
+            "minutes": max(1, math.ceil(walk.minutes)), "estimated": walk.estimated,
+            "approximate": query.origin_approximate, "geometry": walk.geometry}

@@ -8,7 +8,6 @@ Stale listings stay in the answer, ranked lower and marked.
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -21,8 +20,8 @@ from sqlalchemy.orm import Session, selectinload
 from assetmap import vocab
 from assetmap.errors import ValidationError
 from assetmap.freshness.rules import current
+from assetmap.geo import METRES_PER_DEGREE, haversine_m
 from assetmap.listings.serialize import activity_to_dict
-from assetmap.listings.venues import haversine_m
 from assetmap.matching.suitability import (
     WELCOMING_POINTS,
     need_clause,
@@ -43,8 +42,9 @@ from assetmap.referral.languages import LANGUAGES, language_code, runs_in
 from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleRule, occurrences
 from assetmap.schedule import Session as Sitting
 from assetmap.spatial import lat_of, lon_of
-from assetmap.walking import PACES, NetworkRegistry, Router
-from assetmap.walking.router import DETOUR_FACTOR
+from assetmap.walking import PACES, Router
+from assetmap.walking.router import crow_flies_metres, detour_metres
+from assetmap.walking.service import WalkingService
 
 DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 TIMES = {"morning": (time(5), time(12)), "afternoon": (time(12), time(17)),
@@ -121,48 +121,8 @@ def _terms(raw: str | None, name: str, allowed: frozenset[str]) -> tuple[str, ..
     return values
 
 
-@dataclass
-class VenueSnaps:
-    """All venues snapped onto one network for one step rule, reused across queries."""
-
-    venue_ids: np.ndarray
-    batch: Any
-    stamp: tuple
 
 
-class WalkingService:
-    """Per-app cache of networks and of venue snaps; thread-safe."""
-
-    def __init__(self, network_dir: Path) -> None:
-        self.registry = NetworkRegistry(network_dir)
-        self._snaps: dict[tuple[str, bool], VenueSnaps] = {}
-        self._lock = threading.Lock()
-
-    def router_for(self, lat: float, lon: float) -> tuple[str | None, Router | None]:
-        router = self.registry.for_point(lat, lon)
-        if router is None:
-            return None, None
-        return router.graph.meta.name, router
-
-    def venue_snaps(self, session: Session, name: str, router: Router,
-                    avoid_steps: bool) -> VenueSnaps:
-        stamp = session.execute(select(Venue.id, Venue.updated_at).order_by(
-            Venue.updated_at.desc(), Venue.id.desc()).limit(1)).first()
-        count = session.scalar(select(Venue.id).order_by(Venue.id.desc()).limit(1))
-        key = (name, avoid_steps)
-        stamp_key = (tuple(stamp) if stamp else None, count)
-        with self._lock:
-            cached = self._snaps.get(key)
-            if cached is not None and cached.stamp == stamp_key:
-                return cached
-        rows = session.execute(select(Venue.id, lat_of(Venue.geom), lon_of(Venue.geom))).all()
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        lats = np.array([r[1] for r in rows], dtype=np.float64)
-        lons = np.array([r[2] for r in rows], dtype=np.float64)
-        snaps = VenueSnaps(ids, router.snap_many(lats, lons, avoid_steps=avoid_steps), stamp_key)
-        with self._lock:
-            self._snaps[key] = snaps
-        return snaps
 
 
 @dataclass
@@ -221,12 +181,6 @@ def _when_words(query: MatchQuery) -> str:
     return day + (f" in the {query.time_of_day}" if query.time_of_day else "")
 
 
-def walking_service(app) -> WalkingService:
-    """The app's walking service, made on first use (networks load lazily too)."""
-    service = app.extensions.get("assetmap.walking")
-    if service is None:
-        service = app.extensions["assetmap.walking"] = WalkingService(app.config["NETWORK_DIR"])
-    return service
 
 
 def find_matches(session: Session, service: WalkingService, query: MatchQuery, *,
@@ -268,13 +222,13 @@ def _estimated_walk(session: Session, lat0: float, lon0: float, minutes: int,
                     pace: Any) -> dict[int, tuple[float, float]]:
     """Venue id -> (metres, minutes) by straight line x detour factor (no network here)."""
     limit_m = minutes * pace.metres_per_minute
-    radius_deg = limit_m / 111_000
+    radius_deg = crow_flies_metres(limit_m) / METRES_PER_DEGREE
     rows = session.execute(select(Venue.id, lat_of(Venue.geom), lon_of(Venue.geom))).all()
     walk = {}
     for venue_id, lat, lon in rows:
-        if abs(lat - lat0) > radius_deg * 1.5:
+        if abs(lat - lat0) > radius_deg * 1.01:
             continue
-        metres = DETOUR_FACTOR * haversine_m(lat0, lon0, lat, lon)
+        metres = detour_metres(haversine_m(lat0, lon0, lat, lon))
         if metres <= limit_m:
             walk[venue_id] = (metres, metres / pace.metres_per_minute)
     return walk
@@ -293,12 +247,12 @@ def venues_within_walk(session: Session, service: WalkingService, lat: float, lo
 
 
 def _circle(query: MatchQuery, pace) -> dict:
-    radius = query.minutes * pace.metres_per_minute / DETOUR_FACTOR
+    radius = crow_flies_metres(query.minutes * pace.metres_per_minute) / METRES_PER_DEGREE
     ring = []
     for step in range(65):
         angle = 2 * math.pi * step / 64
-        ring.append([query.lon + radius * math.sin(angle) / (111_320 * math.cos(
-            math.radians(query.lat))), query.lat + radius * math.cos(angle) / 110_574])
+        ring.append([query.lon + radius * math.sin(angle) / math.cos(math.radians(query.lat)),
+                     query.lat + radius * math.cos(angle)])
     return {"type": "Polygon", "coordinates": [ring]}
 
 
@@ -439,14 +393,3 @@ def _describe(activity: Activity, lat: float, lon: float, metres: float, minutes
         "intake": intake_dict(activity.intake, activity.intake_by, activity.intake_at, now),
         "languages": data["languages"], "languages_words": data["languages_words"],
     }
-
-
-def estimated_route(query: MatchQuery, lat: float, lon: float) -> dict:
-    """A straight line marked estimated, for origins outside every network."""
-    metres = DETOUR_FACTOR * haversine_m(query.lat, query.lon, lat, lon)
-    return {"type": "Feature",
-            "geometry": {"type": "LineString", "coordinates": [[query.lon, query.lat],
-                                                               [lon, lat]]},
-            "properties": {"metres": round(metres),
-                           "minutes": round(metres / PACES[query.pace].metres_per_minute, 1),
-                           "pace": query.pace, "estimated": True}}

@@ -28,7 +28,7 @@ from assetmap import vocab
 from assetmap.errors import NotFound, ValidationError
 from assetmap.freshness.due import clock
 from assetmap.freshness.queue import page_args
-from assetmap.listings.venues import haversine_m
+from assetmap.geo import haversine_m
 from assetmap.models import Activity, ActivityTag, Organisation, ScheduleEntry, Venue
 from assetmap.opendata import oruk
 from assetmap.opendata.oruk import taxonomy_id

@@ -39,8 +39,9 @@ from typing import Any
 
 import numpy as np
 
+from assetmap.geo import haversine_m
+
 FORMAT_VERSION = 1
-EARTH_RADIUS_M = 6_371_008.8
 
 WALKABLE_HIGHWAYS = frozenset({
     "footway", "path", "pedestrian", "steps", "residential", "living_street", "service",
@@ -142,14 +143,6 @@ class WalkGraph:
         """(lats, lons) of an edge's polyline, from edge_u to edge_v."""
         lo, hi = self.geom_indptr[edge], self.geom_indptr[edge + 1]
         return self.geom_lat[lo:hi], self.geom_lon[lo:hi]
-
-
-def haversine_m(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
-    """Great-circle metres; works on scalars and numpy arrays alike."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(np.subtract(lon2, lon1))
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
 
 
 def is_walkable(tags: Any) -> bool:

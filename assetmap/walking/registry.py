@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from assetmap.geo import METRES_PER_DEGREE
 from assetmap.walking.graph import (
-    EARTH_RADIUS_M,
     NPZ_SUFFIX,
     GraphMeta,
     WalkingNetworkError,
@@ -152,7 +152,7 @@ def _in_ring(x: float, y: float, xs: np.ndarray, ys: np.ndarray) -> bool:
 
 def _ring_area_m2(lon: np.ndarray, lat: np.ndarray) -> float:
     """Shoelace area of a lon/lat ring, scaled to metres at its mean latitude."""
-    k = math.pi / 180 * EARTH_RADIUS_M
+    k = METRES_PER_DEGREE
     x = lon * k * math.cos(math.radians(float(lat.mean())))
     y = lat * k
     return abs(float(np.dot(x[:-1], y[1:]) - np.dot(x[1:], y[:-1]))) / 2

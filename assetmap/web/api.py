@@ -15,13 +15,13 @@ from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
 from assetmap.listings.query import ActivityFilter, activities_query, activity_with_point
 from assetmap.listings.serialize import to_feature
-from assetmap.matching.rank import MatchQuery, estimated_route, find_matches, walking_service
+from assetmap.matching.rank import MatchQuery, find_matches
 from assetmap.models import Activity, Area, utcnow
 from assetmap.params import id_param, int_param
 from assetmap.places.status import attribution_text
 from assetmap.spatial import BBox, in_bbox
-from assetmap.walking import PACES
 from assetmap.walking.router import streets_in_box
+from assetmap.walking.service import walking_service
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -228,11 +228,8 @@ def route() -> Response:
     if found is None or found[1] is None:
         raise NotFound(f"no activity with id {activity_id} at a venue")
     _activity, lat, lon = found
-    service = walking_service(current_app)
-    _name, router = service.router_for(query.lat, query.lon)
-    if router is None:
-        return no_store(jsonify(estimated_route(query, lat, lon)))
-    walk = router.route(query.lat, query.lon, lat, lon, PACES[query.pace].name)
+    _router, walk = walking_service(current_app).route_or_estimate(
+        query.lat, query.lon, lat, lon, query.pace)
     return no_store(jsonify({
         "type": "Feature", "geometry": walk.geometry,
         "properties": {"activity_id": activity_id, "metres": round(walk.metres),

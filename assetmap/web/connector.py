@@ -34,10 +34,10 @@ from assetmap.handout.sheet import cost_words, render_pdf, session_words
 from assetmap.listings.query import activity_with_point
 from assetmap.listings.referral import set_referral_fields
 from assetmap.listings.serialize import activity_to_dict
-from assetmap.matching.rank import walking_service
 from assetmap.models import Activity, utcnow
 from assetmap.params import as_id, id_param
 from assetmap.walking import PACES
+from assetmap.walking.service import walking_service
 from assetmap.web.api import ATTRIBUTION
 from assetmap.web.api import no_store as _no_store
 from assetmap.web.auth import role_required

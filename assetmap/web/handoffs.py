@@ -35,9 +35,9 @@ from assetmap.handoffs import unmet
 from assetmap.handoffs.privacy import IdentifiersFound
 from assetmap.handout.sheet import session_words
 from assetmap.listings.serialize import activity_to_dict
-from assetmap.matching.rank import walking_service
 from assetmap.models import Activity, utcnow
 from assetmap.params import int_param
+from assetmap.walking.service import walking_service
 from assetmap.web.auth import role_required
 
 bp = Blueprint("handoffs", __name__)

@@ -14,8 +14,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from assetmap.db import get_session
-from assetmap.matching.rank import venues_within_walk, walking_service
+from assetmap.matching.rank import venues_within_walk
 from assetmap.opendata import oruk, oruk_query
+from assetmap.walking.service import walking_service
 
 bp = Blueprint("oruk", __name__, url_prefix="/oruk")
 

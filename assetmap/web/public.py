@@ -11,9 +11,9 @@ from assetmap.handout.sheet import cost_words, session_words
 from assetmap.listings.query import ActivityFilter, activity_with_point
 from assetmap.listings.serialize import activity_to_dict
 from assetmap.maps.nearby import find_nearby, walk_from
-from assetmap.matching.rank import walking_service
 from assetmap.models import utcnow
 from assetmap.places.addresses import index_for
+from assetmap.walking.service import walking_service
 from assetmap.web.api import ATTRIBUTION, include_private
 
 bp = Blueprint("public", __name__)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from assetmap.geo import haversine_m
 from assetmap.handout import sheet as ho
 
 # A tiny street grid (lat, lon): A Street runs north, then B Road east, then a crossing.
@@ -107,7 +108,7 @@ def test_map_puts_start_north_of_a_place_to_its_south_and_fits_the_box():
     for m in drawing.markers:
         assert 0 < m.x < 1000 and 0 < m.y < 560
     # The scale bar is a round number of metres, drawn to scale.
-    metres = ho._metres(*P0, *south)
+    metres = haversine_m(*P0, *south)
     assert math.isclose(drawing.scale_length / drawing.scale_metres,
                         math.dist((start.x, start.y), (place.x, place.y)) / metres, rel_tol=0.02)
 

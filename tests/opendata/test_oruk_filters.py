@@ -17,11 +17,12 @@ from assetmap.db import session_scope
 from assetmap.listings.changes import SYSTEM, Actor, apply_changes, create_activity
 from assetmap.listings.venues import haversine_m, venue_point
 from assetmap.listings.verification import record_verification
-from assetmap.matching.rank import MatchQuery, find_matches, walking_service
+from assetmap.matching.rank import MatchQuery, find_matches
 from assetmap.models import Activity, Venue, utcnow
 from assetmap.opendata import oruk
 from assetmap.places.geocode import geocode_postcode
 from assetmap.schedule import LONDON, occurrences
+from assetmap.walking.service import walking_service
 from tests.opendata.conftest import shared
 
 POSTCODE = "NW5 1TL"

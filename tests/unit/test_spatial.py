@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from assetmap.listings.venues import haversine_m
+from assetmap.geo import haversine_m
 from assetmap.spatial import BBox
 
 

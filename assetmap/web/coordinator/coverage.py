@@ -18,8 +18,8 @@ from assetmap.coverage import gaps as cov
 from assetmap.db import get_session
 from assetmap.errors import ValidationError
 from assetmap.freshness import due
-from assetmap.matching.rank import walking_service
 from assetmap.models import Area
+from assetmap.walking.service import walking_service
 from assetmap.web.auth import role_required
 from assetmap.web.coordinator import bp
 

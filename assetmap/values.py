@@ -1,5 +1,6 @@
 """One home for each value a person or a file gives us: text, names, e-mail addresses, web
-addresses and phone numbers.
+addresses, phone numbers and costs (read, and written back), plus the small rules every module
+shares (time in words, many ids at a time).
 
 Every way in (the web forms and request parameters, the JSON API, suggestions, the
 organiser's form, quick edit, `assetmap import`) calls these, so a value refused by one is
@@ -10,7 +11,10 @@ hold a NUL byte; a `mailto:` link must not carry `?bcc=`; a link must not run sc
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from assetmap.errors import ValidationError
@@ -125,3 +129,88 @@ def ago(then: datetime, now: datetime) -> str:
     if days == 1:
         return "yesterday"
     return f"{span(days)} ago"
+
+
+T = TypeVar("T")
+
+# -- cost ------------------------------------------------------------------------------------
+
+COST_TEXT_MAX = 200
+_UNKNOWN_COST_WORDS = frozenset({"unknown", "not sure", "don't know", "ask"})
+_FREE_WORDS = frozenset({"free", "0", "£0", "0.00", "£0.00"})
+_SMALL_FEE_WORDS = frozenset({"small fee", "small-fee", "donation", "small donation"})
+_SMALL_FEE_WITH = re.compile(r"small[ -]fee\s*\((.+)\)", re.IGNORECASE)
+_AMOUNT = re.compile(r"£?\s*(\d{1,5}(?:\.\d{1,2})?)")
+COST_HINT = "write 'free', an amount like '£3.50', 'small fee' or 'small fee (details)'"
+
+
+def unknown_cost() -> dict[str, Any]:
+    """The cost fields of a listing whose cost nobody has said."""
+    return {"cost_kind": "unknown", "cost_amount": None, "cost_text": None}
+
+
+def parse_cost(text: str | None, *, field: str = "cost") -> dict[str, Any]:
+    """A cost as people write it ('free', '£3.50', 'small fee (donation welcome)', blank or
+    'not sure') as the listing's cost fields; the amount as a string of pounds and pence."""
+    raw = (text or "").strip()
+    lowered = raw.lower()
+    if not raw or lowered in _UNKNOWN_COST_WORDS:
+        return unknown_cost()
+    if lowered in _FREE_WORDS:
+        return {"cost_kind": "free", "cost_amount": None, "cost_text": None}
+    if lowered in _SMALL_FEE_WORDS:
+        return {"cost_kind": "small-fee", "cost_amount": None, "cost_text": None}
+    match = _SMALL_FEE_WITH.fullmatch(raw)
+    if match:
+        details = match.group(1).strip()
+        if len(details) > COST_TEXT_MAX:
+            raise ValidationError(field, f"keep the details under {COST_TEXT_MAX} characters")
+        return {"cost_kind": "small-fee", "cost_amount": None, "cost_text": details}
+    match = _AMOUNT.fullmatch(lowered)
+    if match:
+        amount = Decimal(match.group(1))
+        if amount == 0:
+            return {"cost_kind": "free", "cost_amount": None, "cost_text": None}
+        return {"cost_kind": "amount", "cost_amount": str(amount.quantize(Decimal("0.01"))),
+                "cost_text": None}
+    raise ValidationError(field, COST_HINT)
+
+
+def cost_as_typed(listing: Mapping[str, Any] | Any) -> str:
+    """The cost of a listing (its cost fields as a mapping, or the listing itself) as a person
+    would type it, which `parse_cost` reads back unchanged ('' when nobody has said)."""
+    get = listing.get if isinstance(listing, Mapping) else lambda key: getattr(listing, key)
+    kind, amount, text = get("cost_kind"), get("cost_amount"), get("cost_text")
+    if kind == "free":
+        return "free"
+    if kind == "amount" and amount is not None:
+        return f"£{amount}"
+    if kind == "small-fee":
+        return f"small fee ({text})" if text else "small fee"
+    return ""
+
+
+def cost_in_words(cost: Mapping[str, Any]) -> str:
+    """A listing's published cost (`kind`, `amount`, `text`, as the API gives it) for someone
+    deciding whether to go: 'Free', '£3', 'A small fee (…)', 'Ask the organiser'."""
+    kind, amount, text = cost.get("kind"), cost.get("amount"), cost.get("text")
+    if kind == "free":
+        return "Free"
+    if kind == "amount" and amount:
+        pounds = float(amount)
+        return f"£{pounds:.0f}" if pounds == int(pounds) else f"£{pounds:.2f}"
+    if kind == "small-fee":
+        return "A small fee" + (f" ({text})" if text else "")
+    return "Ask the organiser"
+
+
+# -- many at a time --------------------------------------------------------------------------
+
+#: Ids per IN list: far below SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
+CHUNK = 5000
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """`items` in consecutive slices of at most `size` (for IN lists and batched writes)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

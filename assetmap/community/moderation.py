@@ -21,7 +21,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from assetmap import vocab
-from assetmap.community.suggestions import cost_words, listing_fields
+from assetmap.community.suggestions import listing_fields
 from assetmap.errors import Conflict, NotFound, ValidationError
 from assetmap.freshness.due import refresh
 from assetmap.geo import haversine_m
@@ -39,6 +39,7 @@ from assetmap.models import (
 )
 from assetmap.schedule import DAY_CODES, DAY_NAMES, ScheduleRule, describe_all
 from assetmap.spatial import BBox, in_bbox, lat_of, lon_of
+from assetmap.values import cost_as_typed
 
 DUPLICATE_METRES = 400  # "a few hundred metres"
 SIMILAR_NAME = 0.6
@@ -231,7 +232,7 @@ def describe_value(key: str, value: Any) -> str:
     if key == "schedules":
         return describe_all(ScheduleRule.from_dict(r) for r in value)
     if key == "cost":
-        return cost_words(value) or "not known"
+        return cost_as_typed(value) or "not known"
     if key == "venue":
         return ", ".join(p for p in (value.get("name"), value.get("address"),
                                      value.get("postcode")) if p)

@@ -26,9 +26,7 @@ from assetmap.community.moderation import current_values, describe_value
 from assetmap.community.suggestions import (
     FieldChecker,
     SuggestionInvalid,
-    cost_words,
     locate,
-    parse_cost,
 )
 from assetmap.errors import AssetMapError, ValidationError
 from assetmap.listings.changes import Actor, apply_changes
@@ -37,7 +35,7 @@ from assetmap.listings.verification import record_verification
 from assetmap.models import Activity, OrganiserLink, OutboxMessage, ReviewItem, utcnow
 from assetmap.schedule import ScheduleError, describe_all
 from assetmap.schedule import parse_schedule as parse_schedule_text
-from assetmap.values import clean_text
+from assetmap.values import clean_text, cost_as_typed, parse_cost
 
 SALT = "assetmap.organiser-link"
 DEFAULT_DAYS = 30
@@ -115,7 +113,7 @@ def listing_summary(activity: Activity) -> list[tuple[str, str]]:
         ("What", vocab.CATEGORY_LABELS.get(activity.category, activity.category)),
         ("When", describe_all(activity.schedules) or "Not given"),
         ("Where", _one_line(where)),
-        ("Cost", cost_words(values["cost"]) or "Not given"),
+        ("Cost", cost_as_typed(values["cost"]) or "Not given"),
         ("Contact", ", ".join(p for p in (activity.contact_name, activity.contact_phone,
                                           activity.contact_email, activity.contact_url) if p)
          or "Not given"),
@@ -209,7 +207,7 @@ def change_form_values(activity: Activity) -> dict[str, str]:
     venue = values["venue"] or {}
     return {
         "name": activity.name or "", "description": activity.description or "",
-        "schedule": describe_all(activity.schedules), "cost": cost_words(values["cost"]),
+        "schedule": describe_all(activity.schedules), "cost": cost_as_typed(values["cost"]),
         "venue_name": venue.get("name") or "", "address": venue.get("address") or "",
         "postcode": venue.get("postcode") or "", "contact_name": activity.contact_name or "",
         "contact_email": activity.contact_email or "",
@@ -244,8 +242,8 @@ def propose_changes(session: Session, link: OrganiserLink, form: Mapping[str, An
     if "cost" in changed:
         try:
             proposal["cost"] = parse_cost(check.text("cost"))
-        except ValueError as exc:
-            check.fail("cost", str(exc))
+        except ValidationError as exc:
+            check.fail("cost", exc.message)
     if changed & {"venue_name", "address", "postcode"}:
         name, address = check.text("venue_name"), check.text("address")
         postcode = check.text("postcode", required="Give the postcode of where it happens now")

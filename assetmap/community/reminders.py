@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from assetmap.community.organiser import send_organiser_check
 from assetmap.errors import ConfigError
-from assetmap.freshness import due
 from assetmap.freshness import queue as fq
 from assetmap.models import Activity, OutboxMessage
+from assetmap.values import chunks
 
 REMINDER_KINDS: tuple[str, ...] = ("organiser-check", "organiser-reminder")
 
@@ -46,10 +46,9 @@ def send_reminders(session: Session, config: Mapping, *, now: datetime
         .order_by(Activity.freshness_due_at, Activity.id)).all()
     sent: dict[int, int] = {}
     failed = 0
-    for start in range(0, len(candidates), due.CHUNK):
+    for chunk in chunks(candidates):
         if sum(sent.values()) >= limit:
             break
-        chunk = candidates[start:start + due.CHUNK]
         rounds = _sent_levels(session, [c[0] for c in chunk])
         for activity_id, due_at in chunk:
             level = max(i for i, offset in enumerate(offsets) if now >= due_at + offset)

@@ -14,7 +14,6 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from assetmap.places.geocode import geocode_postcode, normalise_postcode, parse_
 from assetmap.referral.languages import parse_languages
 from assetmap.schedule import DAY_CODES, ScheduleError, ScheduleRule, describe_all
 from assetmap.schedule import parse_schedule as parse_schedule_text
-from assetmap.values import clean_text
+from assetmap.values import clean_text, parse_cost, unknown_cost
 
 # Longest text each field keeps; the whole request is also bounded by MAX_CONTENT_LENGTH.
 LIMITS: dict[str, int] = {
@@ -166,41 +165,6 @@ def trapped(form: Mapping[str, Any]) -> bool:
 
 # -- parsing pieces shared with organiser changes -----------------------------------------
 
-def parse_cost(text: str | None) -> dict[str, Any]:
-    """'free', '£3.50', 'small fee', 'small fee (donation welcome)' as listing cost fields."""
-    raw = (text or "").strip()
-    lowered = raw.lower()
-    if not raw or lowered in ("unknown", "not sure", "don't know", "ask"):
-        return {"cost_kind": "unknown", "cost_amount": None, "cost_text": None}
-    if lowered in ("free", "0", "£0", "0.00", "£0.00"):
-        return {"cost_kind": "free", "cost_amount": None, "cost_text": None}
-    if lowered in ("small fee", "small-fee", "donation", "small donation"):
-        return {"cost_kind": "small-fee", "cost_amount": None, "cost_text": None}
-    match = re.fullmatch(r"small[ -]fee\s*\((.+)\)", raw, flags=re.IGNORECASE)
-    if match:
-        return {"cost_kind": "small-fee", "cost_amount": None,
-                "cost_text": match.group(1).strip()[:200]}
-    match = re.fullmatch(r"£?\s*(\d{1,5}(?:\.\d{1,2})?)", lowered)
-    if match:
-        amount = Decimal(match.group(1))
-        if amount == 0:
-            return {"cost_kind": "free", "cost_amount": None, "cost_text": None}
-        return {"cost_kind": "amount", "cost_amount": str(amount.quantize(Decimal("0.01"))),
-                "cost_text": None}
-    raise ValueError("write 'free', an amount like '£3.50', 'small fee' or "
-                     "'small fee (details)'")
-
-
-def cost_words(fields: Mapping[str, Any]) -> str:
-    """The cost as a person would write it (and as `parse_cost` reads it back)."""
-    kind = fields.get("cost_kind")
-    if kind == "free":
-        return "free"
-    if kind == "amount" and fields.get("cost_amount") is not None:
-        return f"£{fields['cost_amount']}"
-    if kind == "small-fee":
-        return f"small fee ({fields['cost_text']})" if fields.get("cost_text") else "small fee"
-    return ""
 
 
 def _clock(value: str) -> time:
@@ -253,8 +217,8 @@ def parse_api(data: Any, *, data_dir: Path, session: Session, today: date) -> Dr
     cost_raw = check.text("cost")
     try:
         cost = parse_cost(cost_raw)
-    except ValueError as exc:
-        check.fail("cost", str(exc))
+    except ValidationError as exc:
+        check.fail("cost", exc.message)
     tags = data.get("tags")
     if isinstance(tags, str):
         tags = [t for t in re.split(r"[;,]", tags) if t.strip()]
@@ -271,7 +235,7 @@ def parse_form(form: Mapping[str, Any], *, days: list[str], tags: list[str],
     """The public form: "when" as days, how often and times; cost as a choice and amount."""
     check = FieldChecker(form)
     schedules = _form_schedule(check, form, days, today)
-    cost: dict[str, Any] = {"cost_kind": "unknown", "cost_amount": None, "cost_text": None}
+    cost: dict[str, Any] = unknown_cost()
     kind = form.get("cost_kind") or "unknown"
     if kind not in vocab.COST_KINDS:
         check.fail("cost_kind", "choose one of the answers")
@@ -279,8 +243,8 @@ def parse_form(form: Mapping[str, Any], *, days: list[str], tags: list[str],
         amount = check.text("cost_amount", required="Give the amount, e.g. 3.50")
         if amount:
             try:
-                cost = parse_cost(amount)
-            except ValueError:
+                cost = parse_cost(amount, field="cost_amount")
+            except ValidationError:
                 check.fail("cost_amount", "write an amount in pounds, e.g. 3.50")
     else:
         cost["cost_kind"] = kind

@@ -28,7 +28,6 @@ from assetmap.handout import sheet as ho
 from assetmap.listings.changes import Actor, apply_changes
 from assetmap.listings.query import activity_with_point
 from assetmap.listings.serialize import activity_to_dict
-from assetmap.listings.transfer import cost_cell, parse_cost
 from assetmap.listings.venues import find_or_create_venue
 from assetmap.listings.verification import record_verification
 from assetmap.matching.rank import MatchQuery, MatchResult, find_matches
@@ -37,7 +36,7 @@ from assetmap.models import Activity, ChangeRecord, ReviewItem, User, Verificati
 from assetmap.params import id_param
 from assetmap.places.geocode import parse_lat_lon
 from assetmap.schedule import LONDON, ScheduleError, describe_all, parse_schedule
-from assetmap.values import ago
+from assetmap.values import ago, chunks, cost_as_typed, cost_in_words, parse_cost
 from assetmap.walking import PACES
 from assetmap.walking.service import WalkingService
 
@@ -185,7 +184,7 @@ def enrich(session: Session, matches: list[dict], *, now: datetime) -> list[dict
     for m in matches:
         m["endorsement"] = said.get(m["id"])
         m["session_words"] = [ho.session_words(s, short=True) for s in m["next_sessions"]]
-        m["cost_words"] = ho.cost_words(m["cost"])
+        m["cost_words"] = cost_in_words(m["cost"])
         if m["id"] in closed:
             m["freshness"] = closed_freshness(m["freshness"], closed[m["id"]], now)
             m["stale"] = True
@@ -197,7 +196,7 @@ def enrich(session: Session, matches: list[dict], *, now: datetime) -> list[dict
 def reported_closed(session: Session, ids: Sequence[int]) -> dict[int, datetime | None]:
     """Listings marked possibly closed, with when a person reported it (None: a feed)."""
     out: dict[int, datetime | None] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for activity_id in session.scalars(select(Activity.id).where(
                 Activity.id.in_(chunk), Activity.possibly_closed.is_(True))):
             out[activity_id] = None
@@ -326,7 +325,7 @@ def endorsements(session: Session, ids: Sequence[int], *, now: datetime,
                  notes: int = 3) -> dict[int, Endorsement]:
     """Connectors' checks and judgements per listing, and their latest private notes."""
     out: dict[int, Endorsement] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         events = session.scalars(
             select(VerificationEvent).where(VerificationEvent.activity_id.in_(chunk),
                                             VerificationEvent.method.in_(CHECK_METHODS),
@@ -381,7 +380,7 @@ def edit_values(activity: Activity) -> dict[str, str]:
         "venue_name": venue.name if venue else "",
         "venue_address": (venue.address or "") if venue else "",
         "venue_postcode": (venue.postcode or "") if venue else "",
-        "cost": cost_cell(activity),
+        "cost": cost_as_typed(activity),
         "contact_name": activity.contact_name or "",
         "contact_phone": activity.contact_phone or "",
         "contact_email": activity.contact_email or "",
@@ -538,11 +537,7 @@ def _one_field(fields: dict[str, Any], key: str, value: str) -> None:
         except ScheduleError as exc:
             raise ValidationError("schedule", str(exc)) from None
     elif key == "cost":
-        try:
-            fields.update(parse_cost(value) or {"cost_kind": "unknown", "cost_amount": None,
-                                                "cost_text": None})
-        except ValidationError as exc:
-            raise ValidationError("cost", exc.message) from None
+        fields.update(parse_cost(value))
     elif key in ("contact_email", "contact_url", "contact_phone") and value.strip():
         fields[key] = _CONTACT_CHECKS[key](value, key)
     elif key in ("description", "first_visit", "contact_name", "contact_phone",
@@ -678,7 +673,7 @@ def build_handout(session: Session, service: WalkingService, ids: Sequence[int],
         plans.append(plan)
         items.append(ho.HandoutItem(
             number, data, tuple(ho.session_words(s) for s in data["next_sessions"]),
-            ho.cost_words(data["cost"]), tuple(ho.first_visit_words(data)),
+            cost_in_words(data["cost"]), tuple(ho.first_visit_words(data)),
             plan.walk if plan else None, plan.directions if plan else None, spec))
     overview = None
     located = [(item, plan) for item, plan in zip(items, plans, strict=True) if plan]
@@ -725,6 +720,3 @@ def _clean_text(value: str | None, name: str, limit: int) -> str | None:
     return text or None
 
 
-def _chunks(ids: Sequence[int], size: int = 900) -> list[Sequence[int]]:
-    """SQLite's bound-parameter limit."""
-    return [ids[i:i + size] for i in range(0, len(ids), size)]

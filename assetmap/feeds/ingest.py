@@ -44,6 +44,7 @@ from assetmap.listings.venues import SAME_VENUE_METRES, find_or_create_venue, re
 from assetmap.listings.verification import record_verification
 from assetmap.models import Activity, Organisation, Source, SourceLink, Venue, VerificationEvent
 from assetmap.spatial import BBox, in_bbox, lat_of, lon_of, point
+from assetmap.values import chunks
 from scrapers.base import ActivityRecord, ParseIssue, VenueRecord
 
 MISSES_BEFORE_POSSIBLY_CLOSED = 3
@@ -335,10 +336,9 @@ class Ingestor:
 
     def _source_links(self, external_ids: list[str], *what: Any) -> Iterator[Row]:
         """This source's links for these external ids, asked 500 at a time."""
-        for start in range(0, len(external_ids), 500):
+        for chunk in chunks(external_ids, 500):
             yield from self.session.execute(select(*what).where(
-                SourceLink.source_id == self.source.id,
-                SourceLink.external_id.in_(external_ids[start:start + 500])))
+                SourceLink.source_id == self.source.id, SourceLink.external_id.in_(chunk)))
 
     def new_link(self, activity_id: int, record: ActivityRecord, fingerprint: str) -> dict:
         """The columns of a new source link: this feed now lists `record` as that listing."""

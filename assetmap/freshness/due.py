@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -49,6 +49,7 @@ from assetmap.models import (
     utcnow,
 )
 from assetmap.schedule import ScheduleRule
+from assetmap.values import chunks
 
 CLOSURE_REVIEW_KINDS: tuple[str, ...] = ("report-closed", "organiser-stopped")
 
@@ -57,7 +58,6 @@ CLOSURE_REVIEW_KINDS: tuple[str, ...] = ("report-closed", "organiser-stopped")
 RULE_FIELDS: frozenset[str] = frozenset({"category", "schedules", "possibly_closed"})
 
 
-CHUNK = 5000
 
 
 def current_rules() -> Rules:
@@ -72,18 +72,13 @@ def clock(config: Mapping) -> datetime:
     return config.get("FRESHNESS_NOW") or utcnow()
 
 
-def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start:start + CHUNK]
-
-
 Scope = Callable[[ColumnElement[int]], ColumnElement[bool]]
 
 
 def evidence(session: Session, ids: Sequence[int], rules: Rules) -> dict[int, Due]:
     """Each listing's due date and sticky state from its checks, feeds and reports."""
     out: dict[int, Due] = {}
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         out.update(_evidence(session, lambda column, chunk=chunk: column.in_(chunk), rules))
     return out
 
@@ -204,7 +199,7 @@ def recompute(session: Session, *, now: datetime, rules: Rules) -> RecomputeRepo
                      updated_at=table.c.updated_at))
     report = RecomputeReport(by_state=dict.fromkeys(STATES, 0))
     ids = list(session.scalars(select(Activity.id).order_by(Activity.id)))
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
 
         def scope(column: ColumnElement[int], lo: int = chunk[0], hi: int = chunk[-1]
                   ) -> ColumnElement[bool]:

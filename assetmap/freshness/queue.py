@@ -37,7 +37,7 @@ from sqlalchemy.types import NullType
 
 from assetmap import vocab
 from assetmap.errors import ValidationError
-from assetmap.freshness.due import _chunks, current_rules, evidence, state_column, state_condition
+from assetmap.freshness.due import current_rules, evidence, state_column, state_condition
 from assetmap.freshness.rules import NEEDS_CHECK, STATE_LABELS, STATES, Rules, overdue_words, words
 from assetmap.models import (
     Activity,
@@ -49,7 +49,7 @@ from assetmap.models import (
 )
 from assetmap.params import as_id, id_param, int_param
 from assetmap.spatial import lat_of, lon_of
-from assetmap.values import ago
+from assetmap.values import ago, chunks
 
 #: Listings that need keeping fresh; ended and pending (not yet approved) ones do not.
 LIVE_STATUSES: tuple[str, ...] = ("active", "paused")
@@ -328,7 +328,7 @@ def queue_items(session: Session, flt: QueueFilter, *, now: datetime, limit: int
     users = dict(session.execute(select(User.id, User.email).where(
         User.id.in_({r[10] for r in rows if r[10] is not None}))).all())
     sources: dict[int, list[str]] = defaultdict(list)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for activity_id, name in session.execute(
                 select(SourceLink.activity_id, Source.name)
                 .join(Source, Source.id == SourceLink.source_id)
@@ -367,7 +367,7 @@ def venue_wards(session: Session, venue_ids: Iterable[int]) -> dict[int, str]:
     """Ward name of each venue (venues outside every ward are left out)."""
     venue_ids = list(venue_ids)
     out: dict[int, str] = {}
-    for chunk in _chunks(venue_ids):
+    for chunk in chunks(venue_ids):
         out.update(session.execute(
             select(Venue.id, Area.name).join(Area, and_(Area.kind == "ward",
                                                         venue_in_area(Venue.geom, Area.geom)))

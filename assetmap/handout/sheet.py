@@ -593,17 +593,6 @@ def session_words(session: dict, *, short: bool = False) -> str:
     return text
 
 
-def cost_words(cost: dict) -> str:
-    if cost["kind"] == "free":
-        return "Free"
-    if cost["kind"] == "amount" and cost.get("amount"):
-        amount = float(cost["amount"])
-        return f"£{amount:.0f}" if amount == int(amount) else f"£{amount:.2f}"
-    if cost["kind"] == "small-fee":
-        return "A small fee" + (f" ({cost['text']})" if cost.get("text") else "")
-    return "Ask the organiser"
-
-
 FIRST_VISIT_BY_TAG = (
     ("drop-in", "You can just turn up: there is no need to book."),
     ("welcoming-newcomers", "New people are made welcome."),

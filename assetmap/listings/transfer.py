@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from assetmap.models import Activity, Organisation, VerificationEvent
 from assetmap.params import id_param
 from assetmap.places.geocode import parse_lat_lon
 from assetmap.schedule import ScheduleError, ScheduleRule, describe_all, parse_schedule
-from assetmap.values import from_spreadsheet_cell, strip_controls
+from assetmap.values import cost_as_typed, from_spreadsheet_cell, parse_cost, strip_controls
 
 COLUMNS: tuple[str, ...] = (
     "id", "name", "category", "description", "organisation", "venue_name", "address",
@@ -139,25 +139,6 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise ValidationError("file", f"{path.name}: import takes .csv or .geojson files")
 
 
-def parse_cost(raw: str) -> dict[str, Any]:
-    text = (raw or "").strip()
-    if not text:
-        return {}
-    lowered = text.lower()
-    if lowered in ("free", "0", "£0", "0.00"):
-        return {"cost_kind": "free", "cost_amount": None, "cost_text": None}
-    if lowered in ("small fee", "small-fee", "donation", "small donation"):
-        return {"cost_kind": "small-fee", "cost_amount": None, "cost_text": None}
-    match = re.fullmatch(r"small[ -]fee\s*\((.+)\)", text, flags=re.IGNORECASE)
-    if match:
-        return {"cost_kind": "small-fee", "cost_amount": None,
-                "cost_text": match.group(1).strip()}
-    match = re.fullmatch(r"£?\s*(\d+(?:\.\d{1,2})?)", lowered)
-    if match:
-        return {"cost_kind": "amount", "cost_amount": Decimal(match.group(1)),
-                "cost_text": None}
-    raise ValidationError("cost", f"{text!r}: write 'free', an amount like '£3.50', "
-                                  "'small fee' or 'small fee (details)'")
 
 
 def _date(raw: str, column: str) -> datetime:
@@ -189,7 +170,9 @@ def row_to_fields(row: dict[str, Any]) -> dict[str, Any]:
         except ScheduleError as exc:
             raise ValidationError("schedule", str(exc)) from None
         fields["schedules"] = rules
-    fields.update(parse_cost(str(row.get("cost") or "")))
+    cost = str(row.get("cost") or "")
+    if cost.strip():  # a blank cell leaves the cost as it is
+        fields.update(parse_cost(cost))
     if row.get("tags"):
         fields["tags"] = [t for t in re.split(r"[;|]", str(row["tags"])) if t.strip()]
     for column in ("intake", "languages", "interpreter"):  # checked by validate_fields
@@ -297,16 +280,6 @@ def _match(session: Session, row: dict[str, Any], fields: dict[str, Any]) -> Act
 
 # -- export --------------------------------------------------------------------------------
 
-def cost_cell(activity: Activity) -> str:
-    if activity.cost_kind == "free":
-        return "free"
-    if activity.cost_kind == "amount" and activity.cost_amount is not None:
-        return f"£{activity.cost_amount}"
-    if activity.cost_kind == "small-fee":
-        return f"small fee ({activity.cost_text})" if activity.cost_text else "small fee"
-    return ""
-
-
 def export_rows(session: Session, flt: ActivityFilter | None = None) -> list[dict[str, Any]]:
     """One dict per listing with the import columns. Public data only: no private notes."""
     flt = flt or ActivityFilter(statuses=vocab.ACTIVITY_STATUSES)
@@ -324,7 +297,7 @@ def export_rows(session: Session, flt: ActivityFilter | None = None) -> list[dic
             "lon": "" if lon is None else round(lon, 7),
             "schedule": describe_all(ScheduleRule.from_dict(r.rule)
                                      for r in activity.schedule_rows),
-            "cost": cost_cell(activity), "tags": ";".join(activity.tags),
+            "cost": cost_as_typed(activity), "tags": ";".join(activity.tags),
             "contact_email": activity.contact_email or "",
             "contact_phone": activity.contact_phone or "",
             "contact_url": activity.contact_url or "", "status": activity.status,

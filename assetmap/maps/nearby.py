@@ -11,9 +11,10 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from assetmap.errors import GeocodeError, ValidationError
-from assetmap.handout.sheet import cost_words, session_words
+from assetmap.handout.sheet import session_words
 from assetmap.matching.rank import MatchQuery, find_matches
 from assetmap.places.addresses import AddressIndex
+from assetmap.values import cost_in_words
 from assetmap.walking.service import WalkingService
 
 #: How far the public search looks (minutes of walking at a typical pace).
@@ -38,7 +39,7 @@ def card(match: dict) -> dict:
         "when": session_words(sessions[0]) if sessions else (match.get("schedule_text") or
                                                              "Ask the organiser"),
         "schedule_text": match.get("schedule_text") or "",
-        "cost": cost_words(match["cost"]),
+        "cost": cost_in_words(match["cost"]),
         "freshness_state": match["freshness"]["state"],
         "freshness_label": match["freshness"]["label"],
         "freshness_words": match["freshness"]["words"],

@@ -42,6 +42,7 @@ from assetmap.referral.languages import LANGUAGES, language_code, runs_in
 from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleRule, occurrences
 from assetmap.schedule import Session as Sitting
 from assetmap.spatial import lat_of, lon_of
+from assetmap.values import CHUNK
 from assetmap.walking import PACES, Router
 from assetmap.walking.router import crow_flies_metres, detour_metres
 from assetmap.walking.service import WalkingService
@@ -54,7 +55,6 @@ FRESHNESS_POINTS = {"fresh": 10, "due-soon": 5, "stale": -15, "very-stale": -25,
 STALE_STATES = frozenset({"stale", "very-stale", "unknown", "possibly-closed"})
 INTEREST_POINTS = 25
 SESSION_POINTS = 10
-VENUE_CHUNK = 5000  # bound parameters per IN list (SQLite allows 32766)
 FIRST_VENUE_BATCH = 40
 SCHEDULE_BATCH = 100
 
@@ -292,7 +292,7 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
             break  # nothing farther can make the list
         chunk = venues[read:read + batch_size]
         read += len(chunk)
-        batch_size = min(batch_size * 2, VENUE_CHUNK)
+        batch_size = min(batch_size * 2, CHUNK)
         candidates = []
         for (aid, venue_id, category, verified_at, method, closed, cached_state,
              due_at, intake, languages, welcoming) in session.execute(

@@ -30,12 +30,13 @@ from assetmap.connector.pages import referral_choices
 from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
 from assetmap.freshness import assignments
-from assetmap.handout.sheet import cost_words, render_pdf, session_words
+from assetmap.handout.sheet import render_pdf, session_words
 from assetmap.listings.query import activity_with_point
 from assetmap.listings.referral import set_referral_fields
 from assetmap.listings.serialize import activity_to_dict
 from assetmap.models import Activity, utcnow
 from assetmap.params import as_id, id_param
+from assetmap.values import cost_in_words
 from assetmap.walking import PACES
 from assetmap.walking.service import walking_service
 from assetmap.web.api import ATTRIBUTION
@@ -161,7 +162,7 @@ def _activity_page(activity_id: int, *, status: int = 200) -> Response:
                            closed=data["freshness"]["state"] == "possibly-closed",
                            changes=svc.recent_changes(session, activity_id),
                            sessions=[session_words(s, short=True) for s in data["next_sessions"]],
-                           cost=cost_words(data["cost"]))
+                           cost=cost_in_words(data["cost"]))
     return make_response(page, status)
 
 

@@ -7,12 +7,13 @@ from flask import Blueprint, current_app, render_template, request
 from assetmap import vocab
 from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
-from assetmap.handout.sheet import cost_words, session_words
+from assetmap.handout.sheet import session_words
 from assetmap.listings.query import ActivityFilter, activity_with_point
 from assetmap.listings.serialize import activity_to_dict
 from assetmap.maps.nearby import find_nearby, walk_from
 from assetmap.models import utcnow
 from assetmap.places.addresses import index_for
+from assetmap.values import cost_in_words
 from assetmap.walking.service import walking_service
 from assetmap.web.api import ATTRIBUTION, include_private
 
@@ -58,5 +59,5 @@ def activity(activity_id: int):
             error = exc.message
     return render_template("public/activity.html", a=data, attribution=ATTRIBUTION,
                            sessions=[session_words(s) for s in data["next_sessions"]],
-                           cost=cost_words(data["cost"]), near=near, walk=walk,
+                           cost=cost_in_words(data["cost"]), near=near, walk=walk,
                            error=error), (400 if error else 200)

@@ -9,6 +9,7 @@ import pytest
 
 from assetmap.geo import haversine_m
 from assetmap.handout import sheet as ho
+from assetmap.values import cost_in_words
 
 # A tiny street grid (lat, lon): A Street runs north, then B Road east, then a crossing.
 P0 = (51.5300, -0.1400)
@@ -87,7 +88,7 @@ def test_session_words_are_in_london_time():
     ({"kind": "small-fee", "text": "donation welcome"}, "A small fee (donation welcome)"),
     ({"kind": "unknown"}, "Ask the organiser")])
 def test_cost_words(cost, words):
-    assert ho.cost_words(cost) == words
+    assert cost_in_words(cost) == words
 
 
 def test_first_visit_uses_the_organisers_words_else_the_tags():

@@ -1,0 +1,59 @@
+"""The one home for typed values: costs read and written back, chunks."""
+
+from __future__ import annotations
+
+import pytest
+
+from assetmap.errors import ValidationError
+from assetmap.values import chunks, cost_as_typed, cost_in_words, parse_cost
+
+
+@pytest.mark.parametrize(("typed", "kind", "amount", "text"), [
+    ("", "unknown", None, None),
+    ("not sure", "unknown", None, None),
+    ("Free", "free", None, None),
+    ("£0.00", "free", None, None),
+    ("0.0", "free", None, None),
+    ("£3.5", "amount", "3.50", None),
+    ("12", "amount", "12.00", None),
+    ("small fee", "small-fee", None, None),
+    ("Small fee (donation welcome)", "small-fee", None, "donation welcome"),
+])
+def test_parse_cost_reads_what_people_write(typed, kind, amount, text):
+    assert parse_cost(typed) == {"cost_kind": kind, "cost_amount": amount, "cost_text": text}
+
+
+@pytest.mark.parametrize("typed", ["free", "£3.50", "small fee", "small fee (tea included)"])
+def test_cost_as_typed_round_trips_through_parse_cost(typed):
+    fields = parse_cost(typed)
+    assert parse_cost(cost_as_typed(fields)) == fields
+    assert cost_as_typed(fields) == typed
+
+
+@pytest.mark.parametrize("typed", ["three pounds", "£123456", "-2", "£3.505"])
+def test_parse_cost_names_the_field_it_was_given(typed):
+    with pytest.raises(ValidationError) as caught:
+        parse_cost(typed, field="cost_amount")
+    assert caught.value.field == "cost_amount"
+
+
+def test_parse_cost_refuses_overlong_details_instead_of_cutting_them():
+    with pytest.raises(ValidationError):
+        parse_cost("small fee (" + "x" * 201 + ")")
+
+
+@pytest.mark.parametrize(("cost", "words"), [
+    ({"kind": "free"}, "Free"), ({"kind": "amount", "amount": "3.00"}, "£3"),
+    ({"kind": "amount", "amount": "2.50"}, "£2.50"),
+    ({"kind": "small-fee", "text": "donation"}, "A small fee (donation)"),
+    ({"kind": "unknown"}, "Ask the organiser"),
+])
+def test_cost_in_words(cost, words):
+    assert cost_in_words(cost) == words
+
+
+def test_chunks_cover_every_item_once_in_order():
+    items = list(range(12))
+    parts = list(chunks(items, 5))
+    assert [len(p) for p in parts] == [5, 5, 2]
+    assert [i for p in parts for i in p] == items

@@ -199,6 +199,7 @@ for _code, _name in DAY_NAMES.items():
 _DAY_WORDS.update({"tues": "TU", "weds": "WE", "thur": "TH", "thurs": "TH"})
 _TIME = r"(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?"
 _RANGE_RE = re.compile(_TIME + r"\s*(?:-|–|—|to|until)\s*" + _TIME + r"\s*$")
+_CLOCK_RE = re.compile(_TIME)
 _SINGLE_TIME_RE = re.compile(r"(?:at\s+)?" + _TIME + r"\s*$")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -212,6 +213,15 @@ def _clock(hour: str, minute: str | None, meridiem: str | None, *, text: str) ->
     if not (0 <= h <= 23 and 0 <= m <= 59):
         raise ScheduleError(f"{text!r}: {hour}:{minute or '00'} is not a time")
     return time(h, m)
+
+
+def parse_clock(text: str) -> time:
+    """A clock time as people write it ('10', '10:30', '2.30pm', '14:00'); ScheduleError if
+    it is not one. The one reading of a time of day, shared with schedule text."""
+    match = _CLOCK_RE.fullmatch(text.strip().lower())
+    if not match:
+        raise ScheduleError(f"{text!r} is not a time like 10:00 or 2:30pm")
+    return _clock(*match.groups(), text=text)
 
 
 def _parse_times(chunk: str, text: str) -> tuple[str, time | None, time | None]:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from assetmap.errors import ValidationError
+from assetmap.errors import GeocodeError, ValidationError
 
 # C0 controls but tab and line breaks, DEL, C1 controls, and the Unicode line and paragraph
 # separators (which some clients treat as line breaks).
@@ -202,6 +202,47 @@ def cost_in_words(cost: Mapping[str, Any]) -> str:
     if kind == "small-fee":
         return "A small fee" + (f" ({text})" if text else "")
     return "Ask the organiser"
+
+
+# -- postcodes ---------------------------------------------------------------------------------
+
+# The UK format (outward code + inward code), per the Royal Mail/ONS rules; GIR 0AA is real.
+_OUTWARD = r"(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR)"
+_INWARD = r"[0-9][A-Z]{2}"
+_FULL_POSTCODE = re.compile(rf"({_OUTWARD})\s*({_INWARD})", re.IGNORECASE)
+_OUTWARD_CODE = re.compile(_OUTWARD, re.IGNORECASE)
+_POSTCODE_IN_TEXT = re.compile(rf"\b({_OUTWARD})\s*({_INWARD})\b", re.IGNORECASE)
+
+
+def full_postcode(text: str | None) -> str | None:
+    """A full UK postcode written any way ('nw12db') as 'NW1 2DB', or None if it is not one."""
+    match = _FULL_POSTCODE.fullmatch((text or "").strip())
+    return f"{match.group(1)} {match.group(2)}".upper() if match else None
+
+
+def normalise_postcode(raw: str | None, *, field: str = "postcode") -> str:
+    """A full postcode ('NW1 2DB') or an outward code alone ('NW1'); GeocodeError naming
+    `field` for anything else."""
+    compact = re.sub(r"\s+", "", (raw or "").upper())
+    if not compact:
+        raise GeocodeError(field, "postcode is empty")
+    full = full_postcode(compact)
+    if full:
+        return full
+    if _OUTWARD_CODE.fullmatch(compact):
+        return compact
+    raise GeocodeError(field, f"{(raw or '').strip()!r} is not a UK postcode (e.g. NW1 2DB)")
+
+
+def find_postcode(text: str | None) -> str | None:
+    """The last full UK postcode in free text (addresses end with it), as 'NW1 2DB'."""
+    found = _POSTCODE_IN_TEXT.findall(text or "")
+    return f"{found[-1][0]} {found[-1][1]}".upper() if found else None
+
+
+def without_postcode(text: str | None) -> str:
+    """Free text with any UK postcode taken out (it is kept in its own field)."""
+    return _POSTCODE_IN_TEXT.sub("", text or "").strip(" ,")
 
 
 # -- many at a time --------------------------------------------------------------------------

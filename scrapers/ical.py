@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from assetmap.schedule import DAY_CODES, LONDON, ScheduleError, ScheduleRule, occurrences
+from assetmap.values import find_postcode
 from assetmap.vocab import guess_category
 from scrapers.base import (
     ITEM_ERRORS,
@@ -37,7 +38,6 @@ from scrapers.normalise import (
     absolute,
     clean,
     coordinates,
-    find_postcode,
     join_parts,
     plain,
     recurrence,

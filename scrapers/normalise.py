@@ -28,6 +28,8 @@ from assetmap.schedule import (
     ScheduleRule,
     occurrences,
 )
+from assetmap.values import full_postcode
+from assetmap.values import without_postcode as strip_postcode
 from scrapers.base import CostKind, Gender
 
 # -- text ----------------------------------------------------------------------------------
@@ -75,27 +77,14 @@ def join_parts(*parts: Any) -> str | None:
 
 # -- places --------------------------------------------------------------------------------
 
-_POSTCODE = r"([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})"
-_POSTCODE_FULL = re.compile(rf"^{_POSTCODE}$", re.IGNORECASE)
-_POSTCODE_IN_TEXT = re.compile(rf"\b{_POSTCODE}\b", re.IGNORECASE)
-
-
 def normalise_postcode(value: Any) -> str | None:
     """A UK postcode as "NW1 7AY", or None if the value is not one."""
-    text = clean(value)
-    match = _POSTCODE_FULL.match(text or "")
-    return f"{match.group(1)} {match.group(2)}".upper() if match else None
-
-
-def find_postcode(text: str | None) -> str | None:
-    """The last UK postcode in free text (addresses end with it)."""
-    found = _POSTCODE_IN_TEXT.findall(text or "")
-    return f"{found[-1][0]} {found[-1][1]}".upper() if found else None
+    return full_postcode(clean(value))
 
 
 def without_postcode(text: str | None) -> str | None:
     """Text with any UK postcode taken out (it is kept in its own field)."""
-    return clean(_POSTCODE_IN_TEXT.sub("", text or "").strip(" ,"))
+    return clean(strip_postcode(text))
 
 
 def coordinates(lat: Any, lon: Any) -> tuple[float, float] | None:

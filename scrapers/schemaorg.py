@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from assetmap.schedule import LONDON, ScheduleError, ScheduleRule
+from assetmap.values import find_postcode
 from assetmap.vocab import category_for_openactive, guess_category
 from scrapers.base import ActivityRecord, ContactRecord, Flags, OrganisationRecord, VenueRecord
 from scrapers.normalise import (
@@ -27,7 +28,6 @@ from scrapers.normalise import (
     cost_from_prices,
     day_code,
     duration_from_schedule,
-    find_postcode,
     gender_restriction,
     join_parts,
     looks_like_coordinates,

@@ -13,7 +13,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,11 @@ from assetmap import values, vocab
 from assetmap.errors import GeocodeError, ValidationError
 from assetmap.listings.changes import GENDERS, MODES
 from assetmap.models import Suggestion, utcnow
-from assetmap.places.geocode import geocode_postcode, normalise_postcode, parse_lat_lon
+from assetmap.places.geocode import geocode_postcode, parse_lat_lon
 from assetmap.referral.languages import parse_languages
-from assetmap.schedule import DAY_CODES, ScheduleError, ScheduleRule, describe_all
+from assetmap.schedule import DAY_CODES, ScheduleError, ScheduleRule, describe_all, parse_clock
 from assetmap.schedule import parse_schedule as parse_schedule_text
-from assetmap.values import clean_text, parse_cost, unknown_cost
+from assetmap.values import clean_text, find_postcode, normalise_postcode, parse_cost, unknown_cost
 
 # Longest text each field keeps; the whole request is also bounded by MAX_CONTENT_LENGTH.
 LIMITS: dict[str, int] = {
@@ -61,8 +61,6 @@ WEEKS_OF_MONTH: dict[str, str] = {"1": "First", "2": "Second", "3": "Third", "4"
 HONEYPOT_FIELD = "company_website"
 FILL_TOKEN_FIELD = "started"
 _FILL_SALT = "assetmap.suggest.started"
-_POSTCODE_IN_TEXT = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2})\b")
-_CLOCK = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?$")
 _REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L to misread
 
 
@@ -167,20 +165,6 @@ def trapped(form: Mapping[str, Any]) -> bool:
 
 
 
-def _clock(value: str) -> time:
-    match = _CLOCK.match(value.strip().lower())
-    if not match:
-        raise ValueError("write a time like 10:00 or 2:30pm")
-    hour, minute, meridiem = int(match.group(1)), int(match.group(2) or 0), match.group(3)
-    if meridiem:
-        if not 1 <= hour <= 12:
-            raise ValueError("write a time like 10:00 or 2:30pm")
-        hour = hour % 12 + (12 if meridiem == "pm" else 0)
-    if hour > 23 or minute > 59:
-        raise ValueError("write a time like 10:00 or 2:30pm")
-    return time(hour, minute)
-
-
 def _rule_dicts(rules: list[ScheduleRule]) -> list[dict]:
     out = []
     for rule in rules:
@@ -268,9 +252,9 @@ def _form_schedule(check: FieldChecker, form: Mapping[str, Any], days: list[str]
         raw = str(form.get(field) or "").strip()
         if raw:
             try:
-                value = _clock(raw)
-            except ValueError as exc:
-                check.fail(field, str(exc))
+                value = parse_clock(raw)
+            except ScheduleError:
+                check.fail(field, "write a time like 10:00 or 2:30pm")
                 continue
             if field == "start_time":
                 start = value
@@ -429,8 +413,7 @@ def locate(check: FieldChecker, postcode_raw: str | None, address: str | None, d
     postcode = None
     approximate = False
     if not postcode_raw and address:
-        found = _POSTCODE_IN_TEXT.search(address.upper())
-        postcode_raw = found.group(1) if found else None
+        postcode_raw = find_postcode(address)
     if postcode_raw:
         try:
             postcode = normalise_postcode(postcode_raw)

@@ -11,8 +11,9 @@ from assetmap.errors import ValidationError
 from assetmap.geo import haversine_m
 from assetmap.models import Venue
 from assetmap.places.addresses import fill_new_venue
-from assetmap.places.geocode import geocode_postcode, normalise_postcode
+from assetmap.places.geocode import geocode_postcode
 from assetmap.spatial import BBox, in_bbox, lat_of, lon_of, point
+from assetmap.values import normalise_postcode
 
 SAME_VENUE_METRES = 150
 

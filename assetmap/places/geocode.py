@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import math
-import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -21,11 +20,8 @@ from sqlalchemy.orm import Session
 
 from assetmap.errors import GeocodeError
 from assetmap.models.places import Postcode
+from assetmap.values import normalise_postcode
 
-# The UK postcode format (outward code + inward code), per the Royal Mail/ONS rules.
-_OUTWARD = r"(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR)"
-_FULL_RE = re.compile(rf"^({_OUTWARD})\s*([0-9][A-Z]{{2}})$")
-_OUTWARD_RE = re.compile(rf"^{_OUTWARD}$")
 # Positions averaged from OSM objects spread wider than this are not trusted as a point.
 MAX_SPREAD_M = 500
 
@@ -46,19 +42,6 @@ class Geocoded:
         if self.note:
             body |= {"note": self.note, "nearest_live": self.nearest_live}
         return body
-
-
-def normalise_postcode(raw: str) -> str:
-    """'nw12db' -> 'NW1 2DB'. Raises GeocodeError for text that is not a UK postcode."""
-    compact = re.sub(r"\s+", "", (raw or "").upper())
-    if not compact:
-        raise GeocodeError("postcode", "postcode is empty")
-    match = _FULL_RE.match(compact)
-    if match:
-        return f"{match.group(1)} {match.group(2)}"
-    if _OUTWARD_RE.match(compact):
-        return compact
-    raise GeocodeError("postcode", f"{raw.strip()!r} is not a UK postcode (e.g. NW1 2DB)")
 
 
 Table = dict[str, tuple[float, float]]

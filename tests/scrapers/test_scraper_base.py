@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from assetmap.schedule import ScheduleError, ScheduleRule
+from assetmap.values import find_postcode
 from scrapers import SCRAPERS
 from scrapers.base import (
     ActivityRecord,
@@ -29,7 +30,6 @@ from scrapers.normalise import (
     age_range,
     cost_from_prices,
     cost_from_text,
-    find_postcode,
     normalise_postcode,
     parse_price,
     parse_time,

@@ -3,7 +3,8 @@ import pytest
 from assetmap.config import PROJECT_ROOT
 from assetmap.demo import load_postcodes
 from assetmap.errors import GeocodeError
-from assetmap.places.geocode import geocode_postcode, normalise_postcode, parse_lat_lon
+from assetmap.places.geocode import geocode_postcode, parse_lat_lon
+from assetmap.values import normalise_postcode
 
 DATA = PROJECT_ROOT / "data"
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from assetmap.errors import ValidationError
-from assetmap.values import chunks, cost_as_typed, cost_in_words, parse_cost
+from assetmap.values import (
+    chunks,
+    cost_as_typed,
+    cost_in_words,
+    find_postcode,
+    full_postcode,
+    normalise_postcode,
+    parse_cost,
+    without_postcode,
+)
 
 
 @pytest.mark.parametrize(("typed", "kind", "amount", "text"), [
@@ -57,3 +66,25 @@ def test_chunks_cover_every_item_once_in_order():
     parts = list(chunks(items, 5))
     assert [len(p) for p in parts] == [5, 5, 2]
     assert [i for p in parts for i in p] == items
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("nw12db", "NW1 2DB"), (" NW1  2DB ", "NW1 2DB"), ("gir0aa", "GIR 0AA"), ("NW1", "NW1"),
+])
+def test_normalise_postcode(typed, expected):
+    assert normalise_postcode(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["", "80209", "NW1 2D", "hello"])
+def test_normalise_postcode_names_the_field(typed):
+    with pytest.raises(ValidationError) as caught:
+        normalise_postcode(typed, field="from")
+    assert caught.value.field == "from"
+
+
+def test_postcodes_in_free_text():
+    address = "Kentish Town Library, 262 Kentish Town Road, London nw5 2aa, UK"
+    assert find_postcode(address) == "NW5 2AA"
+    assert without_postcode("262 Kentish Town Road, NW5 2AA") == "262 Kentish Town Road"
+    assert "NW5" not in without_postcode(address).upper()
+    assert full_postcode("NW5 2AA x") is None

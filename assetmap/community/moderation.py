@@ -10,10 +10,8 @@ with who and when; every decision is kept on the suggestion or review item itsel
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,12 @@ from assetmap.errors import Conflict, NotFound, ValidationError
 from assetmap.freshness.due import refresh
 from assetmap.geo import haversine_m
 from assetmap.listings.changes import Actor, apply_changes, create_activity, history
+from assetmap.listings.same_group import (
+    LIKELY_DUPLICATE,
+    is_likely_duplicate,
+    name_similarity,
+    name_words,
+)
 from assetmap.listings.venues import find_or_create_venue
 from assetmap.listings.verification import record_verification
 from assetmap.models import (
@@ -41,12 +45,7 @@ from assetmap.schedule import DAY_CODES, DAY_NAMES, ScheduleRule, describe_all
 from assetmap.spatial import BBox, in_bbox, lat_of, lon_of
 from assetmap.values import cost_as_typed
 
-DUPLICATE_METRES = 400  # "a few hundred metres"
-SIMILAR_NAME = 0.6
-VERY_SIMILAR_NAME = 0.85
 MAX_DUPLICATES = 5
-_WORDS = re.compile(r"[a-z0-9']+")
-_STOP = frozenset({"the", "a", "an", "and", "of", "at", "in", "on", "for", "with", "to"})
 
 REVIEW_KINDS: dict[str, str] = {
     "report-closed": "Reported closed",
@@ -65,23 +64,6 @@ PROPOSAL_LABELS: dict[str, str] = {
 
 
 # -- likely duplicates ---------------------------------------------------------------------
-
-def _tokens(name: str) -> list[str]:
-    """Words that tell groups apart, plurals folded ("Tuesdays" is "Tuesday")."""
-    words = _WORDS.findall(name.lower().replace("&", " and "))
-    return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
-            for w in words if w not in _STOP]
-
-
-def name_similarity(a: str, b: str) -> float:
-    """0..1: the better of spelling likeness and how many words of the shorter name recur."""
-    ta, tb = _tokens(a), _tokens(b)
-    if not ta or not tb:
-        return 0.0
-    ratio = SequenceMatcher(None, " ".join(ta), " ".join(tb)).ratio()
-    shared = len(set(ta) & set(tb)) / min(len(set(ta)), len(set(tb)))
-    return max(ratio, shared)
-
 
 def _days(rules: Iterable[ScheduleRule]) -> set[str]:
     days: set[str] = set()
@@ -107,7 +89,7 @@ class Duplicate:
     @property
     def reasons(self) -> list[str]:
         out = []
-        if self.name_score >= SIMILAR_NAME:
+        if self.name_score >= LIKELY_DUPLICATE.name:
             out.append("same name" if self.name_score >= 0.99 else "similar name")
         if self.metres is not None:
             out.append(f"{round(self.metres)} m away" if self.metres < 1000
@@ -134,7 +116,7 @@ def likely_duplicates(session: Session, *, name: str, lat: float | None, lon: fl
         near = stmt.where(in_bbox(Venue.geom, BBox(lon - delta, lat - delta, lon + delta,
                                                    lat + delta))).limit(500)
         found.update({a.id: (a, alat, alon) for a, alat, alon in session.execute(near)})
-    words = sorted({w for w in _tokens(name) if len(w) >= 4}, key=len, reverse=True)[:3]
+    words = sorted({w for w in name_words(name) if len(w) >= 4}, key=len, reverse=True)[:3]
     if words:
         named = stmt.where(or_(*(func.lower(Activity.name).contains(w, autoescape=True)
                                  for w in words))).limit(300)
@@ -143,16 +125,15 @@ def likely_duplicates(session: Session, *, name: str, lat: float | None, lon: fl
     scored = []
     for activity, alat, alon in found.values():
         score = name_similarity(name, activity.name)
-        if score < SIMILAR_NAME:
+        if score < LIKELY_DUPLICATE.name:
             continue
         metres = (haversine_m(lat, lon, alat, alon)
                   if None not in (lat, lon, alat, alon) else None)
         shared = tuple(d for d in DAY_CODES if d in wanted_days & _days(activity.schedules))
         if metres is not None:  # both placed: nearby, or almost the same name not far off
-            likely = metres <= DUPLICATE_METRES or (
-                score >= VERY_SIMILAR_NAME and metres <= 5 * DUPLICATE_METRES)
+            likely = is_likely_duplicate(score, metres)
         else:  # online, by phone, or not placed: the name and the day must do
-            likely = bool(shared) or score >= VERY_SIMILAR_NAME
+            likely = bool(shared) or score >= (LIKELY_DUPLICATE.far_name or 1.0)
         if likely:
             scored.append(Duplicate(activity, alat, alon, metres, score, shared))
     scored.sort(key=_rank)
@@ -161,7 +142,7 @@ def likely_duplicates(session: Session, *, name: str, lat: float | None, lon: fl
 
 def _rank(dup: Duplicate) -> tuple:
     """Nearby and same day first, then the closest names, then the nearest."""
-    near = dup.metres is not None and dup.metres <= DUPLICATE_METRES
+    near = dup.metres is not None and dup.metres <= LIKELY_DUPLICATE.metres
     return (-(int(near) + int(bool(dup.shared_days))), -dup.name_score,
             dup.metres if dup.metres is not None else float("inf"), dup.activity.id)
 

@@ -15,11 +15,9 @@ Work is done a page at a time with set-based lookups so memory stays flat as fee
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +38,7 @@ from assetmap.listings.changes import (
     jsonable,
     validate_fields,
 )
+from assetmap.listings.same_group import FEED_LINK, NameMatcher, name_key
 from assetmap.listings.venues import SAME_VENUE_METRES, find_or_create_venue, resolve_location
 from assetmap.listings.verification import record_verification
 from assetmap.models import Activity, Organisation, Source, SourceLink, Venue, VerificationEvent
@@ -48,11 +47,7 @@ from assetmap.values import chunks
 from scrapers.base import ActivityRecord, ParseIssue, VenueRecord
 
 MISSES_BEFORE_POSSIBLY_CLOSED = 3
-SAME_GROUP_NAME_RATIO = 0.82
-SAME_GROUP_METRES = 250
 PAGE_CANDIDATES_MAX = 20_000  # cross-source candidates fetched for a whole page at most
-_WORDS = re.compile(r"[a-z0-9]+")
-_STOP = {"the", "a", "an", "at", "of", "and", "club", "group", "session", "sessions"}
 
 
 @dataclass
@@ -82,30 +77,6 @@ def _venue_name(venue: VenueRecord) -> str:
 
 def _has_location(venue: VenueRecord) -> bool:
     return venue.lat is not None or bool(venue.postcode)
-
-
-def _name_key(name: str) -> str:
-    return " ".join(w for w in _WORDS.findall(name.lower()) if w not in _STOP)
-
-
-class _GroupName:
-    """One name compared with many: difflib caches what it learns of the second sequence,
-    and its cheap upper bounds rule most pairs out before the full ratio."""
-
-    def __init__(self, name: str) -> None:
-        self.key = _name_key(name)
-        self._matcher = SequenceMatcher(None, b=self.key)
-
-    def matches(self, other_key: str) -> bool:
-        if not self.key or not other_key:
-            return False
-        if other_key == self.key:
-            return True
-        matcher = self._matcher
-        matcher.set_seq1(other_key)
-        return (matcher.real_quick_ratio() >= SAME_GROUP_NAME_RATIO
-                and matcher.quick_ratio() >= SAME_GROUP_NAME_RATIO
-                and matcher.ratio() >= SAME_GROUP_NAME_RATIO)
 
 
 def record_fields(record: ActivityRecord) -> dict[str, Any]:
@@ -483,10 +454,10 @@ class Ingestor:
         """A listing from another source that is this group: name, place and days agree."""
         if venue is None or not self._others_listed:
             return None
-        name = _GroupName(record.name)
+        name = NameMatcher(record.name)
         days = {d for rule in record.schedules for d in rule.days}
-        for activity_id, name_key in self._nearby_listings(venue):
-            if activity_id in self._linked or not name.matches(name_key):
+        for activity_id, their_key in self._nearby_listings(venue):
+            if activity_id in self._linked or not name.matches(their_key):
                 continue
             activity = self.session.get(Activity, activity_id)
             theirs = {d for rule in activity.schedules for d in rule.days}
@@ -497,15 +468,15 @@ class Ingestor:
         return None
 
     def _nearby_listings(self, venue: Venue) -> list[tuple[int, str]]:
-        """(id, name key) of the listings within SAME_GROUP_METRES of a venue that this source
+        """(id, name key) of the listings within FEED_LINK.metres of a venue that this source
         does not carry yet: prefetched for the page's venues, else asked for this venue."""
         found = self._nearby.get(venue.id)
         if found is None:
             lat, lon = self._venue_points[venue.id]
             found = self._nearby[venue.id] = [
-                (activity_id, _name_key(name)) for activity_id, name, alat, alon in
-                self.session.execute(self._candidates(BBox.around(lat, lon, SAME_GROUP_METRES)))
-                if haversine_m(lat, lon, alat, alon) <= SAME_GROUP_METRES]
+                (activity_id, name_key(name)) for activity_id, name, alat, alon in
+                self.session.execute(self._candidates(BBox.around(lat, lon, FEED_LINK.metres)))
+                if haversine_m(lat, lon, alat, alon) <= FEED_LINK.metres]
         return found
 
     def _prefetch_nearby(self, venue_ids: set[int]) -> None:
@@ -518,8 +489,8 @@ class Ingestor:
             return
         south, north = min(p[1] for p in points), max(p[1] for p in points)
         west, east = min(p[2] for p in points), max(p[2] for p in points)
-        low = BBox.around(south, west, SAME_GROUP_METRES)
-        high = BBox.around(north, east, SAME_GROUP_METRES)
+        low = BBox.around(south, west, FEED_LINK.metres)
+        high = BBox.around(north, east, FEED_LINK.metres)
         box = BBox(min(low.min_lon, high.min_lon), low.min_lat,
                    max(low.max_lon, high.max_lon), high.max_lat)
         rows = self.session.execute(self._candidates(box).limit(PAGE_CANDIDATES_MAX + 1)).all()
@@ -529,9 +500,9 @@ class Ingestor:
         lons = np.array([row[3] for row in rows], dtype=float)
         keys: dict[int, str] = {}
         for venue_id, lat, lon in points:
-            near = np.flatnonzero(haversine_m(lat, lon, lats, lons) <= SAME_GROUP_METRES)
+            near = np.flatnonzero(haversine_m(lat, lon, lats, lons) <= FEED_LINK.metres)
             self._nearby[venue_id] = [
-                (rows[i][0], keys.get(i) or keys.setdefault(i, _name_key(rows[i][1])))
+                (rows[i][0], keys.get(i) or keys.setdefault(i, name_key(rows[i][1])))
                 for i in near.tolist()]
 
     def _candidates(self, box: BBox) -> Select:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from assetmap.community import moderation
 from assetmap.listings.changes import SYSTEM, Actor, create_activity
+from assetmap.listings.same_group import name_similarity
 from assetmap.listings.venues import find_or_create_venue
 from assetmap.models import Activity, ChangeRecord, ReviewItem, Suggestion, VerificationEvent
 from tests.community.conftest import valid_api
@@ -37,11 +38,11 @@ def _listing(session, name, *, lat, lon, schedule, data_dir, status="active") ->
 # -- likely duplicates -------------------------------------------------------------------
 
 def test_name_similarity():
-    assert moderation.name_similarity("Tuesday Lunch Club", "tuesday lunch club") == 1
-    assert moderation.name_similarity("Knit & Natter", "Knit and natter") == 1
-    assert moderation.name_similarity("Kentish Town Tuesday Lunch", "Tuesday Lunch Club") >= 0.6
-    assert moderation.name_similarity("Book club", "Lunch club") < 0.6
-    assert moderation.name_similarity("The", "A") == 0
+    assert name_similarity("Tuesday Lunch Club", "tuesday lunch club") == 1
+    assert name_similarity("Knit & Natter", "Knit and natter") == 1
+    assert name_similarity("Kentish Town Tuesday Lunch", "Tuesday Lunch Club") >= 0.6
+    assert name_similarity("Book club", "Lunch club") < 0.6
+    assert name_similarity("The", "A") == 0
 
 
 def test_duplicates_need_a_similar_name_nearby(app, session):

@@ -15,8 +15,11 @@ class ConfigError(AssetMapError):
     status_code = 500
 
 
-class ValidationError(AssetMapError):
-    """Input that cannot be accepted; `field` names the offending parameter or column."""
+class ValidationError(AssetMapError, ValueError):
+    """Input that cannot be accepted; `field` names the offending parameter or column.
+
+    Also a ValueError, which is what a bad value is: code that parses with the standard
+    library and code that parses with ours fail the same way."""
 
     def __init__(self, field: str, message: str, *, allowed: list[str] | None = None) -> None:
         super().__init__(f"{field}: {message}")
@@ -51,3 +54,10 @@ class Conflict(AssetMapError):
 
 class GeocodeError(ValidationError):
     """A postcode or place that is malformed or not in the offline tables."""
+
+
+class ScheduleError(ValidationError):
+    """A schedule that cannot be understood; the message says what was expected."""
+
+    def __init__(self, message: str, *, field: str = "schedule") -> None:
+        super().__init__(field, message)

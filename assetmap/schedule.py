@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule
 
+from assetmap.errors import ScheduleError
+
 LONDON = ZoneInfo("Europe/London")
 DAY_CODES: tuple[str, ...] = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 DAY_NAMES: dict[str, str] = dict(zip(DAY_CODES, (
@@ -29,10 +31,6 @@ _INTERVAL_ANCHOR = date(2024, 1, 1)
 INTERVAL_ANCHOR = _INTERVAL_ANCHOR  # for publishers that must state a start date
 
 Kind = Literal["weekly", "monthly", "daily", "once"]
-
-
-class ScheduleError(ValueError):
-    """A schedule that cannot be understood; the message says what was expected."""
 
 
 @dataclass(frozen=True)

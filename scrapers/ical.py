@@ -16,7 +16,8 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from assetmap.schedule import DAY_CODES, LONDON, ScheduleError, ScheduleRule, occurrences
+from assetmap.errors import ScheduleError
+from assetmap.schedule import DAY_CODES, LONDON, ScheduleRule, occurrences
 from assetmap.values import find_postcode
 from assetmap.vocab import guess_category
 from scrapers.base import (
@@ -213,7 +214,7 @@ def _master_rules(master: Event, overrides: list[Event], floating: tzinfo,
         try:
             rules = _from_rrule(rrules[0], day, start, end, excluded, shift, floating, notes)
         except ScheduleError as exc:
-            notes.append(f"repeat rule not used ({exc}); only the first date is kept")
+            notes.append(f"repeat rule not used ({exc.message}); only the first date is kept")
     if not rules and day not in excluded:
         rules = (ScheduleRule("once", start, end, on_date=day),)
     extra = []

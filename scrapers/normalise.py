@@ -19,15 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import parser as date_parser
 
-from assetmap.schedule import (
-    DAY_CODES,
-    DAY_NAMES,
-    LONDON,
-    Kind,
-    ScheduleError,
-    ScheduleRule,
-    occurrences,
-)
+from assetmap.errors import ScheduleError
+from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON, Kind, ScheduleRule, occurrences
 from assetmap.values import full_postcode
 from assetmap.values import without_postcode as strip_postcode
 from scrapers.base import CostKind, Gender

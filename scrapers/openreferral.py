@@ -22,10 +22,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from assetmap.errors import ValidationError
+from assetmap.errors import ScheduleError, ValidationError
 from assetmap.referral.intake import from_capacity
 from assetmap.referral.languages import language_code
-from assetmap.schedule import ScheduleError, ScheduleRule, parse_schedule
+from assetmap.schedule import ScheduleRule, parse_schedule
 from assetmap.vocab import guess_category, resolve_category, resolve_tag
 from scrapers.base import (
     ITEM_ERRORS,

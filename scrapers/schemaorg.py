@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from assetmap.schedule import LONDON, ScheduleError, ScheduleRule
+from assetmap.errors import ScheduleError
+from assetmap.schedule import LONDON, ScheduleRule
 from assetmap.values import find_postcode
 from assetmap.vocab import category_for_openactive, guess_category
 from scrapers.base import ActivityRecord, ContactRecord, Flags, OrganisationRecord, VenueRecord

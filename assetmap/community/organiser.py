@@ -28,12 +28,12 @@ from assetmap.community.suggestions import (
     SuggestionInvalid,
     locate,
 )
-from assetmap.errors import AssetMapError, ValidationError
+from assetmap.errors import AssetMapError, ScheduleError, ValidationError
 from assetmap.listings.changes import Actor, apply_changes
 from assetmap.listings.referral import set_intake
 from assetmap.listings.verification import record_verification
 from assetmap.models import Activity, OrganiserLink, OutboxMessage, ReviewItem, utcnow
-from assetmap.schedule import ScheduleError, describe_all
+from assetmap.schedule import describe_all
 from assetmap.schedule import parse_schedule as parse_schedule_text
 from assetmap.values import clean_text, cost_as_typed, parse_cost
 
@@ -238,7 +238,7 @@ def propose_changes(session: Session, link: OrganiserLink, form: Mapping[str, An
                 {k: v for k, v in rule.to_dict().items() if k != "text"}
                 for rule in parse_schedule_text(text)] if text else []
         except ScheduleError as exc:
-            check.fail("schedule", str(exc))
+            check.fail("schedule", exc.message)
     if "cost" in changed:
         try:
             proposal["cost"] = parse_cost(check.text("cost"))

@@ -22,12 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetmap import values, vocab
-from assetmap.errors import GeocodeError, ValidationError
+from assetmap.errors import GeocodeError, ScheduleError, ValidationError
 from assetmap.listings.changes import GENDERS, MODES
 from assetmap.models import Suggestion, utcnow
 from assetmap.places.geocode import geocode_postcode, parse_lat_lon
 from assetmap.referral.languages import parse_languages
-from assetmap.schedule import DAY_CODES, ScheduleError, ScheduleRule, describe_all, parse_clock
+from assetmap.schedule import DAY_CODES, ScheduleRule, describe_all, parse_clock
 from assetmap.schedule import parse_schedule as parse_schedule_text
 from assetmap.values import clean_text, find_postcode, normalise_postcode, parse_cost, unknown_cost
 
@@ -192,7 +192,7 @@ def parse_api(data: Any, *, data_dir: Path, session: Session, today: date) -> Dr
         try:
             rules = parse_schedule_text(text)
         except ScheduleError as exc:
-            check.fail("schedule", str(exc))
+            check.fail("schedule", exc.message)
         else:
             if any(r.on_date is not None and r.on_date < today for r in rules):
                 check.fail("schedule", "a date in it is in the past")
@@ -296,7 +296,7 @@ def _form_schedule(check: FieldChecker, form: Mapping[str, Any], days: list[str]
             rule = ScheduleRule("weekly", start, end, days=ordered,
                                 interval=2 if frequency == "fortnightly" else 1)
     except ScheduleError as exc:
-        check.fail("days", str(exc))
+        check.fail("days", exc.message)
         return []
     return _rule_dicts([rule])
 

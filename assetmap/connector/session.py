@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from assetmap import values
 from assetmap.connector.remote import find_remote
-from assetmap.errors import NotFound, ValidationError, ValidationErrors
+from assetmap.errors import NotFound, ScheduleError, ValidationError, ValidationErrors
 from assetmap.freshness.due import refresh
 from assetmap.freshness.rules import STATE_LABELS
 from assetmap.handout import sheet as ho
@@ -35,7 +35,7 @@ from assetmap.matching.suitability import count_answers
 from assetmap.models import Activity, ChangeRecord, ReviewItem, User, VerificationEvent
 from assetmap.params import id_param
 from assetmap.places.geocode import parse_lat_lon
-from assetmap.schedule import LONDON, ScheduleError, describe_all, parse_schedule
+from assetmap.schedule import LONDON, describe_all, parse_schedule
 from assetmap.values import ago, chunks, cost_as_typed, cost_in_words, parse_cost
 from assetmap.walking import PACES
 from assetmap.walking.service import WalkingService
@@ -535,7 +535,7 @@ def _one_field(fields: dict[str, Any], key: str, value: str) -> None:
         try:
             fields["schedules"] = parse_schedule(value) if value else []
         except ScheduleError as exc:
-            raise ValidationError("schedule", str(exc)) from None
+            raise ValidationError("schedule", exc.message) from None
     elif key == "cost":
         fields.update(parse_cost(value))
     elif key in ("contact_email", "contact_url", "contact_phone") and value.strip():

@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 
 from assetmap import vocab
 from assetmap.db import bulk_insert, insert_returning_ids
-from assetmap.errors import NotFound, ValidationError
+from assetmap.errors import NotFound, ScheduleError, ValidationError
 from assetmap.freshness.due import RULE_FIELDS, new_listing_cache, refresh
 from assetmap.listings.service_area import parse_service_area
 from assetmap.models import Activity, ActivityTag, ChangeRecord, ScheduleEntry, utcnow
 from assetmap.referral.intake import parse_intake
 from assetmap.referral.languages import parse_languages, parse_yes_no
-from assetmap.schedule import ScheduleError, ScheduleRule, parse_schedule
+from assetmap.schedule import ScheduleRule, parse_schedule
 
 HUMAN_ACTORS = frozenset({"user", "organiser", "community", "import"})
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assetmap import values, vocab
-from assetmap.errors import AssetMapError, ValidationError
+from assetmap.errors import AssetMapError, ScheduleError, ValidationError
 from assetmap.listings.changes import Actor, apply_changes, create_activity
 from assetmap.listings.query import ActivityFilter, find_activities
 from assetmap.listings.venues import find_or_create_venue
@@ -30,7 +30,7 @@ from assetmap.listings.verification import record_verification
 from assetmap.models import Activity, Organisation, VerificationEvent
 from assetmap.params import id_param
 from assetmap.places.geocode import parse_lat_lon
-from assetmap.schedule import ScheduleError, ScheduleRule, describe_all, parse_schedule
+from assetmap.schedule import ScheduleRule, describe_all, parse_schedule
 from assetmap.values import cost_as_typed, from_spreadsheet_cell, parse_cost, strip_controls
 
 COLUMNS: tuple[str, ...] = (
@@ -168,7 +168,7 @@ def row_to_fields(row: dict[str, Any]) -> dict[str, Any]:
         try:
             rules = parse_schedule(str(row["schedule"]))
         except ScheduleError as exc:
-            raise ValidationError("schedule", str(exc)) from None
+            raise ValidationError("schedule", exc.message) from None
         fields["schedules"] = rules
     cost = str(row.get("cost") or "")
     if cost.strip():  # a blank cell leaves the cost as it is

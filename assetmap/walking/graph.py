@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from assetmap.errors import AssetMapError
 from assetmap.geo import haversine_m
 
 FORMAT_VERSION = 1
@@ -65,7 +66,7 @@ VEHICLE_BARRIERS = frozenset({
 NPZ_SUFFIX = ".walkgraph.npz"
 
 
-class WalkingNetworkError(ValueError):
+class WalkingNetworkError(AssetMapError, ValueError):
     """An OSM file cannot be turned into a walking network, or a cache file is unusable."""
 
 

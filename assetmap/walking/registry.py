@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from assetmap.errors import ValidationError
 from assetmap.geo import METRES_PER_DEGREE
 from assetmap.walking.graph import (
     NPZ_SUFFIX,
@@ -68,7 +69,7 @@ class NetworkRegistry:
     def path_for(self, name: str) -> Path:
         """The cache file of a network name (names are plain slugs: no paths)."""
         if not _NAME.fullmatch(name):
-            raise ValueError(f"network name {name!r}: use letters, digits, '-' or '_'")
+            raise ValidationError("name", f"network name {name!r}: use letters, digits, '-' or '_'")
         return self.cache_dir / f"{name}{NPZ_SUFFIX}"
 
     def networks(self) -> list[NetworkInfo]:

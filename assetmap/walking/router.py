@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from assetmap.errors import ValidationError
 from assetmap.geo import METRES_PER_DEGREE, haversine_m
 from assetmap.walking.graph import WalkGraph
 
@@ -79,7 +80,8 @@ def make_paces(overrides: Mapping[str, float | Pace] | None = None) -> dict[str,
             continue
         kmh = float(value)
         if not (math.isfinite(kmh) and kmh > 0):
-            raise ValueError(f"pace {name!r} must be a positive speed in km/h, not {value!r}")
+            raise ValidationError("pace",
+                                  f"{name!r} must be a positive speed in km/h, not {value!r}")
         paces[name] = Pace(name, kmh, paces[name].avoid_steps if name in paces else False)
     if "slow" in overrides and "step-free" not in overrides:
         paces["step-free"] = Pace("step-free", paces["slow"].kmh, avoid_steps=True)
@@ -260,7 +262,8 @@ class Router:
         try:
             return self.paces[pace]
         except KeyError:
-            raise ValueError(f"unknown pace {pace!r}; use one of {sorted(self.paces)}") from None
+            raise ValidationError("pace", f"unknown pace {pace!r}; use one of {sorted(self.paces)}",
+                                  allowed=sorted(self.paces)) from None
 
     def _profile(self, avoid_steps: bool) -> _Profile:
         profile = self._profiles.get(avoid_steps)
@@ -471,7 +474,7 @@ class Router:
     def reach(self, lat: float, lon: float, minutes: float, pace: str | Pace = "typical") -> Reach:
         """Walked metres from the origin to every node within ``minutes`` at ``pace``."""
         if not (math.isfinite(minutes) and minutes >= 0):
-            raise ValueError(f"minutes must be a non-negative number, not {minutes!r}")
+            raise ValidationError("minutes", f"must be a non-negative number, not {minutes!r}")
         _check_point(lat, lon)
         pace = self.pace(pace)
         limit = minutes * pace.metres_per_minute
@@ -690,7 +693,7 @@ class Router:
 def _check_point(lat: float, lon: float) -> None:
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90
             and -180 <= lon <= 180):
-        raise ValueError(f"not a WGS84 point: lat={lat!r}, lon={lon!r}")
+        raise ValidationError("lat,lon", f"not a WGS84 point: lat={lat!r}, lon={lon!r}")
 
 
 def _two_points(coords: np.ndarray) -> np.ndarray:

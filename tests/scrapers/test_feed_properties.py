@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assetmap.schedule import DAY_CODES, ScheduleError, ScheduleRule, describe, parse_schedule
+from assetmap.errors import ScheduleError
+from assetmap.schedule import DAY_CODES, ScheduleRule, describe, parse_schedule
 from scrapers.base import ActivityRecord, FeedFormatError, ParseIssue
 from scrapers.normalise import parse_time, recurrence
 from scrapers.openactive import OpenActiveScraper
@@ -162,7 +163,7 @@ def test_schedule_text_parses_or_says_why(text):
     try:
         rules = parse_schedule(text)
     except ScheduleError as exc:
-        assert str(exc)
+        assert exc.message
         return
     assert rules and all(isinstance(r, ScheduleRule) for r in rules)
     for rule in rules:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from assetmap.schedule import ScheduleError, ScheduleRule
+from assetmap.errors import ScheduleError
+from assetmap.schedule import ScheduleRule
 from assetmap.values import find_postcode
 from scrapers import SCRAPERS
 from scrapers.base import (

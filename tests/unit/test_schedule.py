@@ -2,9 +2,9 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
+from assetmap.errors import ScheduleError
 from assetmap.schedule import (
     LONDON,
-    ScheduleError,
     ScheduleRule,
     describe,
     describe_all,

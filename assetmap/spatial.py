@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from geoalchemy2 import WKTElement
 from sqlalchemy import Float, literal
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from assetmap.errors import ValidationError
@@ -72,7 +74,7 @@ class in_bbox(FunctionElement):  # noqa: N801 - reads like the SQL function it s
     # ROWID IN (spatial index) test from its planner.
     inherit_cache = True
 
-    def __init__(self, geom: ColumnElement, box: BBox) -> None:
+    def __init__(self, geom: ColumnElement[Any] | QueryableAttribute[Any], box: BBox) -> None:
         super().__init__(geom, literal(box.min_lon), literal(box.min_lat),
                          literal(box.max_lon), literal(box.max_lat))
 

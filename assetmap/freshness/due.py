@@ -20,7 +20,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from assetmap import vocab
 from assetmap.config import Config
@@ -72,14 +72,19 @@ def clock(config: Mapping) -> datetime:
     return config.get("FRESHNESS_NOW") or utcnow()
 
 
-Scope = Callable[[ColumnElement[int]], ColumnElement[bool]]
+Scope = Callable[[ColumnElement[Any] | QueryableAttribute[Any]], ColumnElement[bool]]
 
 
 def evidence(session: Session, ids: Sequence[int], rules: Rules) -> dict[int, Due]:
     """Each listing's due date and sticky state from its checks, feeds and reports."""
     out: dict[int, Due] = {}
     for chunk in chunks(list(ids)):
-        out.update(_evidence(session, lambda column, chunk=chunk: column.in_(chunk), rules))
+
+        def scope(column: ColumnElement[Any] | QueryableAttribute[Any],
+                  chunk: Sequence[int] = chunk) -> ColumnElement[bool]:
+            return column.in_(chunk)
+
+        out.update(_evidence(session, scope, rules))
     return out
 
 
@@ -129,11 +134,11 @@ def _signals(session: Session, scope: Scope, flagged: Sequence[int]
                 .order_by(ChangeRecord.changed_at, ChangeRecord.id)):
             last[record.activity_id] = record
         for activity_id in flagged:
-            record = last.get(activity_id)
-            if record is not None and record.new_value is True:
-                out[activity_id].append(Signal(record.changed_at, record.note
+            flag = last.get(activity_id)
+            if flag is not None and flag.new_value is True:
+                out[activity_id].append(Signal(flag.changed_at, flag.note
                                                or f"marked possibly closed by "
-                                                  f"{record.actor_label or record.actor_type}"))
+                                                  f"{flag.actor_label or flag.actor_type}"))
             else:  # set without history: nobody knows when, so no check can answer it
                 out[activity_id].append(Signal(None, "marked possibly closed"))
     for activity_id, name, missed, withdrawn, seen in session.execute(
@@ -201,8 +206,8 @@ def recompute(session: Session, *, now: datetime, rules: Rules) -> RecomputeRepo
     ids = list(session.scalars(select(Activity.id).order_by(Activity.id)))
     for chunk in chunks(ids):
 
-        def scope(column: ColumnElement[int], lo: int = chunk[0], hi: int = chunk[-1]
-                  ) -> ColumnElement[bool]:
+        def scope(column: ColumnElement[Any] | QueryableAttribute[Any], lo: int = chunk[0],
+                  hi: int = chunk[-1]) -> ColumnElement[bool]:
             return column.between(lo, hi)
 
         cached = {r[0]: (r[1], r[2]) for r in session.execute(

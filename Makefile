@@ -40,13 +40,16 @@ run: install
 	  $(VENV)/bin/assetmap tiles build --osm data/osm/camden.osm.pbf --name camden
 	$(VENV)/bin/assetmap serve --with-scheduler --host $(HOST) --port $(PORT)
 
-test: install
+test: install lint
 	bash .ci/start-services
-	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
+# ruff (style, complexity), the import contract (layers, no cycles: pyproject.toml), no unused
+# or undeclared dependency.
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/deptry .
 
 bench: install
 	$(PY) bench/walking.py

@@ -11,7 +11,7 @@ of N records into a database already holding 200 listings from another source (s
 record is checked against them, as in a deployment with people's own listings). The baseline, per
 backend: a first load of 2,000 records set-wise and through `OneByOne`, which creates each
 new listing through the ORM unit of work (the path before set-wise inserts), each into a new
-database; their ratio is printed. Every pass goes through `assetmap.ingest.Ingestor` a page
+database; their ratio is printed. Every pass goes through `assetmap.feeds.ingest.Ingestor` a page
 of 500 records at a time, each page in its own write transaction committed at its end, as
 `assetmap scrape` does.
 
@@ -52,7 +52,7 @@ from assetmap.feeds.ingest import Ingestor  # noqa: E402
 from assetmap.listings.changes import create_activity  # noqa: E402
 from assetmap.models import Source, SourceLink, utcnow  # noqa: E402
 from assetmap.schedule import DAY_CODES, ScheduleRule  # noqa: E402
-from scrapers.base import ActivityRecord, OrganisationRecord, VenueRecord  # noqa: E402
+from scrapers.records import ActivityRecord, OrganisationRecord, VenueRecord  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PAGE = 500

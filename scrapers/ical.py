@@ -20,21 +20,7 @@ from assetmap.errors import ScheduleError
 from assetmap.schedule import DAY_CODES, LONDON, ScheduleRule, occurrences
 from assetmap.values import find_postcode
 from assetmap.vocab import guess_category
-from scrapers.base import (
-    ITEM_ERRORS,
-    ActivityRecord,
-    ContactRecord,
-    EmptyFeed,
-    FeedFormatError,
-    IssueLevel,
-    OrganisationRecord,
-    Page,
-    ParseIssue,
-    PoliteClient,
-    Record,
-    VenueRecord,
-    expect_calendar,
-)
+from scrapers.http import PoliteClient, expect_calendar
 from scrapers.normalise import (
     absolute,
     clean,
@@ -45,6 +31,19 @@ from scrapers.normalise import (
     to_london,
     without_postcode,
     zone,
+)
+from scrapers.records import (
+    ITEM_ERRORS,
+    ActivityRecord,
+    ContactRecord,
+    EmptyFeed,
+    FeedFormatError,
+    IssueLevel,
+    OrganisationRecord,
+    Page,
+    ParseIssue,
+    Record,
+    VenueRecord,
 )
 
 if TYPE_CHECKING:

@@ -15,20 +15,18 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from scrapers.base import (
+from scrapers.http import PoliteClient, refuse_unexpected, sniff
+from scrapers.normalise import absolute, clean
+from scrapers.records import (
     ITEM_ERRORS,
     EmptyFeed,
     FeedFormatError,
     IssueLevel,
     Page,
     ParseIssue,
-    PoliteClient,
     Record,
     VenueRecord,
-    refuse_unexpected,
-    sniff,
 )
-from scrapers.normalise import absolute, clean
 from scrapers.schemaorg import (
     EVENT_TYPES,
     activity_from_event,

@@ -23,7 +23,7 @@ from assetmap.errors import ScheduleError
 from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON, Kind, ScheduleRule, occurrences
 from assetmap.values import full_postcode
 from assetmap.values import without_postcode as strip_postcode
-from scrapers.base import CostKind, Gender
+from scrapers.records import CostKind, Gender
 
 # -- text ----------------------------------------------------------------------------------
 

@@ -17,7 +17,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from assetmap.referral.intake import from_capacity
 from assetmap.schedule import DAY_CODES, ScheduleRule
-from scrapers.base import (
+from scrapers.http import PoliteClient, decode_json
+from scrapers.normalise import absolute, clean, day_code, parse_modified, parse_time
+from scrapers.records import (
     ITEM_ERRORS,
     ActivityRecord,
     EmptyFeed,
@@ -25,11 +27,8 @@ from scrapers.base import (
     IssueLevel,
     Page,
     ParseIssue,
-    PoliteClient,
     Record,
-    decode_json,
 )
-from scrapers.normalise import absolute, clean, day_code, parse_modified, parse_time
 from scrapers.schemaorg import activity_from_event, as_list, types
 
 SOURCE_TYPE = "openactive"

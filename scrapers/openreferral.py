@@ -27,24 +27,7 @@ from assetmap.referral.intake import from_capacity
 from assetmap.referral.languages import language_code
 from assetmap.schedule import ScheduleRule, parse_schedule
 from assetmap.vocab import guess_category, resolve_category, resolve_tag
-from scrapers.base import (
-    ITEM_ERRORS,
-    ActivityRecord,
-    ContactRecord,
-    EmptyFeed,
-    FeedFormatError,
-    FetchError,
-    Flags,
-    IssueLevel,
-    OrganisationRecord,
-    Page,
-    ParseIssue,
-    PoliteClient,
-    Record,
-    VenueRecord,
-    decode_json,
-    with_params,
-)
+from scrapers.http import PoliteClient, decode_json, with_params
 from scrapers.normalise import (
     Cost,
     accessibility,
@@ -61,6 +44,21 @@ from scrapers.normalise import (
     parse_time,
     plain,
     recurrence,
+)
+from scrapers.records import (
+    ITEM_ERRORS,
+    ActivityRecord,
+    ContactRecord,
+    EmptyFeed,
+    FeedFormatError,
+    FetchError,
+    Flags,
+    IssueLevel,
+    OrganisationRecord,
+    Page,
+    ParseIssue,
+    Record,
+    VenueRecord,
 )
 
 SOURCE_TYPE = "openreferral"

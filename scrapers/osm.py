@@ -16,20 +16,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
-from scrapers.base import (
+from scrapers.http import FetchResult, PoliteClient, refuse_unexpected, sniff
+from scrapers.normalise import clean, coordinates, join_parts, normalise_postcode
+from scrapers.records import (
     FeedFormatError,
     FetchError,
-    FetchResult,
     Flags,
     Page,
     ParseIssue,
-    PoliteClient,
     Record,
     VenueRecord,
-    refuse_unexpected,
-    sniff,
 )
-from scrapers.normalise import clean, coordinates, join_parts, normalise_postcode
 
 SOURCE_TYPE = "osm"
 # Which tags make a community venue; None means any value of that key.

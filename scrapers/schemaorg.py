@@ -17,7 +17,6 @@ from assetmap.errors import ScheduleError
 from assetmap.schedule import LONDON, ScheduleRule
 from assetmap.values import find_postcode
 from assetmap.vocab import category_for_openactive, guess_category
-from scrapers.base import ActivityRecord, ContactRecord, Flags, OrganisationRecord, VenueRecord
 from scrapers.normalise import (
     Cost,
     absolute,
@@ -44,6 +43,7 @@ from scrapers.normalise import (
     to_london,
     without_postcode,
 )
+from scrapers.records import ActivityRecord, ContactRecord, Flags, OrganisationRecord, VenueRecord
 
 # Types whose startDate/endDate bound a run of sessions rather than being one session.
 SERIES_TYPES = frozenset({"SessionSeries", "EventSeries", "CourseInstance", "Course",

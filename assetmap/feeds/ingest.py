@@ -44,7 +44,7 @@ from assetmap.listings.verification import record_verification
 from assetmap.models import Activity, Organisation, Source, SourceLink, Venue, VerificationEvent
 from assetmap.spatial import BBox, in_bbox, lat_of, lon_of, point
 from assetmap.values import chunks
-from scrapers.base import ActivityRecord, ParseIssue, VenueRecord
+from scrapers.records import ActivityRecord, ParseIssue, VenueRecord
 
 MISSES_BEFORE_POSSIBLY_CLOSED = 3
 PAGE_CANDIDATES_MAX = 20_000  # cross-source candidates fetched for a whole page at most

@@ -22,7 +22,8 @@ from assetmap.feeds.ingest import IngestCounts, Ingestor
 from assetmap.feeds.locks import source_run_lock
 from assetmap.models import ScrapeRun, Source, utcnow
 from scrapers import SCRAPERS
-from scrapers.base import PoliteClient, ScrapeError, printable
+from scrapers.http import PoliteClient
+from scrapers.records import ScrapeError, printable
 
 # Feeds that publish their whole list each run, so a missing item means something.
 FULL_LIST_TYPES = frozenset({"openreferral", "ical", "jsonld", "osm"})
@@ -79,7 +80,7 @@ def run_source(app: Flask, source_id: int, *, client: PoliteClient | None = None
                progress: Callable[[str], Any] | None = None) -> ScrapeRun:
     """One run of one source now, in this process. Returns the finished run.
 
-    The run holds the source's lock (feedguard.locks) from start to finish: a second run of
+    The run holds the source's lock (feeds.locks) from start to finish: a second run of
     the source is refused while this process lives, and allowed at once if it dies.
     """
     with source_run_lock(app, source_id) as held:

@@ -2,7 +2,7 @@
 
 A connector tells a listing's organiser that someone may come. The e-mail goes through the
 outbox and carries one personal link, signed with the organiser-link scheme
-(`services.organiser.sign_token`, its own salt) over a random nonce kept in the hand-off row:
+(`community.organiser.sign_token`, its own salt) over a random nonce kept in the hand-off row:
 the link answers for that hand-off and listing only, once, until it expires. Opening it changes
 nothing (mail scanners open links); the answer is one button on the page.
 

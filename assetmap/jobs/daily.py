@@ -1,6 +1,6 @@
 """The daily freshness job: re-cache due dates, remind organisers, tell coordinators.
 
-Run once a day by the scheduler (`assetmap.scheduler`), or by hand with `assetmap freshness
+Run once a day by the scheduler (`assetmap.jobs.scheduler`), or by hand with `assetmap freshness
 run`. Every step can run again without repeating itself, so a missed day or a second run the
 same day does no harm:
 
@@ -14,7 +14,7 @@ same day does no harm:
   in their wards (all wards if they have none), and what is possibly closed.
 * coverage: recomputed for every ward a walking network covers.
 
-Every message goes through the outbox (`services.mail`) and is sent at once; failures stay
+Every message goes through the outbox (`community.outbox`) and is sent at once; failures stay
 queued for the scheduler's outbox job to retry.
 """
 

@@ -33,7 +33,7 @@ SYNC_SECONDS = 60
 def single_instance(app: Flask):
     """Hold the scheduler lock for the life of the process, or refuse to start.
 
-    One lock per database (feedguard.locks): on SQLite a file beside the database, so two
+    One lock per database (feeds.locks): on SQLite a file beside the database, so two
     deployments with their own databases never block each other."""
     with scheduler_lock(app) as held:
         if not held:
@@ -83,7 +83,7 @@ def sync_jobs(scheduler: BlockingScheduler, app: Flask) -> None:
             continue
         due = (source.last_run_at + every) if source.last_run_at else now
         scheduler.add_job(
-            "assetmap.scheduler:run_scheduled_source", "interval",
+            f"{__name__}:run_scheduled_source", "interval",
             seconds=source.every_seconds, args=[source.id], id=job_id, replace_existing=True,
             next_run_time=max(due, now), max_instances=1, coalesce=True,
             misfire_grace_time=None, name=f"{source.type} {source.name}")
@@ -95,9 +95,9 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
     scheduler.add_job(sync_jobs, "interval", seconds=SYNC_SECONDS, args=[scheduler, app],
                       id="sync-sources", next_run_time=utcnow())
-    scheduler.add_job("assetmap.scheduler:send_outbox", "interval", seconds=60,
+    scheduler.add_job(f"{__name__}:send_outbox", "interval", seconds=60,
                       id="send-outbox", next_run_time=utcnow())
-    # Daily, and soon after every start: each step is safe to repeat (see freshness_job).
-    scheduler.add_job("assetmap.scheduler:run_freshness", "interval", hours=24,
+    # Daily, and soon after every start: each step is safe to repeat (see jobs.daily).
+    scheduler.add_job(f"{__name__}:run_freshness", "interval", hours=24,
                       id="freshness", next_run_time=utcnow() + timedelta(minutes=2))
     return scheduler

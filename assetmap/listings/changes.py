@@ -202,7 +202,7 @@ def apply_changes(session: Session, activity: Activity, fields: Mapping[str, Any
         if is_new and _unsaid(field, new):
             continue
         _set(session, activity, field, value)
-        if field == "intake":  # who said so and when; assetmap.connector.edits names roles
+        if field == "intake":  # who said so and when; assetmap.listings.referral names roles
             activity.intake_by, activity.intake_at = actor.label, at
         records.append(ChangeRecord(
             field=field, old_value=old, new_value=new, changed_at=at, actor_type=actor.type,

@@ -96,17 +96,17 @@ class Activity(Timestamps, Base):
     contact_phone: Mapped[str | None] = mapped_column(String(60))
     contact_url: Mapped[str | None] = mapped_column(String(500))
     first_visit: Mapped[str | None] = mapped_column(Text)  # what to expect the first time
-    # Taking newcomers (assetmap.connector.intake): the answer, who gave it and when.
+    # Taking newcomers (assetmap.referral.intake): the answer, who gave it and when.
     intake: Mapped[str | None] = mapped_column(String(20))
     intake_by: Mapped[str | None] = mapped_column(String(200))
     intake_at: Mapped[datetime | None]
-    # Language codes a session runs in (assetmap.connector.languages); None: not said.
+    # Language codes a session runs in (assetmap.referral.languages); None: not said.
     languages: Mapped[list | None] = mapped_column(JSON)
     interpreter: Mapped[bool | None] = mapped_column(Boolean)  # an interpreter can come
     # A phone or online listing serves these area codes (wards, boroughs) or ["anywhere"].
     service_area: Mapped[list | None] = mapped_column(JSON)
     join_how: Mapped[str | None] = mapped_column(Text)  # the number, link and how to join
-    # Connectors' visit answers, counted (assetmap.connector.suitability) so ranking reads a
+    # Connectors' visit answers, counted (assetmap.matching.suitability) so ranking reads a
     # column: "welcoming to newcomers? yes" and "accessible as listed? no".
     welcoming_yes: Mapped[int | None] = mapped_column(Integer)
     accessible_no: Mapped[int | None] = mapped_column(Integer)

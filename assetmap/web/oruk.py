@@ -1,7 +1,7 @@
 """An Open Referral UK compatible read API: every endpoint of the profile's OpenAPI.
 
 Open to everyone without a key, with CORS, so other directories and the NHS can read
-AssetMap's listings from their own sites. Only public fields (see services/oruk.py); every
+AssetMap's listings from their own sites. Only public fields (see opendata/oruk.py); every
 list filter the profile defines is honoured (see opendata/oruk_query.py), plus AssetMap's
 `age`, `walking_minutes` and `pace`. Paging: `page` and `per_page` (1-500, default 50; 0 means
 the first page / the default size, as the profile allows); `Link` headers carry every filter.

@@ -139,7 +139,7 @@ def test_a_feed_sets_intake_unless_a_person_said_otherwise(app, three, session):
     from datetime import UTC, datetime
 
     from assetmap.feeds.ingest import Ingestor
-    from scrapers.base import ActivityRecord, VenueRecord
+    from scrapers.records import ActivityRecord, VenueRecord
 
     with session_scope(app) as s:
         source = Source(type="openactive", url="https://feed.example.org", name="Leisure feed",

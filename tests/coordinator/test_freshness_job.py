@@ -124,7 +124,7 @@ def test_the_scheduler_runs_it_daily(app, make_listing, mailbox, caplog):
 
     built = scheduler.build_scheduler(app)
     job = built.get_job("freshness")
-    assert job.func_ref == "assetmap.scheduler:run_freshness"
+    assert job.func_ref == "assetmap.jobs.scheduler:run_freshness"
     assert job.trigger.interval == timedelta(hours=24)
     make_listing("Lunch club", checks=((200, "phoned"),), email="lunch@example.org")
     caplog.set_level("INFO", logger="assetmap.scheduler")

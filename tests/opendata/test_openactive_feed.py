@@ -22,7 +22,7 @@ from assetmap.listings.changes import SYSTEM, apply_changes, create_activity
 from assetmap.listings.venues import venue_point
 from assetmap.models import Activity
 from assetmap.schedule import LONDON, ScheduleRule, occurrences
-from scrapers.base import PoliteClient
+from scrapers.http import PoliteClient
 
 FEED = "/openactive/session-series"
 

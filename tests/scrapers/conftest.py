@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from scrapers.base import PoliteClient
+from scrapers.http import PoliteClient
 
 FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
 # Hosts used inside recorded files; replaced by the server's own address when served.

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from assetmap.db import session_scope
 from assetmap.feeds.run import DEAD_RUN, add_source, run_source
 from assetmap.models import Activity, ChangeRecord, ScrapeRun, Source, SourceLink, Venue
-from scrapers.base import PoliteClient
+from scrapers.http import PoliteClient
 from tests.scrapers.fault_feeds import (
     BAD_ITEM,
     FAULT_REASONS,
@@ -168,8 +168,8 @@ import sys
 import threading
 from assetmap import create_app
 from assetmap.config import TestConfig
-from assetmap.scraping import run_source
-from scrapers.base import PoliteClient
+from assetmap.feeds.run import run_source
+from scrapers.http import PoliteClient
 
 app = create_app(TestConfig(sys.argv[1], SCRAPER_OPTIONS={"osm": {"max_bytes": 1 << 20}}))
 for source_id in sys.argv[2:]:

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from assetmap.errors import ScheduleError
 from assetmap.schedule import DAY_CODES, ScheduleRule, describe, parse_schedule
-from scrapers.base import ActivityRecord, FeedFormatError, ParseIssue
 from scrapers.normalise import parse_time, recurrence
 from scrapers.openactive import OpenActiveScraper
+from scrapers.records import ActivityRecord, FeedFormatError, ParseIssue
 
 PROPERTY = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -22,7 +22,7 @@ from assetmap.models import (
     VerificationEvent,
 )
 from assetmap.schedule import ScheduleRule
-from scrapers.base import ActivityRecord, OrganisationRecord, VenueRecord
+from scrapers.records import ActivityRecord, OrganisationRecord, VenueRecord
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 FEED = Actor("source", "test feed", source_id=None)
@@ -184,7 +184,7 @@ def test_postgres_statements_are_planned_for_their_values(app):
 @pytest.mark.parametrize("page_candidates", [20_000, 0], ids=["one query a page",
                                                                "one query a venue"])
 def test_a_second_feed_links_the_same_group_and_only_that(app, monkeypatch, page_candidates):
-    monkeypatch.setattr("assetmap.ingest.PAGE_CANDIDATES_MAX", page_candidates)
+    monkeypatch.setattr("assetmap.feeds.ingest.PAGE_CANDIDATES_MAX", page_candidates)
     first, second = new_source(app), new_source(app)
     ingest(app, first, [record("a", "Kentish Town Lunch Club"), record("b", "Tea Dance")])
     far = VenueRecord("openreferral", None, "Hall far away", None, None, 51.5600, -0.1337)

@@ -7,15 +7,8 @@ import time
 
 import pytest
 
-from scrapers.base import (
-    DEFAULT_USER_AGENT,
-    FeedFormatError,
-    FetchError,
-    PoliteClient,
-    ResponseTooLarge,
-    RobotsDisallowed,
-    expect_calendar,
-)
+from scrapers.http import DEFAULT_USER_AGENT, PoliteClient, expect_calendar
+from scrapers.records import FeedFormatError, FetchError, ResponseTooLarge, RobotsDisallowed
 
 JSON = {"Content-Type": "application/json"}
 

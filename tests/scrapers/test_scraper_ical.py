@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from assetmap.schedule import LONDON, next_sessions, occurrences
-from scrapers.base import ActivityRecord, EmptyFeed, FeedFormatError, ParseIssue
 from scrapers.ical import ICalScraper
+from scrapers.records import ActivityRecord, EmptyFeed, FeedFormatError, ParseIssue
 
 URL = "https://calendar.example.org/camden.ics"
 

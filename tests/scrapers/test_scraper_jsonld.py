@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from scrapers.base import ActivityRecord, EmptyFeed, ParseIssue, VenueRecord
 from scrapers.jsonld import JsonLdScraper
+from scrapers.records import ActivityRecord, EmptyFeed, ParseIssue, VenueRecord
 
 PAGE = "https://castlehaven.example.org/whats-on/"
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from assetmap.schedule import LONDON, next_sessions
-from scrapers.base import ActivityRecord, EmptyFeed, FeedFormatError, ParseIssue
 from scrapers.openactive import OpenActiveScraper
+from scrapers.records import ActivityRecord, EmptyFeed, FeedFormatError, ParseIssue
 
 FEED = "https://opendata.example.org/feeds/session-series"
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from assetmap.schedule import LONDON, next_sessions
-from scrapers.base import ActivityRecord, EmptyFeed, FeedFormatError, ParseIssue
 from scrapers.openreferral import OpenReferralScraper, services_endpoint
+from scrapers.records import ActivityRecord, EmptyFeed, FeedFormatError, ParseIssue
 
 API = "https://directory.example.org/api/services"
 

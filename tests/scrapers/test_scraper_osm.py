@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from shapely.geometry import Point, shape
 
-from scrapers.base import FeedFormatError, FetchError, VenueRecord
 from scrapers.osm import OsmScraper
+from scrapers.records import FeedFormatError, FetchError, VenueRecord
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 

@@ -9,9 +9,9 @@ import json
 import pytest
 
 from assetmap.referral.intake import from_capacity
-from scrapers.base import ActivityRecord
 from scrapers.openactive import OpenActiveScraper
 from scrapers.openreferral import OpenReferralScraper
+from scrapers.records import ActivityRecord
 
 OA_FEED = "https://opendata.example.org/feeds/session-series"
 ORUK = "https://directory.example.org/api/services"

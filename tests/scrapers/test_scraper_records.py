@@ -16,16 +16,7 @@ from assetmap.errors import ScheduleError
 from assetmap.schedule import ScheduleRule
 from assetmap.values import find_postcode
 from scrapers import SCRAPERS
-from scrapers.base import (
-    ActivityRecord,
-    FeedFormatError,
-    FetchResult,
-    Flags,
-    VenueRecord,
-    expect_json,
-    fingerprint,
-    sniff,
-)
+from scrapers.http import FetchResult, expect_json, sniff
 from scrapers.normalise import (
     accessibility,
     age_range,
@@ -36,6 +27,7 @@ from scrapers.normalise import (
     parse_time,
     recurrence,
 )
+from scrapers.records import ActivityRecord, FeedFormatError, Flags, VenueRecord, fingerprint
 
 
 def lunch_club(**changes) -> ActivityRecord:
@@ -63,7 +55,7 @@ def test_records_are_frozen_hashable_and_compare_by_content():
 
 def test_fingerprint_is_stable_across_processes():
     # hash() of strings changes with PYTHONHASHSEED; the fingerprint must not.
-    code = ("from scrapers.base import ActivityRecord as A; print(A('ical', 'x', 'Lunch', "
+    code = ("from scrapers.records import ActivityRecord as A; print(A('ical', 'x', 'Lunch', "
             "tags={'free', 'over-50s', 'drop-in'}).fingerprint())")
     root = Path(__file__).resolve().parents[2]
     outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -178,7 +178,9 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping]) -> None
     quote = dialect.identifier_preparer.quote
     statement = (f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
                  "FROM STDIN")
-    cursor = session.connection().connection.driver_connection.cursor()
+    driver = session.connection().connection.driver_connection
+    assert driver is not None  # an open connection always has its psycopg connection
+    cursor = driver.cursor()
     with cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row([none if (value := row[name]) is None else

@@ -290,9 +290,9 @@ class Ingestor:
         Two counts over indexes, asked once a page: an anti-join ("a listing without a link
         from this source") probes every listing when there is none, as in a first feed.
         """
-        listings = self.session.scalar(select(func.count()).select_from(Activity))
+        listings = self.session.scalar(select(func.count()).select_from(Activity)) or 0
         ours = self.session.scalar(select(func.count(distinct(SourceLink.activity_id))).where(
-            SourceLink.source_id == self.source.id))
+            SourceLink.source_id == self.source.id)) or 0
         return listings > ours
 
     def _known(self, external_ids: list[str]) -> dict[str, Row]:
@@ -373,7 +373,7 @@ class Ingestor:
                               missed_runs=0, withdrawn=False)
             self.session.add(link)
         else:
-            activity = self.session.get(Activity, link.activity_id)
+            activity = self.session.get_one(Activity, link.activity_id)
             disagreed = self._merge(activity, fields, link)
             outcome = "disagreement" if disagreed else "updated"
             if link.withdrawn and activity.status == "ended":
@@ -402,7 +402,7 @@ class Ingestor:
             for activity_id, (record, _, fingerprint) in zip(ids, new, strict=True)])
         for activity_id, (record, _, _) in zip(ids, new, strict=True):
             if record.assured_date:
-                self._assured(self.session.get(Activity, activity_id), record)
+                self._assured(self.session.get_one(Activity, activity_id), record)
 
     def _merge(self, activity: Activity, fields: dict[str, Any],
                link: SourceLink | None) -> bool:
@@ -428,7 +428,7 @@ class Ingestor:
             return "unchanged"
         link.withdrawn = True
         link.last_seen_at = self.now
-        activity = self.session.get(Activity, link.activity_id)
+        activity = self.session.get_one(Activity, link.activity_id)
         still_listed = self.session.scalar(select(func.count()).select_from(SourceLink).where(
             SourceLink.activity_id == activity.id, SourceLink.withdrawn.is_(False),
             SourceLink.id != link.id))
@@ -438,6 +438,7 @@ class Ingestor:
         return "withdrawn"
 
     def _assured(self, activity: Activity, record: ActivityRecord) -> None:
+        assert record.assured_date is not None  # callers check it
         assured = datetime.combine(record.assured_date, datetime.min.time(),
                                    tzinfo=self.now.tzinfo)
         if assured > self.now:
@@ -459,7 +460,7 @@ class Ingestor:
         for activity_id, their_key in self._nearby_listings(venue):
             if activity_id in self._linked or not name.matches(their_key):
                 continue
-            activity = self.session.get(Activity, activity_id)
+            activity = self.session.get_one(Activity, activity_id)
             theirs = {d for rule in activity.schedules for d in rule.days}
             if days and theirs and not days & theirs:
                 continue
@@ -572,7 +573,7 @@ class Ingestor:
                 for key, value in details.items():
                     if value is not None and getattr(existing, key) != value:
                         setattr(existing, key, value)
-                if record.lat is not None:
+                if record.lat is not None and record.lon is not None:
                     existing.geom = point(record.lat, record.lon)
                 return existing
         name = record.name or record.address or "Unnamed venue"

@@ -104,7 +104,7 @@ def _run_locked(app: Flask, source_id: int, *, client: PoliteClient | None,
         for page in scraper.fetch(client, url, state):
             with session_scope(app) as session:
                 begin_write(session)
-                source = session.get(Source, source_id)
+                source = session.get_one(Source, source_id)
                 ingestor = Ingestor(session, source, data_dir=app.config["DATA_DIR"],
                                     now=utcnow())
                 counts = ingestor.ingest(scraper.parse(page.raw, base_url=page.url))
@@ -124,8 +124,8 @@ def _run_locked(app: Flask, source_id: int, *, client: PoliteClient | None,
             client.close()
     with session_scope(app) as session:
         begin_write(session)
-        source = session.get(Source, source_id)
-        run = session.get(ScrapeRun, run_id)
+        source = session.get_one(Source, source_id)
+        run = session.get_one(ScrapeRun, run_id)
         closed = 0
         if error is None:
             complete = source.complete_list and source_type in FULL_LIST_TYPES and not (

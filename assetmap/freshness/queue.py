@@ -325,8 +325,9 @@ def queue_items(session: Session, flt: QueueFilter, *, now: datetime, limit: int
     rows = session.execute(stmt).all()
     ids = [r[0] for r in rows]
     wards = venue_wards(session, {r[11] for r in rows if r[11] is not None})
-    users = dict(session.execute(select(User.id, User.email).where(
-        User.id.in_({r[10] for r in rows if r[10] is not None}))).all())
+    users: dict[int, str] = {uid: email for uid, email in session.execute(
+        select(User.id, User.email).where(
+            User.id.in_({r[10] for r in rows if r[10] is not None})))}
     sources: dict[int, list[str]] = defaultdict(list)
     for chunk in chunks(ids):
         for activity_id, name in session.execute(
@@ -368,10 +369,10 @@ def venue_wards(session: Session, venue_ids: Iterable[int]) -> dict[int, str]:
     venue_ids = list(venue_ids)
     out: dict[int, str] = {}
     for chunk in chunks(venue_ids):
-        out.update(session.execute(
+        out.update((venue_id, name) for venue_id, name in session.execute(
             select(Venue.id, Area.name).join(Area, and_(Area.kind == "ward",
                                                         venue_in_area(Venue.geom, Area.geom)))
-            .where(Venue.id.in_(chunk))).all())
+            .where(Venue.id.in_(chunk))))
     return out
 
 
@@ -380,8 +381,8 @@ def ward_map(session: Session, flt: QueueFilter, *, now: datetime) -> dict[str, 
     import json
 
     data = summary(session, flt, now=now)
-    shapes = dict(session.execute(select(Area.id, Area.geom.ST_AsGeoJSON()).where(
-        Area.kind == "ward")).all())
+    shapes: dict[int, str] = {area_id: shape for area_id, shape in session.execute(
+        select(Area.id, Area.geom.ST_AsGeoJSON()).where(Area.kind == "ward"))}
     features = [{"type": "Feature", "id": row["area_id"], "geometry": json.loads(
         shapes[row["area_id"]]), "properties": {
         "name": row["name"], "code": row["code"], "total": row["total"],

@@ -11,10 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from assetmap import vocab
 from assetmap.db import bulk_insert, insert_returning_ids
@@ -41,7 +42,7 @@ GENDERS = ("any", "male", "female")
 # What a new listing's fields are when nobody says otherwise: the columns' own defaults. A
 # new listing's history records the fields it was given, not these: "gender: any" is noise.
 NEW_LISTING_DEFAULTS: dict[str, Any] = {
-    name: column.default.arg for name in EDITABLE_FIELDS
+    name: cast(ScalarElementColumnDefault, column.default).arg for name in EDITABLE_FIELDS
     if (column := Activity.__table__.c[name]).default is not None and column.default.is_scalar}
 
 

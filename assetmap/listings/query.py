@@ -78,7 +78,7 @@ def filtered(stmt: Select, flt: ActivityFilter) -> Select:
 
 def find_activities(session: Session, flt: ActivityFilter
                     ) -> Sequence[tuple[Activity, float | None, float | None]]:
-    return session.execute(activities_query(flt)).all()
+    return [(row[0], row[1], row[2]) for row in session.execute(activities_query(flt))]
 
 
 def activity_with_point(session: Session, activity_id: int
@@ -87,4 +87,4 @@ def activity_with_point(session: Session, activity_id: int
         select(Activity, lat_of(Venue.geom), lon_of(Venue.geom))
         .outerjoin(Venue, Activity.venue_id == Venue.id)
         .where(Activity.id == activity_id)).first()
-    return tuple(row) if row else None  # type: ignore[return-value]
+    return (row[0], row[1], row[2]) if row else None

@@ -3,7 +3,8 @@ person, through the one path every change takes (`apply_changes`: history, prove
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import cast
 
 from sqlalchemy.orm import Session
 
@@ -49,7 +50,8 @@ def set_referral_fields(session: Session, activity_id: int, form: Mapping[str, o
         fields["category"] = str(form.get("category"))
     if "tags_shown" in form:  # the tag boxes were on the form: none ticked means none
         getlist = getattr(form, "getlist", None)
-        fields["tags"] = list(getlist("tags")) if getlist else list(form.get("tags") or [])
+        fields["tags"] = (list(getlist("tags")) if getlist
+                          else [str(tag) for tag in cast(Iterable[object], form.get("tags") or [])])
     if "mode" in form:
         fields["mode"] = str(form.get("mode") or "in-person")
     if "service_area" in form:

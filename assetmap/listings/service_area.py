@@ -67,7 +67,8 @@ def area_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
     codes = [c for c in codes if c != ANYWHERE]
     if not codes:
         return {}
-    return dict(session.execute(select(Area.code, Area.name).where(Area.code.in_(codes))).all())
+    return {code: name for code, name in
+            session.execute(select(Area.code, Area.name).where(Area.code.in_(codes)))}
 
 
 def resolve_areas(session: Session, raw: object, field: str = "service_area"

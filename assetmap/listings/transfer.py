@@ -305,7 +305,8 @@ def export_rows(session: Session, flt: ActivityFilter | None = None) -> list[dic
             if activity.last_verified_at else "",
             "verified_method": activity.last_verified_method or "",
             "intake": activity.intake or "", "languages": ";".join(activity.languages or ()),
-            "interpreter": {True: "yes", False: "no"}.get(activity.interpreter, ""),
+            "interpreter": "" if activity.interpreter is None
+            else "yes" if activity.interpreter else "no",
         })
     return rows
 

@@ -241,14 +241,17 @@ def _read_osm(osm_path: Path) -> tuple[list[_Way], dict[int, str]]:
     processor = (
         osmium.FileProcessor(str(osm_path), osmium.osm.NODE | osmium.osm.WAY)
         .with_locations()
-        .with_filter(osmium.filter.KeyFilter("barrier", "kerb").enable_for(osmium.osm.NODE))
-        .with_filter(osmium.filter.KeyFilter("highway").enable_for(osmium.osm.WAY))
+        # osmium's stubs say enable_for returns None; it returns the filter, for chaining.
+        .with_filter(osmium.filter.KeyFilter("barrier", "kerb")
+                     .enable_for(osmium.osm.NODE))  # type: ignore[func-returns-value]
+        .with_filter(osmium.filter.KeyFilter("highway")
+                     .enable_for(osmium.osm.WAY))  # type: ignore[func-returns-value]
     )
     ways: list[_Way] = []
     barriers: dict[int, str] = {}
     try:
         for obj in processor:
-            if obj.is_node():
+            if isinstance(obj, osmium.osm.Node):
                 kind = node_barrier(obj.tags)
                 if kind:
                     barriers[obj.id] = kind
@@ -346,8 +349,8 @@ def _apply_barriers(segs: _Segments, ways: list[_Way], barriers: dict[int, str])
         return segs
     incident: dict[int, list[tuple[int, int]]] = defaultdict(list)  # node -> (segment, end)
     for end, arr in ((0, segs.a), (1, segs.b)):
-        for s in np.flatnonzero(np.isin(arr, list(dense_of.values()))):
-            incident[int(arr[s])].append((int(s), end))
+        for seg in np.flatnonzero(np.isin(arr, list(dense_of.values()))):
+            incident[int(arr[seg])].append((int(seg), end))
     ends_of_way = {(int(w.refs[0]), i) for i, w in enumerate(ways)}
     ends_of_way |= {(int(w.refs[-1]), i) for i, w in enumerate(ways)}
 
@@ -523,7 +526,8 @@ def save_graph(graph: WalkGraph, path: Path) -> None:
     try:
         os.fchmod(fd, 0o644)  # mkstemp makes it 0600; other workers must read it
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, meta=meta, **_arrays(graph))  # uncompressed: loads faster
+            # uncompressed: loads faster; numpy's stubs read **arrays as its allow_pickle flag
+            np.savez(fh, meta=meta, **_arrays(graph))  # type: ignore[arg-type]
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -361,7 +361,7 @@ class Router:
 
     def _nearest_one(
         self, profile: _Profile, px: float, py: float, k: int = 8
-    ) -> tuple[int, float] | bool | None:
+    ) -> tuple[int, float] | Literal[False] | None:
         """(segment start vertex, t) of the nearest segment; None if none is near enough,
         False if the k nearest samples cannot prove which one is nearest."""
         k = min(k, profile.tree.n)
@@ -519,6 +519,7 @@ class Router:
             if snaps.avoid_steps != reach.pace.avoid_steps:
                 raise ValueError("points were snapped for a different step rule than the reach")
             nm = reach.node_metres
+            assert nm is not None  # a reach on the network always has its node distances
             metres = np.minimum(nm[snaps.u] + snaps.to_u, nm[snaps.v] + snaps.to_v)
             same = np.flatnonzero(snaps.edge == reach.origin.edge)
             if len(same):  # walk straight along the shared edge
@@ -582,13 +583,14 @@ class Router:
         """(lats, lons) of every stretch walked within ``limit`` metres, snap line included."""
         g = self.graph
         nm = reach.node_metres
+        assert nm is not None  # only network reaches are drawn this way
         ok = self._profile(reach.pace.avoid_steps).edge_ok
         from_u = np.where(nm[g.edge_u] <= limit, limit - nm[g.edge_u], -1.0)
         from_v = np.where(nm[g.edge_v] <= limit, limit - nm[g.edge_v], -1.0)
         touched = ok & ((from_u >= 0) | (from_v >= 0))
         full = touched & (np.maximum(from_u, 0) + np.maximum(from_v, 0) >= g.edge_metres)
-        pieces = [g.edge_geometry(e) for e in np.flatnonzero(full)]
-        for e in np.flatnonzero(touched & ~full):
+        pieces = [g.edge_geometry(int(e)) for e in np.flatnonzero(full)]
+        for e in map(int, np.flatnonzero(touched & ~full)):
             length = g.edge_metres[e]
             if from_u[e] >= 0:
                 pieces.append(self._piece(e, 0.0, from_u[e]))
@@ -597,7 +599,7 @@ class Router:
         origin = reach.origin
         left = limit - origin.metres
         if left >= 0:
-            e = origin.edge
+            e = int(origin.edge)
             pieces.append((np.array([reach.lat, origin.snapped_lat]),
                            np.array([reach.lon, origin.snapped_lon])))
             pieces.append(self._piece(e, max(origin.offset_m - left, 0.0),
@@ -644,6 +646,7 @@ class Router:
     ) -> tuple[float, list[list[float]]] | None:
         g = self.graph
         dist, pred = self._search(a, pace.avoid_steps, np.inf, predecessors=True)
+        assert pred is not None  # asked for
         e, length = b.edge, float(g.edge_metres[b.edge])
         options = [
             (dist[g.edge_u[e]] + b.offset_m, int(g.edge_u[e]), 0.0),

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -71,7 +72,7 @@ class WalkingService:
         return snaps
 
 
-def walking_service(app) -> WalkingService:
+def walking_service(app: Flask) -> WalkingService:
     """The app's walking service, made on first use (networks load lazily too)."""
     service = app.extensions.get("assetmap.walking")
     if service is None:

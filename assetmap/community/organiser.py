@@ -247,7 +247,7 @@ def propose_changes(session: Session, link: OrganiserLink, form: Mapping[str, An
     if changed & {"venue_name", "address", "postcode"}:
         name, address = check.text("venue_name"), check.text("address")
         postcode = check.text("postcode", required="Give the postcode of where it happens now")
-        lat, lon, postcode, approximate = locate(check, postcode, None, data_dir)
+        lat, lon, postcode, approximate = locate(check, postcode, None, data_dir, session)
         if lat is not None:
             proposal["venue"] = {"name": name or address or postcode, "address": address,
                                  "postcode": postcode, "lat": lat, "lon": lon,

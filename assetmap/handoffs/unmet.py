@@ -66,17 +66,18 @@ class NearMiss:
     matches: list[dict] = field(default_factory=list)
 
 
-def _query(outcome: SearchOutcome, data_dir: Path) -> MatchQuery | None:
+def _query(session: Session, outcome: SearchOutcome, data_dir: Path) -> MatchQuery | None:
     form = outcome.form
     if outcome.result is None or outcome.errors:
         return None
-    return MatchQuery.from_args(form.match_args(form.minutes), data_dir=data_dir)
+    return MatchQuery.from_args(form.match_args(form.minutes), data_dir=data_dir,
+                                session=session)
 
 
 def near_misses(session: Session, service: WalkingService, outcome: SearchOutcome, *,
                 data_dir: Path, now: datetime) -> list[NearMiss]:
     """For a search with fewer than HANDFUL fitting matches: one relaxation at a time."""
-    query = _query(outcome, data_dir)
+    query = _query(session, outcome, data_dir)
     if query is None or len(fitting(outcome)) >= HANDFUL:
         return []
     seen = {m["id"] for m in fitting(outcome)}

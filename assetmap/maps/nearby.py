@@ -60,7 +60,7 @@ def find_nearby(session: Session, service: WalkingService, near: str, *, data_di
                                       "Kentish Town")
     args = {"minutes": str(SEARCH_MINUTES), "limit": str(SEARCH_LIMIT),
             "needs": ",".join(tags), "interests": ",".join(categories)}
-    query, label = _origin(text, args, "near", data_dir=data_dir, places=places)
+    query, label = _origin(session, text, args, "near", data_dir=data_dir, places=places)
     result = find_matches(session, service, query, now=now)
     matches = [m for m in result.matches if not categories or m["category"] in categories]
     cards = sorted((card(m) for m in matches), key=lambda c: (c["walk_metres"], c["name"]))
@@ -68,11 +68,12 @@ def find_nearby(session: Session, service: WalkingService, near: str, *, data_di
                         estimated=result.estimated, cards=cards)
 
 
-def _origin(text: str, args: dict[str, str], field: str, *, data_dir: Path,
+def _origin(session: Session, text: str, args: dict[str, str], field: str, *, data_dir: Path,
             places: AddressIndex | None) -> tuple[MatchQuery, str]:
     """A postcode, else a named place of the extract; ValidationError naming `field`."""
     try:
-        query = MatchQuery.from_args({**args, "postcode": text}, data_dir=data_dir)
+        query = MatchQuery.from_args({**args, "postcode": text}, data_dir=data_dir,
+                                     session=session)
         return query, query.postcode or text
     except GeocodeError as exc:
         problem = exc.message
@@ -81,17 +82,18 @@ def _origin(text: str, args: dict[str, str], field: str, *, data_dir: Path,
         raise ValidationError(field, f"We could not find {text!r} ({problem}). Enter a "
                               "postcode, like NW5 1TL, or a place, like Kentish Town")
     lat, lon, name = found
-    query = MatchQuery.from_args({**args, "lat": str(lat), "lon": str(lon)}, data_dir=data_dir)
+    query = MatchQuery.from_args({**args, "lat": str(lat), "lon": str(lon)}, data_dir=data_dir,
+                                 session=session)
     return query, name
 
 
-def walk_from(service: WalkingService, near: str, lat: float, lon: float, *,
+def walk_from(session: Session, service: WalkingService, near: str, lat: float, lon: float, *,
               data_dir: Path, places: AddressIndex | None = None) -> dict:
     """"How to get there": the walk from a postcode to a venue, for the activity page."""
     text = (near or "").strip()
     if not text:
         raise ValidationError("from", "Enter a postcode or a place, like NW5 1TL")
-    query, label = _origin(text, {}, "from", data_dir=data_dir, places=places)
+    query, label = _origin(session, text, {}, "from", data_dir=data_dir, places=places)
     _router, walk = service.route_or_estimate(query.lat, query.lon, lat, lon, query.pace)
     return {"from": label, "metres": round(walk.metres),
             "minutes": max(1, math.ceil(walk.minutes)), "estimated": walk.estimated,

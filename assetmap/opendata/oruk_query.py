@@ -169,7 +169,8 @@ class ServiceFilter:
     modified_after: datetime | None = None
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str], *, config: Mapping) -> ServiceFilter:
+    def from_args(cls, args: Mapping[str, str], *, config: Mapping,
+                  session: Session) -> ServiceFilter:
         """Checked query parameters; a 400 names the parameter sent. Unknown ids match
         nothing (a consumer asking for a term AssetMap does not use gets an empty page)."""
         words = tuple(w.lower() for w in (args.get("search") or "").split() if w)
@@ -185,7 +186,7 @@ class ServiceFilter:
         raw_org = (args.get("organization_id") or "").strip()
         org = oruk.entity_number(config["PUBLIC_URL"], "organization", raw_org) if raw_org \
             else None
-        origin, proximity, minutes, pace = _where(args, config)
+        origin, proximity, minutes, pace = _where(session, args, config)
         return cls(search=words, terms=terms, taxonomy=taxonomy,
                    no_taxonomy=bool(raw_tax) and taxonomy is None,
                    minimum_age=_known(ages["minimum_age"]), maximum_age=_known(
@@ -230,7 +231,7 @@ def _clock(raw: str | None, name: str) -> time | None:
     return moment.replace(tzinfo=None)
 
 
-def _where(args: Mapping[str, str], config: Mapping
+def _where(session: Session, args: Mapping[str, str], config: Mapping
            ) -> tuple[tuple[float, float] | None, float | None, int | None, str]:
     raw_proximity = (args.get("proximity") or "").strip()
     proximity = None
@@ -253,7 +254,7 @@ def _where(args: Mapping[str, str], config: Mapping
             if value is not None:
                 raise ValidationError(name, "give a postcode to measure from")
         return None, None, None, pace
-    found = geocode_postcode(postcode, config["DATA_DIR"])
+    found = geocode_postcode(postcode, config["DATA_DIR"], session)
     return (found.lat, found.lon), proximity, minutes, pace
 
 
@@ -387,7 +388,7 @@ def _page_of(session: Session, flt: ServiceFilter, config: Mapping, args: Mappin
 def service_page(session: Session, config: Mapping, args: Mapping[str, str],
                  walk: Callable) -> dict[str, Any]:
     """A page of services (one-to-one fields) matching every filter asked for."""
-    flt = ServiceFilter.from_args(args, config=config)
+    flt = ServiceFilter.from_args(args, config=config, session=session)
     total, page, per_page, rows = _page_of(session, flt, config, args, walk, located=False)
     return _page_body(total, page, per_page,
                       [oruk.service_summary(a, config) for a, _lat, _lon in rows])
@@ -400,7 +401,7 @@ def _one_to_one(location: dict[str, Any]) -> dict[str, Any]:
 def service_at_location_page(session: Session, config: Mapping, args: Mapping[str, str],
                              walk: Callable) -> dict[str, Any]:
     """A page of services at their locations (the same filters as services)."""
-    flt = ServiceFilter.from_args(args, config=config)
+    flt = ServiceFilter.from_args(args, config=config, session=session)
     total, page, per_page, rows = _page_of(session, flt, config, args, walk, located=True)
     base = config["PUBLIC_URL"].rstrip("/")
     contents = []

@@ -52,7 +52,7 @@ def activity(activity_id: int):
     walk, error = None, None
     if near and lat is not None:
         try:
-            walk = walk_from(walking_service(current_app), near, lat, lon,
+            walk = walk_from(get_session(), walking_service(current_app), near, lat, lon,
                              data_dir=current_app.config["DATA_DIR"],
                              places=index_for(current_app.config["TILES_DIR"]))
         except ValidationError as exc:

@@ -368,7 +368,7 @@ def _load(session: Session, ids: Sequence[int], *, full: bool) -> list[tuple[Act
                            .outerjoin(Venue, Venue.id == Activity.venue_id)
                            .where(Activity.id.in_(list(ids))).options(*options)).all()
     by_id = {row[0].id: row for row in rows}
-    return [tuple(by_id[i]) for i in ids if i in by_id]  # type: ignore[misc]
+    return [tuple(by_id[i]) for i in ids if i in by_id]
 
 
 def _page_of(session: Session, flt: ServiceFilter, config: Mapping, args: Mapping[str, str],

@@ -108,7 +108,7 @@ def parse_bbox(raw: str) -> tuple[float, float, float, float]:
     if len(values) != 4 or not (values[0] < values[2] and values[1] < values[3]):
         raise ValidationError("--bbox", f"{raw!r}: give min_lon,min_lat,max_lon,max_lat, e.g. "
                               "-0.22,51.51,-0.10,51.58")
-    return values  # type: ignore[return-value]
+    return values
 
 
 def keep_within(session: Session, area_code: str | None, bbox: str | None,
@@ -139,7 +139,7 @@ class _Counting(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         data = self._raw.read(len(buffer))
         buffer[:len(data)] = data
         if self._progress and data:

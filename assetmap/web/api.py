@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -47,7 +48,7 @@ def feature_collection(flt: ActivityFilter, *, limit: int = DEFAULT_LIMIT,
                 for a, lat, lon in rows[:limit]]
     next_url = None
     if len(rows) > limit:
-        args = request.args.to_dict()
+        args: dict[str, Any] = request.args.to_dict()
         args.update(limit=str(limit), after=str(rows[limit - 1][0].id))
         next_url = url_for("api.activities", **args)
     return {"type": "FeatureCollection", "features": features, "next": next_url,

@@ -21,6 +21,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -174,7 +175,7 @@ def activity(activity_id: int) -> Response:
 
 @bp.post("/activities/<int:activity_id>/checks")
 @role_required("connector", "coordinator")
-def check(activity_id: int) -> Response:
+def check(activity_id: int) -> ResponseReturnValue:
     """Word of mouth in two clicks: open the form, press one of the three buttons."""
     session = get_session()
     form = request.form
@@ -199,7 +200,7 @@ def check(activity_id: int) -> Response:
 
 @bp.post("/activities/<int:activity_id>/report-closed")
 @role_required("connector", "coordinator")
-def report_closed(activity_id: int) -> Response:
+def report_closed(activity_id: int) -> ResponseReturnValue:
     session = get_session()
     svc.report_closed(session, activity_id, svc.actor_for(current_user),
                       reason=request.form.get("reason"))
@@ -218,7 +219,7 @@ def _edit_page(activity: Activity, *, values: dict, base: dict, version: int,
 
 @bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
 @role_required("connector", "coordinator")
-def edit(activity_id: int) -> Response:
+def edit(activity_id: int) -> ResponseReturnValue:
     """Quick edits. A save that meets another connector's newer save shows both versions
     and lets the connector merge field by field; nothing typed is lost."""
     session = get_session()
@@ -270,7 +271,7 @@ def _conflict_page(activity: Activity, conflict: svc.EditConflict, *,
 
 @bp.post("/activities/<int:activity_id>/referral")
 @role_required("connector", "coordinator")
-def referral(activity_id: int) -> Response:
+def referral(activity_id: int) -> ResponseReturnValue:
     """Taking newcomers, languages and interpreter, as a connector or coordinator knows them."""
     session = get_session()
     role = "coordinator" if current_user.role in ("coordinator", "admin") else "connector"

@@ -24,6 +24,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from assetmap import vocab
@@ -103,7 +104,7 @@ def _send_page(activity: Activity, *, message: str = "", hint: str = "",
 
 @bp.route("/connector/activities/<int:activity_id>/let-them-know", methods=["GET", "POST"])
 @role_required(*CONNECTORS)
-def send(activity_id: int) -> Response:
+def send(activity_id: int) -> ResponseReturnValue:
     session = get_session()
     activity = session.get(Activity, activity_id)
     if activity is None:
@@ -143,7 +144,7 @@ def mine() -> Response:
 
 @bp.post("/connector/handoffs/<int:handoff_id>/outcome")
 @role_required(*CONNECTORS)
-def outcome(handoff_id: int) -> Response:
+def outcome(handoff_id: int) -> ResponseReturnValue:
     session = get_session()
     done = svc.record_outcome(session, handoff_id, current_user,
                               request.form.get("outcome", ""))
@@ -156,7 +157,7 @@ def outcome(handoff_id: int) -> Response:
 
 @bp.post("/connector/nothing-suitable")
 @role_required(*CONNECTORS)
-def nothing_suitable() -> Response:
+def nothing_suitable() -> ResponseReturnValue:
     form = request.form
     session = get_session()
     unmet.record_unmet(session, ward=form.get("ward"), needs=form.getlist("needs"),

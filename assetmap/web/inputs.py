@@ -42,7 +42,7 @@ class CleanMultiDict(ImmutableMultiDict):
             super().__init__()
             return
         if isinstance(mapping, dict) or hasattr(mapping, "items"):
-            pairs = (mapping.items(multi=True) if hasattr(mapping, "getlist")  # type: ignore
+            pairs = (mapping.items(multi=True) if hasattr(mapping, "getlist")
                      else mapping.items())
         else:
             pairs = mapping
@@ -131,7 +131,7 @@ class CleanRequest(Request):
         return get_input_stream(self.environ, max_content_length=limit)
 
     @property
-    def json_module(self) -> type[_LimitedJSON]:  # type: ignore[override]
+    def json_module(self) -> Any:  # Flask's own is typed as the json module itself
         """Flask's own reads the app's JSON provider; this one limits depth and cleans."""
         return _LimitedJSON
 

@@ -25,6 +25,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse as parse_rate
@@ -128,7 +129,7 @@ def _render(form: MultiDict, *, errors: dict[str, str] | None = None,
 
 
 @bp.route("/suggest", methods=["GET", "POST"])
-def suggest_form() -> Response:
+def suggest_form() -> ResponseReturnValue:
     if request.method == "GET":
         return _render(MultiDict())
     form = request.form
@@ -181,7 +182,7 @@ def _cors(response: Response) -> Response:
 
 
 @bp.post("/api/v1/suggestions")
-def api_create() -> Response:
+def api_create() -> ResponseReturnValue:
     """A community suggestion of a new activity, for coordinators to review.
 
     201 with a reference; 400 naming every bad field; 413 too large; 429 over the limit.

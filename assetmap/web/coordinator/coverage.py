@@ -6,6 +6,7 @@ starting the app stays cheap."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -64,7 +65,8 @@ def _page(form: RecomputeForm, status: int = 200):
         raise ValidationError("order", "use asc or desc", allowed=["asc", "desc"])
     rows = sorted(cov.results(session, minutes=minutes, category=category), key=SORTS[sort],
                   reverse=order == "desc")
-    keep = {k: v for k, v in {"minutes": minutes, "category": category}.items() if v}
+    keep: dict[str, Any] = {k: v for k, v in {"minutes": minutes, "category": category}.items()
+                            if v}
 
     def sort_link(column: str) -> str:
         flip = "desc" if sort == column and order == "asc" else "asc"

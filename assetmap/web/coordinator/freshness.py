@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import (
@@ -87,7 +88,7 @@ def _page(form: ActionForm, chosen: set[int], status: int = 200):
     summary = fq.summary(session, flt, now=now)
     queue = fq.queue(session, flt, now=now, page=page, per_page=per_page)
     form.assignee.choices = _assignees()
-    filter_args = flt.to_args()
+    filter_args: dict[str, Any] = flt.to_args()
     if flt.area_id is None and args.get("area") == "all":
         filter_args["area"] = "all"  # a coordinator with areas chose every area
     biggest = max(summary["counts"].values()) or 1

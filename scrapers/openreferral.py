@@ -132,7 +132,8 @@ class OpenReferralScraper:
                 key in item for key in _DETAIL_KEYS):
             return item
         try:
-            detail = client.get_json(f"{endpoint}/{quote(str(item['id']), safe='')}")
+            detail = client.get_json(f"{endpoint}/{quote(str(item['id']), safe='')}",
+                                     per_item=True)
         except FetchError as exc:
             if exc.status in (404, 410):  # gone between the list and the detail request
                 return item

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from assetmap.errors import ScheduleError
 from assetmap.schedule import DAY_CODES, ScheduleRule, describe, parse_schedule
+from scrapers.http import FetchResult, expect_calendar, expect_json
 from scrapers.normalise import parse_time, recurrence
 from scrapers.openactive import OpenActiveScraper
 from scrapers.records import ActivityRecord, FeedFormatError, ParseIssue
@@ -235,3 +236,13 @@ def test_the_scripted_feed_reads_a_good_feed_whole():
     feed = ScriptedFeed([1, 2, 3])
     pages = list(OpenActiveScraper().fetch(feed, URL, {}))
     assert [json.dumps(p.raw["items"]) != "[]" for p in pages] == [True, True, True, False]
+
+
+@pytest.mark.parametrize("body", [b"\x89PNG\r\n\x1a\n....", b"%PDF-1.7\n", b"PK\x03\x04zip",
+                                  b"\x1f\x8b\x08gzip", b"GIF89a"])
+@pytest.mark.parametrize("label", ["application/json", "text/calendar", "text/html", ""])
+def test_binary_bodies_are_refused_whatever_their_label(body, label):
+    result = FetchResult(URL, 200, body, {"Content-Type": label})
+    for expect in (expect_json, expect_calendar):
+        with pytest.raises(FeedFormatError, match="binary file"):
+            expect(result)

@@ -101,7 +101,8 @@ def compress(response: Response) -> Response:
     """gzip a whole (not streamed) text answer for clients that accept it."""
     if (response.status_code != 200 or response.mimetype not in COMPRESSIBLE
             or "Content-Encoding" in response.headers
-            or "gzip" not in request.headers.get("Accept-Encoding", "")):
+            or "gzip" not in request.headers.get("Accept-Encoding", "")
+            or (response.is_streamed and not response.direct_passthrough)):  # generators stream
         return response
     response.direct_passthrough = False  # static files: read them to compress them
     data = response.get_data()

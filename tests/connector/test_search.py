@@ -180,8 +180,9 @@ def test_a_page_of_200_matches_stays_small(client, connector, app, network):
     html = response.get_data(as_text=True)
     assert len(search_ids(html)) == 200
     assert len(response.data) < 320_000, f"{len(response.data)} bytes for 200 matches"
-    # Leaflet, the cluster plugin, place.js (the place's bounds), connector.js, the data
-    assert html.count("<script") == 5
+    # Leaflet, protomaps-leaflet and the basemap style, the cluster plugin, place.js (the place's
+    # bounds), connector.js, the data
+    assert html.count("<script") == 7
     assert len(re.findall(r"<script[^>]*>\s*[^<\s]", html)) == 1  # only the JSON has a body
     assert not re.search(r"""(src|href)=["']https?://""", html)
 

@@ -79,6 +79,11 @@ class Config:
                                              or "0,91,182")
         self.FRESHNESS_REMINDERS_PER_RUN: int = int(_env("FRESHNESS_REMINDERS_PER_RUN") or 200)
         self.COVERAGE_MINUTES: int = int(_env("COVERAGE_MINUTES") or 15)
+        # Open data (README, "Open data"): the licence stated on every OpenActive page and the
+        # publisher's name on the dataset site.
+        self.OPEN_DATA_LICENSE: str = (_env("OPEN_DATA_LICENSE")
+                                       or "https://creativecommons.org/licenses/by/4.0/")
+        self.OPEN_DATA_PUBLISHER: str = _env("OPEN_DATA_PUBLISHER", "AssetMap") or "AssetMap"
 
     def as_dict(self) -> dict:
         return {k: v for k, v in vars(self).items() if k.isupper()}

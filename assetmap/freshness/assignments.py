@@ -10,9 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
-from assetmap.freshness import due
 from assetmap.freshness import queue as fq
-from assetmap.freshness.rules import STATE_LABELS
+from assetmap.freshness.rules import STATE_LABELS, due
 from assetmap.models import Activity, Venue
 
 

@@ -18,11 +18,12 @@ from assetmap import config as app_config
 from assetmap import create_app, db, migrate, vocab
 from assetmap.db import session_scope
 from assetmap.feeds.run import add_source, run_source
-from assetmap.listings.changes import SYSTEM, apply_changes, create_activity
+from assetmap.listings.changes import SYSTEM, Actor, apply_changes, create_activity
 from assetmap.listings.venues import venue_point
+from assetmap.listings.verification import record_verification
 from assetmap.models import Activity
 from assetmap.schedule import LONDON, ScheduleRule, occurrences
-from scrapers.http import PoliteClient
+from scrapers.records import PoliteClient
 
 FEED = "/openactive/session-series"
 
@@ -113,6 +114,9 @@ def walk_feed(client, start: str = FEED) -> tuple[list[dict], list[dict], str]:
 
 def test_rpde_rules(app, client, listings):
     app.config["OPENACTIVE_PAGE_SIZE"] = 7
+    with session_scope(app) as s:
+        record_verification(s, s.get(Activity, listings["mixed"]), "phoned",
+                            Actor("user", "Agent Smith"), note="PRIVATE-XYZZY about health")
     pages, items, last = walk_feed(client)
     assert len(pages) > 3 and all(len(p["items"]) <= 7 for p in pages)
     assert all(p["license"] == "https://creativecommons.org/licenses/by/4.0/" for p in pages)
@@ -130,7 +134,7 @@ def test_rpde_rules(app, client, listings):
     for item in items:
         if item["state"] == "updated":
             assert item["kind"] == item["data"]["@type"] == "SessionSeries"
-            assert "PRIVATE" not in json.dumps(item)
+            assert "XYZZY" not in json.dumps(item) and "Agent Smith" not in json.dumps(item)
 
     # A change moves the listing to the end of the feed; the last page's next finds only it.
     assert client.get(last).get_json()["items"] == []

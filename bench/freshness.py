@@ -197,8 +197,8 @@ def _measure(url: str, backend: str, args: argparse.Namespace, network_dir: Path
     from assetmap.coverage import gaps as coverage
     from assetmap.db import session_scope
     from assetmap.demo import load_areas
+    from assetmap.freshness import due
     from assetmap.freshness import queue as fq
-    from assetmap.freshness.rules import due
     from assetmap.walking import NetworkRegistry
 
     engine = db.make_engine(url)

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
+from assetmap.freshness import due
 from assetmap.freshness import queue as fq
-from assetmap.freshness.rules import STATE_LABELS, due
+from assetmap.freshness.rules import STATE_LABELS
 from assetmap.models import Activity, Venue
 
 

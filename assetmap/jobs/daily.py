@@ -29,7 +29,8 @@ from assetmap.community.reminders import send_reminders
 from assetmap.coordination.digest import send_digests
 from assetmap.coverage import gaps as cov
 from assetmap.db import session_scope
-from assetmap.freshness.rules import STATE_LABELS, Rules, due
+from assetmap.freshness import due
+from assetmap.freshness.rules import STATE_LABELS, Rules
 from assetmap.walking.service import walking_service
 
 

@@ -11,8 +11,8 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from flask_login import current_user
 
 from assetmap.db import get_session
+from assetmap.freshness import due
 from assetmap.freshness import queue as fq
-from assetmap.freshness.rules import due
 
 bp = Blueprint("freshness_api", __name__, url_prefix="/api/v1")
 

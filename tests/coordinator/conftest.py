@@ -120,7 +120,8 @@ def scenario(make_listing) -> dict[str, int]:
 def recompute(app, now: datetime = NOW):
     """Run the job's re-caching step as of `now`."""
     from assetmap.db import session_scope
-    from assetmap.freshness.rules import Rules, due
+    from assetmap.freshness import due
+    from assetmap.freshness.rules import Rules
 
     with app.app_context(), session_scope(app) as s:
         return due.recompute(s, now=now, rules=Rules.from_config(app.config))

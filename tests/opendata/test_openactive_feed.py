@@ -23,7 +23,7 @@ from assetmap.listings.venues import venue_point
 from assetmap.listings.verification import record_verification
 from assetmap.models import Activity
 from assetmap.schedule import LONDON, ScheduleRule, occurrences
-from scrapers.records import PoliteClient
+from scrapers.http import PoliteClient
 
 FEED = "/openactive/session-series"
 

@@ -18,7 +18,7 @@ from assetmap import vocab
 from assetmap.coverage import gaps as cov
 from assetmap.db import get_session
 from assetmap.errors import ValidationError
-from assetmap.freshness.rules import due
+from assetmap.freshness import due
 from assetmap.models import Area
 from assetmap.walking.service import walking_service
 from assetmap.web.auth import role_required

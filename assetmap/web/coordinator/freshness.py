@@ -30,8 +30,9 @@ from assetmap.config import PROJECT_ROOT
 from assetmap.coordination import actions
 from assetmap.db import get_session
 from assetmap.errors import ValidationError
+from assetmap.freshness import due
 from assetmap.freshness import queue as fq
-from assetmap.freshness.rules import STATE_LABELS, STATES, due
+from assetmap.freshness.rules import STATE_LABELS, STATES
 from assetmap.models import Area, Source
 from assetmap.params import as_id
 from assetmap.people.areas import my_default_area

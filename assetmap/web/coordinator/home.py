@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from assetmap.coordination import home as home_svc
 from assetmap.db import get_session
-from assetmap.freshness.rules import due
+from assetmap.freshness import due
 from assetmap.web.auth import role_required
 from assetmap.web.coordinator import bp
 

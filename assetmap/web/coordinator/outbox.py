@@ -7,7 +7,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from assetmap.coordination import outbox as svc
 from assetmap.db import get_session
 from assetmap.errors import ValidationError
-from assetmap.freshness.rules import due
+from assetmap.freshness import due
 from assetmap.web.auth import role_required
 from assetmap.web.coordinator import bp
 

@@ -25,7 +25,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # The local part may hold what mail systems accept, but nothing a `mailto:` link reads as
 # more than one address or as headers (? & % , ; :) and no quotes or brackets; the domain is
 # dot-separated labels ending in a name of two or more letters.
-_EMAIL = re.compile(
+EMAIL_PATTERN = re.compile(
     r"[^\s@?&%,;:\"\\()\[\]]+@[\w](?:[\w-]*[\w])?(?:\.[\w](?:[\w-]*[\w])?)*\.[^\W\d_]{2,}")
 _PHONE = re.compile(r"\+?[0-9][0-9 ()\-.]{4,28}[0-9]")
 _URL_UNSAFE = re.compile(r"[\s\\]")  # a backslash is a slash to browsers: no host tricks
@@ -58,7 +58,7 @@ def email(value: str, field: str = "email") -> str:
     """An e-mail address that is safe in a `mailto:` link: nothing after it (`?bcc=`, a second
     address), no spaces."""
     text = value.strip()
-    if len(text) > 320 or not _EMAIL.fullmatch(text):
+    if len(text) > 320 or not EMAIL_PATTERN.fullmatch(text):
         raise ValidationError(field, "is not an e-mail address like name@example.org")
     return text
 
@@ -207,11 +207,12 @@ def cost_in_words(cost: Mapping[str, Any]) -> str:
 # -- postcodes ---------------------------------------------------------------------------------
 
 # The UK format (outward code + inward code), per the Royal Mail/ONS rules; GIR 0AA is real.
-_OUTWARD = r"(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR)"
-_INWARD = r"[0-9][A-Z]{2}"
-_FULL_POSTCODE = re.compile(rf"({_OUTWARD})\s*({_INWARD})", re.IGNORECASE)
-_OUTWARD_CODE = re.compile(_OUTWARD, re.IGNORECASE)
-_POSTCODE_IN_TEXT = re.compile(rf"\b({_OUTWARD})\s*({_INWARD})\b", re.IGNORECASE)
+#: Pattern text for the two halves, for callers that build on them (bulk imports, privacy).
+OUTWARD_CODE = r"(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR)"
+INWARD_CODE = r"[0-9][A-Z]{2}"
+_FULL_POSTCODE = re.compile(rf"({OUTWARD_CODE})\s*({INWARD_CODE})", re.IGNORECASE)
+_OUTWARD_CODE = re.compile(OUTWARD_CODE, re.IGNORECASE)
+_POSTCODE_IN_TEXT = re.compile(rf"\b({OUTWARD_CODE})\s*({INWARD_CODE})\b", re.IGNORECASE)
 
 
 def full_postcode(text: str | None) -> str | None:

@@ -12,16 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assetmap.community.suggestions import clean_text
 from assetmap.errors import ValidationError
+from assetmap.values import EMAIL_PATTERN, INWARD_CODE, OUTWARD_CODE, clean_text
 
 # A full or partial UK postcode: "NW1 2DB", "nw12db", and an outward code on its own ("NW1").
-_POSTCODE = re.compile(
-    r"\b(?:[A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2}|[A-Z]{1,2}[0-9][A-Z0-9]?)\b",
-    re.IGNORECASE)
+_POSTCODE = re.compile(rf"\b(?:{OUTWARD_CODE}\s*{INWARD_CODE}|{OUTWARD_CODE})\b", re.IGNORECASE)
 # Seven or more digits, allowing the spaces, dots, dashes and brackets people type in numbers.
 _PHONE = re.compile(r"(?:\+|\b)\d(?:[\s().\-]*\d){6,}\b")
-_EMAIL = re.compile(r"[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+")
+_EMAIL = EMAIL_PATTERN  # the one e-mail rule, searched for in free text
 _DATE = re.compile(r"\b\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{2,4}\b")
 _TITLED_NAME = re.compile(
     r"\b(?:mr|mrs|ms|miss|mx|dr|sir|dame|madam|mister)\b\.?\s+[A-Za-z][\w'\-]*",

@@ -23,6 +23,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from assetmap.errors import GeocodeError
+from assetmap.geo import METRES_PER_DEGREE
 from assetmap.models import Venue
 from assetmap.places.geocode import normalise_postcode
 from assetmap.spatial import lat_of, lon_of
@@ -32,7 +33,6 @@ SUFFIX = ".addresses.json"
 MAX_ADDRESS_M = 60
 #: A postcode covers more ground than one building.
 MAX_POSTCODE_M = 150
-_EARTH_M_PER_DEG = math.radians(1) * 6_371_008.8
 
 
 @dataclass(frozen=True)
@@ -152,8 +152,8 @@ class AddressIndex:
         """The nearest street address (within MAX_ADDRESS_M) and postcode (MAX_POSTCODE_M)."""
         if not len(self):
             return Address(None, None, math.inf)
-        dy = (self.lat - lat) * _EARTH_M_PER_DEG
-        dx = (self.lon - lon) * _EARTH_M_PER_DEG * math.cos(math.radians(lat))
+        dy = (self.lat - lat) * METRES_PER_DEGREE
+        dx = (self.lon - lon) * METRES_PER_DEGREE * math.cos(math.radians(lat))
         dist = np.hypot(dx, dy)
         text, postcode, metres = None, None, math.inf
         for i in np.argsort(dist)[:50]:

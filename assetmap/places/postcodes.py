@@ -31,6 +31,7 @@ from assetmap.db import bulk_insert
 from assetmap.errors import ValidationError
 from assetmap.models import Area, Postcode
 from assetmap.places.geocode import MAX_SPREAD_M, normalise_postcode
+from assetmap.values import INWARD_CODE, OUTWARD_CODE
 
 CHUNK_ROWS = 100_000
 # Every UK postcode (with the Channel Islands and the Isle of Man, which ONSPD includes)
@@ -38,7 +39,7 @@ CHUNK_ROWS = 100_000
 UK_BOUNDS = (-8.9, 49.1, 2.0, 61.0)  # min lon, min lat, max lon, max lat
 # ONSPD's placeholder for a postcode without a grid reference.
 NO_GRID_LAT = 99.0
-_COMPACT_RE = re.compile(r"^(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR)[0-9][A-Z]{2}$")
+_COMPACT_RE = re.compile(rf"^{OUTWARD_CODE}{INWARD_CODE}$")  # the values rule, no space
 # Column names used by ONSPD and NSPL releases over the years, in order of preference.
 POSTCODE_COLUMNS = ("pcds", "pcd2", "pcd", "postcode")
 LAT_COLUMNS = ("lat", "latitude")

@@ -149,7 +149,7 @@ def parse_cost(raw: str) -> dict[str, Any]:
     match = re.fullmatch(r"small[ -]fee\s*\((.+)\)", text, flags=re.IGNORECASE)
     if match:
         return {"cost_kind": "small-fee", "cost_amount": None,
-                "cost_text": match.group(1).strip()}
+                "cost_text": values.bounded(match.group(1).strip(), "cost", limit=200)}
     match = re.fullmatch(r"£?\s*(\d+(?:\.\d{1,2})?)", lowered)
     if match:
         return {"cost_kind": "amount", "cost_amount": Decimal(match.group(1)),
@@ -232,7 +232,8 @@ def _import_row(session: Session, row: dict[str, Any], *, data_dir: Path,
             session, name=values.one_line(
                 str(row.get("venue_name") or row.get("address") or fields["name"]),
                 "venue_name", limit=300),
-            address=values.clean_text(str(row.get("address") or ""), multiline=True) or None,
+            address=values.bounded(str(row.get("address") or ""), "address", limit=500,
+                                   multiline=True) or None,
             postcode=row.get("postcode") or None,
             lat=lat, lon=lon, data_dir=data_dir)
         fields["venue_id"] = venue.id

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from typing import Any
 
 from flask import Flask, Request
@@ -80,7 +81,7 @@ def loads_limited(data: str | bytes) -> Any:
     """JSON with at most MAX_JSON_DEPTH levels, its strings cleaned; ValidationError('body')
     when nested deeper; ValueError when it is not JSON at all."""
     try:
-        value = json.loads(data)
+        value = json.loads(data, parse_constant=_no_constant, parse_float=_finite)
     except RecursionError:
         value, too_deep = None, True
     else:
@@ -88,6 +89,19 @@ def loads_limited(data: str | bytes) -> Any:
     if too_deep:
         raise ValidationError("body", f"is nested more than {MAX_JSON_DEPTH} levels deep")
     return _clean_json(value)
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (Python's parser accepts them)."""
+    raise ValidationError("body", f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    """A JSON number Python can hold: 1e400 would become infinity."""
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValidationError("body", f"{text[:20]} is too large a number")
+    return number
 
 
 class _LimitedJSON:

@@ -198,7 +198,7 @@ def test_json_bodies_with_nul_huge_ids_and_deep_nesting(app, client, world):
             response = client.post("/api/v1/suggestions", json=valid | {name: value})
             _check(response, {name}, f"suggestion {name}={value!r}")
     for deep in ("[" * 50_000 + "]" * 50_000, '{"name": ' + "[" * 50_000 + "]" * 50_000 + "}",
-                 "[" * 40 + "]" * 40):
+                 "[" * 40 + "]" * 40, '{"name": NaN}', '{"lat": 1e400, "lon": 0}'):
         response = client.post("/api/v1/suggestions", data=deep,
                                content_type="application/json")
         assert response.status_code == 400, response.get_data(as_text=True)[:200]

@@ -20,7 +20,7 @@ import math
 from typing import Any
 
 from flask import Flask, Request
-from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 from werkzeug.routing import ValidationError as NoMatch
@@ -42,12 +42,8 @@ class CleanMultiDict(ImmutableMultiDict):
         if mapping is None:
             super().__init__()
             return
-        if isinstance(mapping, dict) or hasattr(mapping, "items"):
-            pairs = (mapping.items(multi=True) if hasattr(mapping, "getlist")  # type: ignore
-                     else mapping.items())
-        else:
-            pairs = mapping
-        super().__init__([(_clean(key), _clean(value)) for key, value in pairs])
+        super().__init__([(_clean(key), _clean(value))
+                          for key, value in iter_multi_items(mapping)])
 
 
 def _clean(value: Any) -> Any:

@@ -16,7 +16,7 @@ from assetmap.geocode import normalise_postcode
 from assetmap.params import ID_MAX, as_id, id_param, int_param
 from assetmap.services.suggestions import cost_words
 from assetmap.services.transfer import parse_cost
-from assetmap.web.inputs import MAX_JSON_DEPTH, json_depth, loads_limited
+from assetmap.web.inputs import MAX_JSON_DEPTH, CleanMultiDict, json_depth, loads_limited
 
 CONTROL = {chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20),
                             *range(0x7F, 0xA0)]}
@@ -156,3 +156,13 @@ def test_json_bodies_parse_within_the_depth_limit_or_are_refused_as_body(value, 
         return
     assert json_depth(parsed) <= MAX_JSON_DEPTH
     assert not CONTROL & set(json.dumps(parsed, ensure_ascii=False))
+
+
+@given(st.lists(st.tuples(st.text(max_size=8), st.text(max_size=20)), max_size=8))
+def test_request_parameters_keep_every_value_without_control_characters(pairs):
+    cleaned = CleanMultiDict(pairs)
+    items = list(cleaned.items(multi=True))
+    assert len(items) == len(pairs)
+    assert sorted((values.strip_controls(k), values.strip_controls(v))
+                  for k, v in pairs) == sorted(items)
+    assert not CONTROL & set("".join(k + v for k, v in items))

@@ -140,7 +140,8 @@ def test_whole_numbers_stay_in_their_range_or_are_refused_by_name(raw):
     assert 5 <= number <= 30
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=False) | st.text(),
+JSON = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=False, allow_infinity=False)
+                    | st.text(),
                     lambda inner: st.lists(inner, max_size=3)
                     | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=60)
 

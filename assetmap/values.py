@@ -46,12 +46,18 @@ def clean_text(value: str, *, multiline: bool = False) -> str:
     return " ".join(value.split())
 
 
+def bounded(value: str, field: str, *, limit: int, multiline: bool = False) -> str:
+    """Cleaned text of at most `limit` characters (the column's length: PostgreSQL refuses
+    more, SQLite would keep it)."""
+    text = clean_text(value, multiline=multiline)
+    if len(text) > limit:
+        raise ValidationError(field, f"is {len(text)} characters long; the most is {limit}")
+    return text
+
+
 def one_line(value: str, field: str, *, limit: int = 200) -> str:
     """A name or label: one line (line breaks folded into spaces), at most `limit` characters."""
-    text = clean_text(value)
-    if len(text) > limit:
-        raise ValidationError(field, f"is longer than {limit} characters")
-    return text
+    return bounded(value, field, limit=limit)
 
 
 def email(value: str, field: str = "email") -> str:
@@ -74,8 +80,9 @@ def url(value: str, field: str = "url") -> str:
         port_ok = parts.port is None or parts.port > 0
     except ValueError:
         port_ok = False
-    if (not port_ok or parts.scheme.lower() not in ("http", "https") or len(text) > 2000
-            or not parts.hostname or "." not in parts.hostname or "@" in parts.netloc
+    if (not port_ok or parts.scheme.lower() not in ("http", "https")
+            or len(text) > 500 or not parts.hostname or "." not in parts.hostname
+            or "@" in parts.netloc
             or _URL_UNSAFE.search(text)):
         raise ValidationError(field, "must be a web address starting https://, like "
                                      "https://example.org")

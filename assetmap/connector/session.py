@@ -553,6 +553,8 @@ def _venue_id(session: Session, activity: Activity, changed: Mapping[str, str], 
     name = changed.get("venue_name", venue.name if venue else "")
     address = changed.get("venue_address", (venue.address or "") if venue else "")
     postcode = changed.get("venue_postcode", (venue.postcode or "") if venue else "")
+    name = values.one_line(name, "venue_name", limit=300)
+    address = values.bounded(address, "venue_address", limit=500, multiline=True)
     if not name:
         raise ValidationError("venue_name", "give the venue's name")
     if not postcode:

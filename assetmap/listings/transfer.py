@@ -220,7 +220,8 @@ def _import_row(session: Session, row: dict[str, Any], *, data_dir: Path,
             session, name=values.one_line(
                 str(row.get("venue_name") or row.get("address") or fields["name"]),
                 "venue_name", limit=300),
-            address=values.clean_text(str(row.get("address") or ""), multiline=True) or None,
+            address=values.bounded(str(row.get("address") or ""), "address", limit=500,
+                                   multiline=True) or None,
             postcode=row.get("postcode") or None,
             lat=lat, lon=lon, data_dir=data_dir)
         fields["venue_id"] = venue.id

@@ -98,11 +98,8 @@ def login():
         email = form.email.data or ""
         wait = signin_throttle.wait_seconds(email)
         if wait:
-            minutes = math.ceil(wait / 60)
-            form.password.errors.append(
-                f"Too many attempts to sign in. Try again in {minutes} minute"
-                f"{'' if minutes == 1 else 's'}.")
-            response = make_response(render_template("auth/login.html", form=form), 429)
+            response = make_response(render_template(
+                "auth/login.html", form=form, wait_minutes=math.ceil(wait / 60)), 429)
             response.headers["Retry-After"] = str(wait)
             return response
         user = authenticate(get_session(), email, form.password.data or "")

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from typing import Any
 
 from flask import Flask, Request
-from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 from werkzeug.routing import ValidationError as NoMatch
@@ -41,12 +42,8 @@ class CleanMultiDict(ImmutableMultiDict):
         if mapping is None:
             super().__init__()
             return
-        if isinstance(mapping, dict) or hasattr(mapping, "items"):
-            pairs = (mapping.items(multi=True) if hasattr(mapping, "getlist")
-                     else mapping.items())
-        else:
-            pairs = mapping
-        super().__init__([(_clean(key), _clean(value)) for key, value in pairs])
+        super().__init__([(_clean(key), _clean(value))
+                          for key, value in iter_multi_items(mapping)])
 
 
 def _clean(value: Any) -> Any:
@@ -80,7 +77,7 @@ def loads_limited(data: str | bytes) -> Any:
     """JSON with at most MAX_JSON_DEPTH levels, its strings cleaned; ValidationError('body')
     when nested deeper; ValueError when it is not JSON at all."""
     try:
-        value = json.loads(data)
+        value = json.loads(data, parse_constant=_no_constant, parse_float=_finite)
     except RecursionError:
         value, too_deep = None, True
     else:
@@ -88,6 +85,19 @@ def loads_limited(data: str | bytes) -> Any:
     if too_deep:
         raise ValidationError("body", f"is nested more than {MAX_JSON_DEPTH} levels deep")
     return _clean_json(value)
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (Python's parser accepts them)."""
+    raise ValidationError("body", f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    """A JSON number Python can hold: 1e400 would become infinity."""
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValidationError("body", f"{text[:20]} is too large a number")
+    return number
 
 
 class _LimitedJSON:

@@ -43,7 +43,7 @@ def test_twenty_wrong_passwords_in_a_minute_are_throttled_then_even_the_right_on
     assert codes[0] == 400 and 429 in codes, codes
     throttled = answers[codes.index(429)]
     page = throttled.get_data(as_text=True)
-    assert "Too many attempts to sign in. Try again in 15 minutes." in page
+    assert "Too many attempts to sign in.</strong>\n    Try again in 15 minutes." in page
     assert 1 <= int(throttled.headers["Retry-After"]) <= 15 * 60
     # The right password is refused while the limit holds, so guessing cannot carry on.
     assert _try(client, email, PASSWORD).status_code == 429

@@ -8,7 +8,7 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, Length
 
 from assetmap.db import get_session
 from assetmap.errors import AssetMapError, NotFound
@@ -21,8 +21,8 @@ from scrapers import SCRAPERS
 
 class SourceForm(FlaskForm):
     type = SelectField("Type", choices=sorted(SCRAPERS))
-    url = StringField("Feed URL", validators=[DataRequired()])
-    name = StringField("Name")
+    url = StringField("Feed URL", validators=[DataRequired(), Length(max=1000)])
+    name = StringField("Name", validators=[Length(max=200)])
     every = StringField("How often", default="6h")
 
 

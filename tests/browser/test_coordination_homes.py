@@ -87,8 +87,8 @@ def test_outbox_shows_waiting_then_sent(app, watched, live_server, mailbox):  # 
     assert watched.dialogs == [] and watched.foreign_requests() == []
 
 
-def test_apply_with_nothing_chosen_says_so_where_you_are(app, watched, live_server,  # noqa: F811
-                                                          scenario):
+def test_apply_with_nothing_chosen_says_so_where_you_are(  # noqa: F811
+        app, watched, live_server, scenario):  # noqa: F811
     with session_scope(app) as s:
         create_user(s, email="coordinator@example.org", role="coordinator", password=PASSWORD)
     page = watched.page

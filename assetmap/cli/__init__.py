@@ -221,4 +221,4 @@ def user_add(email: str, role: str, name: str | None, areas: tuple[str, ...],
 
 
 # Feature commands live in their own modules and register themselves on `main`.
-from . import community, coordinator, people, sources, walking  # noqa: E402, F401
+from . import community, coordinator, people, population, sources, walking  # noqa: E402, F401

@@ -102,3 +102,16 @@ def test_apply_with_nothing_chosen_says_so_where_you_are(  # noqa: F811
     assert message.is_visible() and page.url.endswith("#queue")
     box = message.bounding_box()
     assert box is not None and 0 <= box["y"] < 900  # in view, not far below the fold
+
+
+def test_the_suggestion_form_counts_characters_left(watched, live_server):
+    page = watched.page
+    page.goto(live_server + "/suggest")
+    counter = page.locator("#f-description-count")
+    assert counter.inner_text() == "4000 characters left"
+    page.fill("#f-description", "Tea and a chat")
+    assert counter.inner_text() == "3986 characters left"
+    page.fill("#f-description", "x" * 5000)  # maxlength stops it at the limit
+    assert len(page.input_value("#f-description")) == 4000
+    assert counter.inner_text() == "0 characters left"
+    assert watched.dialogs == [] and watched.foreign_requests() == []

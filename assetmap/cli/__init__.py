@@ -231,6 +231,7 @@ from assetmap.cli import (  # noqa: E402, F401
     maps,  # noqa: E402, F401
     people,
     places,  # noqa: E402, F401
+    population,
     sources,
     walking,
 )

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
@@ -254,6 +254,7 @@ class CoverageRow:
     street_m: float
     covered_m: float
     computed_at: datetime
+    population: int | None = None  # people living in the ward, when imported
 
     @property
     def share(self) -> float:
@@ -299,23 +300,34 @@ HEADLINE_SHARE = 0.5
 def worst_gaps(session: Session, *, minutes: int, limit: int = 12) -> list[CoverageRow]:
     """The biggest gaps first: wards where most streets (HEADLINE_SHARE) have nothing fresh
     of any kind within the walk, then the (ward, category) pairs with the least coverage,
-    for categories with a fresh listing covering something somewhere; the largest wards
-    first among equals."""
+    for categories with a fresh listing covering something somewhere.
+
+    The size of a gap is the share of the ward's streets it leaves out; once ward
+    populations are imported (`assetmap areas population`), that share times the people who
+    live there. The largest wards come first among equals."""
     present = select(CoverageResult.category).where(
         CoverageResult.minutes == minutes, CoverageResult.category.is_not(None),
         CoverageResult.covered_metres > 0).distinct()
     share = CoverageResult.covered_metres / CoverageResult.street_metres
-    order = (share, CoverageResult.street_metres.desc(), Area.name, CoverageResult.category)
-    base = (select(CoverageResult, Area.name, Area.code)
+    stmt = (select(CoverageResult, Area.name, Area.code, Area.population)
             .join(Area, Area.id == CoverageResult.area_id)
-            .where(CoverageResult.minutes == minutes, CoverageResult.street_metres > 0))
-    headline = base.where(CoverageResult.category.is_(None),
-                          share <= 1 - HEADLINE_SHARE).order_by(*order).limit(limit)
-    by_kind = base.where(CoverageResult.category.in_(present)).order_by(*order).limit(limit)
-    rows = [*session.execute(headline), *session.execute(by_kind)][:limit]
-    return [CoverageRow(r.area_id, name, code, r.category, r.minutes, r.street_metres,
-                        r.covered_metres, r.computed_at)
-            for r, name, code in rows]
+            .where(CoverageResult.minutes == minutes, CoverageResult.street_metres > 0,
+                   or_(CoverageResult.category.in_(present),
+                       and_(CoverageResult.category.is_(None),
+                            share <= 1 - HEADLINE_SHARE))))
+    rows = [CoverageRow(r.area_id, name, code, r.category, r.minutes, r.street_metres,
+                        r.covered_metres, r.computed_at, population)
+            for r, name, code, population in session.execute(stmt)]
+    weighted = any(r.population for r in rows)
+
+    def size(row: CoverageRow) -> tuple:
+        gap = 1 - row.share
+        return (-(gap * (row.population or 0)) if weighted else -gap, -row.street_m,
+                row.ward, row.category or "")
+
+    headline = sorted((r for r in rows if r.category is None), key=size)
+    by_kind = sorted((r for r in rows if r.category is not None), key=size)
+    return [*headline, *by_kind][:limit]
 
 
 def last_computed(session: Session) -> datetime | None:

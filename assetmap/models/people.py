@@ -25,6 +25,8 @@ class Area(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))  # ward / borough
     code: Mapped[str] = mapped_column(String(20), unique=True)
+    # People living there (ONS mid-year estimate), to weigh coverage gaps; None if unknown.
+    population: Mapped[int | None] = mapped_column(Integer)
     geom = mapped_column(Geometry(geometry_type="MULTIPOLYGON", srid=4326, spatial_index=True),
                          nullable=False)
     # A ward abolished by a boundary review is kept (history and coverage still resolve).

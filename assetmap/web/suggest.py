@@ -38,6 +38,7 @@ from assetmap.community.suggestions import (
     FILL_TOKEN_FIELD,
     FREQUENCIES,
     HONEYPOT_FIELD,
+    LIMITS,
     WEEKS_OF_MONTH,
     SuggestionInvalid,
     fill_token,
@@ -51,7 +52,7 @@ from assetmap.community.suggestions import (
 from assetmap.db import get_session
 from assetmap.errors import ConfigError, ValidationError
 from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON
-from assetmap.web.errors import error_response
+from assetmap.web.errors import error_response, wants_json
 from assetmap.web.extensions import csrf
 
 bp = Blueprint("suggest", __name__)
@@ -100,8 +101,14 @@ def _rate_words() -> str:
 
 @bp.app_errorhandler(RequestEntityTooLarge)
 def too_large(exc: RequestEntityTooLarge) -> Response:
-    """413 that names the limit (the default message does not)."""
+    """413 that names the limit (the default message does not); the public form comes back
+    as the form, with the problem in plain words."""
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if request.method == "POST" and request.path == url_for("suggest.suggest_form") \
+            and not wants_json():
+        return _render(MultiDict(), notice="too-large", status=413, size_words=(
+            f"{limit / 1_000_000:.1f} MB" if limit and limit >= 1_000_000
+            else f"{(limit or 0) // 1000} KB"))
     words = f"{limit} bytes ({limit / 1024 / 1024:.1f} MB)" if limit else "the server's limit"
     return error_response(413, {"error": "too-large", "limit_bytes": limit,
                                 "message": f"The request is larger than the limit of {words}. "
@@ -112,7 +119,7 @@ def too_large(exc: RequestEntityTooLarge) -> Response:
 
 def _render(form: MultiDict, *, errors: dict[str, str] | None = None,
             token: str | None = None, notice: str | None = None, wait: int | None = None,
-            status: int = 200) -> Response:
+            status: int = 200, size_words: str | None = None) -> Response:
     if token is None:
         token = fill_token(current_app.config["SECRET_KEY"], time.time())
     page = render_template(
@@ -121,7 +128,8 @@ def _render(form: MultiDict, *, errors: dict[str, str] | None = None,
         tags=vocab.SUITABILITY_TAGS, days=[(c, DAY_NAMES[c]) for c in DAY_CODES],
         frequencies=FREQUENCIES, weeks=WEEKS_OF_MONTH, honeypot=HONEYPOT_FIELD,
         token_field=FILL_TOKEN_FIELD, chosen_days=form.getlist("days"),
-        chosen_tags=form.getlist("tags"), rate_words=_rate_words())
+        chosen_tags=form.getlist("tags"), rate_words=_rate_words(), limits=LIMITS,
+        size_words=size_words)
     response = Response(page, status=status)
     if wait:
         response.headers["Retry-After"] = str(wait)

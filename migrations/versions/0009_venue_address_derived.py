@@ -1,14 +1,14 @@
 """venues remember when their address or postcode was derived from OpenStreetMap
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-26
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -85,3 +85,33 @@ def test_outbox_shows_waiting_then_sent(app, watched, live_server, mailbox):  # 
     assert page.locator("#undelivered").inner_text() == "Not delivered (0)"
     assert mailbox.wait_for(1)[0]["To"] == "newcomer@example.org"
     assert watched.dialogs == [] and watched.foreign_requests() == []
+
+
+def test_apply_with_nothing_chosen_says_so_where_you_are(  # noqa: F811
+        app, watched, live_server, scenario):  # noqa: F811
+    with session_scope(app) as s:
+        create_user(s, email="coordinator@example.org", role="coordinator", password=PASSWORD)
+    page = watched.page
+    sign_in(page, live_server, "coordinator@example.org")
+    page.goto(live_server + "/coordinator/freshness")
+    page.check("#action-2")  # mark closed, with no listing ticked
+    page.click("button:has-text('Apply to the chosen listings')")
+    page.wait_for_load_state()
+    message = page.locator("#queue .error-summary")
+    assert "Choose at least one listing" in message.inner_text()
+    assert message.is_visible() and page.url.endswith("#queue")
+    box = message.bounding_box()
+    assert box is not None and 0 <= box["y"] < 900  # in view, not far below the fold
+
+
+def test_the_suggestion_form_counts_characters_left(watched, live_server):
+    page = watched.page
+    page.goto(live_server + "/suggest")
+    counter = page.locator("#f-description-count")
+    assert counter.inner_text() == "4000 characters left"
+    page.fill("#f-description", "Tea and a chat")
+    assert counter.inner_text() == "3986 characters left"
+    page.fill("#f-description", "x" * 5000)  # maxlength stops it at the limit
+    assert len(page.input_value("#f-description")) == 4000
+    assert counter.inner_text() == "0 characters left"
+    assert watched.dialogs == [] and watched.foreign_requests() == []

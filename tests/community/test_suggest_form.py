@@ -125,13 +125,22 @@ def test_a_missing_or_forged_start_time_is_not_accepted(client, app, session):
     assert _stored(session) == []
 
 
-def test_oversized_form_answers_413_page_naming_the_limit(client, app):
+def test_oversized_form_answers_413_with_the_form_naming_the_limit(client, app):
     app.config["MAX_CONTENT_LENGTH"] = 20_000
     data = valid_form(description="x" * 30_000) | form_tokens(client)
     response = client.post("/suggest", data=data)
     assert response.status_code == 413
-    assert "20000 bytes" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "too long for us to read" in page and "more than 20 KB in all" in page
+    assert 'id="f-name"' in page and "bytes" not in page  # the form again, in plain words
     assert response.mimetype == "text/html"
+
+
+def test_text_boxes_carry_their_limits(client):
+    page = client.get("/suggest").get_data(as_text=True)
+    assert re.search(r'id="f-name"[^>]*maxlength="300"', page)
+    assert re.search(r'id="f-description"[^>]*maxlength="4000"[^>]*data-counter=', page)
+    assert 'id="f-description-count"' in page and "Up to 4000 characters." in page
 
 
 def test_the_map_and_nav_link_to_the_form(client):

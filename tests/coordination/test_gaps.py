@@ -54,3 +54,52 @@ def test_wards_without_listings_say_so(app, client, login, runner, make_listing)
     assert "no listings" in highgate and "0%" not in highgate
     output = runner.invoke(main, ["stale", "--at", NOW.isoformat()]).output
     assert any(line.split() == ["Highgate", "no", "listings"] for line in output.splitlines())
+
+
+ONS = """Mid-2022 population estimates for 2022 wards in England and Wales
+Source: Office for National Statistics
+
+Ward 2022 Code,Ward 2022 Name,LAD 2022 Code,LAD 2022 Name,Total,F0,F1
+E05000129,Bloomsbury,E09000007,Camden,"12,031",40,41
+E05000137,Highgate,E09000007,Camden,11456,38,39
+E05000140,Kilburn,E09000007,Camden,2000,50,51
+E05099999,Elsewhere,E09000999,Elsewhere,9000,1,1
+"""
+
+
+def test_population_import_weighs_the_gaps(app, runner, wards, tmp_path):
+    with session_scope(app) as s:
+        _result(s, wards["Kilburn"], None, 100)             # 99% of few people
+        _result(s, wards["Highgate"], None, 3_000)          # 70% of many more
+        _result(s, wards["Belsize"], "singing", 5_000)
+    with session_scope(app) as s:
+        assert [g.ward for g in coverage.worst_gaps(s, minutes=15)][:2] == ["Kilburn",
+                                                                          "Highgate"]
+    path = tmp_path / "sapewards.csv"
+    path.write_text(ONS, encoding="utf-8")
+    result = runner.invoke(main, ["areas", "population", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == ("population set for 3 areas from 4 rows; 1 codes are not "
+                                     "areas here (E05099999)")
+    with session_scope(app) as s:
+        gaps = coverage.worst_gaps(s, minutes=15)
+        assert [g.ward for g in gaps][:2] == ["Highgate", "Kilburn"]  # 8,019 people vs 1,980
+        assert gaps[0].population == 11456
+
+
+def test_population_file_errors_are_one_line_and_change_nothing(app, runner, wards, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Ward 2022 Code,Total\nE05000129,12031\nE05000135,lots\n", encoding="utf-8")
+    result = runner.invoke(main, ["areas", "population", str(bad)])
+    assert result.exit_code == 2
+    assert result.output.strip() == ("error: FILE: bad.csv row 3: population 'lots' is not a "
+                                     "whole number")
+    no_code = tmp_path / "nocode.csv"
+    no_code.write_text("Name,Total\nBloomsbury,1\n", encoding="utf-8")
+    result = runner.invoke(main, ["areas", "population", str(no_code)])
+    assert result.exit_code == 2 and "no area code column" in result.output
+    with session_scope(app) as s:
+        from sqlalchemy import func, select
+
+        from assetmap.models import Area
+        assert s.scalar(select(func.count()).where(Area.population.is_not(None))) == 0

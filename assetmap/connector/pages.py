@@ -19,3 +19,29 @@ def referral_choices() -> dict:
             "LANGUAGE_NAMES": LANGUAGES, "service_area_words": service_area_words,
             "MODE_CHOICES": (("in-person", "In person, at a venue"), ("phone", "By phone"),
                              ("online", "Online"))}
+
+
+#: Listing fields as people say them, for history, conflict and error pages.
+FIELD_WORDS: dict[str, str] = {
+    "name": "Name", "description": "What happens", "category": "Kind of activity",
+    "organisation_id": "Organisation", "venue_id": "Venue", "mode": "How it runs",
+    "cost_kind": "Cost", "cost_amount": "Cost (amount)", "cost_text": "Cost (details)",
+    "cost": "Cost", "age_min": "Youngest age", "age_max": "Oldest age", "gender": "Who can come",
+    "status": "Status", "contact_name": "Contact name", "contact_email": "Contact e-mail",
+    "contact_phone": "Contact phone", "contact_url": "Website",
+    "first_visit": "What to expect on a first visit", "possibly_closed": "Possibly closed",
+    "intake": "Taking newcomers", "languages": "Languages", "interpreter": "Interpreter",
+    "service_area": "Area it serves", "join_how": "How to join", "tags": "Who it suits",
+    "schedules": "When it happens", "schedule": "When it happens", "venue_name": "Venue name",
+    "venue_address": "Venue address", "venue_postcode": "Venue postcode",
+    "postcode": "Postcode", "minutes": "Walk (minutes)", "language": "Spoken in",
+    "newcomers": "Taking newcomers", "needs": "Needs", "interests": "Interests",
+    "day": "Day", "time": "Time of day", "pace": "Pace", "ids": "Shortlist",
+}
+
+
+def field_words(name: str | None) -> str:
+    """ "venue_id" -> "Venue"; an unknown name is made readable rather than shown raw."""
+    if not name:
+        return ""
+    return FIELD_WORDS.get(name, name.replace("_", " ").capitalize())

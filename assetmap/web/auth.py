@@ -6,11 +6,23 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
+
+from assetmap.connector import session_search as search_store
 
 from ..db import get_session
 from ..models import User
@@ -69,6 +81,7 @@ def login():
         user = authenticate(get_session(), form.email.data or "", form.password.data or "")
         if user is not None:
             login_user(user)
+            search_store.forget(session)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append("E-mail or password not recognised.")
     return render_template("auth/login.html", form=form), 200 if not form.errors else 400
@@ -77,5 +90,6 @@ def login():
 @bp.post("/logout")
 def logout():
     logout_user()
+    search_store.forget(session)  # a client's search never outlives the sign-in
     flash("You are signed out.")
     return redirect(url_for("public.index"))

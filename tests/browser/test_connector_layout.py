@@ -1,0 +1,63 @@
+"""The session page at desktop and phone sizes: results first and above the fold, the
+shortlist always in view (a side panel, or a bar on a phone), the map beside or below, the
+postcode never in the address bar; screenshots are saved for a person to look at."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.browser
+PASSWORD = "correct horse battery"
+SHOTS = Path(os.environ.get("ASSETMAP_SCREENSHOTS", "/tmp/assetmap-screenshots"))
+
+
+@pytest.mark.parametrize("width, height", [(1366, 900), (390, 844)])
+def test_results_first_shortlist_in_view(browser, live_server, app, demo, network, width,
+                                         height):
+    from assetmap.db import session_scope
+    from assetmap.services.users import create_user
+
+    email = f"layout{width}@example.org"
+    with session_scope(app) as s:
+        create_user(s, email=email, role="connector", password=PASSWORD)
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    try:
+        page.goto(live_server + "/connector")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#search-form")
+        page.fill("#postcode", "NW1 2DB")
+        page.fill("#minutes", "15")
+        page.click("button.search-button")
+        page.wait_for_selector("#map[data-marker-ids]", state="attached")
+        assert urlsplit(page.url).path == "/connector" and not urlsplit(page.url).query
+        first = page.locator("#result-list > li").first
+        first.locator("input[name=ids]").check()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"session-{width}x{height}.png"))
+        box = first.bounding_box()
+        shortlist = page.locator("#shortlist").bounding_box()
+        if width > 900:
+            # The first result is above the fold, the shortlist beside it.
+            assert box["y"] + 60 < height, box
+            assert shortlist["x"] > box["x"] + box["width"] - 1 and shortlist["y"] < height
+        else:
+            # The shortlist is a bar at the foot of the screen; a result shows above it.
+            assert shortlist["y"] + shortlist["height"] <= height + 1
+            assert shortlist["y"] > height / 2
+        assert "1" in page.locator("#shortlist-count").inner_text()
+        # Reload keeps the search (and the shortlist), still without a query string.
+        page.reload()
+        page.wait_for_selector("#result-list > li")
+        assert page.input_value("#postcode") == "NW1 2DB"
+        assert not urlsplit(page.url).query
+        page.locator("#result-list").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / f"session-{width}x{height}-full.png"), full_page=True)
+    finally:
+        context.close()

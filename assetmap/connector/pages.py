@@ -37,6 +37,7 @@ FIELD_WORDS: dict[str, str] = {
     "postcode": "Postcode", "minutes": "Walk (minutes)", "language": "Spoken in",
     "newcomers": "Taking newcomers", "needs": "Needs", "interests": "Interests",
     "day": "Day", "time": "Time of day", "pace": "Pace", "ids": "Shortlist",
+    "csrf_token": "The form's security token (csrf_token): reload the page and try again",
 }
 
 

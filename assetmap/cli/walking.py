@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from assetmap.connector.remote import find_remote
+from assetmap.connector.transport import build_stops
 
 from ..errors import ValidationError
 from . import app_from_env, main
@@ -38,6 +39,8 @@ def network_build(osm_path: Path, name: str | None) -> None:
         raise ValidationError("--osm", str(exc)) from None
     click.echo(f"network {info.name!r} built from {osm_path.name}: {info.meta.n_nodes} nodes, "
                f"{info.meta.n_edges} edges")
+    stops = build_stops(osm_path, app.config["NETWORK_DIR"], info.name)
+    click.echo(f"{stops} bus stops and stations kept beside it for \"getting there\"")
 
 
 @network.command("list")

@@ -56,3 +56,11 @@ def test_results_and_handout_show_the_nearest_stops(app, client, connector, demo
     page = client.post("/connector/handout", data={"csrf_token": token, "ids": str(first)}
                        ).get_data(as_text=True)
     assert "By bus or train</dt>" in page and "min from the door" in page
+
+
+def test_community_transport_is_a_kind_of_activity():
+    from assetmap import vocab
+
+    assert "community-transport" in vocab.CATEGORY_IDS
+    assert vocab.guess_category("Camden Dial-a-Ride") == "community-transport"
+    assert vocab.resolve_category("Community transport") == "community-transport"

@@ -61,3 +61,36 @@ def test_results_first_shortlist_in_view(browser, live_server, app, demo, networ
         page.screenshot(path=str(SHOTS / f"session-{width}x{height}-full.png"), full_page=True)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width, height", [(1366, 900), (390, 844)])
+def test_listing_page_referral_panel(browser, live_server, app, lunch_club, width, height):
+    from assetmap.db import session_scope
+    from assetmap.services.users import create_user
+
+    email = f"panel{width}@example.org"
+    with session_scope(app) as s:
+        create_user(s, email=email, role="connector", password=PASSWORD)
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}/connector/activities/{lunch_club}")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#referral")
+        page.check("#referral input[name=intake][value=full]")
+        page.fill("#languages", "so, bsl")
+        page.click("#referral button[type=submit]")
+        page.wait_for_selector("text=Saved. Your change is in the listing's history.")
+        panel = page.locator("#referral")
+        assert "Full — connector, today" in panel.inner_text()
+        assert "Runs in Somali and British Sign Language" in panel.inner_text()
+        panel.scroll_into_view_if_needed()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"listing-{width}x{height}.png"))
+        history = page.locator("table.history").inner_text()
+        assert "Taking newcomers" in history and "Languages" in history
+        assert "intake" not in history
+    finally:
+        context.close()

@@ -94,3 +94,30 @@ def test_listing_page_referral_panel(browser, live_server, app, lunch_club, widt
         assert "intake" not in history
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width, height", [(1366, 900), (390, 844)])
+def test_organiser_says_full_from_the_check_page(browser, live_server, app, lunch_club, width,
+                                                 height):
+    from assetmap.db import session_scope
+    from assetmap.models import Activity
+    from assetmap.services.organiser import create_link
+
+    with session_scope(app) as s:
+        _link, token = create_link(s, s.get(Activity, lunch_club), email="club@example.org",
+                                   config=app.config)
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}/organiser/check?token={token}")
+        page.check("input[name=intake][value=waiting-list]")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.locator(".intake-question").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / f"organiser-{width}x{height}.png"))
+        page.click("#answer-yes")
+        page.wait_for_load_state()
+    finally:
+        context.close()
+    with session_scope(app) as s:
+        activity = s.get(Activity, lunch_club)
+        assert (activity.intake, activity.intake_by) == ("waiting-list", "organiser")

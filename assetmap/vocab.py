@@ -70,6 +70,8 @@ CATEGORIES: tuple[Term, ...] = (
     Term("exercise-class", "Exercise class", (OA + "984068a7-5b7b-4989-bb33-f96953d8960c",),
          ("exercise", "fitness", "keep fit", "strength and balance")),
     Term("sport", "Sport (other)", keywords=("sport", "bowls", "badminton", "football")),
+    Term("community-transport", "Community transport",
+         keywords=("community transport", "dial-a-ride", "dial a ride", "door to door")),
     Term("other", "Other activity"),
 )
 

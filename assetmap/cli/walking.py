@@ -11,6 +11,7 @@ import click
 from assetmap.cli import app_from_env, main
 from assetmap.cli.maps import fill_addresses
 from assetmap.connector.remote import find_remote
+from assetmap.connector.transport import build_stops
 from assetmap.db import session_scope
 from assetmap.errors import ValidationError
 from assetmap.matching.rank import MatchQuery, find_matches
@@ -55,6 +56,8 @@ def network_build(osm_path: Path, name: str | None, within: str | None, margin: 
     click.echo(f"network {info.name!r} built from {osm_path.name}: {info.meta.n_nodes} nodes, "
                f"{info.meta.n_edges} edges")
     fill_addresses(app, osm_path, name)
+    stops = build_stops(osm_path, app.config["NETWORK_DIR"], info.name)
+    click.echo(f"{stops} bus stops and stations kept beside it for \"getting there\"")
 
 
 @network.command("list")

@@ -12,26 +12,11 @@ from sqlalchemy.orm import Session
 
 from assetmap import vocab
 from assetmap.listings.changes import Actor, history, revert
+from assetmap.listings.field_words import field_words
 from assetmap.models import ChangeRecord, Organisation, Venue
 from assetmap.schedule import ScheduleRule, describe_all
 
-FIELD_WORDS: dict[str, str] = {
-    "name": "Name", "description": "What happens", "category": "Kind of activity",
-    "organisation_id": "Organisation", "venue_id": "Venue", "mode": "In person / online / phone",
-    "cost_kind": "Cost (free or paid)", "cost_amount": "Cost (amount)",
-    "cost_text": "Cost (in words)", "age_min": "Youngest age", "age_max": "Oldest age",
-    "gender": "Who can come (men, women, anyone)", "status": "Status",
-    "contact_name": "Contact name", "contact_email": "Contact e-mail",
-    "contact_phone": "Contact phone", "contact_url": "Website", "first_visit": "First visit",
-    "schedules": "When", "tags": "Suits", "possibly_closed": "Possibly closed",
-    "assigned_user_id": "Assigned to",
-}
 EMPTY = "(nothing)"
-
-
-def field_words(field: str) -> str:
-    """'cost_amount' -> 'Cost (amount)'; an unknown column still reads as words."""
-    return FIELD_WORDS.get(field) or field.replace("_id", "").replace("_", " ").capitalize()
 
 
 def value_words(session: Session, field: str, value: Any) -> str:

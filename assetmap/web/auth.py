@@ -16,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import LoginManager, current_user, login_user, logout_user
@@ -23,6 +24,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
+from assetmap.connector import session_search as search_store
 from assetmap.db import get_session
 from assetmap.models import User
 from assetmap.params import as_id
@@ -105,6 +107,7 @@ def login():
         user = authenticate(get_session(), email, form.password.data or "")
         if user is not None:
             login_user(user)
+            search_store.forget(session)
             return redirect(_safe_next(request.args.get("next"), user))
         signin_throttle.count_failure(email)
         form.password.errors.append("E-mail or password not recognised.")
@@ -125,5 +128,6 @@ def logout():
         end_sessions(current_user)
         get_session().commit()
     logout_user()
+    search_store.forget(session)  # a client's search never outlives the sign-in
     flash("You are signed out.")
     return redirect(url_for("public.index"))

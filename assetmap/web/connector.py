@@ -21,17 +21,20 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from assetmap import vocab
 from assetmap.connector import session as svc
+from assetmap.connector import session_search as search_store
 from assetmap.connector.pages import referral_choices
 from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
 from assetmap.freshness import assignments
 from assetmap.handout.sheet import render_pdf, session_words
+from assetmap.listings.field_words import field_words
 from assetmap.listings.query import activity_with_point
 from assetmap.listings.referral import set_referral_fields
 from assetmap.listings.serialize import activity_to_dict
@@ -46,6 +49,7 @@ from assetmap.web.auth import role_required
 from assetmap.web.errors import wants_json
 
 bp = Blueprint("connector", __name__, url_prefix="/connector")
+bp.add_app_template_filter(field_words, "field_words")
 
 DAYS = (("", "Any day"), ("today", "Today"), ("mon", "Monday"), ("tue", "Tuesday"),
         ("wed", "Wednesday"), ("thu", "Thursday"), ("fri", "Friday"), ("sat", "Saturday"),
@@ -89,18 +93,33 @@ def _choices() -> dict:
 
 # -- search ---------------------------------------------------------------------------------
 
-@bp.get("")
+@bp.route("", methods=["GET", "POST"])
 @role_required("connector", "coordinator")
 def search() -> Response:
-    form = svc.SearchForm.from_args(request.args.to_dict(flat=False))
+    """The search posts and is shown again from the session cookie after a redirect, so the
+    client's postcode is never in the address bar or the history (a GET with a query string
+    still works, for links and scripts)."""
+    if request.method == "POST":
+        search_store.keep(cookie_session, request.form)
+        return redirect(url_for("connector.search"), 303)
+    args = request.args.to_dict(flat=False) or search_store.recall(cookie_session)
+    form = svc.SearchForm.from_args(args)
     outcome = svc.search(get_session(), walking_service(current_app), form,
                          data_dir=current_app.config["DATA_DIR"], now=utcnow())
     page = render_template("connector/search.html", outcome=outcome, form=form,
                            my_checks=assignments.my_checks(get_session(), current_user.id,
                                                            now=utcnow()),
                            map_data=outcome.map_data(), now=utcnow(), ceil=math.ceil,
-                           here=request.full_path if form.has_where else request.path)
+                           here=request.path)
     return _no_store(make_response(page, 400 if outcome.errors else 200))
+
+
+@bp.get("/finish")
+@role_required("connector", "coordinator")
+def finish() -> Response:
+    """"Finish with this client": forget the search (the page clears the shortlist)."""
+    search_store.forget(cookie_session)
+    return redirect(url_for("connector.search"))
 
 
 @bp.post("/route")

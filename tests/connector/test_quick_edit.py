@@ -77,7 +77,9 @@ def test_a_quick_edit_is_saved_with_history(client, connector, listing, session)
                                           "cost_amount"}
     assert all(c.actor_type == "user" and c.actor_label == connector for c in changes)
     page = client.get(f"/connector/activities/{listing}").get_data(as_text=True)
-    assert "Contact phone" in page and connector in page  # the history in words, who, when
+    # the history, who and when; fields in words, never column names (issue 15)
+    assert "<td>Contact phone" in page and connector in page
+    assert "<td>contact_phone" not in page
 
 
 def test_moving_venue_finds_or_makes_the_venue_by_postcode(client, connector, listing,

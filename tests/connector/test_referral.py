@@ -103,10 +103,11 @@ def test_connector_sets_intake_and_languages_with_history(app, client, connector
     # A bad value is refused, naming the field, and nothing changes.
     bad = client.post(f"/connector/activities/{aid}/referral", data={
         "csrf_token": token, "intake": "half-full"})
-    assert bad.status_code == 400 and "intake" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "Taking newcomers" in bad.get_data(as_text=True)
     bad = client.post(f"/connector/activities/{aid}/referral", data={
         "csrf_token": token, "languages": "en, Elvish"})
     assert bad.status_code == 400 and "Elvish" in bad.get_data(as_text=True)
+    assert "<strong>Languages</strong>" in bad.get_data(as_text=True)
     session.expire_all()
     assert session.get(Activity, aid).languages == ["so", "bsl"]
 

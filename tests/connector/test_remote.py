@@ -113,3 +113,22 @@ def test_cli_lists_them_apart(runner, remote):
     assert result.exit_code == 0, result.output
     assert "Without travelling: 2 by phone or online" in result.output
     assert "By phone  Telephone Befriending" in result.output
+
+
+def test_combined_sheet_keeps_what_happens_and_the_first_visit(app, client, connector):
+    ids = []
+    with session_scope(app) as s:
+        for n in range(4):
+            ids.append(create_activity(s, {
+                "name": f"Group {n}", "category": "coffee-morning", "mode": "online",
+                "service_area": "anywhere", "description": f"Coffee and a chat number {n}.",
+                "first_visit": f"Ask for Sam at the door ({n}).",
+                "schedules": ["Fridays 10:00-11:00"]}, SYSTEM).id)
+    token = csrf_token(client, "/connector")
+    html = client.post("/connector/handout", data={
+        "csrf_token": token, "ids": [str(i) for i in ids], "layout": "sheet"}
+    ).get_data(as_text=True)
+    assert html.count('class="sheet-item"') == 4
+    for n in range(4):
+        assert f"Coffee and a chat number {n}." in html
+        assert f"Ask for Sam at the door ({n})." in html

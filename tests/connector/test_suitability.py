@@ -104,4 +104,4 @@ def test_connector_sets_category_and_tags_with_history(client, connector, pair, 
     assert session.get(Activity, aid).tags == []
     bad = client.post(f"/connector/activities/{aid}/referral", data={
         "csrf_token": token, "category": "underwater-basketry"})
-    assert bad.status_code == 400 and "category" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "Kind of activity" in bad.get_data(as_text=True)

@@ -9,15 +9,14 @@ from assetmap.coordination import history as svc
 from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
 from assetmap.listings.changes import Actor, get_activity
+from assetmap.listings.field_words import field_words
 from assetmap.web.auth import role_required
 from assetmap.web.coordinator import bp
 
 MAX_ID = 2**31 - 1
 
 
-@bp.app_template_global("field_words")
-def _field_words(field: str) -> str:
-    return svc.field_words(field)
+bp.add_app_template_global(field_words, "field_words")
 
 
 @bp.get("/listings/<int:activity_id>/history")

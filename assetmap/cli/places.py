@@ -79,9 +79,9 @@ def postcodes_derive(osm_path: Path) -> None:
     if not points:
         raise ValidationError(str(osm_path), "has no addresses with addr:postcode")
     with session_scope(app_from_env()) as session:
-        stored = store_derived(session, points, dataset="OpenStreetMap")
-    click.echo(f"{stored:,} postcodes derived from the addresses in {osm_path.name} "
-               "(published postcodes were left as they were)")
+        changed = store_derived(session, points, dataset="OpenStreetMap")
+    click.echo(f"{len(points):,} postcodes derived from the addresses in {osm_path.name}, "
+               f"{changed:,} of them new or changed (published postcodes are left as they were)")
 
 
 @main.group()

@@ -61,9 +61,12 @@ def postcodes_import(file: Path, within: str | None, margin: int, bbox: str | No
     source = inspect_file(file)  # a file that is not a postcode file fails before any work
     with session_scope(app) as session:
         keep = keep_within(session, within, bbox, margin_m=margin)
-        with click.progressbar(length=source.size, label=f"{file.name} ({source.dataset})",
-                               file=sys.stderr) as bar:
-            report = import_postcodes(session, file, keep=keep, progress=bar.update)
+        if sys.stderr.isatty():  # a bar in a terminal; nothing extra in logs and pipes
+            with click.progressbar(length=source.size, label=f"{file.name} "
+                                   f"({source.dataset})", file=sys.stderr) as bar:
+                report = import_postcodes(session, file, keep=keep, progress=bar.update)
+        else:
+            report = import_postcodes(session, file, keep=keep)
     click.echo(report.summary())
 
 

@@ -154,7 +154,8 @@ def test_bad_files_fail_with_one_line_and_change_nothing(bare_app, runner, bad, 
     result = runner.invoke(main, ["postcodes", "import", str(FIXTURES / bad)])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert lines[-1].startswith(f"error: {FIXTURES / bad}: ") and says in lines[-1], lines
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"error: {FIXTURES / bad}: ") and says in lines[0], lines
     assert table(bare_app) == before
 
 

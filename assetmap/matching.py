@@ -58,6 +58,7 @@ class MatchQuery:
     time_of_day: str | None = None
     free_only: bool = False
     limit: int = 50
+    origin_note: str | None = None  # e.g. "that postcode is no longer in use; ..."
 
     @classmethod
     def from_args(cls, args: dict[str, str], *, data_dir: Path, session: Session) -> MatchQuery:
@@ -66,10 +67,10 @@ class MatchQuery:
         if postcode:
             found = geocode_postcode(postcode, data_dir, session)
             lat, lon, method, approx = found.lat, found.lon, found.method, found.approximate
-            postcode = found.postcode
+            postcode, note = found.postcode, found.note
         elif args.get("lat") or args.get("lon"):
             lat, lon = parse_lat_lon(args.get("lat"), args.get("lon"))
-            method, approx, postcode = "lat-lon", False, ""
+            method, approx, postcode, note = "lat-lon", False, "", None
         else:
             raise ValidationError("postcode", "give a postcode, or lat and lon")
         minutes = int_param(args.get("minutes"), "minutes", default=15, low=1, high=60)
@@ -91,7 +92,7 @@ class MatchQuery:
             raise ValidationError("free", f"{free!r} is not 1 or 0", allowed=["1", "0"])
         limit = int_param(args.get("limit"), "limit", default=50, low=1, high=200)
         return cls(lat, lon, method, approx, postcode or None, minutes, pace, needs, interests,
-                   day, time_of_day, free in ("1", "true", "yes"), limit)
+                   day, time_of_day, free in ("1", "true", "yes"), limit, note)
 
 
 def _terms(raw: str | None, name: str, allowed: frozenset[str]) -> tuple[str, ...]:
@@ -200,6 +201,8 @@ def find_matches(session: Session, service: WalkingService, query: MatchQuery, *
     pace = PACES[query.pace]
     origin = {"lat": query.lat, "lon": query.lon, "method": query.origin_method,
               "approximate": query.origin_approximate, "postcode": query.postcode}
+    if query.origin_note:
+        origin["note"] = query.origin_note
     if router is None:
         return _estimated(session, query, origin, now=now)
     reach = router.reach(query.lat, query.lon, query.minutes, pace.name)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import shapely
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from assetmap.cli import main
 from assetmap.config import PROJECT_ROOT
@@ -190,3 +190,17 @@ def test_derived_from_osm_addresses_never_replace_published_postcodes(bare_app, 
     with session_scope(bare_app) as s:
         found = geocode_postcode(next(iter(derived)), DATA, s)
         assert found.method == "postcode" and not found.approximate
+
+
+def test_a_match_from_a_terminated_postcode_says_so_in_the_api_and_to_the_connector(
+        bare_app, runner, client, login):
+    with session_scope(bare_app) as s:  # `login` comes with the Camden test postcodes
+        s.execute(delete(Postcode))
+    runner.invoke(main, ["postcodes", "import", str(FIXTURES / "onspd-sample.csv")])
+    gone = next(p for p, r in published().items() if r["doterm"])
+    origin = client.get(f"/api/v1/match?postcode={gone}").get_json()["origin"]
+    assert origin["method"] == "terminated" and origin["approximate"] is False
+    assert origin["note"].startswith("that postcode is no longer in use; the nearest postcode")
+    login("connector")
+    page = client.get(f"/connector?postcode={gone}").get_data(as_text=True)
+    assert "that postcode is no longer in use" in page

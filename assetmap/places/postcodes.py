@@ -32,6 +32,7 @@ from assetmap.db import copy_csv
 from assetmap.errors import ValidationError
 from assetmap.geocode import MAX_SPREAD_M, normalise_postcode
 from assetmap.models import Area, Postcode
+from assetmap.places.networks import buffer_m
 
 CHUNK_ROWS = 100_000
 # Every UK postcode (with the Channel Islands and the Isle of Man, which ONSPD includes)
@@ -124,7 +125,7 @@ def keep_within(session: Session, area_code: str | None, bbox: str | None,
                                   "'assetmap place status' for the areas loaded")
         polygon = shapely.from_wkb(bytes(wkb))
         if margin_m:
-            polygon = polygon.buffer(margin_m / 111_000)  # degrees, generous in longitude
+            polygon = buffer_m(polygon, margin_m)
         shapely.prepare(polygon)
     return Keep(polygon=polygon, bbox=parse_bbox(bbox) if bbox else None)
 

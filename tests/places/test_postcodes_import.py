@@ -8,8 +8,10 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import shapely
+from pyproj import Transformer
 from sqlalchemy import delete, select
 
 from assetmap.cli import main
@@ -204,3 +206,28 @@ def test_a_match_from_a_terminated_postcode_says_so_in_the_api_and_to_the_connec
     login("connector")
     page = client.get(f"/connector?postcode={gone}").get_data(as_text=True)
     assert "that postcode is no longer in use" in page
+
+
+def test_the_margin_beyond_an_area_is_measured_on_the_ground(bare_app, runner):
+    runner.invoke(main, ["areas", "import", str(WARDS), "--kind", "ward"])
+    row = published()["NW1 2DB"]
+    here = shapely.Point(float(row["long"]), float(row["lat"]))
+    features = json.loads(WARDS.read_text())["features"]
+    ward = next(f for f in features if shapely.geometry.shape(f["geometry"]).contains(here))
+    shape = shapely.geometry.shape(ward["geometry"])
+    kept = {}
+    for margin in (0, 300, 3000):
+        with session_scope(bare_app) as s:
+            s.execute(delete(Postcode))
+        result = runner.invoke(main, ["postcodes", "import", str(FIXTURES / "onspd-sample.csv"),
+                                      "--within", ward["properties"]["WD13CD"],
+                                      "--margin", str(margin)])
+        assert result.exit_code == 0, result.output
+        kept[margin] = table(bare_app)
+    assert len(kept[0]) < len(kept[3000])
+    to_bng = Transformer.from_crs(4326, 27700, always_xy=True)
+    ward_m = shapely.transform(shape, lambda xy: np.column_stack(
+        to_bng.transform(xy[:, 0], xy[:, 1])))
+    assert kept[0].keys() < kept[300].keys()
+    for postcode, (lat, lon, *_) in kept[300].items():  # each within 300 m of the ward
+        assert ward_m.distance(shapely.Point(*to_bng.transform(lon, lat))) <= 301, postcode

@@ -188,6 +188,17 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping]) -> None
                             for name, process, none in columns])
 
 
+def copy_csv(session: Session, table: Table, names: Sequence[str], csv_text: str) -> None:
+    """PostgreSQL only: rows already written as CSV (e.g. by pandas, a whole chunk at once)
+    into `table` by COPY, in the session's transaction. An empty field is NULL."""
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    statement = (f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
+                 "FROM STDIN (FORMAT csv)")
+    cursor = session.connection().connection.driver_connection.cursor()
+    with cursor, cursor.copy(statement) as copy:
+        copy.write(csv_text)
+
+
 def insert_returning_ids(session: Session, table: Table, rows: Sequence[Mapping]) -> list[int]:
     """INSERT many rows and return their new ids, in the order of `rows`.
 

@@ -61,9 +61,12 @@ def postcodes_import(file: Path, within: str | None, margin: int, bbox: str | No
     source = inspect_file(file)  # a file that is not a postcode file fails before any work
     with session_scope(app) as session:
         keep = keep_within(session, within, bbox, margin_m=margin)
-        with click.progressbar(length=source.size, label=f"{file.name} ({source.dataset})",
-                               file=sys.stderr) as bar:
-            report = import_postcodes(session, file, keep=keep, progress=bar.update)
+        if sys.stderr.isatty():  # a bar in a terminal; nothing extra in logs and pipes
+            with click.progressbar(length=source.size, label=f"{file.name} "
+                                   f"({source.dataset})", file=sys.stderr) as bar:
+                report = import_postcodes(session, file, keep=keep, progress=bar.update)
+        else:
+            report = import_postcodes(session, file, keep=keep)
     click.echo(report.summary())
 
 
@@ -79,9 +82,9 @@ def postcodes_derive(osm_path: Path) -> None:
     if not points:
         raise ValidationError(str(osm_path), "has no addresses with addr:postcode")
     with session_scope(app_from_env()) as session:
-        stored = store_derived(session, points, dataset="OpenStreetMap")
-    click.echo(f"{stored:,} postcodes derived from the addresses in {osm_path.name} "
-               "(published postcodes were left as they were)")
+        changed = store_derived(session, points, dataset="OpenStreetMap")
+    click.echo(f"{len(points):,} postcodes derived from the addresses in {osm_path.name}, "
+               f"{changed:,} of them new or changed (published postcodes are left as they were)")
 
 
 @main.group()

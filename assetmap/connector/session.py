@@ -178,6 +178,8 @@ def _origin_words(query: MatchQuery) -> str:
     if query.origin_method == "outcode":
         return f"{query.postcode} (approximately: the middle of {query.postcode.split()[0]})" \
             if query.postcode else "an approximate point"
+    if query.origin_method == "terminated":
+        return f"{query.postcode} ({query.origin_note})"
     return "the point chosen on the map"
 
 

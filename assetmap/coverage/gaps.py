@@ -183,7 +183,8 @@ def wards(session: Session) -> list[Ward]:
     import shapely
 
     rows = session.execute(select(Area.id, Area.name, Area.code, Area.geom.ST_AsGeoJSON())
-                           .where(Area.kind == "ward").order_by(Area.name)).all()
+                           .where(Area.kind == "ward").where(Area.retired.is_(False))
+                           .order_by(Area.name)).all()
     return [Ward(i, name, code, shapely.geometry.shape(json.loads(geo)))
             for i, name, code, geo in rows]
 

@@ -239,14 +239,15 @@ def summary(session: Session, flt: QueueFilter, *, now: datetime) -> dict[str, A
     ward_counts = _where(
         select(Area.id, state, func.count()).select_from(Area)
         .join(Venue, venue_in_area(Venue.geom, Area.geom))
-        .join(Activity, Activity.venue_id == Venue.id).where(Area.kind == "ward"),
+        .join(Activity, Activity.venue_id == Venue.id).where(Area.kind == "ward")
+        .where(Area.retired.is_(False)),
         flt, now, states=False, area=False)
     if flt.area_id is not None:
         ward_counts = ward_counts.where(Area.id == flt.area_id)
     for area_id, st, n in session.execute(ward_counts.group_by(Area.id, state)):
         by_area[area_id][st] = n
     areas = session.execute(select(Area.id, Area.code, Area.name).where(
-        Area.kind == "ward").order_by(Area.name)).all()
+        Area.kind == "ward").where(Area.retired.is_(False)).order_by(Area.name)).all()
     if flt.area_id is not None:
         areas = [a for a in areas if a[0] == flt.area_id]
     overall = _counts_row(by_state)
@@ -371,6 +372,7 @@ def venue_wards(session: Session, venue_ids: Iterable[int]) -> dict[int, str]:
     for chunk in chunks(venue_ids):
         out.update((venue_id, name) for venue_id, name in session.execute(
             select(Venue.id, Area.name).join(Area, and_(Area.kind == "ward",
+                                                        Area.retired.is_(False),
                                                         venue_in_area(Venue.geom, Area.geom)))
             .where(Venue.id.in_(chunk))))
     return out

@@ -76,6 +76,7 @@ class MatchQuery:
     limit: int = 50
     newcomers: bool = False  # only groups not said to be full or on a waiting list
     language: str | None = None  # only listings that run in this language (a code)
+    origin_note: str | None = None  # e.g. "that postcode is no longer in use; ..."
 
     @classmethod
     def from_args(cls, args: dict[str, str], *, data_dir: Path, session: Session) -> MatchQuery:
@@ -84,10 +85,10 @@ class MatchQuery:
         if postcode:
             found = geocode_postcode(postcode, data_dir, session)
             lat, lon, method, approx = found.lat, found.lon, found.method, found.approximate
-            postcode = found.postcode
+            postcode, note = found.postcode, found.note
         elif args.get("lat") or args.get("lon"):
             lat, lon = parse_lat_lon(args.get("lat"), args.get("lon"))
-            method, approx, postcode = "lat-lon", False, ""
+            method, approx, postcode, note = "lat-lon", False, "", None
         else:
             raise ValidationError("postcode", "give a postcode, or lat and lon")
         minutes = int_param(args.get("minutes"), "minutes", default=15, low=1, high=60)
@@ -110,7 +111,8 @@ class MatchQuery:
         language = (args.get("language") or "").strip()
         return cls(lat, lon, method, approx, postcode or None, minutes, pace, needs, interests,
                    day, time_of_day, free, limit, newcomers=newcomers,
-                   language=language_code(language, "language") if language else None)
+                   language=language_code(language, "language") if language else None,
+                   origin_note=note)
 
 
 def _terms(raw: str | None, name: str, allowed: frozenset[str]) -> tuple[str, ...]:
@@ -189,6 +191,8 @@ def find_matches(session: Session, service: WalkingService, query: MatchQuery, *
     pace = PACES[query.pace]
     origin = {"lat": query.lat, "lon": query.lon, "method": query.origin_method,
               "approximate": query.origin_approximate, "postcode": query.postcode}
+    if query.origin_note:
+        origin["note"] = query.origin_note
     if router is None:
         return _estimated(session, query, origin, now=now)
     reach = router.reach(query.lat, query.lon, query.minutes, pace.name)

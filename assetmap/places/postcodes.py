@@ -3,9 +3,10 @@ points derived from an OpenStreetMap extract's addresses.
 
 Files are streamed in chunks of rows (memory stays flat for the full UK's 2.7 million rows),
 checked and converted a whole chunk at a time (pandas, pyproj), and written set-wise: each
-chunk is bulk-loaded (COPY on PostgreSQL) into a staging table, then merged into `postcodes`
-by one INSERT ... ON CONFLICT. Everything happens in the caller's transaction, so a file that
-turns out to be bad half way leaves the stored postcodes exactly as they were.
+chunk is bulk-loaded (COPY on PostgreSQL) into an unindexed staging table, and the whole file
+is then merged into `postcodes` by one INSERT ... ON CONFLICT that leaves unchanged rows alone.
+Everything happens in the caller's transaction, so a file that turns out to be bad half way
+leaves the stored postcodes exactly as they were.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ import osmium
 import pandas as pd
 import shapely
 from pyproj import Transformer
-from sqlalchemy import Column, MetaData, Table, delete, func, select, text
+from sqlalchemy import Column, MetaData, Table, func, select, text
 from sqlalchemy.orm import Session
 
-from assetmap.db import bulk_insert
+from assetmap.db import copy_csv
 from assetmap.errors import ValidationError
 from assetmap.models import Area, Postcode
 from assetmap.places.geocode import MAX_SPREAD_M, normalise_postcode
+from assetmap.places.networks import buffer_m
 from assetmap.values import INWARD_CODE, OUTWARD_CODE
 
 CHUNK_ROWS = 100_000
@@ -62,7 +64,8 @@ _COLUMNS = [c.name for c in Postcode.__table__.columns]
 class ImportReport:
     dataset: str
     read: int = 0  # data rows in the file
-    stored: int = 0  # rows written (new or updated)
+    kept: int = 0  # postcodes placed, inside the chosen area
+    changed: int = 0  # of those, new or different from what was stored
     skipped_no_grid: int = 0
     skipped_outside: int = 0  # outside --within / --bbox
     skipped_invalid: int = 0  # not a well-formed postcode
@@ -70,8 +73,8 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        parts = [f"{self.stored:,} postcodes stored from {self.dataset} "
-                 f"({self.read:,} rows read"]
+        parts = [f"{self.kept:,} postcodes from {self.dataset}, {self.changed:,} of them new "
+                 f"or changed ({self.read:,} rows read"]
         if self.terminated:
             parts.append(f"{self.terminated:,} no longer in use")
         if self.skipped_outside:
@@ -123,7 +126,7 @@ def keep_within(session: Session, area_code: str | None, bbox: str | None,
                                   "'assetmap place status' for the areas loaded")
         polygon = shapely.from_wkb(bytes(wkb))
         if margin_m:
-            polygon = polygon.buffer(margin_m / 111_000)  # degrees, generous in longitude
+            polygon = buffer_m(polygon, margin_m)
         shapely.prepare(polygon)
     return Keep(polygon=polygon, bbox=parse_bbox(bbox) if bbox else None)
 
@@ -339,33 +342,47 @@ def _begin_staging(session: Session) -> None:
     STAGING.create(connection)
 
 
-def _merge(session: Session, rows: list[dict], *, official: bool) -> int:
-    """Staged rows into `postcodes`: official rows replace anything; derived rows only fill
-    gaps and replace other derived rows."""
-    if not rows:
-        return 0
-    bulk_insert(session, STAGING, rows)
+def _stage(session: Session, frame: pd.DataFrame) -> None:
+    """A chunk into the (unindexed) staging table: COPY as CSV on PostgreSQL, one executemany
+    of plain tuples on SQLite."""
+    if frame.empty:
+        return
+    frame = frame[_COLUMNS]
+    if session.get_bind().dialect.name == "postgresql":
+        copy_csv(session, STAGING, _COLUMNS, frame.to_csv(header=False, index=False))
+        return
+    columns = [frame[c].tolist() for c in _COLUMNS]
+    for key in ("terminated", "ward_code", "district_code"):  # NaN/NaT are not values
+        index = _COLUMNS.index(key)
+        columns[index] = [None if v is None or v != v else v for v in columns[index]]
+    placeholders = ", ".join("?" for _ in _COLUMNS)
+    session.connection().exec_driver_sql(
+        f"INSERT INTO postcode_load ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
+        list(zip(*columns, strict=True)))
+
+
+def _merge(session: Session, *, official: bool) -> int:
+    """Staged rows into `postcodes` in one statement: official rows replace anything; derived
+    rows only fill gaps and replace other derived rows. Rows already as staged are left
+    alone, so importing the same file again writes nothing. Returns rows new or changed."""
     names = ", ".join(_COLUMNS)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "postcode")
-    guard = "" if official else " WHERE postcodes.derived"
-    session.execute(text(f"INSERT INTO postcodes ({names}) SELECT {names} FROM postcode_load "
-                         f"WHERE true ON CONFLICT (postcode) DO UPDATE SET {updates}{guard}"))
-    session.execute(delete(STAGING))
-    return len(rows)
+    others = [c for c in _COLUMNS if c != "postcode"]
+    updates = ", ".join(f"{c} = excluded.{c}" for c in others)
+    changed = " OR ".join(f"postcodes.{c} IS DISTINCT FROM excluded.{c}" for c in others)
+    guard = f"({changed})" + ("" if official else " AND postcodes.derived")
+    if session.get_bind().dialect.name == "postgresql":
+        # One row per postcode (a file could repeat one), in key order for the index.
+        source = f"SELECT DISTINCT ON (postcode) {names} FROM postcode_load ORDER BY postcode"
+    else:
+        source = f"SELECT {names} FROM postcode_load WHERE true"
+    result = session.execute(text(f"INSERT INTO postcodes ({names}) {source} "
+                                  f"ON CONFLICT (postcode) DO UPDATE SET {updates} "
+                                  f"WHERE {guard}"))
+    return max(result.rowcount, 0)
 
 
 def _end_staging(session: Session) -> None:
     session.connection().execute(text("DROP TABLE IF EXISTS postcode_load"))
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    records = frame.to_dict("records")
-    for row in records:  # numpy scalars and NaT are not database values
-        row["lat"], row["lon"] = float(row["lat"]), float(row["lon"])
-        for key in ("terminated", "ward_code", "district_code"):
-            if row[key] is not None and row[key] != row[key]:
-                row[key] = None
-    return records
 
 
 def import_postcodes(session: Session, path: Path, *, keep: Keep | None = None,
@@ -381,7 +398,9 @@ def import_postcodes(session: Session, path: Path, *, keep: Keep | None = None,
     _begin_staging(session)
     for chunk in _chunks(source, progress):
         frame = _prepare(chunk, source, keep, report, derived=False)
-        report.stored += _merge(session, _records(frame), official=True)
+        report.kept += len(frame)
+        _stage(session, frame)
+    report.changed = _merge(session, official=True)
     _end_staging(session)
     if report.read == 0:
         raise ValidationError(str(path), "holds no postcode rows")
@@ -456,13 +475,15 @@ def derive_points(osm_path: Path) -> list[DerivedPoint]:
 
 def store_derived(session: Session, points: list[DerivedPoint], *, dataset: str) -> int:
     """Derived points into the table; published (official) rows are never replaced."""
-    rows = [{"postcode": p.postcode, "outward": p.postcode.split()[0], "lat": p.lat,
-             "lon": p.lon, "terminated": None, "derived": True, "dataset": dataset,
-             "ward_code": None, "district_code": None} for p in points]
+    frame = pd.DataFrame({
+        "postcode": [p.postcode for p in points],
+        "outward": [p.postcode.split()[0] for p in points],
+        "lat": [p.lat for p in points], "lon": [p.lon for p in points],
+        "terminated": None, "derived": True, "dataset": dataset, "ward_code": None,
+        "district_code": None}, columns=_COLUMNS)
     _begin_staging(session)
-    stored = 0
-    for start in range(0, len(rows), CHUNK_ROWS):
-        stored += _merge(session, rows[start:start + CHUNK_ROWS], official=False)
+    _stage(session, frame)
+    changed = _merge(session, official=False)
     _end_staging(session)
-    return stored
+    return changed
 

@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from assetmap.db import session_scope
+from assetmap.demo import load_areas
 from tests.browser.conftest import WatchedPage
 
 pytestmark = pytest.mark.browser
@@ -93,7 +95,9 @@ def test_suggestion_is_queued_beside_its_duplicate_approved_and_mapped(
 
 
 def test_a_pinned_suggestion_with_markup_in_its_name_stays_text(
-        watched, coordinator_page, live_server):
+        watched, coordinator_page, live_server, app):
+    with session_scope(app) as s:  # the pin map opens on the deployment's own areas
+        load_areas(s, app.config["DATA_DIR"])
     page = watched.page
     page.goto(live_server + "/suggest")
     page.fill("#f-name", NASTY)

@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 from assetmap.cli import main
 from assetmap.config import PROJECT_ROOT
 from assetmap.db import session_scope
-from assetmap.models import Area
+from assetmap.freshness.queue import venue_wards
+from assetmap.models import Area, Venue
+from assetmap.spatial import point
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "places"
 WARDS_GEOJSON = PROJECT_ROOT / "data" / "boundaries" / "wards-camden-E09000007.geojson"
@@ -144,3 +146,23 @@ def test_bad_files_fail_with_one_line_and_change_nothing(bare_app, runner, tmp_p
     assert after.keys() == before.keys()
     assert all(after[c][:3] == before[c][:3] and after[c][3].equals(before[c][3])
                for c in before)
+
+
+def test_a_venue_in_a_retired_ward_counts_only_in_the_ward_that_replaced_it(bare_app, runner,
+                                                                             tmp_path):
+    runner.invoke(main, ["areas", "import", str(WARDS_GEOJSON), "--kind", "ward"])
+    data = json.loads(WARDS_GEOJSON.read_text())
+    first, second = sorted(data["features"], key=lambda f: f["properties"]["WD13CD"])[:2]
+    merged = shapely.union_all([shapely.geometry.shape(first["geometry"]),
+                                shapely.geometry.shape(second["geometry"])])
+    inside = shapely.geometry.shape(first["geometry"]).representative_point()
+    review = tmp_path / "review.geojson"
+    review.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": shapely.geometry.mapping(merged),
+         "properties": {"WD24CD": "E05999999", "WD24NM": "Merged Ward"}}]}))
+    assert runner.invoke(main, ["areas", "import", str(review), "--kind", "ward"]).exit_code == 0
+    with session_scope(bare_app) as s:
+        venue = Venue(name="Hall", geom=point(inside.y, inside.x))
+        s.add(venue)
+        s.flush()
+        assert venue_wards(s, [venue.id]) == {venue.id: "Merged Ward"}

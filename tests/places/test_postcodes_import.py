@@ -8,9 +8,11 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import shapely
-from sqlalchemy import select
+from pyproj import Transformer
+from sqlalchemy import delete, select
 
 from assetmap.cli import main
 from assetmap.config import PROJECT_ROOT
@@ -47,8 +49,8 @@ def test_onspd_rows_are_stored_and_geocoded_exactly(bare_app, runner, name):
     assert result.exit_code == 0, result.output
     rows = published()
     placed = {p: r for p, r in rows.items() if float(r["lat"]) < 90}
-    assert f"{len(placed)} postcodes stored from ONSPD / NSPL ({len(rows)} rows read" \
-        in result.output
+    assert (f"{len(placed)} postcodes from ONSPD / NSPL, {len(placed)} of them new or changed "
+            f"({len(rows)} rows read") in result.output
     assert "1 without a grid reference" in result.output
     stored = table(bare_app)
     assert set(stored) == set(placed)
@@ -83,11 +85,12 @@ def test_a_terminated_postcode_says_so_and_names_the_nearest_live_one(bare_app, 
 
 
 def test_import_is_idempotent(bare_app, runner):
-    for _ in range(2):
-        result = runner.invoke(main, ["postcodes", "import", str(FIXTURES / "onspd-sample.csv")])
-        assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["postcodes", "import", str(FIXTURES / "onspd-sample.csv")])
+    assert result.exit_code == 0 and "17 of them new or changed" in result.output
     first = table(bare_app)
-    runner.invoke(main, ["postcodes", "import", str(FIXTURES / "onspd-sample.csv")])
+    again = runner.invoke(main, ["postcodes", "import", str(FIXTURES / "onspd-sample.csv")])
+    assert again.exit_code == 0 and "17 postcodes from ONSPD / NSPL, 0 of them new or changed" \
+        in again.output
     assert table(bare_app) == first
 
 
@@ -153,7 +156,8 @@ def test_bad_files_fail_with_one_line_and_change_nothing(bare_app, runner, bad, 
     result = runner.invoke(main, ["postcodes", "import", str(FIXTURES / bad)])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert lines[-1].startswith(f"error: {FIXTURES / bad}: ") and says in lines[-1], lines
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"error: {FIXTURES / bad}: ") and says in lines[0], lines
     assert table(bare_app) == before
 
 
@@ -188,3 +192,42 @@ def test_derived_from_osm_addresses_never_replace_published_postcodes(bare_app, 
     with session_scope(bare_app) as s:
         found = geocode_postcode(next(iter(derived)), DATA, s)
         assert found.method == "postcode" and not found.approximate
+
+
+def test_a_match_from_a_terminated_postcode_says_so_in_the_api_and_to_the_connector(
+        bare_app, runner, client, login):
+    with session_scope(bare_app) as s:  # `login` comes with the Camden test postcodes
+        s.execute(delete(Postcode))
+    runner.invoke(main, ["postcodes", "import", str(FIXTURES / "onspd-sample.csv")])
+    gone = next(p for p, r in published().items() if r["doterm"])
+    origin = client.get(f"/api/v1/match?postcode={gone}").get_json()["origin"]
+    assert origin["method"] == "terminated" and origin["approximate"] is False
+    assert origin["note"].startswith("that postcode is no longer in use; the nearest postcode")
+    login("connector")
+    page = client.get(f"/connector?postcode={gone}").get_data(as_text=True)
+    assert "that postcode is no longer in use" in page
+
+
+def test_the_margin_beyond_an_area_is_measured_on_the_ground(bare_app, runner):
+    runner.invoke(main, ["areas", "import", str(WARDS), "--kind", "ward"])
+    row = published()["NW1 2DB"]
+    here = shapely.Point(float(row["long"]), float(row["lat"]))
+    features = json.loads(WARDS.read_text())["features"]
+    ward = next(f for f in features if shapely.geometry.shape(f["geometry"]).contains(here))
+    shape = shapely.geometry.shape(ward["geometry"])
+    kept = {}
+    for margin in (0, 300, 3000):
+        with session_scope(bare_app) as s:
+            s.execute(delete(Postcode))
+        result = runner.invoke(main, ["postcodes", "import", str(FIXTURES / "onspd-sample.csv"),
+                                      "--within", ward["properties"]["WD13CD"],
+                                      "--margin", str(margin)])
+        assert result.exit_code == 0, result.output
+        kept[margin] = table(bare_app)
+    assert len(kept[0]) < len(kept[3000])
+    to_bng = Transformer.from_crs(4326, 27700, always_xy=True)
+    ward_m = shapely.transform(shape, lambda xy: np.column_stack(
+        to_bng.transform(xy[:, 0], xy[:, 1])))
+    assert kept[0].keys() < kept[300].keys()
+    for postcode, (lat, lon, *_) in kept[300].items():  # each within 300 m of the ward
+        assert ward_m.distance(shapely.Point(*to_bng.transform(lon, lat))) <= 301, postcode

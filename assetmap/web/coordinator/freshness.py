@@ -73,7 +73,7 @@ def _choices() -> dict:
     session = get_session()
     return {
         "wards": session.execute(select(Area.id, Area.name).where(Area.kind == "ward")
-                                 .order_by(Area.name)).all(),
+                                 .where(Area.retired.is_(False)).order_by(Area.name)).all(),
         "categories": vocab.CATEGORIES,
         "sources": session.execute(select(Source.id, Source.name).order_by(Source.name)).all(),
         "states": [(s, STATE_LABELS[s]) for s in STATES],

@@ -14,7 +14,6 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from assetmap import vocab
 from assetmap.freshness.rules import of_listing
 from assetmap.listings.serialize import activity_to_dict
 from assetmap.listings.service_area import (
@@ -32,13 +31,13 @@ from assetmap.matching.rank import (
     STALE_STATES,
     MatchQuery,
     fits_time,
+    reasons,
     search_window,
-    when_words,
 )
-from assetmap.matching.suitability import need_clause, welcoming_points, welcoming_words
+from assetmap.matching.suitability import need_clause, welcoming_points
 from assetmap.models import Activity
-from assetmap.referral.intake import INTAKE_LABELS, INTAKE_POINTS, NOT_TAKING, intake_dict
-from assetmap.referral.languages import LANGUAGES, runs_in
+from assetmap.referral.intake import INTAKE_POINTS, NOT_TAKING, intake_dict
+from assetmap.referral.languages import runs_in
 from assetmap.schedule import occurrences
 
 MAX_REMOTE = 50
@@ -101,20 +100,7 @@ def _describe(activity: Activity, sittings: list, score: float, query: MatchQuer
         inside = [here[c] for c in area if c in here]
         where = f"serves {', '.join(inside)}" if inside else "serves this area"
     why = [f"runs {MODE_WORDS[activity.mode]}; {where}"]
-    if query.needs:
-        why.append("meets every need asked for: " + ", ".join(
-            vocab.TAG_LABELS[n].lower() for n in query.needs))
-    if activity.category in query.interests:
-        why.append(f"matches an interest: {vocab.CATEGORY_LABELS[activity.category]}")
-    if sittings:
-        why.append(f"has a session {when_words(query)}")
-    if query.language:
-        why.append(f"runs in {LANGUAGES[query.language]}")
-    if welcoming_words(activity.welcoming_yes):
-        why.append(welcoming_words(activity.welcoming_yes))
-    if activity.intake in INTAKE_LABELS:
-        why.append(f"taking newcomers: {INTAKE_LABELS[activity.intake].lower()}"
-                   + (" (ranked lower)" if activity.intake in NOT_TAKING else ""))
+    why.extend(reasons(activity, query, sittings))
     fresh = data["freshness"]
     stale = fresh["state"] in STALE_STATES
     why.append(f"freshness: {fresh['words']}" + (" (ranked lower)" if stale else ""))

@@ -161,21 +161,13 @@ def search_window(query: MatchQuery, now: datetime) -> tuple[datetime, datetime]
 
 def fits_time(sitting: Sitting, query: MatchQuery) -> bool:
     """Whether a session starts in the asked-for time of day."""
-    return _fits(sitting, query)
-
-
-def when_words(query: MatchQuery) -> str:
-    return _when_words(query)
-
-
-def _fits(sitting: Sitting, query: MatchQuery) -> bool:
     if query.time_of_day is None:
         return True
     lo, hi = TIMES[query.time_of_day]
     return lo <= sitting.start.astimezone(LONDON).time() < hi
 
 
-def _when_words(query: MatchQuery) -> str:
+def when_words(query: MatchQuery) -> str:
     if query.day in DAYS:
         day = "on " + DAY_NAMES[DAY_CODES[DAYS[query.day]]]
     else:
@@ -350,7 +342,7 @@ def _keep_best(session: Session, candidates: list[tuple[float, int]],
             rules_by_id.setdefault(activity_id, []).append(ScheduleRule.from_dict(rule))
         for score, aid in batch:
             sittings = [x for x in occurrences(rules_by_id.get(aid, []), start, end)
-                        if _fits(x, query)]
+                        if fits_time(x, query)]
             if needs_session and not sittings:
                 continue
             kept.append((score + (SESSION_POINTS if sittings else 0), aid, sittings))
@@ -367,21 +359,7 @@ def _describe(activity: Activity, lat: float, lon: float, metres: float, minutes
     """One match as the API shows it, with the reasons behind its place."""
     why: list[str] = [
         f"{math.ceil(minutes)} min walk ({round(metres)} m) at a {query.pace} pace"]
-    if query.needs:
-        labels = ", ".join(vocab.TAG_LABELS[n].lower() for n in query.needs)
-        why.append(f"meets every need asked for: {labels}")
-    if activity.category in query.interests:
-        why.append(f"matches an interest: {vocab.CATEGORY_LABELS[activity.category]}")
-    if sittings:
-        why.append(f"has a session {_when_words(query)}")
-    if query.language:
-        why.append(f"runs in {LANGUAGES[query.language]}")
-    if welcoming_words(activity.welcoming_yes):
-        why.append(welcoming_words(activity.welcoming_yes))
-    if activity.intake in INTAKE_LABELS:
-        low = activity.intake in NOT_TAKING
-        why.append(f"taking newcomers: {INTAKE_LABELS[activity.intake].lower()}"
-                   + (" (ranked lower)" if low else ""))
+    why.extend(reasons(activity, query, sittings))
     data = activity_to_dict(activity, now=now, lat=lat, lon=lon)
     fresh = data["freshness"]
     stale = fresh["state"] in STALE_STATES
@@ -397,3 +375,25 @@ def _describe(activity: Activity, lat: float, lon: float, metres: float, minutes
         "intake": intake_dict(activity.intake, activity.intake_by, activity.intake_at, now),
         "languages": data["languages"], "languages_words": data["languages_words"],
     }
+
+
+def reasons(activity: Activity, query: MatchQuery, sittings: list[Sitting]) -> list[str]:
+    """Why a listing is in the answer, beyond how far it is: the needs, interests, day, language,
+    welcome and room asked about (walking and phone or online matches say the same)."""
+    why: list[str] = []
+    if query.needs:
+        labels = ", ".join(vocab.TAG_LABELS[n].lower() for n in query.needs)
+        why.append(f"meets every need asked for: {labels}")
+    if activity.category in query.interests:
+        why.append(f"matches an interest: {vocab.CATEGORY_LABELS[activity.category]}")
+    if sittings:
+        why.append(f"has a session {when_words(query)}")
+    if query.language:
+        why.append(f"runs in {LANGUAGES[query.language]}")
+    if welcoming_words(activity.welcoming_yes):
+        why.append(welcoming_words(activity.welcoming_yes))
+    if activity.intake in INTAKE_LABELS:
+        low = activity.intake in NOT_TAKING
+        why.append(f"taking newcomers: {INTAKE_LABELS[activity.intake].lower()}"
+                   + (" (ranked lower)" if low else ""))
+    return why

@@ -259,8 +259,6 @@ def test_other_methods_are_refused(client):
         assert response.get_json()["error"] == "method-not-allowed", path
 
 
-@pytest.mark.xfail(strict=True, reason="the app's error handler drops Allow; the fix is another "
-                   "engineer's (issue 18) - remove this mark when it lands")
 def test_refusals_name_the_allowed_methods(client):
     for path in OPEN_PATHS:
         allowed = client.post(path).headers.get("Allow", "")

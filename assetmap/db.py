@@ -7,6 +7,7 @@ and load `mod_spatialite` on connect.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,6 +21,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from assetmap.errors import ConfigError
 
+
+@functools.cache
+def _load_geo_wheels_first() -> None:
+    """Load pyproj's and pyogrio's own PROJ, SQLite and GDAL before mod_spatialite loads the
+    system's: loaded the other way round, the two copies' symbols clash and the process's heap
+    is corrupted ("double free or corruption" at exit). Once per process, on the first
+    SpatiaLite connection, so `import assetmap` stays light."""
+    import pyogrio  # noqa: F401
+    import pyproj  # noqa: F401
+
+
 SPATIALITE_HELP = ("SpatiaLite (mod_spatialite) could not be loaded: install it with "
                    "'apt-get install libsqlite3-mod-spatialite' (Debian/Ubuntu) or "
                    "'brew install libspatialite' (macOS), or set SPATIALITE_LIBRARY_PATH to "
@@ -27,6 +39,7 @@ SPATIALITE_HELP = ("SpatiaLite (mod_spatialite) could not be loaded: install it 
 
 
 def _load_spatialite(dbapi_conn, _record) -> None:
+    _load_geo_wheels_first()
     library = os.environ.get("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
     dbapi_conn.enable_load_extension(True)
     try:

@@ -19,5 +19,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("venues", schema=None) as batch_op:
-        batch_op.drop_column("address_derived")
+    # A plain DROP COLUMN (SQLite 3.35+): batch mode would copy and rename the venues table,
+    # which other tables' foreign keys and SpatiaLite's geometry registration refuse.
+    op.drop_column("venues", "address_derived")

@@ -328,7 +328,7 @@ def _codes(chunk: pd.DataFrame, name: str, wanted: np.ndarray) -> np.ndarray:
     if name not in chunk:
         return np.full(int(wanted.sum()), None, dtype=object)
     values = chunk[name].str.strip().to_numpy(object)[wanted]
-    return np.where(values == "", None, values)
+    return np.where(values == "", np.array(None, dtype=object), values)
 
 
 # -- writing -------------------------------------------------------------------------------

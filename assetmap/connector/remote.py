@@ -110,8 +110,8 @@ def _describe(activity: Activity, sittings: list, score: float, query: MatchQuer
         why.append(f"has a session {when_words(query)}")
     if query.language:
         why.append(f"runs in {LANGUAGES[query.language]}")
-    if welcoming_words(activity.welcoming_yes):
-        why.append(welcoming_words(activity.welcoming_yes))
+    if welcoming := welcoming_words(activity.welcoming_yes):
+        why.append(welcoming)
     if activity.intake in INTAKE_LABELS:
         why.append(f"taking newcomers: {INTAKE_LABELS[activity.intake].lower()}"
                    + (" (ranked lower)" if activity.intake in NOT_TAKING else ""))

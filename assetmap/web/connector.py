@@ -187,7 +187,7 @@ def check(activity_id: int) -> ResponseReturnValue:
     message = f"Saved: {svc.CHECKS[kind][1].lower()}. Thank you."
     if wants_json():
         now = utcnow()
-        activity = session.get(Activity, activity_id)
+        activity = session.get_one(Activity, activity_id)  # record_check found it
         freshness = svc.freshness_of(session, activity, activity_to_dict(activity, now=now),
                                      now)
         said = svc.endorsements(session, [activity_id], now=now).get(activity_id)

@@ -44,11 +44,12 @@ test: install lint
 	bash .ci/start-services
 	$(VENV)/bin/pytest
 
-# ruff (style, complexity), the import contract (layers, no cycles: pyproject.toml), no unused
-# or undeclared dependency.
+# ruff (style, complexity), the import contract (layers, no cycles: pyproject.toml), mypy (types:
+# pyproject.toml), no unused or undeclared dependency.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(VENV)/bin/deptry .
 
 bench: install

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, Table, create_engine, event, insert, text
@@ -191,9 +192,7 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping]) -> None
     quote = dialect.identifier_preparer.quote
     statement = (f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
                  "FROM STDIN")
-    driver = session.connection().connection.driver_connection
-    assert driver is not None  # an open connection always has its psycopg connection
-    cursor = driver.cursor()
+    cursor = _driver_cursor(session)
     with cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row([none if (value := row[name]) is None else
@@ -207,7 +206,7 @@ def copy_csv(session: Session, table: Table, names: Sequence[str], csv_text: str
     quote = session.get_bind().dialect.identifier_preparer.quote
     statement = (f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
                  "FROM STDIN (FORMAT csv)")
-    cursor = session.connection().connection.driver_connection.cursor()
+    cursor = _driver_cursor(session)
     with cursor, cursor.copy(statement) as copy:
         copy.write(csv_text)
 
@@ -236,3 +235,10 @@ def dispose(app: Flask) -> None:
         state["engine"].dispose()
         state["engine"] = None
         state["factory"] = None
+
+
+def _driver_cursor(session: Session) -> Any:
+    """A psycopg cursor on the session's own connection (for COPY, in its transaction)."""
+    driver = session.connection().connection.driver_connection
+    assert driver is not None  # an open connection always has its psycopg connection
+    return driver.cursor()

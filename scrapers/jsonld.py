@@ -129,7 +129,13 @@ def _from_html(data: bytes, base_url: str, issues: list[ParseIssue]) -> list[dic
         raise FeedFormatError(f"{base_url} is not a readable HTML page ({exc})",
                               url=base_url) from None
     nodes: list[dict] = []
-    for number, script in enumerate(document.xpath("//script[@type]"), start=1):
+
+    def elements(path: str) -> list[HtmlElement]:
+        found = document.xpath(path)
+        assert isinstance(found, list)  # a location path answers a list of nodes
+        return [e for e in found if isinstance(e, lxml_html.HtmlElement)]
+
+    for number, script in enumerate(elements("//script[@type]"), start=1):
         if "ld+json" not in (script.get("type") or "").lower():
             continue
         block = _load_block(script.text or "", base_url, issues, number=number)
@@ -137,7 +143,7 @@ def _from_html(data: bytes, base_url: str, issues: list[ParseIssue]) -> list[dic
             issues.append(_issue(f"JSON-LD block {number} holds {json.dumps(block)[:20]}, "
                                  "not an object", base_url))
         nodes.extend(_flatten(block))
-    for element in document.xpath("//*[@itemscope][not(@itemprop)]"):
+    for element in elements("//*[@itemscope][not(@itemprop)]"):
         nodes.extend(_flatten(_microdata(element, base_url)))
     return nodes
 

@@ -75,6 +75,11 @@ def printable(text: str) -> str:
 _TEXT_FIELDS: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple]]] = {}
 
 
+def _one_field(name: str) -> Callable[[Any], tuple]:
+    """A reader like attrgetter's for many names, which answers a tuple for one name too."""
+    return lambda record: (getattr(record, name),)
+
+
 def _store_text_fields(record: Any) -> None:
     """Every text field of a frozen record made `storable` in place.
 
@@ -87,7 +92,7 @@ def _store_text_fields(record: Any) -> None:
     if known is None:
         names = tuple(f.name for f in fields(record) if str(f.type) in ("str", "str | None"))
         known = _TEXT_FIELDS[kind] = (names, attrgetter(*names) if len(names) > 1 else
-                                      (lambda r, n=names[0]: (getattr(r, n),)))
+                                      _one_field(names[0]))
     names, read = known
     if "".join(filter(None, read(record))).isprintable():
         return

@@ -47,7 +47,7 @@ def read_stops(osm_path: Path) -> list[Stop]:
     routes: dict[int, set[str]] = {}
     for obj in osmium.FileProcessor(str(osm_path), osmium.osm.NODE | osmium.osm.RELATION):
         tags = obj.tags
-        if obj.is_node():
+        if isinstance(obj, osmium.osm.Node):
             if not obj.location.valid():
                 continue
             name = tags.get("name")
@@ -56,7 +56,8 @@ def read_stops(osm_path: Path) -> list[Stop]:
             elif name and (tags.get("railway") in ("station", "halt")
                            or tags.get("public_transport") == "station"):
                 stations.append(Stop("station", name, obj.location.lat, obj.location.lon))
-        elif tags.get("type") == "route" and tags.get("route") == "bus" and tags.get("ref"):
+        elif (isinstance(obj, osmium.osm.Relation) and tags.get("type") == "route"
+              and tags.get("route") == "bus" and tags.get("ref")):
             for member in obj.members:
                 if member.type == "n":
                     routes.setdefault(member.ref, set()).add(tags["ref"])

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from assetmap.community import outbox as mail
 from assetmap.freshness import queue as fq
 from assetmap.freshness.rules import STATE_LABELS, VERY_STALE_AFTER
-from assetmap.models import Activity, OutboxMessage, User
+from assetmap.models import Activity, Area, OutboxMessage, User
 
 DIGEST_KIND = "freshness-digest"
 
@@ -51,7 +51,7 @@ def digest(session: Session, user: User, config: Mapping, *, now: datetime
            ) -> tuple[str, str]:
     """Subject and plain-text body of one coordinator's weekly digest."""
     week = now - DIGEST_EVERY
-    areas = sorted(user.areas, key=lambda a: a.name) or [None]
+    areas: list[Area | None] = [*sorted(user.areas, key=lambda a: a.name)] or [None]
     base = config["PUBLIC_URL"].rstrip("/")
     lines = ["Hello,", "", f"What changed in the freshness of AssetMap's listings in the week "
              f"to {now:%d %B %Y}:", ""]

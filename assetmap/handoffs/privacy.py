@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 
 from assetmap.errors import ValidationError
 from assetmap.values import EMAIL_PATTERN, INWARD_CODE, OUTWARD_CODE, clean_text
@@ -47,8 +48,7 @@ def strip_identifiers(raw: str | None, *, multiline: bool = True) -> Checked:
     text = clean_text(str(raw or ""), multiline=multiline)
     found: list[str] = []
     for words, pattern in KINDS:
-        text = pattern.sub(lambda match, words=words, pattern=pattern: _cut(
-            match, words, pattern, found), text)
+        text = pattern.sub(partial(_cut, words=words, pattern=pattern, found=found), text)
     return Checked(text, tuple(found))
 
 

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -28,6 +29,9 @@ from assetmap.community.organiser import LinkRefused, read_token, sign_token
 from assetmap.errors import NotFound, ValidationError
 from assetmap.handoffs.privacy import checked_text
 from assetmap.models import Activity, Handoff, OutboxMessage, User, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
 
 SALT = "assetmap.handoff-answer"
 MAX_MESSAGE = 500
@@ -153,9 +157,9 @@ def record_answer(session: Session, handoff: Handoff, answer: str, *,
     """The organiser's one click. A link answers once (checked again under the row lock)."""
     if answer not in ANSWERS:
         raise ValidationError("answer", f"unknown answer {answer!r}", allowed=list(ANSWERS))
-    done = session.execute(
+    done = cast("CursorResult[Any]", session.execute(
         Handoff.__table__.update().where(Handoff.id == handoff.id, Handoff.answer.is_(None))
-        .values(answer=answer, answered_at=now or utcnow()))
+        .values(answer=answer, answered_at=now or utcnow())))
     if done.rowcount != 1:
         raise AnswerRefused("used")
     session.refresh(handoff)
@@ -303,7 +307,7 @@ def answered_by_category(session: Session, *, since: datetime, until: datetime
         .join(Activity, Activity.id == Handoff.activity_id)
         .where(Handoff.created_at >= since, Handoff.created_at < until,
                Handoff.answer.is_not(None))
-        .group_by(Activity.category)).all())
+        .group_by(Activity.category)).tuples().all())
 
 
 def outbox_for(session: Session, handoff: Handoff) -> OutboxMessage | None:

@@ -86,14 +86,14 @@ def _street_index(path: str, _mtime_ns: int) -> StreetIndex:
     sidewalks: list[tuple[int, float, float]] = []
     named_points: list[tuple[float, float, int]] = []
     for way in processor:
-        if not is_walkable(way.tags):
+        if not isinstance(way, osmium.osm.Way) or not is_walkable(way.tags):
             continue
         locations = [(n.location.lat, n.location.lon) for n in way.nodes if n.location.valid()]
         if len(locations) < 2:
             continue
         index = len(labels)
         name = way.tags.get("name")
-        highway = way.tags.get("highway", "")
+        highway = way.tags.get("highway") or ""
         if way.tags.get("footway") == "crossing" or way.tags.get("highway") == "crossing":
             label = CROSSING
         else:
@@ -124,7 +124,7 @@ def _street_index(path: str, _mtime_ns: int) -> StreetIndex:
 
 def _densify(locations: list[tuple[float, float]], index: int,
              step_m: float = 10.0) -> list[tuple[float, float, int]]:
-    out = []
+    out: list[tuple[float, float, int]] = []
     for (la1, lo1), (la2, lo2) in zip(locations[:-1], locations[1:], strict=True):
         pieces = max(1, int(haversine_m(la1, lo1, la2, lo2) // step_m))
         out.extend((la1 + (la2 - la1) * i / pieces, lo1 + (lo2 - lo1) * i / pieces, index)
@@ -503,8 +503,9 @@ def draw_map(*, graph: WalkGraph | None, routes: Sequence[Sequence[Sequence[floa
     if graph is not None:
         half_lon = width / 2 / scale / kx
         half_lat = height / 2 / scale / ky
+        # Without max_edges streets_in_box never answers None.
         for elat, elon in streets_in_box(graph, (lon0 - half_lon, lat0 - half_lat,
-                                                 lon0 + half_lon, lat0 + half_lat)):
+                                                 lon0 + half_lon, lat0 + half_lat)) or ():
             streets.append(_rounded([xy(a, o) for a, o in zip(elat, elon, strict=True)]))
     drawn_routes = tuple(_rounded([xy(c[1], c[0]) for c in r]) for r in routes)
     markers = []
@@ -770,6 +771,7 @@ def _facts(item: HandoutItem, styles: dict[str, Any], width: float, *, full: boo
         when.append(_p(f"Usually: {a['schedule_text']}", styles["cell"]))
     contact = [_p(f"{key}: {value}", styles["big"] if key == "Phone" else styles["cell"])
                for key, value in item.contact] or [_p("Ask your connector.", styles["cell"])]
+    rows: list[list[Any]]
     rows = [["When", when], ["Where", [_p(", ".join(item.address) or "Ask the organiser",
                                           styles["cell"])]],
             ["Cost", [_p(item.cost, styles["cell"])]]]

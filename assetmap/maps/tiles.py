@@ -69,6 +69,8 @@ def extract_bounds(osm_path: Path) -> tuple[float, float, float, float]:
     west = south = math.inf
     east = north = -math.inf
     for node in osmium.FileProcessor(str(osm_path), osmium.osm.NODE):
+        if not isinstance(node, osmium.osm.Node):
+            continue
         lon, lat = node.location.lon, node.location.lat
         west, east = min(west, lon), max(east, lon)
         south, north = min(south, lat), max(north, lat)

@@ -187,6 +187,7 @@ def find_matches(session: Session, service: WalkingService, query: MatchQuery, *
         origin["note"] = query.origin_note
     if router is None:
         return _estimated(session, query, origin, now=now)
+    assert name is not None  # router_for names every router it finds
     reach = router.reach(query.lat, query.lon, query.minutes, pace.name)
     walk = _network_walk(session, service, name, router, reach, pace)
     isochrone = router.isochrone(reach) if not reach.estimated else _circle(query, pace)
@@ -238,6 +239,7 @@ def venues_within_walk(session: Session, service: WalkingService, lat: float, lo
     chosen = PACES[pace]
     if router is None:
         return _estimated_walk(session, lat, lon, minutes, chosen), True
+    assert name is not None  # router_for names every router it finds
     reach = router.reach(lat, lon, minutes, chosen.name)
     return _network_walk(session, service, name, router, reach, chosen), reach.estimated
 
@@ -390,8 +392,8 @@ def reasons(activity: Activity, query: MatchQuery, sittings: list[Sitting]) -> l
         why.append(f"has a session {when_words(query)}")
     if query.language:
         why.append(f"runs in {LANGUAGES[query.language]}")
-    if welcoming_words(activity.welcoming_yes):
-        why.append(welcoming_words(activity.welcoming_yes))
+    if welcoming := welcoming_words(activity.welcoming_yes):
+        why.append(welcoming)
     if activity.intake in INTAKE_LABELS:
         low = activity.intake in NOT_TAKING
         why.append(f"taking newcomers: {INTAKE_LABELS[activity.intake].lower()}"

@@ -134,7 +134,7 @@ def boroughs(session: Session, venue_ids: set[int]) -> dict[int, str]:
         return {}
     return dict(session.execute(
         select(Venue.id, Area.name).join(Area, venue_in_area(Venue.geom, Area.geom))
-        .where(Area.kind == "borough", Venue.id.in_(sorted(venue_ids)))).all())
+        .where(Area.kind == "borough", Venue.id.in_(sorted(venue_ids)))).tuples().all())
 
 
 def _item(activity: Activity, modified: int, lat: float | None, lon: float | None,
@@ -242,9 +242,9 @@ def _organizer(activity: Activity, base: str) -> dict[str, Any]:
                             "@id": f"{base}/oruk/services?organization_id="
                                    f"{oruk.entity_id(base, 'organization', org.id)}",
                             "name": org.name}
-    if oruk.url_or_none(org.url):
+    if org.url and oruk.url_or_none(org.url):
         data["url"] = org.url.strip()
-    if oruk.email_or_none(org.email):
+    if org.email and oruk.email_or_none(org.email):
         data["email"] = org.email.strip()
     if org.phone:
         data["telephone"] = org.phone

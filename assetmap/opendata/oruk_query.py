@@ -210,11 +210,12 @@ def _known(value: int) -> int | None:
 
 
 def _day(raw: str | None) -> str | None:
-    text = (raw or "").strip().lower()
+    given = (raw or "").strip()
+    text = given.lower()
     if not text:
         return None
     if text not in DAY_WORDS:
-        raise ValidationError("day", f"{raw.strip()!r} is not a day of the week",
+        raise ValidationError("day", f"{given!r} is not a day of the week",
                               allowed=[DAY_NAMES[c] for c in DAY_CODES])
     return DAY_WORDS[text]
 

@@ -171,8 +171,8 @@ def _multipolygon(geometry: shapely.Geometry) -> tuple[MultiPolygon, bool]:
 
 
 def _stored_shape(session: Session, area: Area) -> shapely.Geometry:
-    return shapely.from_wkb(bytes(session.scalar(select(func.ST_AsBinary(Area.geom))
-                                                 .where(Area.id == area.id))))
+    return shapely.from_wkb(bytes(session.execute(select(func.ST_AsBinary(Area.geom))
+                                                  .where(Area.id == area.id)).scalar_one()))
 
 
 def import_areas(session: Session, path: Path, *, kind: str, code_field: str | None = None,

@@ -18,7 +18,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import numpy as np
 import osmium
@@ -26,6 +26,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 from sqlalchemy import Column, MetaData, Table, func, select, text
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from assetmap.db import copy_csv
@@ -331,7 +332,7 @@ def _codes(chunk: pd.DataFrame, name: str, wanted: np.ndarray) -> np.ndarray:
     if name not in chunk:
         return np.full(int(wanted.sum()), None, dtype=object)
     values = chunk[name].str.strip().to_numpy(object)[wanted]
-    return np.where(values == "", None, values)
+    return np.where(values == "", np.array(None, dtype=object), values)
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -378,7 +379,7 @@ def _merge(session: Session, *, official: bool) -> int:
     result = session.execute(text(f"INSERT INTO postcodes ({names}) {source} "
                                   f"ON CONFLICT (postcode) DO UPDATE SET {updates} "
                                   f"WHERE {guard}"))
-    return max(result.rowcount, 0)
+    return max(cast(CursorResult, result).rowcount, 0)
 
 
 def _end_staging(session: Session) -> None:

@@ -135,7 +135,7 @@ def _networks(network_dir: Path) -> Section:
 def _listings(session: Session) -> list[Section]:
     venues = session.scalar(select(func.count()).select_from(Venue)) or 0
     activities = dict(session.execute(select(Activity.demo, func.count())
-                                      .group_by(Activity.demo)).all())
+                                      .group_by(Activity.demo)).tuples().all())
     real, demo = activities.get(False, 0), activities.get(True, 0)
     sources = session.execute(select(Source.type, func.count()).group_by(Source.type)).all()
     listing_words = _plural(real, "listing") + (f" and {demo:,} demo listings" if demo else "")

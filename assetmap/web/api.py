@@ -226,9 +226,9 @@ def route() -> Response:
                               allowed=exc.allowed) from None
     activity_id = id_param(request.args.get("to"), "to", what="activity")
     found = activity_with_point(get_session(), activity_id)
-    if found is None or found[1] is None:
+    _activity, lat, lon = found or (None, None, None)
+    if lat is None or lon is None:
         raise NotFound(f"no activity with id {activity_id} at a venue")
-    _activity, lat, lon = found
     _router, walk = walking_service(current_app).route_or_estimate(
         query.lat, query.lon, lat, lon, query.pace)
     return no_store(jsonify({

@@ -95,7 +95,7 @@ def _choices() -> dict:
 
 @bp.route("", methods=["GET", "POST"])
 @role_required("connector", "coordinator")
-def search() -> Response:
+def search() -> ResponseReturnValue:
     """The search posts and is shown again from the session cookie after a redirect, so the
     client's postcode is never in the address bar or the history (a GET with a query string
     still works, for links and scripts)."""
@@ -116,7 +116,7 @@ def search() -> Response:
 
 @bp.get("/finish")
 @role_required("connector", "coordinator")
-def finish() -> Response:
+def finish() -> ResponseReturnValue:
     """"Finish with this client": forget the search (the page clears the shortlist)."""
     search_store.forget(cookie_session)
     return redirect(url_for("connector.search"))
@@ -206,7 +206,7 @@ def check(activity_id: int) -> ResponseReturnValue:
     message = f"Saved: {svc.CHECKS[kind][1].lower()}. Thank you."
     if wants_json():
         now = utcnow()
-        activity = session.get(Activity, activity_id)
+        activity = session.get_one(Activity, activity_id)  # record_check found it
         freshness = svc.freshness_of(session, activity, activity_to_dict(activity, now=now),
                                      now)
         said = svc.endorsements(session, [activity_id], now=now).get(activity_id)

@@ -149,6 +149,7 @@ def outcome(handoff_id: int) -> ResponseReturnValue:
     done = svc.record_outcome(session, handoff_id, current_user,
                               request.form.get("outcome", ""))
     session.commit()
+    assert done.outcome is not None  # record_outcome just set it
     flash(f"Saved: {svc.OUTCOMES[done.outcome].lower()} ({done.reference}). Thank you.")
     return redirect(url_for("handoffs.mine"))
 

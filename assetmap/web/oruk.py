@@ -42,13 +42,15 @@ def _paged(body: dict[str, Any]) -> Response:
     """The page, with RFC 8288 `Link`s to first, previous, next and last, keeping the filters."""
     response = jsonify(body)
     args = request.args.to_dict()
+    endpoint, view_args = request.endpoint, request.view_args
+    assert endpoint is not None and view_args is not None  # only a matched view pages
     links = {"first": 1, "last": body["total_pages"]}
     if body["page_number"] > 1:
         links["prev"] = min(body["page_number"] - 1, body["total_pages"])
     if body["page_number"] < body["total_pages"]:
         links["next"] = body["page_number"] + 1
     response.headers["Link"] = ", ".join(
-        f'<{url_for(request.endpoint, **request.view_args, **(args | {"page": page}), _external=True)}>; rel="{rel}"'  # noqa: E501
+        f'<{url_for(endpoint, **view_args, **(args | {"page": page}), _external=True)}>; rel="{rel}"'  # noqa: E501
         for rel, page in links.items())
     return response
 

@@ -50,7 +50,7 @@ def activity(activity_id: int):
                             include_private=include_private(), sessions=5)
     near = (request.args.get("from") or "").strip()
     walk, error = None, None
-    if near and lat is not None:
+    if near and lat is not None and lon is not None:
         try:
             walk = walk_from(get_session(), walking_service(current_app), near, lat, lon,
                              data_dir=current_app.config["DATA_DIR"],

@@ -60,7 +60,7 @@ def _assignees() -> list[SelectChoice]:
         for u in actions.assignable_users(get_session())]
 
 
-def _filters() -> tuple[fq.QueueFilter, dict[str, str]]:
+def _filters() -> tuple[fq.QueueFilter, dict[str, Any]]:
     args = {k: v for k, v in request.args.to_dict().items() if v}
     mine = my_default_area(current_user, request.args.get("area"))
     query = {k: v for k, v in args.items() if not (k == "area" and v == "all")}
@@ -119,7 +119,7 @@ def freshness_action():
     form = ActionForm()
     session = get_session()
     raw_ids = request.form.getlist("ids")
-    chosen = {as_id(i) for i in raw_ids} - {None}
+    chosen = {i for i in map(as_id, raw_ids) if i is not None}
     if not form.validate_on_submit():
         return _page(form, chosen, 400)
     try:

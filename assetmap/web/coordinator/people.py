@@ -125,6 +125,7 @@ def person_change(user_id: int):
             said = [accounts.reactivate(session, user)]
         elif action == "reset":
             sent = accounts.reset_password(session, current_app.config, user, by=current_user)
+            assert isinstance(sent, accounts.LinkSent)  # email=True (the default) always queues
             said = [sent.words()]
         else:
             raise ValidationError("action", "Nothing was chosen: use one of the buttons")

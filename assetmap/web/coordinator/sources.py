@@ -79,7 +79,7 @@ def toggle(source_id: int):
 def run_now(source_id: int):
     """Start a run in the background of this worker; the page shows it as running."""
     source = _source(source_id)
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy, typed as Flask
     threading.Thread(target=_run_quietly, args=(app, source.id), daemon=True).start()
     flash(f"Run of {source.name} started; refresh to see its progress.")
     return redirect(url_for("coordinator.sources") + f"#source-{source.id}")

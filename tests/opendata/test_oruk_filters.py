@@ -57,11 +57,17 @@ def listing_ids(items: list[dict]) -> set[int]:
     return {number(i["id"]) for i in items}
 
 
+def postcode_point(app):
+    """Where the ORUK filters measure from: the postcode as the app places it."""
+    with session_scope(app) as s:
+        return geocode_postcode(POSTCODE, app.config["DATA_DIR"], s)
+
+
 @pytest.fixture
 def rows(app, demo):
     """(id, activity facts) for every listing, read from the ORM: the demo's, and eight more
     at the venues nearest NW5 1TL (the demo has no Monday sessions there), half on Mondays."""
-    origin = geocode_postcode(POSTCODE, app.config["DATA_DIR"])
+    origin = postcode_point(app)
     with session_scope(app) as s:
         venues = sorted(s.scalars(select(Venue)), key=lambda v: haversine_m(
             origin.lat, origin.lon, *venue_point(s, v)))
@@ -99,7 +105,7 @@ def runs_on(rules, weekday: int, *, after: time | None = None,
 
 
 def test_acceptance_postcode_proximity_and_monday(app, client, rows):
-    origin = geocode_postcode(POSTCODE, app.config["DATA_DIR"])
+    origin = postcode_point(app)
     near = {i for i, r in rows.items() if r["lat"] is not None
             and haversine_m(origin.lat, origin.lon, r["lat"], r["lon"]) <= 500}
     monday = {i for i, r in rows.items() if runs_on(r["rules"], 0)}
@@ -115,7 +121,7 @@ def test_acceptance_postcode_proximity_and_monday(app, client, rows):
 
 
 def test_acceptance_walking_minutes(app, client, rows, network):
-    origin = geocode_postcode(POSTCODE, app.config["DATA_DIR"])
+    origin = postcode_point(app)
     with app.app_context(), session_scope(app) as s:
         query = MatchQuery(origin.lat, origin.lon, "postcode", False, minutes=10, limit=200)
         walked = find_matches(s, walking_service(app), query, now=utcnow())

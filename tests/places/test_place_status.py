@@ -82,7 +82,7 @@ def test_place_name_from_config_or_the_borough(bare_app, client, runner):
     assert "London Borough of Camden" in client.get("/").get_data(as_text=True)
     bare_app.config["PLACE_NAME"] = "Kentish Town and Beyond"
     html = client.get("/").get_data(as_text=True)
-    assert "<title>Activities near you · AssetMap · Kentish Town and Beyond</title>" in html
+    assert "<title>Find activities near you · AssetMap · Kentish Town and Beyond</title>" in html
 
 
 def test_attribution_follows_the_datasets_loaded(bare_app, client, runner):

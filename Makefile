@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export ASSETMAP_DATA_DIR ?= $(CURDIR)/data
 DEBIAN_PACKAGES := libsqlite3-mod-spatialite postgresql-15-postgis-3 chromium fonts-dejavu-core \
-  redis-server poppler-utils tilemaker nodejs npm
+  redis-server poppler-utils tilemaker
 OPENACTIVE_TOOLS := tools/openactive
 
 .PHONY: install run test lint bench clean
@@ -14,7 +14,11 @@ OPENACTIVE_TOOLS := tools/openactive
 install: $(VENV)/.installed $(OPENACTIVE_TOOLS)/node_modules/.installed
 
 # OpenActive's own validators (npm), run offline by tests/opendata/test_openactive_validators.py.
+# Node.js and npm: the machine's own if it has them (a NodeSource nodejs bundles npm and
+# conflicts with Debian's npm package), else Debian's.
 $(OPENACTIVE_TOOLS)/node_modules/.installed: $(OPENACTIVE_TOOLS)/package-lock.json
+	@if ! command -v npm >/dev/null && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm; fi
 	@if command -v npm >/dev/null; then \
 	  npm ci --prefix $(OPENACTIVE_TOOLS) --no-audit --no-fund && touch $@; \
 	else echo "npm not found: the OpenActive validator tests will be skipped"; fi

@@ -59,17 +59,15 @@ def entity_number(public_url: str, kind: str, raw: str) -> int | None:
     """The integer a `kind` id stands for (a UUID from `entity_id`, or a plain integer), or
     None when it stands for nothing AssetMap could hold."""
     raw = raw.strip().lower()
-    number = None
     if raw.isascii() and raw.isdigit():
-        number = int(raw)
-    else:
-        prefix = _prefix(public_url, kind)
-        if raw.startswith(prefix) and len(raw) == len(prefix) + 12:
-            try:
-                number = int(raw[len(prefix):], 16)
-            except ValueError:
-                number = None
-    return as_id(number) if number is not None else None
+        return as_id(raw)  # the one id check: no 5,000-digit number reaches int()
+    prefix = _prefix(public_url, kind)
+    if raw.startswith(prefix) and len(raw) == len(prefix) + 12:
+        try:
+            return as_id(int(raw[len(prefix):], 16))
+        except ValueError:
+            return None
+    return None
 
 
 def service_number(public_url: str, raw: str) -> int:

@@ -125,7 +125,27 @@ def init_app(app: Flask) -> None:
 
 @bp.get("/api/v1/map")
 def view() -> Response:
-    """The listings in a map view: points, or counts per grid cell at low zooms."""
+    """The listings in a map view: points, or counts per grid cell at low zooms.
+    ---
+    get:
+      parameters:
+        - {name: bbox, in: query, required: true, description: "minLon,minLat,maxLon,maxLat",
+           schema: {type: string}}
+        - {name: zoom, in: query, required: true, description: "the map's zoom, 0-22",
+           schema: {type: integer, minimum: 0}}
+        - {name: list, in: query, description: "also the N listings nearest the view's centre",
+           schema: {type: integer, minimum: 0}}
+        - {name: category, in: query, description: "category ids, comma-separated",
+           schema: {type: string}}
+        - {name: tag, in: query, description: "suitability tags, all required",
+           schema: {type: string}}
+      responses:
+        200:
+          description: GeoJSON features (points or grid cells) and, if asked, a list
+          content:
+            application/json:
+              schema: {type: object}
+    """
     found = view_features(get_session(), MapView.from_args(request.args.to_dict()),
                           now=utcnow(), include_private=include_private())
     return jsonify(found)

@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from assetmap.handoffs import service
+from assetmap.listings.field_words import field_words
 from assetmap.models import Handoff, OutboxMessage, utcnow
 from tests.conftest import csrf_token
 from tests.handoffs.conftest import ANSWER_URL, make_handoff, send
@@ -201,7 +202,7 @@ def test_outcomes_count_per_listing_and_per_category(app, client, session, login
     last = client.get(f"/coordinator/handoffs.csv?year={utcnow().year - 1}")
     assert len(list(csv.reader(io.StringIO(last.get_data(as_text=True))))) == 1
     bad = client.get("/coordinator/handoffs?year=soon")
-    assert bad.status_code == 400 and "year" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and field_words("year") in bad.get_data(as_text=True)
     # Connectors do not see the coordinators' page.
     login("connector")
     assert client.get("/coordinator/handoffs").status_code in (302, 403)

@@ -11,6 +11,7 @@ from sqlalchemy import inspect, select
 
 from assetmap import db
 from assetmap.handoffs import unmet
+from assetmap.listings.field_words import field_words
 from assetmap.models import Area, UnmetNeed, utcnow
 from tests.conftest import csrf_token
 
@@ -95,7 +96,7 @@ def test_bad_values_are_refused_naming_the_field(app, client, session, connector
         response = client.post("/connector/nothing-suitable",
                                data={"csrf_token": token, **data})
         assert response.status_code == 400, field
-        assert field in response.get_data(as_text=True)
+        assert field_words(field) in response.get_data(as_text=True)  # named, in words
     assert session.scalar(select(UnmetNeed)) is None
 
 

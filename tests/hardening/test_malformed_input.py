@@ -112,6 +112,7 @@ def test_nul_and_huge_numbers_in_every_query_parameter(app, client, world):
         "/api/v1/match": {"lat": "51.5366", "lon": "-0.1885"},
         "/api/v1/route": {"from": "51.5366,-0.1885", "to": str(world["activity_id"])},
         "/api/v1/streets": {"bbox": "-0.15,51.53,-0.14,51.54"},
+        "/api/v1/map": {"bbox": "-0.15,51.53,-0.14,51.54", "zoom": "15"},
         "/organiser/check": {"token": world["token"]},
         "/organiser/changes": {"token": world["token"]},
         "/organiser/stopped": {"token": world["token"]},

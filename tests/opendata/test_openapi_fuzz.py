@@ -57,7 +57,9 @@ def fuzz(schema, checks: list) -> None:
         @FUZZ
         @given(case=operation.as_strategy())
         def run(case) -> None:
-            case.call_and_validate(checks=checks)
+            # The WSGI transport does not undo Content-Encoding, and the app gzips answers for
+            # clients that accept it: ask for plain bodies, as the documents describe them.
+            case.call_and_validate(checks=checks, headers={"Accept-Encoding": "identity"})
 
         try:
             run()

@@ -16,15 +16,17 @@ sightings, closure reports, one-off dates, statuses) are not all kept with their
 So:
 
 1. the current week is counted live, exactly as the "By state" bars count it;
-2. a past week with a snapshot (`FreshnessSnapshot`, written by the daily job after it
-   re-caches every listing) takes the week's last snapshot: exactly what the page said then;
-3. a past week before the first snapshot is worked out from verification history: a listing
-   that existed at the week's end (created by then, and live now) was fresh if a check
-   recorded by then earns it credit (its method's weight times its category's re-check
-   interval, `freshness.rules`) lasting beyond the end of the week plus the "due soon" window.
-   This is the rules' own due date, less what history does not keep: a feed's sighting bonus,
-   a one-off event's end, closure reports, and status changes (a listing ended since is left
-   out of every past week). Each week says which way it was counted.
+2. each day the daily job counts it the same way and keeps the count (`FreshnessSnapshot`),
+   so a past week shows its last count: exactly what the page said then;
+3. a week before the job first counted is worked out from verification history: a listing
+   that existed in the week's last second (created by then, and live now) was fresh if a
+   check recorded by then earns it credit (its method's weight times its category's re-check
+   interval, `freshness.rules`) lasting beyond that second plus the "due soon" window. This
+   is the rules' own due date, less what history does not keep: a feed's sighting bonus, a
+   one-off event's end, closure reports, and status changes (a listing ended since is left
+   out of every past week). The job keeps these too (`worked_out`, `backfill`), so the page
+   reads a small table rather than the whole history; until it has, the page works them
+   out as it draws. Each week says which way it was counted.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ COMPARE_WEEKS_BACK = 4
 BASIS_LIVE = "counted now"
 BASIS_SNAPSHOT = "counted on the day"
 BASIS_HISTORY = "worked out from the checks recorded"
+#: A past week's share fresh is counted in its last second (`counted_at`).
+LAST_SECOND = timedelta(seconds=1)
 #: The charts, in page order: key -> title.
 TITLES: Mapping[str, str] = {
     "fresh": "Share of listings fresh",
@@ -174,10 +178,54 @@ def fresh_now(session: Session, now: datetime) -> tuple[int, int]:
 def take_snapshot(session: Session, now: datetime) -> FreshnessSnapshot:
     """Keep today's count for the trend (the daily job, after it re-caches due dates)."""
     listings, fresh = fresh_now(session, now)
-    snapshot = FreshnessSnapshot(taken_at=now, listings=listings, fresh=fresh)
+    snapshot = FreshnessSnapshot(taken_at=now, listings=listings, fresh=fresh, worked_out=False)
     session.add(snapshot)
     session.flush()
     return snapshot
+
+
+def counted_at(week: Week) -> datetime:
+    """The instant a week's share fresh describes: the last second of a past week (so it
+    falls inside the week), the time now for the current one."""
+    return week.ends if week.current else week.ends - LAST_SECOND
+
+
+def backfill(session: Session, now: datetime, rules: Rules, weeks: int = MAX_WEEKS) -> int:
+    """Work out and keep (`worked_out`) the share fresh of each past week, of the last
+    `weeks`, that has no count yet and had listings: the page then reads one small table
+    instead of the verification history. Safe to repeat: a kept week is never redone."""
+    past = [w for w in weeks_to(now, weeks) if not w.current]
+    if not past:
+        return 0
+    kept = _kept_weeks(session, past)
+    todo = [w for w in past if w.start not in kept]
+    added = 0
+    for j, (listings, fresh) in _fresh_from_history(session, todo, rules).items():
+        if listings:
+            session.add(FreshnessSnapshot(taken_at=counted_at(todo[j]), listings=listings,
+                                          fresh=fresh, worked_out=True))
+            added += 1
+    session.flush()
+    return added
+
+
+def _kept_weeks(session: Session, weeks: Sequence[Week]) -> dict[date, tuple[int, int, str]]:
+    """Week's Monday -> (listings, fresh, how counted) from the kept snapshots: a week's last
+    count, a counted one before one worked out."""
+    mondays = {w.start for w in weeks}
+    out: dict[date, tuple[int, int, str]] = {}
+    for taken_at, listings, fresh, worked_out in session.execute(
+            select(FreshnessSnapshot.taken_at, FreshnessSnapshot.listings,
+                   FreshnessSnapshot.fresh, FreshnessSnapshot.worked_out)
+            .where(FreshnessSnapshot.taken_at >= weeks[0].begins,
+                   FreshnessSnapshot.taken_at < weeks[-1].ends)
+            .order_by(FreshnessSnapshot.worked_out.desc(), FreshnessSnapshot.taken_at,
+                      FreshnessSnapshot.id)):
+        local = taken_at.astimezone(LONDON).date()
+        monday = local - timedelta(days=local.weekday())
+        if monday in mondays:
+            out[monday] = (listings, fresh, BASIS_HISTORY if worked_out else BASIS_SNAPSHOT)
+    return out
 
 
 def _credits(rules: Rules) -> list[tuple[ColumnElement[bool], timedelta]]:
@@ -203,13 +251,16 @@ def _credits(rules: Rules) -> list[tuple[ColumnElement[bool], timedelta]]:
 
 def _fresh_from_history(session: Session, weeks: Sequence[Week], rules: Rules
                         ) -> dict[int, tuple[int, int]]:
-    """Week index -> (listings, fresh) at each week's end, from verification history (see the
-    module notes for what this leaves out)."""
+    """Week index -> (listings, fresh) at each week's `counted_at`, from verification history
+    (see the module notes for what this leaves out)."""
     if not weeks:
         return {}
+    weeks = [Week(w.start, w.begins, counted_at(w), current=True) for w in weeks]
     credits = _credits(rules)
+    longest = max(credit for _which, credit in credits)
     cte = _weeks_cte(weeks, {f"t{j}": [w.ends - credit for w in weeks]
-                             for j, (_which, credit) in enumerate(credits)})
+                             for j, (_which, credit) in enumerate(credits)}
+                     | {"t_min": [w.ends - longest for w in weeks]})
     # A check keeps its listing fresh at the week's end if it was made by then and after
     # (end - credit): the threshold for each check's kind of listing and evidence.
     threshold = case(*[(which, cte.c[f"t{j}"]) for j, (which, _c) in enumerate(credits)],
@@ -218,12 +269,14 @@ def _fresh_from_history(session: Session, weeks: Sequence[Week], rules: Rules
     listings = dict(session.execute(
         select(cte.c.week, func.count(Activity.id)).select_from(cte)
         .join(Activity, existed).group_by(cte.c.week)).tuples().all())
+    # Driven from the checks of each week's window (an index range on verified_at; t_min is
+    # the earliest any check could still count), then each check's own threshold.
     fresh = dict(session.execute(
         select(cte.c.week, func.count(func.distinct(Activity.id))).select_from(cte)
-        .join(Activity, existed)
-        .join(VerificationEvent, and_(VerificationEvent.activity_id == Activity.id,
-                                      VerificationEvent.verified_at < cte.c.ends,
-                                      VerificationEvent.verified_at > threshold))
+        .join(VerificationEvent, and_(VerificationEvent.verified_at < cte.c.ends,
+                                      VerificationEvent.verified_at > cte.c.t_min))
+        .join(Activity, and_(Activity.id == VerificationEvent.activity_id, existed))
+        .where(VerificationEvent.verified_at > threshold)
         .group_by(cte.c.week)).tuples().all())
     return {i: (int(listings.get(i, 0)), int(fresh.get(i, 0))) for i in range(len(weeks))}
 
@@ -231,22 +284,11 @@ def _fresh_from_history(session: Session, weeks: Sequence[Week], rules: Rules
 def fresh_trend(session: Session, weeks: Sequence[Week], now: datetime, rules: Rules) -> Trend:
     """The share of live listings fresh at the end of each week (module notes: how)."""
     past = [w for w in weeks if not w.current]
-    latest: dict[int, tuple[int, int]] = {}
-    if past:
-        index = {w.start: i for i, w in enumerate(weeks)}
-        for taken_at, listings, fresh in session.execute(
-                select(FreshnessSnapshot.taken_at, FreshnessSnapshot.listings,
-                       FreshnessSnapshot.fresh)
-                .where(FreshnessSnapshot.taken_at >= past[0].begins,
-                       FreshnessSnapshot.taken_at < past[-1].ends)
-                .order_by(FreshnessSnapshot.taken_at, FreshnessSnapshot.id)):
-            local = taken_at.astimezone(LONDON).date()
-            latest[index[local - timedelta(days=local.weekday())]] = (listings, fresh)
-    missing = [i for i, w in enumerate(weeks) if not w.current and i not in latest]
-    worked_out = _fresh_from_history(session, [weeks[i] for i in missing], rules)
-    counted: dict[int, tuple[int, int, str]] = {
-        missing[j]: (*value, BASIS_HISTORY) for j, value in worked_out.items()}
-    counted |= {i: (*value, BASIS_SNAPSHOT) for i, value in latest.items()}
+    kept = _kept_weeks(session, past) if past else {}
+    counted = {i: kept[w.start] for i, w in enumerate(weeks) if w.start in kept}
+    missing = [i for i, w in enumerate(weeks) if not w.current and i not in counted]
+    for j, value in _fresh_from_history(session, [weeks[i] for i in missing], rules).items():
+        counted[missing[j]] = (*value, BASIS_HISTORY)
     for i, week in enumerate(weeks):
         if week.current:
             counted[i] = (*fresh_now(session, now), BASIS_LIVE)

@@ -14,7 +14,8 @@ same day does no harm:
   in their wards (all wards if they have none), and what is possibly closed.
 * coverage: recomputed for every ward a walking network covers.
 * trend: how many live listings are fresh, kept (`coordination.trends`) for the freshness
-  page's chart; a second run the same day adds a later count, and the chart reads a week's last.
+  page's chart (a second run the same day adds a later count; the chart reads a week's last),
+  and, once, the weeks before the first count worked out from the checks recorded.
 
 Every message goes through the outbox (`community.outbox`) and is sent at once; failures stay
 queued for the scheduler's outbox job to retry.
@@ -41,6 +42,7 @@ from assetmap.walking.service import walking_service
 class JobReport:
     recomputed: due.RecomputeReport | None = None
     snapshot: tuple[int, int] | None = None  # (listings, fresh) kept for the trend chart
+    weeks_worked_out: int = 0  # earlier weeks' share fresh worked out from history
     reminders: dict[int, int] = field(default_factory=dict)  # level -> sent
     reminders_failed: int = 0
     digests: int = 0
@@ -54,7 +56,9 @@ class JobReport:
             out.append(f"freshness: {self.recomputed.listings} listings ({states}); "
                        f"{self.recomputed.changed} re-cached")
         if self.snapshot is not None:
-            out.append(f"trend: {self.snapshot[1]} of {self.snapshot[0]} listings fresh today")
+            out.append(f"trend: {self.snapshot[1]} of {self.snapshot[0]} listings fresh today"
+                       + (f"; {self.weeks_worked_out} earlier weeks worked out from the checks "
+                          "recorded" if self.weeks_worked_out else ""))
         sent = ", ".join(f"{n} at level {level + 1}" for level, n in sorted(
             self.reminders.items()))
         out.append(f"reminders: {sum(self.reminders.values())} sent"
@@ -78,6 +82,7 @@ def run_daily(app: Flask, *, now: datetime | None = None, coverage: bool = True)
         with session_scope(app) as session:
             kept = trends.take_snapshot(session, now)
             report.snapshot = (kept.listings, kept.fresh)
+            report.weeks_worked_out = trends.backfill(session, now, rules)
         with session_scope(app) as session:
             report.reminders, report.reminders_failed = send_reminders(
                 session, app.config, now=now)

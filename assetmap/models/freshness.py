@@ -36,8 +36,9 @@ class VerificationEvent(Base):
 
 
 class FreshnessSnapshot(Base):
-    """How many live listings were fresh when the daily job ran: the trend chart's exact
-    figures (weeks before the first snapshot are worked out from verification history)."""
+    """How many live listings were fresh at `taken_at`, for the trend chart: counted by the
+    daily job, or (`worked_out`) worked out by it from verification history for a week before
+    it first counted (see `coordination.trends`)."""
 
     __tablename__ = "freshness_snapshots"
 
@@ -45,3 +46,4 @@ class FreshnessSnapshot(Base):
     taken_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     listings: Mapped[int] = mapped_column(Integer)
     fresh: Mapped[int] = mapped_column(Integer)
+    worked_out: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("taken_at", assetmap.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("listings", sa.Integer(), nullable=False),
         sa.Column("fresh", sa.Integer(), nullable=False),
+        sa.Column("worked_out", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_freshness_snapshots")),
     )
     op.create_index(op.f("ix_freshness_snapshots_taken_at"), "freshness_snapshots",

@@ -82,7 +82,7 @@ def test_share_fresh_is_worked_out_from_history_and_counted_live_this_week(app, 
 
 def test_history_agrees_with_the_rules_at_the_same_instant(app, session, fresh_scenario):
     """Worked out from history for an instant, the count matches the cached states then."""
-    week = trends.Week(date(2026, 6, 1), NOW - timedelta(hours=13), NOW)
+    week = trends.Week(date(2026, 6, 1), NOW - timedelta(hours=13), NOW, current=True)
     worked_out = trends._fresh_from_history(session, [week], RULES)
     assert worked_out == {0: trends.fresh_now(session, NOW)} == {0: (5, 2)}
 
@@ -102,13 +102,36 @@ def test_a_week_with_snapshots_takes_its_last_one(app, session, fresh_scenario):
     assert values["how_counted"][3] == trends.BASIS_SNAPSHOT
 
 
-def test_the_daily_job_keeps_a_snapshot(app, session, fresh_scenario):
+def test_the_daily_job_keeps_a_count_and_works_out_earlier_weeks_once(app, session,
+                                                                      fresh_scenario):
     from assetmap.jobs.daily import run_daily
 
+    before = trends.fresh_trend(session, _span(), NOW, RULES)
     report = run_daily(app, now=NOW, coverage=False)
-    kept = session.query(FreshnessSnapshot).one()
-    assert (kept.taken_at, kept.listings, kept.fresh) == (NOW, 5, 2)
-    assert "trend: 2 of 5 listings fresh today" in report.lines()
+    counted = session.query(FreshnessSnapshot).filter_by(worked_out=False).one()
+    assert (counted.taken_at, counted.listings, counted.fresh) == (NOW, 5, 2)
+    # The 51 weeks before this one each had listings, so each is worked out and kept.
+    worked_out = session.query(FreshnessSnapshot).filter_by(worked_out=True).count()
+    assert worked_out == trends.MAX_WEEKS - 1
+    assert ("trend: 2 of 5 listings fresh today; 51 earlier weeks worked out from the checks "
+            "recorded") in report.lines()
+    session.expire_all()
+    # Kept, the figures are the ones the page worked out as it drew.
+    assert trends.fresh_trend(session, _span(), NOW, RULES).series == before.series
+    # Run again: one more count, nothing worked out twice.
+    again = run_daily(app, now=NOW + timedelta(hours=1), coverage=False)
+    assert again.weeks_worked_out == 0
+    assert session.query(FreshnessSnapshot).count() == trends.MAX_WEEKS + 1
+
+
+def test_a_week_counted_on_the_day_wins_over_one_worked_out(app, session):
+    with session_scope(app) as s:
+        s.add(FreshnessSnapshot(taken_at=datetime(2026, 5, 31, 22, 59, 59, tzinfo=UTC),
+                                listings=9, fresh=1, worked_out=True))
+        s.add(FreshnessSnapshot(taken_at=datetime(2026, 5, 27, 5, tzinfo=UTC), listings=9,
+                                fresh=3))
+    values = _values(trends.fresh_trend(session, _span(), NOW, RULES))
+    assert values["fresh"][3] == 3 and values["how_counted"][3] == trends.BASIS_SNAPSHOT
 
 
 def test_checks_by_method_per_week(app, session, make_listing):

@@ -72,8 +72,8 @@ MAX_WEEKS = 52
 COMPARE_WEEKS_BACK = 4
 #: How each past week's share fresh was counted (shown in the table and the CSV).
 BASIS_LIVE = "counted now"
-BASIS_SNAPSHOT = "counted on the day"
-BASIS_HISTORY = "worked out from the checks recorded"
+BASIS_SNAPSHOT = "counted that week"
+BASIS_HISTORY = "worked out from the checks"
 #: A past week's share fresh is counted in its last second (`counted_at`).
 LAST_SECOND = timedelta(seconds=1)
 #: The charts, in page order: key -> title.

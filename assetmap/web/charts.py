@@ -4,7 +4,7 @@ Only numbers and the trends' own words come out of here; the template writes the
 every piece of text is escaped by Jinja. Charts scale to their box (a viewBox, no fixed
 width), so they never make a phone scroll sideways. Series are told apart without colour:
 each line has its own marker and dash and is labelled at its end, and the checks chart draws
-each method as its own labelled row (small multiples).
+each method as its own labelled strip (small multiples).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from assetmap.coordination.trends import Series, Trend
 WIDTH = 480
 LEFT, RIGHT, TOP, BOTTOM = 48, 96, 14, 30
 HEIGHT = 190
-ROW = 62  # one method's row in the checks chart
+ROW = 44  # one method's strip of bars in the checks chart
+AXIS = 24  # the strip of week labels under them
 MAX_X_LABELS = 6
 #: Line styles in series order: marker shape and dash pattern.
 STYLES: tuple[tuple[str, str], ...] = (("circle", ""), ("square", "7 4"), ("triangle", "2 3"))
@@ -46,9 +47,10 @@ class Bar:
 
 @dataclass
 class Row:
+    """One method's strip of bars (its own small SVG, `ROW` high; the label is HTML above it,
+    so a long method name wraps instead of running off the chart)."""
+
     label: str
-    y: float  # the top of the row
-    base: float  # where its bars stand
     bars: list[Bar]
 
 
@@ -186,25 +188,23 @@ def _bars(trend: Trend) -> Chart:
 
 
 def _rows(trend: Trend) -> Chart:
-    """One row of bars per method, all on the same scale, each named above its bars."""
+    """A strip of bars per method, all on the same scale, each named above its strip; the
+    week labels in a strip of their own (`height` is that strip's)."""
     plotted = trend.plotted
     top_value = max((v for s in plotted for v in s.values), default=0) or 1
-    height = TOP + ROW * len(plotted) + BOTTOM
-    left, right = 4, WIDTH - 4  # no axis, no end labels: the rows use the whole width
+    left, right = 4, WIDTH - 24  # no axis and no end labels; room for the last week's label
     step = (right - left) / max(1, len(trend.weeks))
     xs = [left + (i + 0.5) * step for i in range(len(trend.weeks))]
-    chart = Chart("rows", WIDTH, height, (left, TOP, right, height - BOTTOM),
-                  x_labels=_x_labels(trend, xs))
+    chart = Chart("rows", WIDTH, AXIS, (left, 0, right, ROW - 2), x_labels=_x_labels(trend, xs))
     width = step * 0.7
-    bar_room = ROW - 34  # below the row's label and the tallest bar's value
-    for index, series in enumerate(plotted):
-        row_top = TOP + index * ROW
-        base = row_top + ROW - 4
+    base = ROW - 2
+    bar_room = ROW - 18  # the tallest bar's value stands above it
+    for series in plotted:
         bars = []
         for i, value in enumerate(series.values):
             h = round(bar_room * value / top_value, 1)
             bars.append(Bar(round(xs[i] - width / 2, 1), round(base - h, 1), round(width, 1),
                             h, f"week of {trend.weeks[i].label}: {value}",
                             str(value) if value else ""))
-        chart.rows.append(Row(f"{series.label} ({sum(series.values)})", row_top, base, bars))
+        chart.rows.append(Row(f"{series.label} ({sum(series.values)})", bars))
     return chart

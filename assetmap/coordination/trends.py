@@ -113,6 +113,8 @@ class Series:
 
 @dataclass(frozen=True)
 class Trend:
+    """One chart's worth: its weeks, its series, and what to say about it in words."""
+
     key: str
     title: str
     weeks: tuple[Week, ...]
@@ -145,15 +147,16 @@ def _instant(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=LONDON).astimezone(UTC)
 
 
-def _weeks_cte(weeks: Sequence[Week], extra: Mapping[str, Sequence[datetime]] | None = None
-               ) -> CTE:
+def _weeks_cte(weeks: Sequence[Week], extra: Mapping[str, Sequence[datetime]] | None = None,
+               ends: Sequence[datetime] | None = None) -> CTE:
     """The weeks as a tiny table (week, begins, ends, *extra) for joins: a UNION of one-row
-    SELECTs, which both backends read the same way (SQLite has no VALUES ... AS t(cols))."""
+    SELECTs, which both backends read the same way (SQLite has no VALUES ... AS t(cols)).
+    `ends` replaces the weeks' own ends (an instant to count at)."""
     rows = []
     for i, week in enumerate(weeks):
         cols = [literal(i, Integer).label("week"),
                 literal(week.begins, UTCDateTime()).label("begins"),
-                literal(week.ends, UTCDateTime()).label("ends")]
+                literal(ends[i] if ends else week.ends, UTCDateTime()).label("ends")]
         cols += [literal(values[i], UTCDateTime()).label(name)
                  for name, values in (extra or {}).items()]
         rows.append(select(*cols))
@@ -255,12 +258,12 @@ def _fresh_from_history(session: Session, weeks: Sequence[Week], rules: Rules
     (see the module notes for what this leaves out)."""
     if not weeks:
         return {}
-    weeks = [Week(w.start, w.begins, counted_at(w), current=True) for w in weeks]
+    at = [counted_at(w) for w in weeks]
     credits = _credits(rules)
     longest = max(credit for _which, credit in credits)
-    cte = _weeks_cte(weeks, {f"t{j}": [w.ends - credit for w in weeks]
+    cte = _weeks_cte(weeks, {f"t{j}": [moment - credit for moment in at]
                              for j, (_which, credit) in enumerate(credits)}
-                     | {"t_min": [w.ends - longest for w in weeks]})
+                     | {"t_min": [moment - longest for moment in at]}, ends=at)
     # A check keeps its listing fresh at the week's end if it was made by then and after
     # (end - credit): the threshold for each check's kind of listing and evidence.
     threshold = case(*[(which, cte.c[f"t{j}"]) for j, (which, _c) in enumerate(credits)],

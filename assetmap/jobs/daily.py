@@ -59,12 +59,16 @@ class JobReport:
             out.append(f"trend: {self.snapshot[1]} of {self.snapshot[0]} listings fresh today"
                        + (f"; {self.weeks_worked_out} earlier weeks worked out from the checks "
                           "recorded" if self.weeks_worked_out else ""))
-        sent = ", ".join(f"{n} at level {level + 1}" for level, n in sorted(
+        levels = ", ".join(f"{n} at level {level + 1}" for level, n in sorted(
             self.reminders.items()))
-        out.append(f"reminders: {sum(self.reminders.values())} sent"
-                   + (f" ({sent})" if sent else "")
-                   + (f"; {self.reminders_failed} not delivered yet (will retry)"
-                      if self.reminders_failed else ""))
+        written = sum(self.reminders.values())
+        if self.reminders_failed:
+            # Say what reached the mail server, not what was written to the outbox.
+            out.append(f"reminders: {written - self.reminders_failed} sent, "
+                       f"{self.reminders_failed} not delivered yet (the mail server did not "
+                       f"take them; they will be retried) — {written} written ({levels})")
+        else:
+            out.append(f"reminders: {written} sent" + (f" ({levels})" if levels else ""))
         out.append(f"digests: {self.digests} sent")
         if self.coverage:
             out.append(f"coverage: {self.coverage}")

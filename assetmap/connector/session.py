@@ -629,26 +629,27 @@ class WalkPlan:
 
 
 def plan_walk(service: WalkingService, origin: Origin, lat: float, lon: float, pace: str,
-              destination: str, *, data_dir: Path) -> WalkPlan:
-    """Route, directions and the street names to put on a map, from origin to a venue."""
+              destination: str) -> WalkPlan:
+    """Route, directions and the street names to put on a map, from origin to a venue
+    (the names are the network's own edge labels)."""
     mpm = PACES[pace].metres_per_minute
     router, route = service.route_or_estimate(origin.lat, origin.lon, lat, lon, pace)
     coords = route.geometry["coordinates"]
-    index = (ho.street_index_for(router.graph, data_dir)
-             if router is not None and not route.estimated else None)
+    streets = (router.graph.streets_along(route.edges)
+               if router is not None and not route.estimated else None)
     walk = ho.Walk(route.metres, route.minutes, pace, route.estimated)
     steps = ho.directions(coords, destination=destination, metres_per_minute=mpm,
-                          estimated=route.estimated, index=index)
+                          estimated=route.estimated, streets=streets)
     if router is None:
         return WalkPlan(coords, walk, steps, [], None)
-    return WalkPlan(coords, walk, steps, ho.route_street_labels(coords, index), router.graph)
+    return WalkPlan(coords, walk, steps, ho.route_street_labels(coords, streets), router.graph)
 
 
 def route_feature(session: Session, service: WalkingService, origin: Origin, activity_id: int,
-                  pace: str, *, data_dir: Path) -> dict:
+                  pace: str) -> dict:
     """The walking route to one listing as GeoJSON, with written directions."""
     activity, lat, lon = _located(session, activity_id)
-    plan = plan_walk(service, origin, lat, lon, pace, _destination(activity), data_dir=data_dir)
+    plan = plan_walk(service, origin, lat, lon, pace, _destination(activity))
     return {"type": "Feature", "geometry": {"type": "LineString", "coordinates": plan.coords},
             "properties": {"activity_id": activity_id, "metres": round(plan.walk.metres),
                            "minutes": round(plan.walk.minutes, 1), "pace": pace,
@@ -657,7 +658,7 @@ def route_feature(session: Session, service: WalkingService, origin: Origin, act
 
 
 def build_handout(session: Session, service: WalkingService, ids: Sequence[int], *,
-                  origin: Origin | None, pace: str, layout: str, data_dir: Path,
+                  origin: Origin | None, pace: str, layout: str,
                   now: datetime) -> ho.Handout:
     """The shortlist as a handout: public listing fields only, never private notes."""
     if layout not in ("pages", "sheet"):
@@ -671,8 +672,7 @@ def build_handout(session: Session, service: WalkingService, ids: Sequence[int],
         if lat is not None and lon is not None:
             place = ho.Place(lat, lon, str(number))
             if origin is not None:
-                plan = plan_walk(service, origin, lat, lon, pace, _destination(activity),
-                                 data_dir=data_dir)
+                plan = plan_walk(service, origin, lat, lon, pace, _destination(activity))
                 spec = ho.MapSpec(plan.graph, (plan.coords,),
                                   ho.Place(origin.lat, origin.lon, "Start"), (place,),
                                   plan.walk.estimated, tuple(plan.labels))

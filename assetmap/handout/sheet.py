@@ -3,9 +3,9 @@
 For each activity: what happens, the next sessions, where, cost, what to expect the first time,
 contact, a small street map with the walking route, and written directions. It is drawn from
 the walking network itself (no map tiles from anywhere): the streets near the route are the
-network's edges, and street names for turn-by-turn directions come from the OpenStreetMap
-extract the network was built from, matched on exact node coordinates. Without that extract
-the directions fall back to compass headings and distances.
+network's edges, and street names for turn-by-turn directions are the labels the network
+stored for each edge when it was built (the extract is never read here). A route with no
+labels (an estimate) gets compass headings and distances.
 
 Two outputs share one model: a print-ready HTML page (the template draws the map as inline
 SVG) and a PDF (reportlab, vector lines). Nothing here touches the database or Flask.
@@ -23,130 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
-import numpy as np
-
 from assetmap.geo import METRES_PER_DEGREE, haversine_m
 from assetmap.schedule import LONDON
-from assetmap.walking.graph import WalkGraph, is_walkable
+from assetmap.walking.graph import CROSSING, Street, WalkGraph
 from assetmap.walking.router import detour_metres, streets_in_box
 
 if TYPE_CHECKING:
     from reportlab.pdfgen.canvas import Canvas
-
-# -- street names ---------------------------------------------------------------------------
-
-#: Ways without a name are described by what they are.
-UNNAMED_LABELS = {
-    "footway": "the footpath", "path": "the path", "pedestrian": "the pedestrian street",
-    "cycleway": "the path", "steps": "the steps", "service": "the service road",
-    "track": "the track", "bridleway": "the path", "corridor": "the passage",
-    "living_street": "the street", "residential": "the street", "unclassified": "the road",
-}
-CROSSING = "crossing"
-SIDEWALK_MATCH_M = 30.0
-
-
-def _key(lat: float, lon: float) -> int:
-    """OSM stores coordinates as 1e-7 degree integers: this recovers them exactly."""
-    return (round(lat * 1e7) << 32) ^ (round(lon * 1e7) & 0xFFFFFFFF)
-
-
-@dataclass(frozen=True, eq=False)
-class StreetIndex:
-    """Which OSM way each pair of consecutive network vertices lies on, and its label."""
-
-    vertex_ways: dict[int, tuple[int, ...]]
-    labels: tuple[str, ...]
-    named: tuple[bool, ...]
-
-    def way_between(self, lat1: float, lon1: float, lat2: float, lon2: float) -> int | None:
-        """The way joining two consecutive route vertices (a named one if several do)."""
-        a = self.vertex_ways.get(_key(lat1, lon1))
-        b = self.vertex_ways.get(_key(lat2, lon2))
-        if not a or not b:
-            return None
-        common = set(a).intersection(b)
-        if not common:
-            return None
-        return max(common, key=lambda w: (self.named[w], -w))
-
-
-@lru_cache(maxsize=4)
-def _street_index(path: str, _mtime_ns: int) -> StreetIndex:
-    import osmium
-    from scipy.spatial import cKDTree
-
-
-    processor = (osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY).with_locations()
-                 .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-                 .with_filter(osmium.filter.KeyFilter("highway")))
-    vertex_ways: dict[int, list[int]] = {}
-    labels: list[str] = []
-    named: list[bool] = []
-    sidewalks: list[tuple[int, float, float]] = []
-    named_points: list[tuple[float, float, int]] = []
-    for way in processor:
-        if not isinstance(way, osmium.osm.Way) or not is_walkable(way.tags):
-            continue
-        locations = [(n.location.lat, n.location.lon) for n in way.nodes if n.location.valid()]
-        if len(locations) < 2:
-            continue
-        index = len(labels)
-        name = way.tags.get("name")
-        highway = way.tags.get("highway") or ""
-        if way.tags.get("footway") == "crossing" or way.tags.get("highway") == "crossing":
-            label = CROSSING
-        else:
-            label = name or UNNAMED_LABELS.get(highway, "the road")
-        labels.append(label)
-        named.append(bool(name) and label != CROSSING)
-        for lat, lon in locations:
-            vertex_ways.setdefault(_key(lat, lon), []).append(index)
-        if name and highway not in ("footway", "path", "steps", "cycleway"):
-            named_points.extend(_densify(locations, index))
-        elif not name and way.tags.get("footway") == "sidewalk":
-            mid = locations[len(locations) // 2]
-            sidewalks.append((index, mid[0], mid[1]))
-    # A pavement mapped as its own way takes the name of the street it runs beside.
-    if sidewalks and named_points:
-        pts = np.array([(p[0], p[1]) for p in named_points])
-        ky = METRES_PER_DEGREE
-        kx = ky * math.cos(math.radians(float(pts[:, 0].mean())))
-        tree = cKDTree(np.column_stack([pts[:, 1] * kx, pts[:, 0] * ky]))
-        for index, lat, lon in sidewalks:
-            dist, nearest = tree.query((lon * kx, lat * ky))
-            if dist <= SIDEWALK_MATCH_M:
-                labels[index] = labels[named_points[nearest][2]]
-                named[index] = True
-    return StreetIndex({k: tuple(v) for k, v in vertex_ways.items()}, tuple(labels),
-                       tuple(named))
-
-
-def _densify(locations: list[tuple[float, float]], index: int,
-             step_m: float = 10.0) -> list[tuple[float, float, int]]:
-    out: list[tuple[float, float, int]] = []
-    for (la1, lo1), (la2, lo2) in zip(locations[:-1], locations[1:], strict=True):
-        pieces = max(1, int(haversine_m(la1, lo1, la2, lo2) // step_m))
-        out.extend((la1 + (la2 - la1) * i / pieces, lo1 + (lo2 - lo1) * i / pieces, index)
-                   for i in range(pieces))
-    out.append((*locations[-1], index))
-    return out
-
-
-def street_index(osm_path: Path) -> StreetIndex | None:
-    """The street names of an OSM extract, read once per process (about a second for a
-    borough); None when the file is not there."""
-    try:
-        mtime = osm_path.stat().st_mtime_ns
-    except OSError:
-        return None
-    return _street_index(str(osm_path), mtime)
-
-
-def street_index_for(graph: WalkGraph, data_dir: Path) -> StreetIndex | None:
-    """The names for a network: its source extract, looked for under ``data_dir/osm``."""
-    return street_index(Path(data_dir) / "osm" / graph.meta.source)
-
 
 # -- geometry helpers -----------------------------------------------------------------------
 
@@ -234,8 +117,9 @@ class Directions:
 
 def directions(coords: Sequence[Sequence[float]], *, destination: str,
                metres_per_minute: float, estimated: bool = False,
-               index: StreetIndex | None = None) -> Directions:
-    """Directions along a route's GeoJSON coordinates ([lon, lat] pairs)."""
+               streets: Sequence[Street | None] | None = None) -> Directions:
+    """Directions along a route's GeoJSON coordinates ([lon, lat] pairs); ``streets`` names
+    each segment of the line (``WalkGraph.streets_along(route.edges)``)."""
     points = [(float(c[1]), float(c[0])) for c in coords]
     total = sum(haversine_m(*a, *b) for a, b in zip(points[:-1], points[1:], strict=True))
     minutes = max(1, math.ceil(total / metres_per_minute))
@@ -248,7 +132,7 @@ def directions(coords: Sequence[Sequence[float]], *, destination: str,
             "minutes on foot.",
             "There is no street map for this area here, so ask for directions on the way "
             "or ring the contact below."), "estimate")
-    legs = _legs(points, index)
+    legs = _legs(points, streets)
     kind = "streets" if legs is not None else "headings"
     if legs is None:
         legs = _heading_legs(points)
@@ -258,21 +142,21 @@ def directions(coords: Sequence[Sequence[float]], *, destination: str,
     return Directions(tuple(steps), kind)
 
 
-def _legs(points: list[tuple[float, float]], index: StreetIndex | None) -> list[_Leg] | None:
-    if index is None:
+def _legs(points: list[tuple[float, float]],
+          streets: Sequence[Street | None] | None) -> list[_Leg] | None:
+    if streets is None or len(streets) != len(points) - 1:
         return None
-    ways = [index.way_between(*a, *b) for a, b in zip(points[:-1], points[1:], strict=True)]
-    if all(w is None for w in ways):
+    if all(s is None for s in streets):
         return None
-    # Snap lines and part-walked ends match no way: they belong to their neighbours.
-    filled: list[int] = []
-    last = next(w for w in ways if w is not None)
-    for w in ways:
-        last = w if w is not None else last
+    # Snap lines and step joins have no street: they belong to their neighbours.
+    filled: list[Street] = []
+    last = next(s for s in streets if s is not None)
+    for s in streets:
+        last = s if s is not None else last
         filled.append(last)
     legs: list[_Leg] = []
-    for i, way in enumerate(filled):
-        label, named = index.labels[way], index.named[way]
+    for i, street in enumerate(filled):
+        label, named = street.label, street.named
         seg = haversine_m(*points[i], *points[i + 1])
         if legs and legs[-1].label == label:
             legs[-1].coords.append(points[i + 1])
@@ -550,13 +434,12 @@ def _label_for(name: str, pts: list[tuple[float, float]]) -> Label:
     return Label((x1 + x2) / 2, (y1 + y2) / 2, name, round(angle, 1))
 
 
-def route_street_labels(coords: Sequence[Sequence[float]], index: StreetIndex | None,
+def route_street_labels(coords: Sequence[Sequence[float]],
+                        streets: Sequence[Street | None] | None,
                         *, most: int = 3) -> list[tuple[str, list[tuple[float, float]]]]:
     """The longest named stretches of a route, to name on its map."""
-    if index is None:
-        return []
     points = [(float(c[1]), float(c[0])) for c in coords]
-    legs = _legs(points, index) or []
+    legs = _legs(points, streets) or []
     named = sorted((leg for leg in legs if leg.named), key=lambda leg: -leg.metres)
     seen: set[str] = set()
     out = []

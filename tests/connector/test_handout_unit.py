@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from assetmap.geo import haversine_m
 from assetmap.handout import sheet as ho
 from assetmap.values import cost_in_words
+from assetmap.walking.graph import Street, build_graph
+from assetmap.walking.router import Router
 
 # A tiny street grid (lat, lon): A Street runs north, then B Road east, then a crossing.
 P0 = (51.5300, -0.1400)
@@ -18,16 +21,15 @@ P2 = (51.5318, -0.1371)  # 200 m east
 VENUE = (51.53195, -0.13710)  # a few metres north of the end of B Road
 
 
-def _index(ways: dict[str, list[tuple[float, float]]]) -> ho.StreetIndex:
-    vertex_ways: dict[int, list[int]] = {}
-    labels, named = [], []
-    for i, (label, points) in enumerate(ways.items()):
-        labels.append(label)
-        named.append(not label.startswith("the "))
-        for lat, lon in points:
-            vertex_ways.setdefault(ho._key(lat, lon), []).append(i)
-    return ho.StreetIndex({k: tuple(v) for k, v in vertex_ways.items()}, tuple(labels),
-                          tuple(named))
+def _streets(ways: dict[str, list[tuple[float, float]]],
+             *points: tuple[float, float]) -> list[Street | None]:
+    """The street of each segment of a route through `points`, as a graph's edge labels give
+    it (None where no way joins two points: the snap line to the venue)."""
+    out: list[Street | None] = []
+    for a, b in zip(points[:-1], points[1:], strict=True):
+        label = next((name for name, pts in ways.items() if a in pts and b in pts), None)
+        out.append(None if label is None else Street(label, not label.startswith("the ")))
+    return out
 
 
 def _coords(*points: tuple[float, float]) -> list[list[float]]:
@@ -35,9 +37,9 @@ def _coords(*points: tuple[float, float]) -> list[list[float]]:
 
 
 def test_turn_by_turn_with_street_names_and_the_side_of_arrival():
-    index = _index({"A Street": [P0, P1], "B Road": [P1, P2]})
+    streets = _streets({"A Street": [P0, P1], "B Road": [P1, P2]}, P0, P1, P2, VENUE)
     steps = ho.directions(_coords(P0, P1, P2, VENUE), destination="The Hall",
-                          metres_per_minute=50, index=index)
+                          metres_per_minute=50, streets=streets)
     assert steps.kind == "streets"
     assert steps.steps[0] == "Head north along A Street for 200 m."
     assert steps.steps[1] == "Turn right onto B Road and walk 200 m."
@@ -47,15 +49,15 @@ def test_turn_by_turn_with_street_names_and_the_side_of_arrival():
 
 def test_streets_followed_straight_on_join_one_sentence():
     north = (51.5336, -0.1400)
-    index = _index({"A Street": [P0, P1], "C Street": [P1, north]})
+    streets = _streets({"A Street": [P0, P1], "C Street": [P1, north]}, P0, P1, north)
     steps = ho.directions(_coords(P0, P1, north), destination="X", metres_per_minute=80,
-                          index=index).steps
+                          streets=streets).steps
     assert steps[0] == "Head north along A Street, carrying straight on along C Street (400 m)."
 
 
 def test_without_street_names_directions_use_headings():
     steps = ho.directions(_coords(P0, P1, P2, VENUE), destination="The Hall",
-                          metres_per_minute=50, index=None)
+                          metres_per_minute=50, streets=None)
     assert steps.kind == "headings"
     assert steps.steps[0] == "Head north for 200 m."
     assert steps.steps[1] == "Turn right and walk east for 200 m."
@@ -121,3 +123,21 @@ def test_street_names_that_would_overlap_are_left_off():
     labels = spec.draw().labels
     assert [label.text for label in labels] == ["Long Street Name"]
     assert labels[0].angle in (90.0, -90.0)  # along the north-south street
+
+
+def test_directions_on_a_built_network_name_its_streets():
+    """From an extract to words, with nothing but the graph: the labels stored at build."""
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "osm" / "street-names.osm"
+    graph = build_graph(fixture)
+    start = (51.5 - 3 / 111195, -0.1 + 10 / 69220)
+    end = (51.5 - 3 / 111195, -0.1 + 290 / 69220)
+    route = Router(graph).route(*start, *end)
+    coords = route.geometry["coordinates"]
+    streets = graph.streets_along(route.edges)
+    steps = ho.directions(coords, destination="The Hall", metres_per_minute=80,
+                          streets=streets)
+    assert steps.kind == "streets"
+    assert steps.steps[0] == ("Head east along Kentish Town Road, carrying straight on along "
+                              "Leighton Road (300 m).")
+    assert [name for name, _ in ho.route_street_labels(coords, streets)] == [
+        "Kentish Town Road", "Leighton Road"]

@@ -671,18 +671,19 @@ def build_handout(session: Session, service: WalkingService, ids: Sequence[int],
         plan = spec = None
         if lat is not None and lon is not None:
             place = ho.Place(lat, lon, str(number))
+            name, router = service.router_for(lat, lon)
+            stops = stop_index(service.registry.cache_dir, name)
+            data["getting_there"] = stops.nearest(lat, lon) if stops is not None else []
+            near = tuple(ho.MapStop(s["lat"], s["lon"], s["kind"], s["name"]) for s in
+                         sorted(data["getting_there"], key=lambda s: s["metres"]))
             if origin is not None:
                 plan = plan_walk(service, origin, lat, lon, pace, _destination(activity))
                 spec = ho.MapSpec(plan.graph, (plan.coords,),
                                   ho.Place(origin.lat, origin.lon, "Start"), (place,),
-                                  plan.walk.estimated, tuple(plan.labels))
+                                  plan.walk.estimated, tuple(plan.labels), near)
             else:
-                _name, router = service.router_for(lat, lon)
-                spec = ho.MapSpec(router.graph if router else None, (), None, (place,))
-        if lat is not None and lon is not None:
-            name, _router = service.router_for(lat, lon)
-            stops = stop_index(service.registry.cache_dir, name)
-            data["getting_there"] = stops.nearest(lat, lon) if stops is not None else []
+                spec = ho.MapSpec(router.graph if router else None, (), None, (place,),
+                                  stops=near)
         plans.append(plan)
         items.append(ho.HandoutItem(
             number, data, tuple(ho.session_words(s) for s in data["next_sessions"]),

@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape
 from assetmap.geo import METRES_PER_DEGREE, haversine_m
 from assetmap.schedule import LONDON
 from assetmap.walking.graph import CROSSING, Street, WalkGraph
-from assetmap.walking.router import detour_metres, streets_in_box
+from assetmap.walking.router import detour_metres, edges_in_box
 
 if TYPE_CHECKING:
     from reportlab.pdfgen.canvas import Canvas
@@ -279,6 +279,10 @@ def _arrival(points: list[tuple[float, float]], destination: str) -> str:
 
 # -- the map --------------------------------------------------------------------------------
 
+#: Street names put on a map beside the route's own (the longest streets in view first).
+MAX_NEAR_LABELS = 6
+
+
 @dataclass(frozen=True)
 class Marker:
     x: float
@@ -293,6 +297,20 @@ class Label:
     y: float
     text: str
     angle: float  # degrees, counter-clockwise from the x axis, always readable
+    kind: str = "route"  # route (a street walked along) / near (a street nearby)
+
+
+@dataclass(frozen=True)
+class StopMark:
+    """A station or bus stop on the map, with its name beside it (``anchor``: start / end)."""
+
+    x: float
+    y: float
+    kind: str  # bus / station
+    text: str
+    text_x: float
+    text_y: float
+    anchor: str
 
 
 @dataclass(frozen=True)
@@ -301,13 +319,14 @@ class MapDrawing:
 
     width: float
     height: float
-    streets: tuple[tuple[tuple[float, float], ...], ...]
+    streets: tuple[tuple[str, tuple[tuple[float, float], ...]], ...]  # (kind, line)
     routes: tuple[tuple[tuple[float, float], ...], ...]
     estimated: bool
     markers: tuple[Marker, ...]
     labels: tuple[Label, ...]
     scale_metres: int
     scale_length: float
+    stops: tuple[StopMark, ...] = ()
 
     @staticmethod
     def _path(lines: Sequence[Sequence[tuple[float, float]]]) -> str:
@@ -320,10 +339,13 @@ class MapDrawing:
                 f"L{x:.0f} {y:.0f}" for x, y in rest))
         return "".join(parts)
 
-    @property
-    def streets_path(self) -> str:
-        """One SVG path for every street (small pages: one element, not thousands)."""
-        return self._path(self.streets)
+    def lines_of(self, *kinds: str) -> list[tuple[tuple[float, float], ...]]:
+        """The street lines of these kinds (STREET_KINDS: major, minor, service, path)."""
+        return [line for kind, line in self.streets if kind in kinds]
+
+    def street_path(self, *kinds: str) -> str:
+        """One SVG path for every street of these kinds (one element, not thousands)."""
+        return self._path(self.lines_of(*kinds))
 
     @property
     def route_paths(self) -> list[str]:
@@ -337,6 +359,22 @@ class Place:
     label: str
 
 
+@dataclass(frozen=True)
+class MapStop:
+    """A station or bus stop to show (the nearest first: the map always takes that one in)."""
+
+    lat: float
+    lon: float
+    kind: str  # bus / station
+    name: str
+
+    @property
+    def text(self) -> str:
+        if self.kind == "bus":
+            return f"Bus stop {self.name}"
+        return self.name if "station" in self.name.lower() else f"{self.name} station"
+
+
 @dataclass(frozen=True, eq=False)
 class MapSpec:
     """What a map shows; drawn for a box of any size (the PDF fills the room left on the
@@ -348,68 +386,268 @@ class MapSpec:
     places: tuple[Place, ...]
     estimated: bool = False
     street_labels: tuple[tuple[str, Sequence[tuple[float, float]]], ...] = ()
+    stops: tuple[MapStop, ...] = ()
 
     def draw(self, width: float = 1000.0, height: float = 560.0, *,
              label_char: float = 13.0) -> MapDrawing:
         """``label_char``: the width of a label's character in the box's units."""
         return draw_map(graph=self.graph, routes=self.routes, start=self.start,
                         places=self.places, estimated=self.estimated,
-                        street_labels=self.street_labels, width=width, height=height,
-                        label_char=label_char)
+                        street_labels=self.street_labels, stops=self.stops, width=width,
+                        height=height, label_char=label_char)
+
+
+class _Frame:
+    """Projection into the box (y down), and the room taken so far by what is drawn."""
+
+    def __init__(self, lats: list[float], lons: list[float], width: float, height: float,
+                 min_span_m: float) -> None:
+        self.width, self.height = width, height
+        self.lat0 = (min(lats) + max(lats)) / 2
+        self.lon0 = (min(lons) + max(lons)) / 2
+        self.ky = METRES_PER_DEGREE
+        self.kx = self.ky * math.cos(math.radians(self.lat0))
+        span_x = max((max(lons) - min(lons)) * self.kx, min_span_m) * 1.25
+        span_y = max((max(lats) - min(lats)) * self.ky, min_span_m * height / width) * 1.25
+        self.scale = min(width / span_x, height / span_y)  # units per metre
+        self.taken: list[Any] = []  # shapely polygons: labels, markers, the route
+
+    def xy(self, lat: float, lon: float) -> tuple[float, float]:
+        return (self.width / 2 + (lon - self.lon0) * self.kx * self.scale,
+                self.height / 2 - (lat - self.lat0) * self.ky * self.scale)
+
+    def box(self) -> tuple[float, float, float, float]:
+        """The lon/lat box the map shows."""
+        half_lon = self.width / 2 / self.scale / self.kx
+        half_lat = self.height / 2 / self.scale / self.ky
+        return (self.lon0 - half_lon, self.lat0 - half_lat, self.lon0 + half_lon,
+                self.lat0 + half_lat)
+
+    def free(self, shape: Any, margin: float) -> bool:
+        """Whether a shape lies inside the box (``margin`` in) and clear of what is taken."""
+        import shapely
+
+        inner = shapely.box(margin, margin, self.width - margin, self.height - margin)
+        return bool(inner.contains(shape)) and not any(shape.intersects(t) for t in self.taken)
 
 
 def draw_map(*, graph: WalkGraph | None, routes: Sequence[Sequence[Sequence[float]]],
              start: Place | None, places: Sequence[Place], estimated: bool = False,
              street_labels: Sequence[tuple[str, Sequence[tuple[float, float]]]] = (),
-             width: float = 1000.0, height: float = 560.0, label_char: float = 13.0,
-             min_span_m: float = 350.0) -> MapDrawing:
-    """The routes (GeoJSON [lon, lat] lists), the start and the places, over nearby streets.
+             stops: Sequence[MapStop] = (), width: float = 1000.0, height: float = 560.0,
+             label_char: float = 13.0, min_span_m: float = 350.0) -> MapDrawing:
+    """The routes (GeoJSON [lon, lat] lists), the start and the places, over nearby streets
+    drawn as the basemap draws them, with the names of the streets walked along
+    (``street_labels``: (name, [(lat, lon)...]) stretches), then of streets nearby, and the
+    stations and bus stops given (the first always in view)."""
+    import shapely
 
-    ``street_labels`` are (name, [(lat, lon)...]) stretches to name on the map.
-    """
     lats = [p.lat for p in places] + ([start.lat] if start else [])
     lons = [p.lon for p in places] + ([start.lon] if start else [])
     for route in routes:
         lats.extend(c[1] for c in route)
         lons.extend(c[0] for c in route)
-    lat0 = (min(lats) + max(lats)) / 2
-    lon0 = (min(lons) + max(lons)) / 2
-    ky = METRES_PER_DEGREE
-    kx = ky * math.cos(math.radians(lat0))
-    span_x = max((max(lons) - min(lons)) * kx, min_span_m) * 1.25
-    span_y = max((max(lats) - min(lats)) * ky, min_span_m * height / width) * 1.25
-    scale = min(width / span_x, height / span_y)  # units per metre
+    if stops:  # the nearest stop, with room about it for its name
+        pad = 40.0 / METRES_PER_DEGREE
+        lats.extend((stops[0].lat - pad, stops[0].lat + pad))
+        lons.extend((stops[0].lon - pad * 1.6, stops[0].lon + pad * 1.6))
+    f = _Frame(lats, lons, width, height, min_span_m)
+    unit = label_char / PDF_CHAR  # the PDF's points per box unit, as the sizes below are in points
 
-    def xy(lat: float, lon: float) -> tuple[float, float]:
-        return (width / 2 + (lon - lon0) * kx * scale, height / 2 - (lat - lat0) * ky * scale)
-
-    streets: list[tuple[tuple[float, float], ...]] = []
+    streets: list[tuple[str, tuple[tuple[float, float], ...]]] = []
+    in_view: list[tuple[Street, tuple[tuple[float, float], ...]]] = []
     if graph is not None:
-        half_lon = width / 2 / scale / kx
-        half_lat = height / 2 / scale / ky
-        # Without max_edges streets_in_box never answers None.
-        for elat, elon in streets_in_box(graph, (lon0 - half_lon, lat0 - half_lat,
-                                                 lon0 + half_lon, lat0 + half_lat)) or ():
-            streets.append(_rounded([xy(a, o) for a, o in zip(elat, elon, strict=True)]))
-    drawn_routes = tuple(_rounded([xy(c[1], c[0]) for c in r]) for r in routes)
+        for e in edges_in_box(graph, f.box()).tolist():
+            elat, elon = graph.edge_geometry(e)
+            line = _rounded([f.xy(a, o) for a, o in zip(elat, elon, strict=True)])
+            street = graph.street(e)
+            streets.append((street.kind if street else "path", line))
+            if street is not None and street.named:
+                in_view.append((street, line))
+    order = {"path": 0, "service": 1, "minor": 2, "major": 3}  # bigger streets drawn on top
+    streets.sort(key=lambda s: order.get(s[0], 2))
+    drawn_routes = tuple(_rounded([f.xy(c[1], c[0]) for c in r]) for r in routes)
     markers = []
     if start is not None:
-        markers.append(Marker(*xy(start.lat, start.lon), start.label, "start"))
-    markers.extend(Marker(*xy(p.lat, p.lon), p.label, "place") for p in places)
+        markers.append(Marker(*f.xy(start.lat, start.lon), start.label, "start"))
+    markers.extend(Marker(*f.xy(p.lat, p.lon), p.label, "place") for p in places)
+    for m in markers:
+        reach = (12 + (len(m.label) * 8 if m.kind == "start" else 0)) * unit
+        f.taken.append(shapely.box(m.x - 12 * unit, m.y - 12 * unit, m.x + reach,
+                                   m.y + 12 * unit))
+    # The scale bar (bottom left) and the north arrow (top right) are drawn over the map.
+    f.taken.append(shapely.box(0, height - 26 * unit, 130 * unit, height))
+    f.taken.append(shapely.box(width - 34 * unit, 0, width, 64 * unit))
+
+    # First the names of the streets walked along (beside the route, which they may touch),
+    # then the stops, then the names of streets nearby where room is left: each clear of
+    # everything placed before it.
     labels: list[Label] = []
     for name, stretch in street_labels:
-        pts = [xy(la, lo) for la, lo in stretch]
+        pts = [f.xy(la, lo) for la, lo in stretch]
         if len(pts) < 2:
             continue
-        label = _label_for(name, pts)
-        half = len(name) * label_char / 2
-        if all(math.dist((label.x, label.y), (other.x, other.y))
-               > half + len(other.text) * label_char / 2 for other in labels):
-            labels.append(label)  # names that would overlap an earlier one are left off
+        line = shapely.LineString(pts)
+        label = _fit_along(f, name, _straight_pieces(line, label_char * 1.6), label_char,
+                           "route")
+        if label is not None:  # a name with no room is left off: the directions say it
+            labels.append(label)
+            f.taken.append(_label_shape(label, label_char))
+    f.taken.extend(shapely.LineString(r).buffer(4 * unit) for r in drawn_routes if len(r) >= 2)
+    stop_marks = _stop_marks(f, stops, label_char)
+    labels.extend(_near_labels(f, in_view, {label.text for label in labels}, label_char))
     scale_metres = next((m for m in (50, 100, 200, 250, 500, 1000, 2000)
-                         if m * scale >= width * 0.12), 5000)
+                         if m * f.scale >= width * 0.12), 5000)
     return MapDrawing(width, height, tuple(streets), drawn_routes, estimated, tuple(markers),
-                      tuple(labels), scale_metres, scale_metres * scale)
+                      tuple(labels), scale_metres, scale_metres * f.scale, tuple(stop_marks))
+
+
+#: A nearby street's name is this much smaller than a name along the route.
+NEAR_SIZE = 0.8
+#: Fonts of the PDF map, in points: a route's street names, the others and stops' names.
+ROUTE_LABEL_PT = 10.0
+NEAR_LABEL_PT = 8.5
+#: The width of a character of a route's street name in the PDF (DejaVu Sans Bold): a box's
+#: ``label_char`` over this is its units per point, for markers and gaps.
+PDF_CHAR = ROUTE_LABEL_PT * 0.64
+
+
+def _label_shape(label: Label, label_char: float) -> Any:
+    """The room a label's text takes: a rectangle along it, as drawn (the text sits on the
+    line, rising to one side of it)."""
+    import shapely
+    from shapely import affinity
+
+    size = label_char * (NEAR_SIZE if label.kind == "near" else 1.0)
+    half = len(label.text) * size / 2
+    if label.kind == "route":  # its baseline is 5 pt above the route's middle
+        rise, drop = label_char / PDF_CHAR * 4.5 + size * 1.45, -label_char / PDF_CHAR * 4.5
+    else:
+        rise = drop = size * 0.9
+    shape = shapely.box(label.x - half, label.y - rise, label.x + half, label.y + drop)
+    # Label angles are counter-clockwise on paper; the box's y axis points down.
+    return affinity.rotate(shape, -label.angle, origin=(label.x, label.y))
+
+
+def _near_labels(f: _Frame, in_view: list[tuple[Street, tuple[tuple[float, float], ...]]],
+                 already: set[str], label_char: float) -> list[Label]:
+    """Names of the longest streets in view that the route does not name already, each along
+    a straight enough stretch of it and clear of everything else."""
+    import shapely
+
+    by_name: dict[str, list[tuple[tuple[float, float], ...]]] = {}
+    for street, line in in_view:
+        if street.label not in already and street.label != CROSSING and len(line) >= 2:
+            by_name.setdefault(street.label, []).append(line)
+    lengths = {name: sum(shapely.LineString(li).length for li in lines)
+               for name, lines in by_name.items()}
+    size = label_char * NEAR_SIZE
+    out: list[Label] = []
+    for name in sorted(by_name, key=lambda n: -lengths[n]):
+        if len(out) == MAX_NEAR_LABELS:
+            break
+        merged = shapely.line_merge(shapely.MultiLineString(by_name[name]))
+        label = _fit_along(f, name, _straight_pieces(merged, size * 0.7), label_char, "near")
+        if label is not None:
+            out.append(label)
+            f.taken.append(_label_shape(label, label_char))
+    return out
+
+
+def _fit_along(f: _Frame, name: str, pieces: list[tuple[tuple[float, float],
+                                                         tuple[float, float]]],
+               label_char: float, kind: str) -> Label | None:
+    """A free place for a name along the longest straight pieces that hold it: the middle of
+    a piece, else towards either end."""
+    text = len(name) * label_char * (NEAR_SIZE if kind == "near" else 1.0)
+    # A name beside the route may run past a bend (the route shows where it goes); a name
+    # of a street nearby must lie along it.
+    need = text * (0.5 if kind == "route" else 0.95)
+    for a, b in sorted(pieces, key=lambda ab: -math.dist(*ab)):
+        length = math.dist(a, b)
+        if length < need:
+            return None  # the rest are shorter still
+        middle = _label_for(name, [a, b], kind=kind)
+        slack = abs(length - text) / 2 / length  # within the piece, or overrunning it
+        for t in (0.0, -slack, slack):
+            label = Label(middle.x + (b[0] - a[0]) * t, middle.y + (b[1] - a[1]) * t, name,
+                          middle.angle, kind)
+            if f.free(_label_shape(label, label_char), 2.0):
+                return label
+    return None
+
+
+def _straight_pieces(lines: Any, tolerance: float) -> list[tuple[tuple[float, float],
+                                                                  tuple[float, float]]]:
+    """The straight pieces of lines once wiggles under ``tolerance`` are smoothed away."""
+    import shapely
+
+    pieces: list[tuple[Any, Any]] = []
+    for line in shapely.get_parts(lines):
+        coords = list(line.simplify(tolerance).coords)
+        pieces.extend(zip(coords[:-1], coords[1:], strict=True))
+    return [((a[0], a[1]), (b[0], b[1])) for a, b in pieces]
+
+
+def _stop_marks(f: _Frame, stops: Sequence[MapStop], label_char: float) -> list[StopMark]:
+    """Stations and bus stops in view, each named beside its dot where there is room ("Bus
+    stop X", else just "X"). The first (the nearest) is always shown and named, inside the
+    map; another that cannot be named is left off (a dot without a name only clutters)."""
+    import shapely
+
+    size = label_char * NEAR_SIZE
+    out: list[StopMark] = []
+    for i, stop in enumerate(stops):
+        x, y = f.xy(stop.lat, stop.lon)
+        if not (0 <= x <= f.width and 0 <= y <= f.height):
+            continue
+        r = size * (0.9 if stop.kind == "station" else 0.65)
+        dot = shapely.Point(x, y).buffer(r + 1)
+        placed = None
+        for text in dict.fromkeys((stop.text, stop.name)):
+            placed = next((p for p in _stop_text_places(x, y, r, text, size)
+                           if f.free(p[3], 2.0)), None)
+            if placed is not None:
+                break
+        if placed is None and i == 0:
+            # The place that covers least of what is drawn, pulled inside the map.
+            w = len(stop.name) * size
+            options = []
+            for tx, ty, anchor, _shape, _text in _stop_text_places(x, y, r, stop.name, size):
+                left = min(max(tx if anchor == "start" else tx - w, 2.0), f.width - w - 2.0)
+                tx = left if anchor == "start" else left + w
+                ty = min(max(ty, size * 1.1), f.height - size * 0.4)
+                options.append((tx, ty, anchor, shapely.box(
+                    left, ty - size * 1.05, left + w, ty + size * 0.35), stop.name))
+            placed = min(options, key=lambda o: sum(o[3].intersection(t).area
+                                                    for t in f.taken))
+        if placed is None or (i > 0 and any(dot.intersects(t) for t in f.taken)):
+            continue
+        tx, ty, anchor, shape, text = placed
+        f.taken.extend((dot, shape))
+        out.append(StopMark(round(x, 1), round(y, 1), stop.kind, text, round(tx, 1),
+                            round(ty, 1), anchor))
+    return out
+
+
+def _stop_text_places(x: float, y: float, r: float, text: str, size: float
+                      ) -> list[tuple[float, float, str, Any, str]]:
+    """Where a stop's name may go: right, left, above, below (x, baseline y, anchor, the
+    room it takes, the text)."""
+    import shapely
+
+    w = len(text) * size
+    gap = size * 0.4
+    spots = [(x + r + gap, y + size * 0.35, "start"), (x - r - gap, y + size * 0.35, "end"),
+             (x - w / 2, y - r - size * 0.5, "start"), (x - w / 2, y + r + size * 1.3, "start"),
+             (x + r, y - r - size * 0.3, "start"), (x + r, y + r + size * 1.1, "start"),
+             (x - r, y - r - size * 0.3, "end"), (x - r, y + r + size * 1.1, "end")]
+    out = []
+    for tx, ty, anchor in spots:
+        left = tx if anchor == "start" else tx - w
+        out.append((tx, ty, anchor, shapely.box(left, ty - size * 1.05, left + w,
+                                                ty + size * 0.35), text))
+    return out
 
 
 def _rounded(points: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
@@ -421,7 +659,7 @@ def _rounded(points: list[tuple[float, float]]) -> tuple[tuple[float, float], ..
     return tuple(out)
 
 
-def _label_for(name: str, pts: list[tuple[float, float]]) -> Label:
+def _label_for(name: str, pts: Sequence[tuple[float, float]], kind: str = "route") -> Label:
     """A label at the middle of the longest straight piece of a stretch, along it."""
     best = max(zip(pts[:-1], pts[1:], strict=True),
                key=lambda ab: math.dist(ab[0], ab[1]))
@@ -431,7 +669,7 @@ def _label_for(name: str, pts: list[tuple[float, float]]) -> Label:
         angle -= 180
     elif angle < -90:
         angle += 180
-    return Label((x1 + x2) / 2, (y1 + y2) / 2, name, round(angle, 1))
+    return Label((x1 + x2) / 2, (y1 + y2) / 2, name, round(angle, 1), kind)
 
 
 def route_street_labels(coords: Sequence[Sequence[float]],
@@ -561,6 +799,13 @@ FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 INK = "#111111"
 ROUTE = "#1d4f91"
 PLACE = "#a4002b"
+#: The basemap's colours (assetmap/static/js/basemap.js), so a printed map looks like the
+#: maps on screen.
+BASEMAP = {
+    "land": "#f4f1ea", "path": "#a0673a", "minor": "#ffffff", "minor_casing": "#c7bfb2",
+    "major": "#fcd98f", "major_casing": "#d39b4a", "near_text": "#262626",
+    "station": "#c4002f", "bus": "#b3261e",
+}
 BODY_PT = 15
 
 
@@ -784,7 +1029,7 @@ class _MapDrawer:
         from reportlab.lib.colors import HexColor, white
 
         regular, bold = _fonts()
-        d = self.spec.draw(self.width, self.height, label_char=7.0)
+        d = self.spec.draw(self.width, self.height, label_char=PDF_CHAR)
         c = self.canv
 
         def pt(x: float, y: float) -> tuple[float, float]:
@@ -793,35 +1038,26 @@ class _MapDrawer:
         c.saveState()
         frame = c.beginPath()
         frame.rect(0, 0, self.width, self.height)
-        c.setFillColor(white)
+        c.setFillColor(HexColor(BASEMAP["land"]))
         c.setStrokeColor(HexColor(INK))
         c.setLineWidth(1.2)
         c.drawPath(frame, stroke=1, fill=1)
         c.clipPath(frame, stroke=0, fill=0)
         c.setLineCap(1)
         c.setLineJoin(1)
-        self._lines(d.streets, HexColor("#8c8c8c"), 1.1, pt)
+        self._streets(d, pt)
         for route in d.routes:
             self._lines([route], white, 7.5, pt)
             self._lines([route], HexColor(ROUTE), 4.5, pt, dash=(6, 4) if d.estimated else None)
         for label in d.labels:
             x, y = pt(label.x, label.y)
-            c.saveState()
-            c.translate(x, y)
-            c.rotate(label.angle)
-            left = -c.stringWidth(label.text, bold, 11) / 2
-            for mode, colour in ((1, white), (0, HexColor(INK))):  # a white halo, then ink
-                c.saveState()  # the text render mode is graphics state: keep it to one pass
-                text = c.beginText(left, 5)
-                text.setFont(bold, 11)
-                text.setTextRenderMode(mode)
-                c.setStrokeColor(colour)
-                c.setFillColor(colour)
-                c.setLineWidth(3)
-                text.textOut(label.text)
-                c.drawText(text)
-                c.restoreState()
-            c.restoreState()
+            near = label.kind == "near"
+            self._halo_text(x, y, label.text, regular if near else bold,
+                            NEAR_LABEL_PT if near else ROUTE_LABEL_PT,
+                            angle=label.angle, rise=-3.3 if near else 5,
+                            colour=BASEMAP["near_text"] if near else INK)
+        for stop in d.stops:
+            self._stop(stop, pt, regular)
         for m in d.markers:
             x, y = pt(m.x, m.y)
             colour = HexColor(INK) if m.kind == "start" else HexColor(PLACE)
@@ -856,6 +1092,67 @@ class _MapDrawer:
         c.setFont(bold, 12)
         c.drawCentredString(nx, ny - 10, "N")
         c.restoreState()
+
+    def _streets(self, d: MapDrawing, pt: Any) -> None:
+        """Streets as the basemap draws them: dashed brown paths, white streets with a grey
+        casing, main roads in yellow with an orange casing."""
+        from reportlab.lib.colors import HexColor
+
+        self._lines(d.lines_of("path"), HexColor(BASEMAP["path"]), 0.7, pt, dash=(2, 1.5))
+        self._lines(d.lines_of("service"), HexColor(BASEMAP["minor_casing"]), 1.6, pt)
+        self._lines(d.lines_of("minor"), HexColor(BASEMAP["minor_casing"]), 3.4, pt)
+        self._lines(d.lines_of("major"), HexColor(BASEMAP["major_casing"]), 5.0, pt)
+        self._lines(d.lines_of("service"), HexColor(BASEMAP["minor"]), 0.8, pt)
+        self._lines(d.lines_of("minor"), HexColor(BASEMAP["minor"]), 2.2, pt)
+        self._lines(d.lines_of("major"), HexColor(BASEMAP["major"]), 3.6, pt)
+
+    def _halo_text(self, x: float, y: float, text: str, font: str, size: float, *,
+                   angle: float = 0.0, rise: float = 0.0, colour: str = INK,
+                   anchor: str = "middle") -> None:
+        """Text with a white halo, so it reads over streets and the route."""
+        from reportlab.lib.colors import HexColor, white
+
+        c = self.canv
+        c.saveState()
+        c.translate(x, y)
+        c.rotate(angle)
+        width = c.stringWidth(text, font, size)
+        left = {"middle": -width / 2, "start": 0.0, "end": -width}[anchor]
+        for mode, ink in ((1, white), (0, HexColor(colour))):  # a white halo, then ink
+            c.saveState()  # the text render mode is graphics state: keep it to one pass
+            t = c.beginText(left, rise)
+            t.setFont(font, size)
+            t.setTextRenderMode(mode)
+            c.setStrokeColor(ink)
+            c.setFillColor(ink)
+            c.setLineWidth(3)
+            t.textOut(text)
+            c.drawText(t)
+            c.restoreState()
+        c.restoreState()
+
+    def _stop(self, stop: StopMark, pt: Any, font: str) -> None:
+        """A station (a ring) or a bus stop (a dot), coloured as on the basemap, and named."""
+        from reportlab.lib.colors import HexColor, white
+
+        c = self.canv
+        x, y = pt(stop.x, stop.y)
+        colour = HexColor(BASEMAP["station" if stop.kind == "station" else "bus"])
+        if stop.kind == "station":
+            c.setStrokeColor(colour)
+            c.setFillColor(white)
+            c.setLineWidth(2.4)
+            c.circle(x, y, 5, stroke=1, fill=1)
+            c.setFillColor(colour)
+            c.rect(x - 6.5, y - 1.1, 13, 2.2, stroke=0, fill=1)
+        else:
+            c.setStrokeColor(white)
+            c.setLineWidth(1.5)
+            c.setFillColor(colour)
+            c.circle(x, y, 3.8, stroke=1, fill=1)
+        if stop.text:
+            tx, ty = pt(stop.text_x, stop.text_y)
+            self._halo_text(tx, ty, stop.text, font, NEAR_LABEL_PT, anchor=stop.anchor)
 
     def _tag(self, x: float, y: float, text: str, font: str) -> None:
         from reportlab.lib.colors import HexColor, white

@@ -87,6 +87,15 @@ CROSSING = "crossing"
 SIDEWALK_MATCH_M = 30.0
 #: Named ways that are not streets a pavement runs beside.
 _NOT_BESIDE = frozenset({"footway", "path", "steps", "cycleway"})
+#: What a street is, for drawing it the way the basemap does (``assetmap/maps/profile.lua``).
+STREET_KINDS = ("minor", "major", "service", "path")
+_KIND_OF = {
+    **dict.fromkeys(("trunk", "trunk_link", "primary", "primary_link", "secondary",
+                     "secondary_link"), "major"),
+    "service": "service",
+    **dict.fromkeys(("footway", "path", "pedestrian", "steps", "cycleway", "bridleway", "track",
+                     "corridor", "crossing"), "path"),
+}
 
 
 class WalkingNetworkError(AssetMapError, ValueError):
@@ -120,6 +129,7 @@ class Street:
 
     label: str
     named: bool  # a real name, worth putting on a map or in "turn onto ..."
+    kind: str = "minor"  # one of STREET_KINDS: how a map draws it
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,7 +144,8 @@ class WalkGraph:
 
     Street labels: ``edge_street[e]`` indexes the street table (-1 for the zero-length joins
     that stand for a step barrier). The table is UTF-8 text, ``street_text[street_indptr[i]:
-    street_indptr[i + 1]]``, with ``street_named[i]``: flat arrays, so the cache needs no pickle.
+    street_indptr[i + 1]]``, with ``street_named[i]`` and ``street_kind[i]`` (an index into
+    :data:`STREET_KINDS`): flat arrays, so the cache needs no pickle.
     """
 
     meta: GraphMeta
@@ -160,6 +171,7 @@ class WalkGraph:
     street_text: np.ndarray
     street_indptr: np.ndarray
     street_named: np.ndarray
+    street_kind: np.ndarray
 
     @property
     def n_nodes(self) -> int:
@@ -189,8 +201,9 @@ class WalkGraph:
         """The street table, decoded once."""
         text = self.street_text.tobytes()
         ptr = self.street_indptr.tolist()
-        return tuple(Street(text[lo:hi].decode(), bool(named)) for lo, hi, named in
-                     zip(ptr[:-1], ptr[1:], self.street_named.tolist(), strict=True))
+        return tuple(Street(text[lo:hi].decode(), bool(named), STREET_KINDS[kind])
+                     for lo, hi, named, kind in zip(ptr[:-1], ptr[1:], self.street_named.tolist(),
+                                                    self.street_kind.tolist(), strict=True))
 
     def street(self, edge: int) -> Street | None:
         """What an edge is called (None for an edge that is only a step join, or edge -1)."""
@@ -296,12 +309,14 @@ class _Way:
 
 def way_street(tags: Any) -> Street:
     """A way's label before pavements are matched to their streets."""
-    if tags.get("footway") == "crossing" or tags.get("highway") == "crossing":
-        return Street(CROSSING, False)
+    highway = tags.get("highway") or ""
+    kind = _KIND_OF.get(highway, "minor")
+    if tags.get("footway") == "crossing" or highway == "crossing":
+        return Street(CROSSING, False, "path")
     name = tags.get("name")
     if name:
-        return Street(name, True)
-    return Street(UNNAMED_LABELS.get(tags.get("highway") or "", "the road"), False)
+        return Street(name, True, kind)
+    return Street(UNNAMED_LABELS.get(highway, "the road"), False, kind)
 
 
 class _StreetTable:
@@ -309,7 +324,7 @@ class _StreetTable:
 
     def __init__(self) -> None:
         self.index: dict[Street, int] = {}
-        self.named_points: list[tuple[float, float, int]] = []  # along named streets
+        self.named_points: list[tuple[float, float, Street]] = []  # along named streets
         self.sidewalks: list[tuple[list[_Way], float, float]] = []
 
     def add(self, street: Street) -> int:
@@ -324,7 +339,7 @@ class _StreetTable:
             return
         if street.named and tags.get("highway") not in _NOT_BESIDE:
             for piece in pieces:
-                self.named_points.extend(_densify(piece.lat, piece.lon, number))
+                self.named_points.extend(_densify(piece.lat, piece.lon, street))
         elif not street.named and tags.get("footway") == "sidewalk":
             mid = pieces[0]
             k = len(mid.lat) // 2
@@ -343,8 +358,10 @@ class _StreetTable:
         for pieces, lat, lon in self.sidewalks:
             dist, nearest = tree.query((lon * kx, lat * ky))
             if dist <= SIDEWALK_MATCH_M:
+                beside = self.named_points[nearest][2]
+                number = self.add(Street(beside.label, True, "path"))  # named, drawn as a path
                 for piece in pieces:
-                    piece.street = self.named_points[nearest][2]
+                    piece.street = number
 
     def arrays(self, edge_street: np.ndarray) -> dict[str, np.ndarray]:
         """The table as flat arrays, keeping only the streets some edge is on (an extract is
@@ -360,18 +377,20 @@ class _StreetTable:
             "street_indptr": np.concatenate([[0], np.cumsum([len(e) for e in encoded])]
                                             ).astype(np.int64),
             "street_named": np.array([table[i].named for i in used.tolist()], bool),
+            "street_kind": np.array([STREET_KINDS.index(table[i].kind) for i in used.tolist()],
+                                    np.uint8),
         }
 
 
-def _densify(lat: np.ndarray, lon: np.ndarray, number: int,
-             step_m: float = 10.0) -> list[tuple[float, float, int]]:
+def _densify(lat: np.ndarray, lon: np.ndarray, street: Street,
+             step_m: float = 10.0) -> list[tuple[float, float, Street]]:
     """Points every ``step_m`` along a way, for matching pavements to it."""
-    out: list[tuple[float, float, int]] = []
+    out: list[tuple[float, float, Street]] = []
     for la1, lo1, la2, lo2 in zip(lat[:-1], lon[:-1], lat[1:], lon[1:], strict=True):
         pieces = max(1, int(haversine_m(la1, lo1, la2, lo2) // step_m))
         out.extend((float(la1 + (la2 - la1) * i / pieces), float(lo1 + (lo2 - lo1) * i / pieces),
-                    number) for i in range(pieces))
-    out.append((float(lat[-1]), float(lon[-1]), number))
+                    street) for i in range(pieces))
+    out.append((float(lat[-1]), float(lon[-1]), street))
     return out
 
 
@@ -662,7 +681,7 @@ _ARRAY_FIELDS = (
     "node_lat", "node_lon", "node_osm_id", "node_component", "indptr", "indices", "weights",
     "csr_edge", "edge_u", "edge_v", "edge_metres", "edge_has_steps", "geom_indptr", "geom_lat",
     "geom_lon", "geom_cum", "hull_lon", "hull_lat", "edge_street", "street_text",
-    "street_indptr", "street_named",
+    "street_indptr", "street_named", "street_kind",
 )
 
 

@@ -729,6 +729,14 @@ def _fill_small_holes(shape: Any, min_area: float) -> Any:
     return shapely.union_all(polys)
 
 
+def edges_in_box(graph: WalkGraph, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Ids of every edge with a vertex inside `box` (min_lon, min_lat, max_lon, max_lat)."""
+    min_lon, min_lat, max_lon, max_lat = box
+    inside = ((graph.geom_lat >= min_lat) & (graph.geom_lat <= max_lat)
+              & (graph.geom_lon >= min_lon) & (graph.geom_lon <= max_lon))
+    return np.unique(graph.vertex_edge[inside])
+
+
 def streets_in_box(graph: WalkGraph, box: tuple[float, float, float, float], *,
                    max_edges: int | None = None) -> list[tuple[np.ndarray, np.ndarray]] | None:
     """(lats, lons) of every walkable street with a vertex inside `box` (min_lon, min_lat,
@@ -736,10 +744,7 @@ def streets_in_box(graph: WalkGraph, box: tuple[float, float, float, float], *,
 
     None when the box holds more than `max_edges` streets (a map should zoom in first).
     """
-    min_lon, min_lat, max_lon, max_lat = box
-    inside = ((graph.geom_lat >= min_lat) & (graph.geom_lat <= max_lat)
-              & (graph.geom_lon >= min_lon) & (graph.geom_lon <= max_lon))
-    edges = np.unique(graph.vertex_edge[inside])
+    edges = edges_in_box(graph, box)
     if max_edges is not None and len(edges) > max_edges:
         return None
     return [graph.edge_geometry(int(e)) for e in edges]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import shapely
 
 from assetmap.geo import haversine_m
 from assetmap.handout import sheet as ho
@@ -141,3 +142,48 @@ def test_directions_on_a_built_network_name_its_streets():
                               "Leighton Road (300 m).")
     assert [name for name, _ in ho.route_street_labels(coords, streets)] == [
         "Kentish Town Road", "Leighton Road"]
+
+
+def test_route_map_names_the_route_streets_nearby_and_the_nearest_stop():
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "osm" / "street-names.osm"
+    graph = build_graph(fixture)
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return 51.5 + y / 111195, -0.1 + x / 69220
+
+    route = Router(graph).route(*at(10, -3), *at(190, -3))
+    coords = route.geometry["coordinates"]
+    streets = graph.streets_along(route.edges)
+    spec = ho.MapSpec(graph, (coords,), ho.Place(*at(10, -3), "Start"),
+                      (ho.Place(*at(190, -3), "1"),), False,
+                      tuple(ho.route_street_labels(coords, streets)),
+                      (ho.MapStop(*at(150, -40), "bus", "Leighton Road"),
+                       ho.MapStop(*at(60, 60), "station", "Kentish Town")))
+    drawing = spec.draw(1600, 900)  # a page-wide map: room for every name
+    by_kind = {kind: [label.text for label in drawing.labels if label.kind == kind]
+               for kind in ("route", "near")}
+    # The towpath is out of view; the pavement beside the route shares its name.
+    assert by_kind == {"route": ["Kentish Town Road"], "near": ["Leighton Road"]}
+    assert [(s.kind, s.text) for s in drawing.stops] == [
+        ("bus", "Bus stop Leighton Road"), ("station", "Kentish Town station")]
+    # Streets are drawn by kind, as the basemap draws them.
+    assert drawing.lines_of("major") and drawing.lines_of("minor") and drawing.lines_of("path")
+    # Nothing written over anything else, and all of it inside the map.
+    shapes = [ho._label_shape(label, 13.0) for label in drawing.labels]
+    size = 13.0 * ho.NEAR_SIZE
+    for s in drawing.stops:
+        width = len(s.text) * size
+        left = s.text_x if s.anchor == "start" else s.text_x - width
+        shapes.append(shapely.box(left, s.text_y - size, left + width, s.text_y + size * 0.3))
+    for i, a in enumerate(shapes):
+        assert shapely.box(0, 0, 1600, 900).contains(a)
+        assert not any(a.intersects(b) for b in shapes[i + 1:])
+
+
+def test_the_nearest_stop_is_always_in_view_and_named():
+    far = ho.MapStop(P0[0] + 0.004, P0[1] - 0.004, "station", "Far Town")  # ~500 m away
+    spec = ho.MapSpec(None, (_coords(P0, P1),), ho.Place(*P0, "Start"), (ho.Place(*P1, "1"),),
+                      stops=(far,))
+    (mark,) = spec.draw(1000, 560).stops
+    assert 0 < mark.x < 1000 and 0 < mark.y < 560
+    assert mark.text == "Far Town station"

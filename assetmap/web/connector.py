@@ -33,7 +33,8 @@ from assetmap.connector.pages import referral_choices
 from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
 from assetmap.freshness import assignments
-from assetmap.handout.sheet import render_pdf, session_words
+from assetmap.handout.model import session_words
+from assetmap.handout.pdf import render_pdf
 from assetmap.listings.field_words import field_words
 from assetmap.listings.query import activity_with_point
 from assetmap.listings.referral import set_referral_fields

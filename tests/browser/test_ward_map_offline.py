@@ -9,10 +9,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from assetmap.coverage import gaps as cov
 from assetmap.db import session_scope
 from assetmap.models import Area
+from assetmap.people.users import create_user
+from assetmap.walking import NetworkRegistry
+from tests.browser.conftest import WatchedPage
 from tests.coordinator.conftest import (  # noqa: F401 - the coordinators' fixtures
     KILBURN,
+    NOW,
     app,
     make_listing,
     wards,
@@ -86,4 +91,39 @@ def test_the_file_opens_offline_with_its_markers(browser, downloaded, width, hei
     # Nothing was requested but the file itself (everything else is inline), nothing failed.
     assert requested == [downloaded.as_uri()]
     assert aborted == [] and failed == [] and errors == []
+    context.close()
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1366, 900)])
+def test_the_coverage_page_downloads_a_wards_map(app, browser, live_server, make_listing,  # noqa: F811
+                                                 network, width, height):
+    make_listing("Visited lunch", checks=((30, "connector-visited"),), at=KILBURN)
+    with session_scope(app) as s:
+        cov.run(s, NetworkRegistry(network), now=NOW, minutes=15)
+        create_user(s, email="coord@example.org", role="coordinator",
+                    password="correct horse battery")
+    context = browser.new_context(viewport={"width": width, "height": height},
+                                  accept_downloads=True)
+    watched = WatchedPage(context.new_page(), live_server)
+    page = watched.page
+    page.goto(live_server + "/login")
+    page.fill("input[name=email]", "coord@example.org")
+    page.fill("input[name=password]", "correct horse battery")
+    page.click("button[type=submit]")
+    page.goto(live_server + "/coordinator/coverage")
+    assert page.locator("table.coverage tbody tr").count() == 18
+    links = page.locator(".ward-maps a")
+    assert links.count() == 18
+    # The table scrolls inside its box on a phone instead of widening the page.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"coverage-{width}.png"), full_page=True)
+    page.locator("#share-heading").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / f"coverage-share-{width}.png"))
+    with page.expect_download() as info:
+        page.click(".ward-maps a:has-text(\"Download Kilburn's map\")")
+    download = info.value
+    assert download.suggested_filename == "kilburn-map.html"
+    assert "Visited lunch" in Path(download.path()).read_text(encoding="utf-8")
+    assert watched.foreign_requests() == []
     context.close()

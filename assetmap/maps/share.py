@@ -2,8 +2,9 @@
 which opens offline and fetches nothing from another host.
 
 Built with folium, whose maps link Leaflet, jQuery and Bootstrap from CDNs and draw tiles from
-the internet: here the map has no tile layer and no CDN links (`_OfflineMap`), and Leaflet's
-JS and CSS (the copy the app serves from `static/vendor/leaflet`, its images as data: URIs),
+the internet: here the map has no tile layer and no CDN links (`OfflineMap` in `_folium`), and
+Leaflet's JS and CSS (the copy the app serves from `static/vendor/leaflet`, its images as data:
+URIs),
 the app's marker style (`static/css/maps.css`), the ward's outline, its streets (from the
 walking network, when one covers the ward) and its listings are all written into the file.
 

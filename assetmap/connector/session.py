@@ -21,7 +21,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from assetmap import values
 from assetmap.connector.remote import find_remote
-from assetmap.connector.transport import stop_index
 from assetmap.errors import NotFound, ScheduleError, ValidationError, ValidationErrors
 from assetmap.freshness.due import refresh
 from assetmap.freshness.rules import STATE_LABELS
@@ -163,10 +162,9 @@ def search(session: Session, service: WalkingService, form: SearchForm, *, data_
     outcome.result = result
     outcome.origin_words = _origin_words(query)
     outcome.matches = enrich(session, result.matches, now=now)
-    stops = stop_index(service.registry.cache_dir, result.network)
     for m in outcome.matches:
-        m["getting_there"] = stops.nearest(m["venue"]["lat"], m["venue"]["lon"]) \
-            if stops is not None and m.get("venue") else []
+        m["getting_there"] = service.getting_there(m["venue"]["lat"], m["venue"]["lon"],
+                                                   query.pace) if m.get("venue") else []
     result.remote = find_remote(session, query, now=now)
     outcome.remote = enrich(session, result.remote, now=now)
     return outcome
@@ -680,9 +678,7 @@ def build_handout(session: Session, service: WalkingService, ids: Sequence[int],
                 _name, router = service.router_for(lat, lon)
                 spec = ho.MapSpec(router.graph if router else None, (), None, (place,))
         if lat is not None and lon is not None:
-            name, _router = service.router_for(lat, lon)
-            stops = stop_index(service.registry.cache_dir, name)
-            data["getting_there"] = stops.nearest(lat, lon) if stops is not None else []
+            data["getting_there"] = service.getting_there(lat, lon, pace)
         plans.append(plan)
         items.append(ho.HandoutItem(
             number, data, tuple(ho.session_words(s) for s in data["next_sessions"]),

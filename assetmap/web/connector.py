@@ -87,6 +87,7 @@ def _signed_in():
 def _choices() -> dict:
     return {"DAYS": DAYS, "TIMES": TIMES, "PACES": list(PACES), "PACE_LABELS": PACE_LABELS,
             "CATEGORIES": vocab.CATEGORIES, "TAGS": vocab.SUITABILITY_TAGS,
+            "NEEDS": vocab.NEEDS,
             "CHECKS": svc.CHECKS, "QUESTIONS": svc.QUESTIONS, "ANSWERS": svc.ANSWERS,
             "attribution": ATTRIBUTION, **referral_choices()}
 

@@ -170,6 +170,23 @@ def search(session: Session, service: WalkingService, form: SearchForm, *, data_
     return outcome
 
 
+def why_words(match: Mapping[str, Any]) -> str:
+    """A result's reasons as the page says them: "Why: 9 min walk …; freshness: …"."""
+    return f"Why: {'; '.join(match['why'])}."
+
+
+def result_now(session: Session, service: WalkingService, form: SearchForm,
+               activity_id: int, *, data_dir: Path, now: datetime) -> dict | None:
+    """One listing as the connector's search shows it now (after a visit changed its
+    standing): the same search, so its "why" is exactly what a reload would show. None when
+    there is no search or the listing is no longer in it."""
+    if not form.has_where:
+        return None
+    outcome = search(session, service, form, data_dir=data_dir, now=now)
+    return next((m for m in [*outcome.matches, *outcome.remote] if m["id"] == activity_id),
+                None)
+
+
 def _origin_words(query: MatchQuery) -> str:
     if query.origin_method == "postcode":
         return query.postcode or ""

@@ -8,6 +8,8 @@ lives in the browser's sessionStorage; pages that carry an origin are sent ``no-
 from __future__ import annotations
 
 import math
+from datetime import datetime
+from urllib.parse import parse_qs
 
 from flask import (
     Blueprint,
@@ -50,6 +52,7 @@ from assetmap.web.errors import wants_json
 
 bp = Blueprint("connector", __name__, url_prefix="/connector")
 bp.add_app_template_filter(field_words, "field_words")
+bp.add_app_template_filter(svc.why_words, "why_words")
 
 DAYS = (("", "Any day"), ("today", "Today"), ("mon", "Monday"), ("tue", "Tuesday"),
         ("wed", "Wednesday"), ("thu", "Thursday"), ("fri", "Friday"), ("sat", "Saturday"),
@@ -212,10 +215,27 @@ def check(activity_id: int) -> ResponseReturnValue:
                                      now)
         said = svc.endorsements(session, [activity_id], now=now).get(activity_id)
         return jsonify({"message": message, "freshness": freshness,
-                        "endorsement": said.words(now) if said else []})
+                        "endorsement": said.words(now) if said else [],
+                        "why": _why_now(activity_id, form.get("search"), now)})
     flash(message)
     return redirect(_local_path(form.get("next"))
                     or url_for("connector.activity", activity_id=activity_id))
+
+
+def _why_now(activity_id: int, search: str | None, now: datetime) -> str | None:
+    """The result's "why" in the search the check was recorded from: the search kept for
+    this session, or the page's own query string (a search opened by a link)."""
+    query = parse_qs((search or "").lstrip("?"), keep_blank_values=True)
+    args = query or search_store.recall(cookie_session)
+    if not args:
+        return None
+    try:
+        match = svc.result_now(get_session(), walking_service(current_app),
+                               svc.SearchForm.from_args(args), activity_id,
+                               data_dir=current_app.config["DATA_DIR"], now=now)
+    except ValidationError:  # the search itself is wrong; the page shows why on reload
+        return None
+    return svc.why_words(match) if match else None
 
 
 @bp.post("/activities/<int:activity_id>/report-closed")

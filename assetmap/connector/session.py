@@ -424,6 +424,13 @@ class MergeChoice:
     base: dict[str, str]
     mine: dict[str, str]
     theirs: dict[str, str]
+    #: How each side's values read, where the form's text is a code ("full" -> "Full").
+    words: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def shown(self, side: str, key: str) -> str:
+        """One side's value ("base", "mine", "theirs") as the page shows it."""
+        said = self.words.get(side)
+        return said[key] if said else getattr(self, side)[key]
 
     @property
     def name(self) -> str:
@@ -516,11 +523,12 @@ def describe_conflict(session: Session, activity: Activity, base: Mapping[str, s
     return EditConflict(activity.version, choices, theirs, changes)
 
 
-def merged_values(form: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+def merged_values(form: Mapping[str, str], groups: Sequence[tuple[str, ...]] = MERGE_GROUPS
+                  ) -> tuple[dict[str, str], list[str]]:
     """The values chosen on the conflict page, and the groups still needing a choice."""
     values: dict[str, str] = {}
     missing = []
-    for keys in MERGE_GROUPS:
+    for keys in groups:
         choice = form.get(f"choose_{keys[0]}")
         if choice not in ("mine", "theirs"):
             missing.append(keys[0])

@@ -15,6 +15,8 @@ from assetmap.referral.languages import language_names
 from assetmap.schedule import ScheduleRule, describe_all
 
 EMPTY = "(nothing)"
+COST_KIND_WORDS = {"free": "Free", "amount": "An amount", "small-fee": "A small fee",
+                   "unknown": "Not known"}
 
 FIELD_WORDS: dict[str, str] = {
     "name": "Name", "description": "What happens", "category": "Kind of activity",
@@ -65,6 +67,8 @@ def value_words(session: Session, field: str, value: Any) -> str:
         return ", ".join(language_names(value))
     if field == "service_area" and isinstance(value, list):
         return area_words(value, area_names(session, value))
+    if field == "cost_kind":
+        return COST_KIND_WORDS.get(str(value), str(value))
     if field == "mode":
         return MODE_WORDS.get(str(value), "in person").capitalize()
     if field == "schedules" and isinstance(value, list):

@@ -3,6 +3,7 @@ walking network where the venue is on it), and the "why" naming the stop."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import shutil
@@ -39,7 +40,8 @@ def stops(network, stops_file):
 
 
 def _match(client, extra: str = "") -> dict:
-    response = client.get(f"/api/v1/match?postcode={ORIGIN}&minutes=20&limit=200{extra}")
+    response = client.get(f"/api/v1/match?postcode={ORIGIN}&limit=200{extra}"
+                          + ("" if "minutes=" in extra else "&minutes=20"))
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()
 
@@ -125,3 +127,17 @@ def test_the_connector_page_offers_the_need_and_says_the_stop(client, connector,
                                     "needs": "near-bus-stop"})
     html = client.get("/connector").get_data(as_text=True)
     assert re.search(r"Bus stop [^<]+, \d min from the door", html)
+
+
+def test_the_cli_takes_the_need_too(runner, client, demo, stops, monkeypatch):
+    from assetmap.cli import main
+
+    monkeypatch.setenv("ASSETMAP_NETWORK_DIR", str(stops))
+    near = {m["name"] for m in _match(client, "&needs=near-bus-stop&minutes=15")["matches"]}
+    result = runner.invoke(main, ["match", "--postcode", ORIGIN, "--minutes", "15",
+                                  "--needs", "near-bus-stop", "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert {m["name"] for m in body["matches"]} == near and near
+    bad = runner.invoke(main, ["match", "--postcode", ORIGIN, "--needs", "near-a-tram"])
+    assert bad.exit_code == 2 and "needs" in bad.output

@@ -21,7 +21,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from assetmap import values
 from assetmap.connector.remote import find_remote
-from assetmap.connector.transport import stop_index
 from assetmap.errors import NotFound, ScheduleError, ValidationError, ValidationErrors
 from assetmap.freshness.due import refresh
 from assetmap.freshness.rules import STATE_LABELS
@@ -165,13 +164,29 @@ def search(session: Session, service: WalkingService, form: SearchForm, *, data_
     outcome.result = result
     outcome.origin_words = _origin_words(query)
     outcome.matches = enrich(session, result.matches, now=now)
-    stops = stop_index(service.registry.cache_dir, result.network)
     for m in outcome.matches:
-        m["getting_there"] = stops.nearest(m["venue"]["lat"], m["venue"]["lon"]) \
-            if stops is not None and m.get("venue") else []
+        m["getting_there"] = service.getting_there(m["venue"]["lat"], m["venue"]["lon"],
+                                                   query.pace) if m.get("venue") else []
     result.remote = find_remote(session, query, now=now)
     outcome.remote = enrich(session, result.remote, now=now)
     return outcome
+
+
+def why_words(match: Mapping[str, Any]) -> str:
+    """A result's reasons as the page says them: "Why: 9 min walk …; freshness: …"."""
+    return f"Why: {'; '.join(match['why'])}."
+
+
+def result_now(session: Session, service: WalkingService, form: SearchForm,
+               activity_id: int, *, data_dir: Path, now: datetime) -> dict | None:
+    """One listing as the connector's search shows it now (after a visit changed its
+    standing): the same search, so its "why" is exactly what a reload would show. None when
+    there is no search or the listing is no longer in it."""
+    if not form.has_where:
+        return None
+    outcome = search(session, service, form, data_dir=data_dir, now=now)
+    return next((m for m in [*outcome.matches, *outcome.remote] if m["id"] == activity_id),
+                None)
 
 
 def _origin_words(query: MatchQuery) -> str:
@@ -411,6 +426,13 @@ class MergeChoice:
     base: dict[str, str]
     mine: dict[str, str]
     theirs: dict[str, str]
+    #: How each side's values read, where the form's text is a code ("full" -> "Full").
+    words: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def shown(self, side: str, key: str) -> str:
+        """One side's value ("base", "mine", "theirs") as the page shows it."""
+        said = self.words.get(side)
+        return said[key] if said else getattr(self, side)[key]
 
     @property
     def name(self) -> str:
@@ -503,11 +525,12 @@ def describe_conflict(session: Session, activity: Activity, base: Mapping[str, s
     return EditConflict(activity.version, choices, theirs, changes)
 
 
-def merged_values(form: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+def merged_values(form: Mapping[str, str], groups: Sequence[tuple[str, ...]] = MERGE_GROUPS
+                  ) -> tuple[dict[str, str], list[str]]:
     """The values chosen on the conflict page, and the groups still needing a choice."""
     values: dict[str, str] = {}
     missing = []
-    for keys in MERGE_GROUPS:
+    for keys in groups:
         choice = form.get(f"choose_{keys[0]}")
         if choice not in ("mine", "theirs"):
             missing.append(keys[0])
@@ -673,19 +696,18 @@ def build_handout(session: Session, service: WalkingService, ids: Sequence[int],
         plan = spec = None
         if lat is not None and lon is not None:
             place = Place(lat, lon, str(number))
-            name, router = service.router_for(lat, lon)
-            stops = stop_index(service.registry.cache_dir, name)
-            data["getting_there"] = stops.nearest(lat, lon) if stops is not None else []
+            data["getting_there"] = service.getting_there(lat, lon, pace)
             near = tuple(MapStop(s["lat"], s["lon"], s["kind"], s["name"]) for s in
                          sorted(data["getting_there"], key=lambda s: s["metres"]))
             if origin is not None:
                 plan = plan_walk(service, origin, lat, lon, pace, _destination(activity))
                 spec = MapSpec(plan.graph, (plan.coords,),
-                                  Place(origin.lat, origin.lon, "Start"), (place,),
-                                  plan.walk.estimated, tuple(plan.labels), near)
+                               Place(origin.lat, origin.lon, "Start"), (place,),
+                               plan.walk.estimated, tuple(plan.labels), near)
             else:
+                _name, router = service.router_for(lat, lon)
                 spec = MapSpec(router.graph if router else None, (), None, (place,),
-                                  stops=near)
+                               stops=near)
         plans.append(plan)
         items.append(HandoutItem(
             number, data, tuple(session_words(s) for s in data["next_sessions"]),

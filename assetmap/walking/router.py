@@ -534,6 +534,45 @@ class Router:
         metres[metres > reach.limit_m] = np.inf
         return metres, metres / reach.pace.metres_per_minute
 
+    def walks_to_nearest(self, sources: SnapBatch, targets: SnapBatch,
+                         limit_m: float) -> np.ndarray:
+        """Metres from each target to the nearest source (inf beyond ``limit_m``), walked on
+        the network: one bounded Dijkstra from every source at once, through a virtual node
+        joined to both ends of each source's edge (as :meth:`reach` does for one origin)."""
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import dijkstra
+
+        if sources.avoid_steps != targets.avoid_steps:
+            raise ValueError("sources and targets were snapped for different step rules")
+        profile = self._profile(sources.avoid_steps)
+        n, end = profile.n, int(profile.indptr[profile.n])
+        ok = np.flatnonzero(np.isfinite(sources.to_u) & np.isfinite(sources.to_v))
+        cols = np.concatenate([sources.u[ok], sources.v[ok]]).astype(np.int32)
+        dist = np.concatenate([sources.to_u[ok], sources.to_v[ok]])
+        order = np.lexsort((dist, cols))  # one entry per node: the shortest join
+        cols, dist = cols[order], dist[order]
+        first = np.ones(len(cols), bool)
+        first[1:] = cols[1:] != cols[:-1]
+        cols, dist = cols[first], dist[first]
+        matrix = csr_matrix(
+            (np.concatenate([profile.weights[:end], dist]),
+             np.concatenate([profile.indices[:end], cols]),
+             np.concatenate([profile.indptr[:n + 1], [end + len(cols)]]).astype(np.int32)),
+            shape=(n + 1, n + 1))
+        node = dijkstra(matrix, directed=True, indices=n, limit=limit_m)[:n]
+        metres = np.minimum(node[targets.u] + targets.to_u, node[targets.v] + targets.to_v)
+        by_edge: dict[int, list[int]] = {}
+        for source in ok.tolist():
+            by_edge.setdefault(int(sources.edge[source]), []).append(source)
+        for target in np.flatnonzero(np.isin(targets.edge, list(by_edge))).tolist():
+            for source in by_edge[int(targets.edge[target])]:  # one edge: walk along it
+                along = (abs(targets.offset_m[target] - sources.offset_m[source])
+                         + targets.metres[target] + sources.metres[source])
+                metres[target] = min(metres[target], along)
+        metres[~np.isfinite(targets.to_u)] = np.inf
+        metres[metres > limit_m] = np.inf
+        return metres
+
     # --- isochrone -------------------------------------------------------------------------
 
     def isochrone(

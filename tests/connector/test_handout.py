@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from assetmap.config import PROJECT_ROOT
-from assetmap.connector.transport import build_stops
+from assetmap.walking.stops import build_stops
 from tests.conftest import csrf_token
 from tests.connector.conftest import ORIGIN, search_ids
 

@@ -250,38 +250,6 @@
     return box;
   }
 
-  function loadStreets() {
-    // The walking network's streets under the map when there is no basemap, a cell at a time.
-    if (!mapEl.dataset.streets || mapEl.dataset.basemapDrawn || map.getZoom() < 14) { return; }
-    var b = map.getBounds();
-    var cell = 0.02;
-    for (var x = Math.floor(b.getWest() / cell); x * cell < b.getEast(); x++) {
-      for (var y = Math.floor(b.getSouth() / cell); y * cell < b.getNorth(); y++) {
-        var key = x + ":" + y;
-        if (loadStreets.done[key]) { continue; }
-        loadStreets.done[key] = true;
-        var bbox = [x * cell, y * cell, (x + 1) * cell, (y + 1) * cell].map(function (v) {
-          return v.toFixed(2);
-        }).join(",");
-        fetch(mapEl.dataset.streets + "?bbox=" + bbox, {
-          credentials: "same-origin", headers: { "Accept": "application/json" }
-        })
-          .then(function (r) { return r.ok ? r.json() : { features: [] }; })
-          .catch(function () { return { features: [] }; })  // streets are a backdrop: do without
-          .then(function (body) {
-            var lines = body.features.length ? body.features[0].geometry.coordinates : [];
-            lines.forEach(function (line) {
-              var latlngs = line.map(function (c) { return [c[1], c[0]]; });
-              L.polyline(latlngs, {
-                renderer: loadStreets.renderer, color: "#9a9a9a", weight: 1.6, interactive: false
-              }).addTo(map);
-            });
-          });
-      }
-    }
-  }
-  loadStreets.done = {};
-
   function setMarkerState(id, state) {
     var marker = markers[id];
     if (marker) { marker.setStyle({ fillColor: COLOURS[state] || "#333333" }); }
@@ -334,12 +302,6 @@
       markerZoomAnimation: false
     }));
     if (window.AssetMapBasemap) { AssetMapBasemap.add(map, mapEl); }
-    map.attributionControl.addAttribution("Streets © OpenStreetMap contributors (ODbL)");
-    map.createPane("streets");
-    map.getPane("streets").style.zIndex = 350;
-    map.getPane("streets").style.pointerEvents = "none";
-    loadStreets.renderer = L.canvas({ pane: "streets" });
-    map.on("moveend", loadStreets);
     routeLayer = L.layerGroup().addTo(map);
 
     map.on("click", function (event) {
@@ -394,7 +356,6 @@
       mapEl.dataset.markerCount = String(ids.length);
       mapEl.dataset.markerIds = ids.join(",");  // set last: the map is drawn and settled
     }
-    loadStreets();
 
     Array.prototype.forEach.call(document.querySelectorAll(".show-route"), function (button) {
       button.hidden = false;

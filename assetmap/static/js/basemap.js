@@ -73,9 +73,15 @@
         ])
       };
     };
+    // Label order is priority: where labels collide the earlier rule wins. Stations, then
+    // main road names (the street a shop or surgery is on is the first thing said in
+    // directions), then landmarks, then side streets.
     var label = [
       transitText("tube", 12, 14), transitText("rail", 12, 14), transitText("tram", 13, 13),
       transitText("bus", 17, 12),
+      { dataLayer: "roads", filter: is("class", ["major"]), minzoom: 13,
+        symbolizer: new P.LineLabelSymbolizer({ maxLabelChars: 40, font: font(13, 700), fill: "#1a1a1a",
+          stroke: "#ffffff", width: 3 }) },
       { dataLayer: "landmarks", minzoom: 16,
         symbolizer: new P.GroupSymbolizer([
           new P.CircleSymbolizer({ radius: 4,
@@ -84,9 +90,6 @@
           new P.OffsetTextSymbolizer({ font: font(12, 600), fill: "#3b2a55", stroke: "#ffffff",
             width: 3, offsetX: 6, offsetY: 4, labelProps: ["name"] })
         ]) },
-      { dataLayer: "roads", filter: is("class", ["major"]), minzoom: 13,
-        symbolizer: new P.LineLabelSymbolizer({ maxLabelChars: 40, font: font(13, 700), fill: "#1a1a1a",
-          stroke: "#ffffff", width: 3 }) },
       { dataLayer: "roads", filter: is("class", ["minor"]), minzoom: 15,
         symbolizer: new P.LineLabelSymbolizer({ maxLabelChars: 40, font: font(12, 400), fill: "#262626",
           stroke: "#ffffff", width: 3 }) },

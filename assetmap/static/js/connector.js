@@ -9,8 +9,21 @@
   var MAX_SHORTLIST = 10;
   var COLOURS = {
     "fresh": "#1b7f3b", "due-soon": "#8a6d00", "stale": "#b34700",
-    "very-stale": "#a4002b", "possibly-closed": "#5c5c5c", "unknown": "#5c5c5c"
+    "very-stale": "#a4002b", "possibly-closed": "#4d4d4d", "unknown": "#ffffff"
   };
+
+  /* A marker's look for its freshness state. Not by colour alone: "never checked" is a hollow
+     ring with a dashed dark edge, "possibly closed" a solid dark grey dot (the legend shows
+     the same). The chosen result is larger with a thick dark edge. */
+  function markerStyle(state, chosen) {
+    var never = state === "unknown";
+    return {
+      radius: chosen ? 13 : 10, weight: chosen ? 4 : 3, fillOpacity: 1,
+      fillColor: COLOURS[state] || "#333333",
+      color: chosen || never ? "#111111" : "#ffffff",
+      dashArray: never && !chosen ? "4 3" : null
+    };
+  }
   var tokenMeta = document.querySelector('meta[name="csrf-token"]');
   var csrfToken = tokenMeta ? tokenMeta.getAttribute("content") : "";
 
@@ -252,7 +265,10 @@
 
   function setMarkerState(id, state) {
     var marker = markers[id];
-    if (marker) { marker.setStyle({ fillColor: COLOURS[state] || "#333333" }); }
+    if (marker) {
+      marker.state = state;
+      marker.setStyle(markerStyle(state, marker.chosen));
+    }
   }
 
   function select(id) {
@@ -262,8 +278,9 @@
     var li = resultItem(id);
     if (li) { li.classList.add("selected"); }
     Object.keys(markers).forEach(function (key) {
-      markers[key].setStyle(key === String(id) ? { radius: 13, color: "#111111", weight: 4 }
-                                               : { radius: 10, color: "#ffffff", weight: 3 });
+      var marker = markers[key];
+      marker.chosen = key === String(id);
+      marker.setStyle(markerStyle(marker.state, marker.chosen));
     });
   }
 
@@ -332,10 +349,9 @@
       });
       var layers = [];
       data.matches.forEach(function (m) {
-        var marker = L.circleMarker([m.lat, m.lon], {
-          radius: 10, weight: 3, color: "#ffffff", fillOpacity: 1,
-          fillColor: COLOURS[m.state] || "#333333", className: "result-marker"
-        });
+        var marker = L.circleMarker([m.lat, m.lon],
+          L.extend(markerStyle(m.state, false), { className: "result-marker" }));
+        marker.state = m.state;
         marker.bindPopup(function () { return popupFor(m); });
         marker.bindTooltip(m.name);
         markers[m.id] = marker;

@@ -30,14 +30,22 @@ class NearbyResult:
     cards: list[dict] = field(default_factory=list)
 
 
+def when_words(listing: dict) -> str:
+    """When a serialised listing next meets, as people say it ("Thursday 3 December, 10:30am
+    to 12 noon"); its schedule's own words when no session is coming; else who to ask. The
+    public page's cards say it the same way with or without a search."""
+    sessions = listing.get("next_sessions") or []
+    if sessions:
+        return session_words(sessions[0])
+    return listing.get("schedule_text") or "Ask the organiser"
+
+
 def card(match: dict) -> dict:
     """One result as the public page shows it: words, not codes."""
-    sessions = match.get("next_sessions") or []
     minutes = match["walk_minutes"]
     return {
         "id": match["id"], "name": match["name"], "category_label": match["category_label"],
-        "when": session_words(sessions[0]) if sessions else (match.get("schedule_text") or
-                                                             "Ask the organiser"),
+        "when": when_words(match),
         "schedule_text": match.get("schedule_text") or "",
         "cost": cost_in_words(match["cost"]),
         "freshness_state": match["freshness"]["state"],

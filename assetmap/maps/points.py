@@ -20,6 +20,7 @@ from assetmap.errors import ValidationError
 from assetmap.freshness.rules import STATE_LABELS, current
 from assetmap.listings.query import ActivityFilter, activities_query, filtered
 from assetmap.listings.serialize import to_feature
+from assetmap.maps.nearby import when_words
 from assetmap.models import Activity, Venue
 from assetmap.params import int_param
 from assetmap.spatial import BBox, lat_of, lon_of
@@ -89,8 +90,11 @@ def _nearest_items(session: Session, view: MapView, lat, lon, now: datetime,
         return []
     rows = {a.id: (a, alat, alon) for a, alat, alon in session.execute(
         activities_query(view.filter).where(Activity.id.in_(ids)))}
-    return [to_feature(rows[i][0], now=now, lat=rows[i][1], lon=rows[i][2],
-                       include_private=include_private) for i in ids if i in rows]
+    items = [to_feature(rows[i][0], now=now, lat=rows[i][1], lon=rows[i][2],
+                        include_private=include_private) for i in ids if i in rows]
+    for item in items:
+        item["properties"]["when"] = when_words(item["properties"])
+    return items
 
 
 def cell_degrees(zoom: int) -> float:

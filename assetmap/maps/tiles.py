@@ -22,7 +22,7 @@ from pathlib import Path
 
 import osmium
 
-from assetmap.errors import ConfigError, ValidationError
+from assetmap.errors import MissingProgram, ValidationError
 
 PROFILE = Path(__file__).with_name("profile.lua")
 LAYER_CONFIG = Path(__file__).with_name("config.json")
@@ -53,10 +53,13 @@ def check_name(name: str) -> str:
 
 
 def tilemaker_path() -> str:
+    """tilemaker on PATH. Without it no tiles are built, and the maps draw the walking
+    network's streets instead (web.maps.basemap_config)."""
     path = shutil.which("tilemaker")
     if not path:
-        raise ConfigError("tilemaker is not installed: apt-get install tilemaker "
-                          "(the Debian package; PyPI's 'tilemaker' is unrelated)")
+        raise MissingProgram("tilemaker is not installed: apt-get install tilemaker (the Debian "
+                             "package, not PyPI's); until then the maps draw the walking "
+                             "network's streets")
     return path
 
 

@@ -45,8 +45,8 @@ def basemap_config() -> dict:
         kind = "vector" if path.endswith((".mvt", ".pbf")) else "raster"
         return {"url": external, "kind": kind, "maxzoom": 14 if kind == "vector" else 19}
     tileset = current_tileset()
-    if tileset is None:
-        return {"url": "", "kind": "none", "maxzoom": 0}
+    if tileset is None:  # no tiles built (tilemaker missing?): the walking network's streets
+        return {"url": "", "kind": "none", "maxzoom": 0, "streets": url_for("api.streets")}
     url = url_for("maps.tile", name=tileset.name, z=0, x=0, y=0)
     url = url.replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt")
     return {"url": url, "kind": "vector", "maxzoom": tileset.maxzoom,

@@ -124,7 +124,7 @@
       .join(" · ")));
     var when = text("p", "");
     when.appendChild(text("span", "When: ", "label"));
-    when.appendChild(document.createTextNode(p.schedule_text || "Ask the organiser"));
+    when.appendChild(document.createTextNode(p.when || p.schedule_text || "Ask the organiser"));
     li.appendChild(when);
     var cost = text("p", "");
     cost.appendChild(text("span", "Cost: ", "label"));

@@ -352,5 +352,62 @@ def describe_all(rules: Iterable[ScheduleRule]) -> str:
     return "; ".join(describe(r) for r in rules)
 
 
+# -- words for people (not parsed back: `describe` is the stored form) --------------------
+
+def clock_words(at: time) -> str:
+    """'10am', '2:30pm', '12 noon', 'midnight': the one way times are said to people."""
+    if at.hour == 12 and at.minute == 0:
+        return "12 noon"
+    if at.hour == 0 and at.minute == 0:
+        return "midnight"
+    minutes = f":{at.minute:02d}" if at.minute else ""
+    return f"{at.hour % 12 or 12}{minutes}{'am' if at.hour < 12 else 'pm'}"
+
+
+def date_words(day: date) -> str:
+    """'Saturday 5 December 2026'."""
+    return f"{DAY_NAMES[DAY_CODES[day.weekday()]]} {day.day} {day:%B %Y}"
+
+
+def _times_words(rule: ScheduleRule) -> str:
+    if rule.start_time is None:
+        return ""
+    if rule.end_time is None:
+        return f"from {clock_words(rule.start_time)}"
+    return f"{clock_words(rule.start_time)} to {clock_words(rule.end_time)}"
+
+
+def rule_words(rule: ScheduleRule) -> str:
+    """'Mondays and Thursdays, 2pm to 3pm'; 'First and third Tuesday of the month, 10am to
+    12 noon'; 'Saturday 5 December 2026, 2pm to 4pm': what the public pages say."""
+    days = [DAY_NAMES[d] for d in rule.days]
+    if rule.kind == "once":
+        assert rule.on_date is not None
+        when = date_words(rule.on_date)
+    elif rule.kind == "daily" and not days:
+        when = "Every day"
+    elif rule.kind == "weekly" and rule.interval == 2:
+        when = f"Every other {_join(days)}"
+    elif rule.kind == "weekly" and rule.interval > 2:
+        when = f"Every {rule.interval} weeks on {_join(days)}"
+    elif rule.kind == "monthly" and rule.positions:
+        ordinals = _join([_ORDINAL_WORDS[p] for p in rule.positions])
+        when = f"{ordinals[0].upper()}{ordinals[1:]} {_join(days)} of the month"
+    else:
+        when = _join([d + "s" for d in days])
+    text = ", ".join(part for part in (when, _times_words(rule)) if part)
+    if rule.valid_from and rule.kind != "once":
+        text += f", from {date_words(rule.valid_from)}"
+    if rule.valid_to and rule.kind != "once":
+        text += f", until {date_words(rule.valid_to)}"
+    if rule.except_dates:
+        text += " (not on " + _join([date_words(d) for d in rule.except_dates]) + ")"
+    return text
+
+
+def schedule_words(rules: Iterable[ScheduleRule]) -> str:
+    return "; ".join(rule_words(r) for r in rules)
+
+
 def with_exceptions(rule: ScheduleRule, dates: Iterable[date]) -> ScheduleRule:
     return replace(rule, except_dates=tuple(sorted(set(rule.except_dates) | set(dates))))

@@ -63,6 +63,14 @@ METHOD_WORDS = {
     "community-suggested": "suggested by the community, approved by a coordinator",
     "imported": "from a coordinator's list",
 }
+
+
+def method_words(method: str) -> str:
+    """'By phone': a verification method in words (an unknown one as it was stored)."""
+    words = METHOD_WORDS.get(method, method)
+    return words[:1].upper() + words[1:]
+
+
 #: How much of the interval each kind of evidence earns. 0: never makes a listing fresh.
 METHOD_WEIGHTS: Mapping[str, float] = {
     "connector-visited": 1.0,

@@ -51,6 +51,12 @@ STATE_LABELS = {
     "very-stale": "Very stale", "possibly-closed": "Possibly closed",
     "unknown": "Never checked",
 }
+#: The symbol inside each state's marker on every map (public map, ward maps to share, keys):
+#: shape and symbol as well as colour, never colour alone.
+STATE_SYMBOLS: dict[str, str] = {
+    "fresh": "✓", "due-soon": "•", "stale": "!", "very-stale": "!", "possibly-closed": "×",
+    "unknown": "?",
+}
 METHOD_WORDS = {
     "source-seen": "seen in a feed",
     "community-sighted": "a community suggestion said it still runs (details not checked)",

@@ -8,10 +8,7 @@
   var el = document.getElementById("map");
   if (!el) { return; }
 
-  var STATE_SYMBOLS = {
-    "fresh": "✓", "due-soon": "•", "stale": "!", "very-stale": "!",
-    "possibly-closed": "×", "unknown": "?"
-  };
+  var STATE_SYMBOLS = JSON.parse(el.dataset.symbols);  // freshness/rules.py STATE_SYMBOLS
   var LIST_LIMIT = 25;
   var filters = {};
   try { filters = JSON.parse(el.dataset.filters || "{}"); } catch (e) { filters = {}; }

@@ -14,10 +14,12 @@ from assetmap.connector.remote import find_remote
 from assetmap.connector.transport import build_stops
 from assetmap.db import session_scope
 from assetmap.errors import ValidationError
-from assetmap.matching.rank import MatchQuery, find_matches
+from assetmap.matching.rank import MatchQuery, find_matches, origin_at
 from assetmap.models import utcnow
+from assetmap.params import int_param, list_param
+from assetmap.places.geocode import optional_lat_lon
 from assetmap.places.networks import network_ground
-from assetmap.walking import NetworkRegistry, WalkingNetworkError
+from assetmap.walking import MINUTES_RANGE, NetworkRegistry, WalkingNetworkError
 from assetmap.walking.service import walking_service
 
 
@@ -89,12 +91,14 @@ def match(postcode, lat, lon, minutes, pace, needs, interests, day, time_of_day,
           newcomers, language, as_json) -> None:
     """Activities within a walk of a postcode or point, best first, with reasons."""
     app = app_from_env()
-    args = {"postcode": postcode or "", "lat": lat or "", "lon": lon or "",
-            "minutes": minutes, "pace": pace, "needs": needs, "interests": interests,
-            "day": day or "", "time": time_of_day or "", "free": "1" if free else "0",
-            "newcomers": "1" if newcomers else "0", "language": language}
     with session_scope(app) as session:
-        query = MatchQuery.from_args(args, data_dir=app.config["DATA_DIR"], session=session)
+        origin = origin_at(session, app.config["DATA_DIR"], postcode=postcode or "",
+                           point=optional_lat_lon(lat, lon))
+        query = MatchQuery.checked(
+            origin, minutes=int_param(minutes, "minutes", default=15, low=MINUTES_RANGE[0],
+                                      high=MINUTES_RANGE[1]),
+            pace=pace, needs=list_param(needs), interests=list_param(interests), day=day,
+            time_of_day=time_of_day, free_only=free, newcomers=newcomers, language=language)
         result = find_matches(session, walking_service(app), query, now=utcnow())
         result.remote = find_remote(session, query, now=utcnow())
     if as_json:

@@ -20,6 +20,7 @@ from assetmap.params import int_param, list_param
 from assetmap.places.geocode import optional_lat_lon
 from assetmap.places.networks import network_ground
 from assetmap.walking import MINUTES_RANGE, NetworkRegistry, WalkingNetworkError
+from assetmap.walking.graph import default_name
 from assetmap.walking.service import walking_service
 
 
@@ -32,7 +33,7 @@ def network() -> None:
 @click.option("--osm", "osm_path", required=True,
               type=click.Path(dir_okay=False, path_type=Path),
               help="An OpenStreetMap extract (.osm.pbf or .osm).")
-@click.option("--name", help="Name of the network (default: the file's name).")
+@click.option("--name", help="Name of the network (default: the file's name up to its first dot).")
 @click.option("--within", "within", metavar="AREA_CODE",
               help="Keep the streets of this area (plus --margin); default: all the place's "
                    "areas, or the whole extract when none are loaded.")
@@ -45,7 +46,7 @@ def network_build(osm_path: Path, name: str | None, within: str | None, margin: 
     if not osm_path.exists():
         raise ValidationError("--osm", f"{osm_path} does not exist")
     app = app_from_env()
-    name = name or osm_path.name.split(".")[0]
+    name = name or default_name(osm_path)
     ground = None
     if not whole_extract:
         margin = app.config["NETWORK_MARGIN_M"] if margin is None else margin

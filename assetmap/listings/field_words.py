@@ -1,7 +1,12 @@
-"""A listing's fields and the form's fields as people say them: history, conflict and error
-pages never show a column name."""
+"""A listing's fields and the form's fields, and their values, as people say them: history,
+proposal, conflict and error pages never show a column name or a code."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from assetmap import vocab
+from assetmap.schedule import ScheduleRule, describe_all
 
 FIELD_WORDS: dict[str, str] = {
     "name": "Name", "description": "What happens", "category": "Kind of activity",
@@ -29,3 +34,23 @@ def field_words(name: str | None) -> str:
     if not name:
         return ""
     return FIELD_WORDS.get(name) or name.replace("_id", "").replace("_", " ").capitalize()
+
+
+def value_words(field: str, value: Any) -> str:
+    """A field's value in plain words ("" when empty): labels for categories and tags, a
+    schedule described, yes/no. One rule for history and proposals; plain text (templates
+    escape it)."""
+    if value in (None, "", [], {}):
+        return ""
+    if field == "category":
+        return vocab.CATEGORY_LABELS.get(value, str(value))
+    if field == "tags" and isinstance(value, list):
+        return ", ".join(vocab.TAG_LABELS.get(t, str(t)) for t in value)
+    if field == "schedules" and isinstance(value, list):
+        try:
+            return describe_all(ScheduleRule.from_dict(r) for r in value)
+        except (TypeError, ValueError, KeyError):  # an old record in another shape: as stored
+            return "; ".join(map(str, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

@@ -65,10 +65,15 @@ def network_build(osm_path: Path, name: str | None, within: str | None, margin: 
 
 @network.command("list")
 def network_list() -> None:
-    """The networks built so far, with the area each covers."""
-    for info in NetworkRegistry(app_from_env().config["NETWORK_DIR"]).networks():
+    """The networks built so far, with the area each covers, and any that cannot be used."""
+    registry = NetworkRegistry(app_from_env().config["NETWORK_DIR"])
+    for info in registry.networks():
         click.echo(f"{info.name}: {info.meta.n_nodes} nodes, {info.meta.n_edges} edges, "
                    f"bbox {info.meta.bbox}, from {info.meta.source}")
+    for name, why in sorted(registry.problems().items()):
+        # Not "name:" like a usable network: `make run` rebuilds what it does not list so.
+        click.echo(f"{name} is not used ({why}); run `assetmap network build --osm FILE "
+                   f"--name {name}`")
 
 
 @main.command("match")

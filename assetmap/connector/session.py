@@ -25,7 +25,9 @@ from assetmap.connector.transport import stop_index
 from assetmap.errors import NotFound, ScheduleError, ValidationError, ValidationErrors
 from assetmap.freshness.due import refresh
 from assetmap.freshness.rules import STATE_LABELS
-from assetmap.handout import sheet as ho
+from assetmap.handout.directions import Directions, directions, route_street_labels
+from assetmap.handout.drawing import MapSpec, MapStop, Place
+from assetmap.handout.model import Handout, HandoutItem, Walk, first_visit_words, session_words
 from assetmap.listings.changes import Actor, apply_changes
 from assetmap.listings.query import activity_with_point
 from assetmap.listings.serialize import activity_to_dict
@@ -169,7 +171,7 @@ def enrich(session: Session, matches: list[dict], *, now: datetime) -> list[dict
     closed = reported_closed(session, ids)
     for m in matches:
         m["endorsement"] = said.get(m["id"])
-        m["session_words"] = [ho.session_words(s, short=True) for s in m["next_sessions"]]
+        m["session_words"] = [session_words(s, short=True) for s in m["next_sessions"]]
         m["cost_words"] = cost_in_words(m["cost"])
         if m["id"] in closed:
             m["freshness"] = closed_freshness(m["freshness"], closed[m["id"]], now)
@@ -601,33 +603,34 @@ def parse_ids(raw: Sequence[str]) -> list[int]:
 @dataclass
 class WalkPlan:
     coords: list[list[float]]
-    walk: ho.Walk
-    directions: ho.Directions
+    walk: Walk
+    directions: Directions
     labels: list[tuple[str, list[tuple[float, float]]]]
     graph: Any
 
 
 def plan_walk(service: WalkingService, origin: Origin, lat: float, lon: float, pace: str,
-              destination: str, *, data_dir: Path) -> WalkPlan:
-    """Route, directions and the street names to put on a map, from origin to a venue."""
+              destination: str) -> WalkPlan:
+    """Route, directions and the street names to put on a map, from origin to a venue
+    (the names are the network's own edge labels)."""
     mpm = PACES[pace].metres_per_minute
     router, route = service.route_or_estimate(origin.lat, origin.lon, lat, lon, pace)
     coords = route.geometry["coordinates"]
-    index = (ho.street_index_for(router.graph, data_dir)
-             if router is not None and not route.estimated else None)
-    walk = ho.Walk(route.metres, route.minutes, pace, route.estimated)
-    steps = ho.directions(coords, destination=destination, metres_per_minute=mpm,
-                          estimated=route.estimated, index=index)
+    streets = (router.graph.streets_along(route.edges)
+               if router is not None and not route.estimated else None)
+    walk = Walk(route.metres, route.minutes, pace, route.estimated)
+    steps = directions(coords, destination=destination, metres_per_minute=mpm,
+                          estimated=route.estimated, streets=streets)
     if router is None:
         return WalkPlan(coords, walk, steps, [], None)
-    return WalkPlan(coords, walk, steps, ho.route_street_labels(coords, index), router.graph)
+    return WalkPlan(coords, walk, steps, route_street_labels(coords, streets), router.graph)
 
 
 def route_feature(session: Session, service: WalkingService, origin: Origin, activity_id: int,
-                  pace: str, *, data_dir: Path) -> dict:
+                  pace: str) -> dict:
     """The walking route to one listing as GeoJSON, with written directions."""
     activity, lat, lon = _located(session, activity_id)
-    plan = plan_walk(service, origin, lat, lon, pace, _destination(activity), data_dir=data_dir)
+    plan = plan_walk(service, origin, lat, lon, pace, _destination(activity))
     return {"type": "Feature", "geometry": {"type": "LineString", "coordinates": plan.coords},
             "properties": {"activity_id": activity_id, "metres": round(plan.walk.metres),
                            "minutes": round(plan.walk.minutes, 1), "pace": pace,
@@ -636,48 +639,48 @@ def route_feature(session: Session, service: WalkingService, origin: Origin, act
 
 
 def build_handout(session: Session, service: WalkingService, ids: Sequence[int], *,
-                  origin: Origin | None, pace: str, layout: str, data_dir: Path,
-                  now: datetime) -> ho.Handout:
+                  origin: Origin | None, pace: str, layout: str,
+                  now: datetime) -> Handout:
     """The shortlist as a handout: public listing fields only, never private notes."""
     if layout not in ("pages", "sheet"):
         raise ValidationError("layout", f"unknown layout {layout!r}", allowed=["pages", "sheet"])
-    items: list[ho.HandoutItem] = []
+    items: list[HandoutItem] = []
     plans: list[WalkPlan | None] = []
     for number, activity_id in enumerate(ids, start=1):
         activity, lat, lon = _located(session, activity_id, need_venue=False)
         data = activity_to_dict(activity, now=now, lat=lat, lon=lon, sessions=3)
         plan = spec = None
         if lat is not None and lon is not None:
-            place = ho.Place(lat, lon, str(number))
-            if origin is not None:
-                plan = plan_walk(service, origin, lat, lon, pace, _destination(activity),
-                                 data_dir=data_dir)
-                spec = ho.MapSpec(plan.graph, (plan.coords,),
-                                  ho.Place(origin.lat, origin.lon, "Start"), (place,),
-                                  plan.walk.estimated, tuple(plan.labels))
-            else:
-                _name, router = service.router_for(lat, lon)
-                spec = ho.MapSpec(router.graph if router else None, (), None, (place,))
-        if lat is not None and lon is not None:
-            name, _router = service.router_for(lat, lon)
+            place = Place(lat, lon, str(number))
+            name, router = service.router_for(lat, lon)
             stops = stop_index(service.registry.cache_dir, name)
             data["getting_there"] = stops.nearest(lat, lon) if stops is not None else []
+            near = tuple(MapStop(s["lat"], s["lon"], s["kind"], s["name"]) for s in
+                         sorted(data["getting_there"], key=lambda s: s["metres"]))
+            if origin is not None:
+                plan = plan_walk(service, origin, lat, lon, pace, _destination(activity))
+                spec = MapSpec(plan.graph, (plan.coords,),
+                                  Place(origin.lat, origin.lon, "Start"), (place,),
+                                  plan.walk.estimated, tuple(plan.labels), near)
+            else:
+                spec = MapSpec(router.graph if router else None, (), None, (place,),
+                                  stops=near)
         plans.append(plan)
-        items.append(ho.HandoutItem(
-            number, data, tuple(ho.session_words(s) for s in data["next_sessions"]),
-            cost_in_words(data["cost"]), tuple(ho.first_visit_words(data)),
+        items.append(HandoutItem(
+            number, data, tuple(session_words(s) for s in data["next_sessions"]),
+            cost_in_words(data["cost"]), tuple(first_visit_words(data)),
             plan.walk if plan else None, plan.directions if plan else None, spec))
     overview = None
     located = [(item, plan) for item, plan in zip(items, plans, strict=True) if plan]
     if layout == "sheet" and origin is not None and located:
-        overview = ho.MapSpec(
+        overview = MapSpec(
             next((p.graph for _i, p in located if p.graph is not None), None),
-            tuple(p.coords for _i, p in located), ho.Place(origin.lat, origin.lon, "Start"),
-            tuple(ho.Place(i.activity["venue"]["lat"], i.activity["venue"]["lon"],
+            tuple(p.coords for _i, p in located), Place(origin.lat, origin.lon, "Start"),
+            tuple(Place(i.activity["venue"]["lat"], i.activity["venue"]["lon"],
                            str(i.number)) for i, _p in located),
             any(p.walk.estimated for _i, p in located))
     made_on = now.astimezone(LONDON)
-    return ho.Handout(tuple(items), origin.label if origin else None, layout,
+    return Handout(tuple(items), origin.label if origin else None, layout,
                       f"{made_on.day} {made_on:%B %Y}", overview)
 
 

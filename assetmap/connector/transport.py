@@ -98,7 +98,8 @@ class StopIndex:
         self.is_bus = np.array([s.kind == "bus" for s in stops], dtype=bool)
 
     def nearest(self, lat: float, lon: float, *, buses: int = 2, stations: int = 1) -> list[dict]:
-        """The nearest bus stops (different names) and stations, with walking minutes."""
+        """The nearest bus stops (different names) and stations, with walking minutes and
+        where the stop is (``metres`` is the estimated walk, for ordering)."""
         if not self.stops:
             return []
         metres = detour_metres(haversine_m(lat, lon, self.lat, self.lon))
@@ -121,7 +122,8 @@ class StopIndex:
                 stop = Stop(stop.kind, stop.name, stop.lat, stop.lon, tuple(routes))
                 minutes = max(1, math.ceil(metres[i] / PACES["typical"].metres_per_minute))
                 out.append({"kind": stop.kind, "name": stop.name, "routes": routes,
-                            "minutes": minutes, "words": stop_words(stop, minutes)})
+                            "minutes": minutes, "words": stop_words(stop, minutes),
+                            "lat": stop.lat, "lon": stop.lon, "metres": float(metres[i])})
         return out
 
 

@@ -25,7 +25,7 @@ FIELD_WORDS: dict[str, str] = {
     "interests": "Interests", "day": "Day", "time": "Time of day", "pace": "Pace",
     "ids": "Shortlist",
     "csrf_token": "The form's security token (csrf_token): reload the page and try again",
-    "assigned_user_id": "Assigned to",
+    "assigned_user_id": "Assigned to", "weeks": "Weeks the trends show",
 }
 
 

@@ -121,7 +121,13 @@ def _postcodes(session: Session) -> Section:
 
 
 def _networks(network_dir: Path) -> Section:
-    networks = NetworkRegistry(network_dir).networks()
+    registry = NetworkRegistry(network_dir)
+    networks = registry.networks()
+    stale = [f"{name}: not used ({why})" for name, why in sorted(registry.problems().items())]
+    if stale:
+        return Section("Walking networks", _plural(len(networks), "network") + " usable",
+                       ok=False, details=stale, next_step="rebuild with `assetmap network build "
+                       "--osm FILE --name NAME`")
     if not networks:
         return Section("Walking networks", "none — walking minutes are estimated from straight "
                        "lines", ok=False, next_step="download an OpenStreetMap extract of your "

@@ -7,6 +7,7 @@ Loaded graphs stay in memory (Camden is a few MB).
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -29,6 +30,8 @@ from assetmap.walking.graph import (
     save_graph,
 )
 from assetmap.walking.router import Pace, Router
+
+log = logging.getLogger(__name__)
 
 #: A network's or tileset's name: a plain slug, never a path (one rule for both, so the
 #: network and the basemap built from one extract can share a name).
@@ -65,6 +68,7 @@ class NetworkRegistry:
         self._paces = paces
         self._router_options = router_options
         self._infos: dict[Path, NetworkInfo] = {}
+        self._problems: dict[Path, str] = {}
         self._routers: dict[Path, tuple[tuple[int, int, int], Router]] = {}
         self._lock = threading.Lock()
 
@@ -79,11 +83,20 @@ class NetworkRegistry:
         with self._lock:
             return sorted(self._scan(), key=lambda info: info.name)
 
+    def problems(self) -> dict[str, str]:
+        """Cache files that cannot be used, by network name, with why (e.g. built by an older
+        version: "rebuild it"); such a network is left out, so walks there are estimates."""
+        with self._lock:
+            self._scan()
+            return {p.name.removesuffix(NPZ_SUFFIX): why for p, why in self._problems.items()}
+
     def _scan(self) -> list[NetworkInfo]:
         if not self.cache_dir.is_dir():
             self._infos.clear()
+            self._problems.clear()
             return []
         seen: dict[Path, NetworkInfo] = {}
+        problems: dict[Path, str] = {}
         for path in self.cache_dir.glob(f"*{NPZ_SUFFIX}"):
             try:
                 st = path.stat()
@@ -91,10 +104,16 @@ class NetworkRegistry:
                 info = self._infos.get(path)
                 if info is None or info.version != version:
                     info = _read_info(path, version)
-            except (OSError, WalkingNetworkError):
+            except OSError:
+                continue
+            except WalkingNetworkError as exc:
+                if path not in self._problems:  # said once per file, not on every request
+                    log.warning("walking network %s is left out: %s", path.name, exc)
+                problems[path] = str(exc)
                 continue
             seen[path] = info
         self._infos = seen
+        self._problems = problems
         return list(seen.values())
 
     def router(self, name: str) -> Router:

@@ -33,7 +33,8 @@ from assetmap.connector.pages import referral_choices
 from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
 from assetmap.freshness import assignments
-from assetmap.handout.sheet import render_pdf, session_words
+from assetmap.handout.model import session_words
+from assetmap.handout.pdf import render_pdf
 from assetmap.listings.field_words import field_words
 from assetmap.listings.query import activity_with_point
 from assetmap.listings.referral import set_referral_fields
@@ -133,8 +134,7 @@ def route() -> Response:
         raise ValidationError("lat", "give the starting point as lat and lon")
     activity_id = id_param(data.get("to"), "to", what="activity")
     feature = svc.route_feature(get_session(), walking_service(current_app), origin,
-                                activity_id, svc.parse_pace(data.get("pace")),
-                                data_dir=current_app.config["DATA_DIR"])
+                                activity_id, svc.parse_pace(data.get("pace")))
     return _no_store(jsonify(feature))
 
 
@@ -146,7 +146,7 @@ def _handout():
         get_session(), walking_service(current_app), svc.parse_ids(form.getlist("ids")),
         origin=svc.parse_origin(form.get("lat"), form.get("lon"), form.get("origin_label")),
         pace=svc.parse_pace(form.get("pace")), layout=form.get("layout") or "pages",
-        data_dir=current_app.config["DATA_DIR"], now=utcnow())
+        now=utcnow())
 
 
 @bp.post("/handout")

@@ -264,14 +264,7 @@ def parse_schedule(text: str) -> list[ScheduleRule]:
 
 
 def _parse_one(chunk: str, text: str) -> ScheduleRule:
-    lowered = chunk.lower().replace(",", " , ")
-    except_dates: tuple[date, ...] = ()
-    if " except " in f" {lowered} ":
-        lowered, _, tail = lowered.partition("except")
-        found = _DATE_RE.findall(tail)
-        if not found:
-            raise ScheduleError(f"{text!r}: 'except' needs dates like 2026-12-25")
-        except_dates = tuple(_calendar_date(d, text) for d in found)
+    lowered, except_dates = _except_dates(chunk.lower().replace(",", " , "), text)
     body, start, end = _parse_times(lowered.strip(" ,"), text)
     if start is None:
         raise ScheduleError(
@@ -283,6 +276,31 @@ def _parse_one(chunk: str, text: str) -> ScheduleRule:
         return ScheduleRule("once", start, end, on_date=_calendar_date(dates[0], text))
     words = [w for w in re.split(r"[\s,/&]+", body) if w and w not in (
         "and", "every", "each", "on", "of", "the", "month", "at", "from", "week", "weekly")]
+    kind, days, positions, interval = _recurrence(words, text)
+    if positions:
+        kind = "monthly"
+    if kind == "monthly" and not positions:
+        raise ScheduleError(f"{text!r}: say which week of the month, e.g. 'first Monday'")
+    if kind in ("weekly", "monthly") and not days:
+        raise ScheduleError(f"{text!r}: no day found; write e.g. 'Tuesdays 10:00-12:00'")
+    ordered = tuple(sorted(set(days), key=DAY_CODES.index))
+    return ScheduleRule(kind, start, end, days=ordered, positions=tuple(sorted(set(positions))),
+                        interval=interval, except_dates=except_dates)
+
+
+def _except_dates(lowered: str, text: str) -> tuple[str, tuple[date, ...]]:
+    """The rule without its "except 2026-12-25, ..." tail, and the dates in that tail."""
+    if " except " not in f" {lowered} ":
+        return lowered, ()
+    lowered, _, tail = lowered.partition("except")
+    found = _DATE_RE.findall(tail)
+    if not found:
+        raise ScheduleError(f"{text!r}: 'except' needs dates like 2026-12-25")
+    return lowered, tuple(_calendar_date(d, text) for d in found)
+
+
+def _recurrence(words: list[str], text: str) -> tuple[Kind, list[str], list[int], int]:
+    """(kind, days, week-of-month positions, interval) from a rule's words."""
     days: list[str] = []
     positions: list[int] = []
     interval = 1
@@ -306,15 +324,7 @@ def _parse_one(chunk: str, text: str) -> ScheduleRule:
             raise ScheduleError(
                 f"{text!r}: did not understand {word!r}; write e.g. 'Tuesdays 10:00-12:00' or "
                 "'first Monday 14:00-16:00'")
-    if positions:
-        kind = "monthly"
-    if kind == "monthly" and not positions:
-        raise ScheduleError(f"{text!r}: say which week of the month, e.g. 'first Monday'")
-    if kind in ("weekly", "monthly") and not days:
-        raise ScheduleError(f"{text!r}: no day found; write e.g. 'Tuesdays 10:00-12:00'")
-    ordered = tuple(sorted(set(days), key=DAY_CODES.index))
-    return ScheduleRule(kind, start, end, days=ordered, positions=tuple(sorted(set(positions))),
-                        interval=interval, except_dates=except_dates)
+    return kind, days, positions, interval
 
 
 def _join(words: list[str]) -> str:

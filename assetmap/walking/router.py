@@ -36,6 +36,9 @@ if TYPE_CHECKING:  # scipy is imported where it is used: importing this module s
     from scipy.sparse import csr_matrix
     from scipy.spatial import cKDTree
 
+#: The walks a search may ask for, in minutes (the matching search and Open Referral UK's
+#: walking_minutes alike).
+MINUTES_RANGE = (1, 60)
 DETOUR_FACTOR = 1.3
 MAX_SNAP_M = 500.0
 MIN_COMPONENT_M = 5_000.0

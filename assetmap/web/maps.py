@@ -10,9 +10,10 @@ from flask import Blueprint, Flask, Response, abort, current_app, jsonify, reque
 
 from assetmap.db import get_session
 from assetmap.errors import ValidationError
-from assetmap.maps.points import MapView, view_features
+from assetmap.maps.points import view_features
 from assetmap.maps.tiles import Tileset, TileStore
 from assetmap.models import utcnow
+from assetmap.web import forms
 from assetmap.web.api import include_private
 
 bp = Blueprint("maps", __name__)
@@ -146,6 +147,6 @@ def view() -> Response:
             application/json:
               schema: {type: object}
     """
-    found = view_features(get_session(), MapView.from_args(request.args.to_dict()),
+    found = view_features(get_session(), forms.map_view(request.args.to_dict()),
                           now=utcnow(), include_private=include_private())
     return jsonify(found)

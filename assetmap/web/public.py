@@ -11,7 +11,7 @@ from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
 from assetmap.freshness.rules import method_words
 from assetmap.handout.model import session_words
-from assetmap.listings.query import ActivityFilter, activity_with_point
+from assetmap.listings.query import activity_with_point
 from assetmap.listings.serialize import activity_to_dict
 from assetmap.maps.nearby import find_nearby, walk_from
 from assetmap.models import utcnow
@@ -19,6 +19,7 @@ from assetmap.places.addresses import index_for
 from assetmap.schedule import date_words, schedule_words
 from assetmap.values import cost_in_words
 from assetmap.walking.service import walking_service
+from assetmap.web import forms
 from assetmap.web.api import ATTRIBUTION, include_private
 
 bp = Blueprint("public", __name__)
@@ -28,7 +29,7 @@ bp = Blueprint("public", __name__)
 def index():
     args = {k: v for k, v in request.args.to_dict().items() if v}
     near = args.pop("near", "").strip()
-    flt = ActivityFilter.from_args(args)  # a bad filter is a 400 page naming the parameter
+    flt = forms.activity_filter(args)  # a bad filter is a 400 page naming the parameter
     nearby, error = None, None
     if near:
         try:

@@ -48,9 +48,11 @@ def venue_to_dict(venue: Venue | Row[Any] | None, lat: float | None,
 def activity_to_dict(activity: Activity, *, now: datetime, lat: float | None = None,
                      lon: float | None = None, include_private: bool = False,
                      sessions: int = 3) -> dict[str, Any]:
-    data = _shown(activity, activity.venue, lat, lon, activity.tags, activity.schedules,
+    rules = activity.schedules
+    data = _shown(activity, activity.venue, lat, lon, activity.tags, rules,
                   now=now, sessions=sessions)
     data.update({
+        "schedule": [dict(rule.to_dict()) for rule in rules],
         "description": activity.description,
         "status": activity.status,
         "organisation": {"id": activity.organisation.id, "name": activity.organisation.name,
@@ -79,8 +81,9 @@ def activity_to_dict(activity: Activity, *, now: datetime, lat: float | None = N
 def summary_to_dict(summary: ListingSummary, *, now: datetime, sessions: int = 3,
                     upcoming: Sequence[Session] = ()) -> dict[str, Any]:
     """What a search shows of a listing: the same keys and values as `activity_to_dict` for
-    the columns `assetmap.listings.query.SUMMARY_COLUMNS` reads. `upcoming`: the sessions the
-    search found (the next ones from `now` are worked out only when it found none)."""
+    the columns `assetmap.listings.query.SUMMARY_COLUMNS` reads (the rules only in words).
+    `upcoming`: the sessions the search found (the next ones from `now` are worked out only
+    when it found none)."""
     venue = summary.venue
     return _shown(summary.row, venue, venue.lat if venue else None,
                   venue.lon if venue else None, summary.tags, summary.rules, now=now,
@@ -104,7 +107,6 @@ def _shown(listing: Activity | Row[Any], venue: Venue | Row[Any] | None, lat: fl
                  else None,
                  "text": listing.cost_text},
         "tags": tags,
-        "schedule": [dict(rule.to_dict()) for rule in rules],
         "schedule_text": describe_all(rules),
         "next_sessions": [s.to_dict() for s in (
             upcoming[:sessions] or next_sessions(rules, now, count=sessions))],

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Row, or_, select
+from sqlalchemy import Row, null, or_, select
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
@@ -53,6 +53,7 @@ TIMES = {"morning": (time(5), time(12)), "afternoon": (time(12), time(17)),
 FRESHNESS_POINTS = {"fresh": 10, "due-soon": 5, "stale": -15, "very-stale": -25,
                     "unknown": -20, "possibly-closed": -30}
 STALE_STATES = frozenset({"stale", "very-stale", "unknown", "possibly-closed"})
+BEST_FRESHNESS = max(FRESHNESS_POINTS.values())
 INTEREST_POINTS = 25
 SESSION_POINTS = 10
 FIRST_VENUE_BATCH = 40
@@ -269,7 +270,9 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
     base = (select(Activity.id, Activity.venue_id, Activity.category,
                    Activity.last_verified_at, Activity.last_verified_method,
                    Activity.possibly_closed, Activity.freshness_state,
-                   Activity.freshness_due_at, Activity.intake, Activity.languages,
+                   Activity.freshness_due_at, Activity.intake,
+                   # decoding every candidate's JSON list costs: only when asked about
+                   Activity.languages if query.language else null(),
                    Activity.welcoming_yes)
             .where(Activity.status == "active"))
     if query.newcomers:
@@ -279,7 +282,7 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
     if query.free_only:
         base = base.where(Activity.cost_kind == "free")
     venues = sorted(walk, key=lambda v: (walk[v][1], v))
-    best_bonus = max(FRESHNESS_POINTS.values()) + SESSION_POINTS + BEST_INTAKE_POINTS + (
+    best_bonus = BEST_FRESHNESS + SESSION_POINTS + BEST_INTAKE_POINTS + (
         WELCOMING_POINTS) + (INTEREST_POINTS if query.interests else 0)
     start, end = _window(query, now)
     needs_session = bool(query.day or query.time_of_day)
@@ -287,10 +290,18 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
     rules: dict[int, list[ScheduleRule]] = {}
     read, batch_size = 0, FIRST_VENUE_BATCH
     while read < len(venues):
-        if len(kept) >= limit and (_base_score(walk[venues[read]][1], query) + best_bonus
-                                   < kept[-1][0]):
-            break  # nothing farther can make the list
         chunk = venues[read:read + batch_size]
+        # The score to beat: no listing scoring below the last one kept can make the list.
+        floor = kept[-1][0] if len(kept) >= limit else -math.inf
+        # Venues are nearest first, so those where a listing could still get there with
+        # every bonus are a prefix of the chunk; none at all means nothing farther can.
+        near = 0
+        while near < len(chunk) and (_base_score(walk[chunk[near]][1], query) + best_bonus
+                                     >= floor):
+            near += 1
+        if not near:
+            break
+        chunk = chunk[:near]
         read += len(chunk)
         batch_size = min(batch_size * 2, CHUNK)
         candidates = []
@@ -299,6 +310,10 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
                 base.where(Activity.venue_id.in_(chunk))):
             if query.language and not runs_in(languages, query.language):
                 continue
+            if _base_score(walk[venue_id][1], query) + BEST_FRESHNESS + SESSION_POINTS + (
+                    INTEREST_POINTS if category in query.interests else 0) + (
+                    INTAKE_POINTS.get(intake, 0) + welcoming_points(welcoming)) < floor - 1e-9:
+                continue  # even fresh and with a session it would not make the list
             state = current_state(now, cached_state=cached_state, due_at=due_at,
                                   last_verified_at=verified_at, method=method,
                                   category=category, possibly_closed=bool(closed))

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assetmap import vocab
 from assetmap.errors import ConfigError
@@ -30,6 +30,8 @@ from assetmap.schedule import LONDON, ScheduleRule
 from assetmap.values import ago, span
 
 if TYPE_CHECKING:
+    from sqlalchemy import Row
+
     from assetmap.models import Activity
 
 DEFAULT_INTERVAL = timedelta(days=182)  # about six months for regular groups
@@ -289,8 +291,7 @@ def words(state: str, last_verified_at: datetime | None, method: str | None,
 def from_cache(cached_state: str | None, due_at: datetime, last_verified_at: datetime | None,
                method: str | None, now: datetime) -> Freshness:
     """Freshness from the cached due date and state (what the freshness job stored)."""
-    sticky = cached_state if cached_state in STICKY_STATES else None
-    state = state_at(due_at, now, sticky)
+    state = state_at(due_at, now, _sticky(cached_state))
     return Freshness(state, last_verified_at, method, None if state == "unknown" else due_at,
                      words(state, last_verified_at, method, now))
 
@@ -298,10 +299,19 @@ def from_cache(cached_state: str | None, due_at: datetime, last_verified_at: dat
 def assess(last_verified_at: datetime | None, method: str | None, now: datetime, *,
            interval: timedelta = DEFAULT_INTERVAL, possibly_closed: bool = False) -> Freshness:
     """Freshness from one check alone (a listing not yet seen by the freshness job)."""
+    return describe(_one_check(last_verified_at, method, now, interval, possibly_closed), now)
+
+
+def _one_check(last_verified_at: datetime | None, method: str | None, now: datetime,
+               interval: timedelta, possibly_closed: bool) -> Due:
     checks = [Check(last_verified_at, method or "")] if last_verified_at else []
     signals = [Signal(None, "reported possibly closed")] if possibly_closed else []
-    return describe(evaluate(checks, interval=interval, created_at=last_verified_at or now,
-                             signals=signals), now)
+    return evaluate(checks, interval=interval, created_at=last_verified_at or now,
+                    signals=signals)
+
+
+def _sticky(cached_state: str | None) -> str | None:
+    return cached_state if cached_state in STICKY_STATES else None
 
 
 def overdue_words(due_at: datetime, now: datetime) -> str:
@@ -330,8 +340,20 @@ def current(now: datetime, *, cached_state: str | None, due_at: datetime | None,
                   interval=DEFAULT_RULES.interval_for(category), possibly_closed=possibly_closed)
 
 
-def of_listing(activity: Activity, now: datetime) -> Freshness:
-    """`current` for a loaded listing."""
+def current_state(now: datetime, *, cached_state: str | None, due_at: datetime | None,
+                  last_verified_at: datetime | None, method: str | None,
+                  category: str | None = None, possibly_closed: bool = False) -> str:
+    """`current(...).state` without the words: a search ranks a thousand listings and shows
+    fifty, so only those fifty need their freshness in words."""
+    if due_at is not None:
+        return state_at(due_at, now, _sticky(cached_state))
+    due = _one_check(last_verified_at, method, now, DEFAULT_RULES.interval_for(category),
+                     possibly_closed)
+    return state_at(due.due_at, now, due.sticky)
+
+
+def of_listing(activity: Activity | Row[Any], now: datetime) -> Freshness:
+    """`current` for a loaded listing, or a row of its columns."""
     return current(now, cached_state=activity.freshness_state,
                    due_at=activity.freshness_due_at,
                    last_verified_at=activity.last_verified_at,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from assetmap import vocab
 from assetmap.errors import ValidationError
-from assetmap.models import Activity, ActivityTag, Venue
+from assetmap.models import Activity, ActivityTag, ScheduleEntry, Venue
+from assetmap.schedule import ScheduleRule
 from assetmap.spatial import BBox, in_bbox, lat_of, lon_of
 
 
@@ -83,3 +85,70 @@ def activity_with_point(session: Session, activity_id: int
         .outerjoin(Venue, Activity.venue_id == Venue.id)
         .where(Activity.id == activity_id)).first()
     return (row[0], row[1], row[2]) if row else None
+
+
+# What a search shows of a listing (assetmap.listings.serialize.summary_to_dict): read as plain
+# columns, set-wise, because a search describes up to 200 listings per request and building
+# ORM objects with their relationships cost more than the rest of the search together.
+SUMMARY_COLUMNS = (
+    Activity.id, Activity.name, Activity.category, Activity.mode, Activity.venue_id,
+    Activity.cost_kind, Activity.cost_amount, Activity.cost_text, Activity.contact_name,
+    Activity.contact_email, Activity.contact_phone, Activity.contact_url, Activity.intake,
+    Activity.intake_by, Activity.intake_at, Activity.languages, Activity.interpreter,
+    Activity.service_area, Activity.join_how, Activity.welcoming_yes,
+    Activity.last_verified_at, Activity.last_verified_method, Activity.last_seen_by_source_at,
+    Activity.freshness_state, Activity.freshness_due_at, Activity.possibly_closed,
+)
+VENUE_COLUMNS = (
+    Venue.id, Venue.name, Venue.address, Venue.postcode, Venue.address_derived,
+    Venue.location_approximate, Venue.step_free, Venue.accessible_toilet, Venue.hearing_loop,
+    Venue.parking, Venue.near_public_transport, Venue.wheelchair,
+    lat_of(Venue.geom).label("lat"), lon_of(Venue.geom).label("lon"),
+)
+
+
+@dataclass(frozen=True)
+class ListingSummary:
+    """One listing as a search shows it: its columns, its venue's (with `lat`, `lon`), its
+    tags (sorted) and its schedule rules (in order)."""
+
+    row: Row[Any]
+    venue: Row[Any] | None
+    tags: list[str]
+    rules: list[ScheduleRule]
+
+
+def schedule_rules(session: Session, ids: Collection[int]) -> dict[int, list[ScheduleRule]]:
+    """Listing id -> its schedule rules in order, for many listings in one query."""
+    rules: dict[int, list[ScheduleRule]] = {}
+    if not ids:
+        return rules
+    for activity_id, rule in session.execute(
+            select(ScheduleEntry.activity_id, ScheduleEntry.rule)
+            .where(ScheduleEntry.activity_id.in_(ids))
+            .order_by(ScheduleEntry.activity_id, ScheduleEntry.position)):
+        rules.setdefault(activity_id, []).append(ScheduleRule.from_dict(rule))
+    return rules
+
+
+def listing_summaries(session: Session, ids: Collection[int], *,
+                      rules: Mapping[int, list[ScheduleRule]] | None = None
+                      ) -> dict[int, ListingSummary]:
+    """Listing id -> summary, in three or four queries whatever the number of listings;
+    `rules` when the caller has read them already."""
+    if not ids:
+        return {}
+    rows = session.execute(select(*SUMMARY_COLUMNS).where(Activity.id.in_(ids))).all()
+    venue_ids = {row.venue_id for row in rows if row.venue_id is not None}
+    venues = {venue.id: venue for venue in session.execute(
+        select(*VENUE_COLUMNS).where(Venue.id.in_(venue_ids)))} if venue_ids else {}
+    tags: dict[int, list[str]] = {}
+    for activity_id, tag in session.execute(
+            select(ActivityTag.activity_id, ActivityTag.tag)
+            .where(ActivityTag.activity_id.in_(ids)).order_by(ActivityTag.tag)):
+        tags.setdefault(activity_id, []).append(tag)
+    if rules is None:
+        rules = schedule_rules(session, ids)
+    return {row.id: ListingSummary(row, venues.get(row.venue_id), tags.get(row.id, []),
+                                   list(rules.get(row.id, ())))
+            for row in rows}

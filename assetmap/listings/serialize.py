@@ -6,18 +6,23 @@ views do for signed-in connectors and coordinators; public pages and exports nev
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Row
+
 from assetmap import vocab
 from assetmap.freshness.rules import of_listing
+from assetmap.listings.query import ListingSummary
 from assetmap.models import Activity, Venue
 from assetmap.referral.intake import intake_dict
 from assetmap.referral.languages import languages_words
-from assetmap.schedule import describe_all, next_sessions
+from assetmap.schedule import ScheduleRule, Session, describe_all, next_sessions
 
 
-def venue_to_dict(venue: Venue | None, lat: float | None, lon: float | None) -> dict | None:
+def venue_to_dict(venue: Venue | Row[Any] | None, lat: float | None,
+                  lon: float | None) -> dict | None:
     if venue is None:
         return None
     return {
@@ -44,47 +49,24 @@ def activity_to_dict(activity: Activity, *, now: datetime, lat: float | None = N
                      lon: float | None = None, include_private: bool = False,
                      sessions: int = 3) -> dict[str, Any]:
     rules = activity.schedules
-    freshness = of_listing(activity, now)
-    data: dict[str, Any] = {
-        "id": activity.id,
-        "name": activity.name,
-        "category": activity.category,
-        "category_label": vocab.CATEGORY_LABELS.get(activity.category, activity.category),
+    data = _shown(activity, activity.venue, lat, lon, activity.tags, rules,
+                  now=now, sessions=sessions)
+    data.update({
+        "schedule": [dict(rule.to_dict()) for rule in rules],
         "description": activity.description,
         "status": activity.status,
-        "mode": activity.mode,
-        "venue": venue_to_dict(activity.venue, lat, lon),
         "organisation": {"id": activity.organisation.id, "name": activity.organisation.name,
                          "url": activity.organisation.url} if activity.organisation else None,
-        "cost": {"kind": activity.cost_kind,
-                 "amount": str(activity.cost_amount) if activity.cost_amount is not None
-                 else None,
-                 "text": activity.cost_text},
         "audience": {"age_min": activity.age_min, "age_max": activity.age_max,
                      "gender": activity.gender},
-        "tags": activity.tags,
-        "schedule": [dict(rule.to_dict()) for rule in rules],
-        "schedule_text": describe_all(rules),
-        "next_sessions": [s.to_dict() for s in next_sessions(rules, now, count=sessions)],
-        "contact": {"name": activity.contact_name, "email": activity.contact_email,
-                    "phone": activity.contact_phone, "url": activity.contact_url},
         "first_visit": activity.first_visit,
-        "intake": intake_dict(activity.intake, activity.intake_by, activity.intake_at, now),
-        "languages": activity.languages or [],
-        "languages_words": languages_words(activity.languages, activity.interpreter),
-        "interpreter": activity.interpreter,
-        "service_area": activity.service_area,
-        "join_how": activity.join_how,
-        "freshness": freshness.to_dict() | {
-            "last_seen_by_source_at": activity.last_seen_by_source_at.isoformat()
-            if activity.last_seen_by_source_at else None},
         "sources": [{"source_id": link.source_id, "url": link.url,
                      "last_seen_at": link.last_seen_at.isoformat(),
                      "withdrawn": link.withdrawn} for link in activity.source_links],
         "demo": activity.demo,
         "updated_at": activity.updated_at.isoformat(),
         "version": activity.version,
-    }
+    })
     if include_private:
         for link, out in zip(activity.source_links, data["sources"], strict=True):
             out["disagreements"] = link.disagreements or {}
@@ -94,6 +76,52 @@ def activity_to_dict(activity: Activity, *, now: datetime, lat: float | None = N
             "by": e.actor_label, "note": e.note, "judgement": e.judgement,
         } for e in activity.verifications]
     return data
+
+
+def summary_to_dict(summary: ListingSummary, *, now: datetime, sessions: int = 3,
+                    upcoming: Sequence[Session] = ()) -> dict[str, Any]:
+    """What a search shows of a listing: the same keys and values as `activity_to_dict` for
+    the columns `assetmap.listings.query.SUMMARY_COLUMNS` reads (the rules only in words).
+    `upcoming`: the sessions the search found (the next ones from `now` are worked out only
+    when it found none)."""
+    venue = summary.venue
+    return _shown(summary.row, venue, venue.lat if venue else None,
+                  venue.lon if venue else None, summary.tags, summary.rules, now=now,
+                  sessions=sessions, upcoming=upcoming)
+
+
+def _shown(listing: Activity | Row[Any], venue: Venue | Row[Any] | None, lat: float | None,
+           lon: float | None, tags: list[str], rules: list[ScheduleRule], *, now: datetime,
+           sessions: int, upcoming: Sequence[Session] = ()) -> dict[str, Any]:
+    """The part of a listing's JSON that searches show too: one home for both."""
+    freshness = of_listing(listing, now)
+    return {
+        "id": listing.id,
+        "name": listing.name,
+        "category": listing.category,
+        "category_label": vocab.CATEGORY_LABELS.get(listing.category, listing.category),
+        "mode": listing.mode,
+        "venue": venue_to_dict(venue, lat, lon),
+        "cost": {"kind": listing.cost_kind,
+                 "amount": str(listing.cost_amount) if listing.cost_amount is not None
+                 else None,
+                 "text": listing.cost_text},
+        "tags": tags,
+        "schedule_text": describe_all(rules),
+        "next_sessions": [s.to_dict() for s in (
+            upcoming[:sessions] or next_sessions(rules, now, count=sessions))],
+        "contact": {"name": listing.contact_name, "email": listing.contact_email,
+                    "phone": listing.contact_phone, "url": listing.contact_url},
+        "intake": intake_dict(listing.intake, listing.intake_by, listing.intake_at, now),
+        "languages": listing.languages or [],
+        "languages_words": languages_words(listing.languages, listing.interpreter),
+        "interpreter": listing.interpreter,
+        "service_area": listing.service_area,
+        "join_how": listing.join_how,
+        "freshness": freshness.to_dict() | {
+            "last_seen_by_source_at": listing.last_seen_by_source_at.isoformat()
+            if listing.last_seen_by_source_at else None},
+    }
 
 
 def to_feature(activity: Activity, *, now: datetime, lat: float | None, lon: float | None,

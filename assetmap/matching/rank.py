@@ -15,21 +15,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Row, null, or_, select
+from sqlalchemy.orm import Session
 
 from assetmap import vocab
 from assetmap.errors import ValidationError
-from assetmap.freshness.rules import current
+from assetmap.freshness.rules import current_state
 from assetmap.geo import METRES_PER_DEGREE, haversine_m
-from assetmap.listings.serialize import activity_to_dict
+from assetmap.listings.query import ListingSummary, listing_summaries, schedule_rules
+from assetmap.listings.serialize import summary_to_dict
 from assetmap.matching.suitability import (
     WELCOMING_POINTS,
     need_clause,
     welcoming_points,
     welcoming_words,
 )
-from assetmap.models import Activity, ScheduleEntry, Venue
+from assetmap.models import Activity, Venue
 from assetmap.params import in_range
 from assetmap.places.geocode import geocode_postcode
 from assetmap.referral.intake import (
@@ -37,7 +38,6 @@ from assetmap.referral.intake import (
     INTAKE_LABELS,
     INTAKE_POINTS,
     NOT_TAKING,
-    intake_dict,
 )
 from assetmap.referral.languages import LANGUAGES, language_code, runs_in
 from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleRule, occurrences
@@ -55,6 +55,7 @@ TIMES = {"morning": (time(5), time(12)), "afternoon": (time(12), time(17)),
 FRESHNESS_POINTS = {"fresh": 10, "due-soon": 5, "stale": -15, "very-stale": -25,
                     "unknown": -20, "possibly-closed": -30}
 STALE_STATES = frozenset({"stale", "very-stale", "unknown", "possibly-closed"})
+BEST_FRESHNESS = max(FRESHNESS_POINTS.values())
 INTEREST_POINTS = 25
 SESSION_POINTS = 10
 FIRST_VENUE_BATCH = 40
@@ -307,14 +308,17 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
     Venues are read nearest first, in growing batches; each listing is first scored from
     plain columns (walk, interests, freshness), schedules are read only for candidates that
     could still make the list, and reading stops once no listing at a farther venue could
-    beat the last one kept even with every bonus. Full listings load only for the winners.
+    beat the last one kept even with every bonus. What is shown is read, set-wise, only for
+    the winners.
     """
     if not walk:
         return []
     base = (select(Activity.id, Activity.venue_id, Activity.category,
                    Activity.last_verified_at, Activity.last_verified_method,
                    Activity.possibly_closed, Activity.freshness_state,
-                   Activity.freshness_due_at, Activity.intake, Activity.languages,
+                   Activity.freshness_due_at, Activity.intake,
+                   # decoding every candidate's JSON list costs: only when asked about
+                   Activity.languages if query.language else null(),
                    Activity.welcoming_yes)
             .where(Activity.status == "active"))
     if query.newcomers:
@@ -324,17 +328,26 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
     if query.free_only:
         base = base.where(Activity.cost_kind == "free")
     venues = sorted(walk, key=lambda v: (walk[v][1], v))
-    best_bonus = max(FRESHNESS_POINTS.values()) + SESSION_POINTS + BEST_INTAKE_POINTS + (
+    best_bonus = BEST_FRESHNESS + SESSION_POINTS + BEST_INTAKE_POINTS + (
         WELCOMING_POINTS) + (INTEREST_POINTS if query.interests else 0)
     start, end = _window(query, now)
     needs_session = bool(query.day or query.time_of_day)
     kept: list[tuple[float, int, list[Sitting]]] = []
+    rules: dict[int, list[ScheduleRule]] = {}
     read, batch_size = 0, FIRST_VENUE_BATCH
     while read < len(venues):
-        if len(kept) >= limit and (_base_score(walk[venues[read]][1], query) + best_bonus
-                                   < kept[-1][0]):
-            break  # nothing farther can make the list
         chunk = venues[read:read + batch_size]
+        # The score to beat: no listing scoring below the last one kept can make the list.
+        floor = kept[-1][0] if len(kept) >= limit else -math.inf
+        # Venues are nearest first, so those where a listing could still get there with
+        # every bonus are a prefix of the chunk; none at all means nothing farther can.
+        near = 0
+        while near < len(chunk) and (_base_score(walk[chunk[near]][1], query) + best_bonus
+                                     >= floor):
+            near += 1
+        if not near:
+            break
+        chunk = chunk[:near]
         read += len(chunk)
         batch_size = min(batch_size * 2, CHUNK)
         candidates = []
@@ -343,51 +356,45 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
                 base.where(Activity.venue_id.in_(chunk))):
             if query.language and not runs_in(languages, query.language):
                 continue
-            state = current(now, cached_state=cached_state, due_at=due_at,
-                            last_verified_at=verified_at, method=method, category=category,
-                            possibly_closed=bool(closed)).state
+            if _base_score(walk[venue_id][1], query) + BEST_FRESHNESS + SESSION_POINTS + (
+                    INTEREST_POINTS if category in query.interests else 0) + (
+                    INTAKE_POINTS.get(intake, 0) + welcoming_points(welcoming)) < floor - 1e-9:
+                continue  # even fresh and with a session it would not make the list
+            state = current_state(now, cached_state=cached_state, due_at=due_at,
+                                  last_verified_at=verified_at, method=method,
+                                  category=category, possibly_closed=bool(closed))
             score = _base_score(walk[venue_id][1], query) + FRESHNESS_POINTS[state] + (
                 INTEREST_POINTS if category in query.interests else 0) + INTAKE_POINTS.get(
                 intake, 0) + welcoming_points(welcoming)
             candidates.append((score, aid))
         candidates.sort(key=lambda c: (-c[0], c[1]))
-        _keep_best(session, candidates, kept, query, start, end, needs_session, limit)
+        _keep_best(session, candidates, kept, rules, query, start, end, needs_session, limit)
     if not kept:
         return []
-    rows = session.execute(
-        select(Activity, lat_of(Venue.geom), lon_of(Venue.geom))
-        .join(Venue, Activity.venue_id == Venue.id)
-        .where(Activity.id.in_([aid for _score, aid, _sittings in kept]))
-        .options(selectinload(Activity.tag_rows), selectinload(Activity.schedule_rows),
-                 selectinload(Activity.venue), selectinload(Activity.organisation),
-                 selectinload(Activity.source_links))).all()
-    loaded = {activity.id: (activity, lat, lon) for activity, lat, lon in rows}
+    shown = listing_summaries(session, [aid for _score, aid, _sittings in kept], rules=rules)
     results = []
     for score, aid, sittings in kept:
-        activity, lat, lon = loaded[aid]
-        metres, minutes = walk[activity.venue_id]
-        results.append(_describe(activity, lat, lon, metres, minutes, query, sittings, now,
-                                 score))
+        summary = shown[aid]
+        metres, minutes = walk[summary.row.venue_id]
+        results.append(_describe(summary, metres, minutes, query, sittings, now, score))
     results.sort(key=lambda m: (-m["score"], m["walk_minutes"], m["id"]))
     return results
 
 
 def _keep_best(session: Session, candidates: list[tuple[float, int]],
-               kept: list[tuple[float, int, list[Sitting]]], query: MatchQuery,
+               kept: list[tuple[float, int, list[Sitting]]],
+               rules: dict[int, list[ScheduleRule]], query: MatchQuery,
                start: datetime, end: datetime, needs_session: bool, limit: int) -> None:
-    """Fold scored candidates (best first) into `kept`, reading schedules in batches."""
+    """Fold scored candidates (best first) into `kept`, reading schedules in batches (into
+    `rules`, which the description of the winners reuses)."""
     position = 0
     while position < len(candidates):
         if len(kept) >= limit and candidates[position][0] + SESSION_POINTS < kept[-1][0]:
             return
         batch = candidates[position:position + SCHEDULE_BATCH]
         position += len(batch)
-        rules_by_id: dict[int, list[ScheduleRule]] = {}
-        for activity_id, rule in session.execute(
-                select(ScheduleEntry.activity_id, ScheduleEntry.rule)
-                .where(ScheduleEntry.activity_id.in_([c[1] for c in batch]))
-                .order_by(ScheduleEntry.activity_id, ScheduleEntry.position)):
-            rules_by_id.setdefault(activity_id, []).append(ScheduleRule.from_dict(rule))
+        rules_by_id = schedule_rules(session, [c[1] for c in batch])
+        rules.update(rules_by_id)
         for score, aid in batch:
             sittings = [x for x in occurrences(rules_by_id.get(aid, []), start, end)
                         if fits_time(x, query)]
@@ -402,30 +409,30 @@ def _base_score(minutes: float, query: MatchQuery) -> float:
     return 50.0 * (1 - minutes / max(query.minutes, 1)) + 20
 
 
-def _describe(activity: Activity, lat: float, lon: float, metres: float, minutes: float,
-              query: MatchQuery, sittings: list[Sitting], now: datetime, score: float) -> dict:
+def _describe(summary: ListingSummary, metres: float, minutes: float, query: MatchQuery,
+              sittings: list[Sitting], now: datetime, score: float) -> dict:
     """One match as the API shows it, with the reasons behind its place."""
     why: list[str] = [
         f"{math.ceil(minutes)} min walk ({round(metres)} m) at a {query.pace} pace"]
-    why.extend(reasons(activity, query, sittings))
-    data = activity_to_dict(activity, now=now, lat=lat, lon=lon)
+    why.extend(reasons(summary.row, query, sittings))
+    data = summary_to_dict(summary, now=now, upcoming=sittings)
     fresh = data["freshness"]
     stale = fresh["state"] in STALE_STATES
     why.append(f"freshness: {fresh['words']}" + (" (ranked lower)" if stale else ""))
-    upcoming = [x.to_dict() for x in sittings[:3]] or data["next_sessions"]
     return {
-        "id": activity.id, "name": activity.name, "category": activity.category,
+        "id": data["id"], "name": data["name"], "category": data["category"],
         "category_label": data["category_label"], "venue": data["venue"],
         "walk_metres": round(metres), "walk_minutes": round(minutes, 1),
-        "next_sessions": upcoming, "schedule_text": data["schedule_text"],
+        "next_sessions": data["next_sessions"], "schedule_text": data["schedule_text"],
         "cost": data["cost"], "tags": data["tags"], "freshness": fresh,
         "stale": stale, "score": round(score, 1), "why": why, "estimated": False,
-        "intake": intake_dict(activity.intake, activity.intake_by, activity.intake_at, now),
-        "languages": data["languages"], "languages_words": data["languages_words"],
+        "intake": data["intake"], "languages": data["languages"],
+        "languages_words": data["languages_words"],
     }
 
 
-def reasons(activity: Activity, query: MatchQuery, sittings: list[Sitting]) -> list[str]:
+def reasons(activity: Activity | Row[Any], query: MatchQuery,
+            sittings: list[Sitting]) -> list[str]:
     """Why a listing is in the answer, beyond how far it is: the needs, interests, day, language,
     welcome and room asked about (walking and phone or online matches say the same)."""
     why: list[str] = []

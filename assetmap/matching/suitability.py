@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session
 
 from assetmap.listings.changes import Actor
@@ -29,12 +29,15 @@ NOT_ACCESSIBLE_KIND = "not-accessible"
 
 
 def need_clause(need: str) -> ColumnElement[bool]:
-    """Listings meeting one need: tagged with it, or at a venue recorded as having it."""
-    tagged = Activity.id.in_(select(ActivityTag.activity_id).where(ActivityTag.tag == need))
+    """Listings meeting one need: tagged with it, or at a venue recorded as having it.
+
+    Correlated EXISTS, so each candidate listing is one primary-key probe: `id IN (every
+    listing with the tag)` made both databases read all of a common tag's rows per query."""
+    tagged = exists().where(ActivityTag.activity_id == Activity.id, ActivityTag.tag == need)
     venue = VENUE_NEEDS.get(need)
     if venue is None:
         return tagged
-    return or_(tagged, Activity.venue_id.in_(select(Venue.id).where(venue)))
+    return or_(tagged, exists().where(Venue.id == Activity.venue_id, venue))
 
 
 def welcoming_points(welcoming_yes: int | None) -> float:

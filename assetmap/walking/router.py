@@ -608,7 +608,7 @@ class Router:
                 shape = shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=4))
             else:
                 # One point per 10 m cell is plenty for a hull buffered by 30 m.
-                cells = np.unique(np.round(np.column_stack([x, y]) / 10.0), axis=0) * 10.0
+                cells = _unique_cells(np.round(x / 10.0), np.round(y / 10.0)) * 10.0
                 hull = shapely.concave_hull(shapely.multipoints(cells),
                                             ratio=ISOCHRONE_HULL_RATIO)
                 shape = hull.buffer(buffer_m, quad_segs=2)
@@ -790,3 +790,16 @@ def streets_in_box(graph: WalkGraph, box: tuple[float, float, float, float], *,
     if max_edges is not None and len(edges) > max_edges:
         return None
     return [graph.edge_geometry(int(e)) for e in edges]
+
+
+def _unique_cells(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
+    """The distinct (ix, iy) whole-number pairs, sorted by ix then iy, as float rows: the
+    answer of ``np.unique(..., axis=0)`` through one integer key per pair, several times
+    faster (``axis=0`` sorts rows as records)."""
+    if not len(ix):
+        return np.empty((0, 2))
+    cx, cy = ix.astype(np.int64), iy.astype(np.int64)
+    x0, y0 = cx.min(), cy.min()
+    height = int(cy.max() - y0) + 1
+    keys = np.unique((cx - x0) * height + (cy - y0))
+    return np.column_stack([keys // height + x0, keys % height + y0]).astype(np.float64)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assetmap.models import Venue
@@ -55,11 +55,11 @@ class WalkingService:
 
     def venue_snaps(self, session: Session, name: str, router: Router,
                     avoid_steps: bool) -> VenueSnaps:
-        stamp = session.execute(select(Venue.id, Venue.updated_at).order_by(
-            Venue.updated_at.desc(), Venue.id.desc()).limit(1)).first()
-        count = session.scalar(select(Venue.id).order_by(Venue.id.desc()).limit(1))
+        # One query per search says whether any venue was added, moved or removed since
+        # the snaps were made: the latest change, the highest id and how many there are.
+        stamp_key = tuple(session.execute(select(
+            func.max(Venue.updated_at), func.max(Venue.id), func.count(Venue.id))).one())
         key = (name, avoid_steps)
-        stamp_key = (tuple(stamp) if stamp else None, count)
         with self._lock:
             cached = self._snaps.get(key)
             if cached is not None and cached.stamp == stamp_key:

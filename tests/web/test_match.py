@@ -46,6 +46,32 @@ def test_day_and_time_filter_sessions(client, demo, network):
         assert any("on Tuesday in the morning" in w for w in m["why"])
 
 
+@pytest.mark.parametrize("extra", ["", "&time=afternoon", "&needs=step-free&pace=slow"])
+def test_a_short_list_is_the_top_of_a_long_one(client, demo, network, extra):
+    # The ranking stops reading venues and listings that cannot beat the last one kept, which
+    # depends on the limit: a short list must still be exactly the top of a long one.
+    url = f"/api/v1/match?postcode=NW1 2DB&minutes=30{extra}"
+    long = client.get(url + "&limit=200").get_json()["matches"]
+    assert len(long) > 8, "the demo data has plenty within 30 minutes"
+    for limit in (3, 8):
+        short = client.get(url + f"&limit={limit}").get_json()["matches"]
+        assert [(m["id"], m["score"]) for m in short] == [
+            (m["id"], m["score"]) for m in long[:limit]]
+
+
+def test_a_match_shows_what_the_listing_says(client, demo, network):
+    # Matches are described from plain columns, listings from loaded objects: one home
+    # (listings.serialize) says both, and they must agree.
+    matches = client.get("/api/v1/match?postcode=NW1 2DB&minutes=20&limit=30"
+                         ).get_json()["matches"]
+    assert matches
+    for m in matches:
+        listing = client.get(f"/api/v1/activities/{m['id']}").get_json()["properties"]
+        for key in ("name", "category", "category_label", "venue", "schedule_text", "cost",
+                    "tags", "freshness", "intake", "languages", "languages_words"):
+            assert m[key] == listing[key], key
+
+
 def test_ended_activities_never_appear(client, demo, network, session):
     from assetmap.listings.changes import SYSTEM, apply_changes
     from assetmap.models import Activity

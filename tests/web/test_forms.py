@@ -10,7 +10,7 @@ import pytest
 
 from assetmap.community.outbox import delivery_words
 from assetmap.errors import ValidationError
-from assetmap.listings.field_words import value_words
+from assetmap.listings.field_words import plain_value_words
 from assetmap.listings.query import ActivityFilter
 from assetmap.maps.points import MapView
 from assetmap.matching.rank import MatchQuery, Origin
@@ -110,7 +110,7 @@ def test_delivery_words_one_sentence_per_state():
 
 
 def test_values_in_words():
-    assert value_words("category", "lunch-club") == "Lunch club"
-    assert value_words("possibly_closed", True) == "yes"
-    assert value_words("schedules", [{"not": "a rule"}]) == "{'not': 'a rule'}"
-    assert value_words("name", None) == ""
+    assert plain_value_words("category", "lunch-club") == "Lunch club"
+    assert plain_value_words("possibly_closed", True) == "yes"
+    assert plain_value_words("schedules", [{"not": "a rule"}]) == "{'not': 'a rule'}"
+    assert plain_value_words("name", None) == ""

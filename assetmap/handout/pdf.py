@@ -127,8 +127,8 @@ def _facts(item: HandoutItem, styles: dict[str, Any], width: float, *, full: boo
     a = item.activity
     sessions = list(item.sessions if full else item.sessions[:2])
     when = [_p(s, styles["cell"]) for s in sessions or ["Ask the organiser for the next date."]]
-    if a.get("schedule_text"):
-        when.append(_p(f"Usually: {a['schedule_text']}", styles["cell"]))
+    if a.get("schedule_words"):
+        when.append(_p(f"Usually: {a['schedule_words']}", styles["cell"]))
     contact = [_p(f"{key}: {value}", styles["big"] if key == "Phone" else styles["cell"])
                for key, value in item.contact] or [_p("Ask your connector.", styles["cell"])]
     rows: list[list[Any]]

@@ -18,7 +18,7 @@ from assetmap.listings.query import ListingSummary
 from assetmap.models import Activity, Venue
 from assetmap.referral.intake import intake_dict
 from assetmap.referral.languages import languages_words
-from assetmap.schedule import ScheduleRule, Session, describe_all, next_sessions
+from assetmap.schedule import ScheduleRule, Session, describe_all, next_sessions, schedule_words
 
 
 def venue_to_dict(venue: Venue | Row[Any] | None, lat: float | None,
@@ -53,6 +53,7 @@ def activity_to_dict(activity: Activity, *, now: datetime, lat: float | None = N
                   now=now, sessions=sessions)
     data.update({
         "schedule": [dict(rule.to_dict()) for rule in rules],
+        "schedule_words": schedule_words(rules),  # for people; schedule_text parses back
         "description": activity.description,
         "status": activity.status,
         "organisation": {"id": activity.organisation.id, "name": activity.organisation.name,

@@ -16,7 +16,7 @@ from assetmap.listings.serialize import activity_to_dict
 from assetmap.maps.nearby import find_nearby, walk_from
 from assetmap.models import utcnow
 from assetmap.places.addresses import index_for
-from assetmap.schedule import date_words, schedule_words
+from assetmap.schedule import date_words
 from assetmap.values import cost_in_words
 from assetmap.walking.service import walking_service
 from assetmap.web import forms
@@ -64,7 +64,6 @@ def activity(activity_id: int):
             error = exc.message
     return render_template("public/activity.html", a=data, attribution=ATTRIBUTION,
                            sessions=[session_words(s) for s in data["next_sessions"]],
-                           when=schedule_words(activity.schedules),
                            checks=[(date_words(datetime.fromisoformat(v["verified_at"]).date()),
                                     method_words(v["method"]), v)
                                    for v in reversed(data.get("verifications", []))],

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
-from assetmap.listings.changes import Actor, history, revert
+from assetmap.listings.changes import Actor, history, revert, revertible
 from assetmap.listings.field_words import field_words
 from assetmap.models import ChangeRecord, Organisation, Venue
 from assetmap.schedule import ScheduleRule, describe_all
@@ -52,6 +52,7 @@ class Entry:
     after: str
     note: str | None
     is_revert: bool
+    can_revert: bool  # False for the change that first named the listing: nothing to go back to
 
 
 def entries(session: Session, activity_id: int) -> list[Entry]:
@@ -59,7 +60,8 @@ def entries(session: Session, activity_id: int) -> list[Entry]:
     records = history(session, activity_id)
     return [Entry(r.id, r.changed_at, r.actor_label or r.actor_type, field_words(r.field),
                   value_words(session, r.field, r.old_value),
-                  value_words(session, r.field, r.new_value), r.note, r.reverts_id is not None)
+                  value_words(session, r.field, r.new_value), r.note, r.reverts_id is not None,
+                  revertible(r))
             for r in reversed(records)]
 
 

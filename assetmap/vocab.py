@@ -99,6 +99,12 @@ SUITABILITY_TAGS: tuple[Term, ...] = (
     Term("languages-spoken", "Languages other than English spoken"),
 )
 
+#: Tags still understood (old imports, feeds, the API) but no longer offered on forms: the
+#: languages a listing runs in replaced "languages-spoken" (revision 0011).
+RETIRED_TAGS: frozenset[str] = frozenset({"languages-spoken"})
+#: The tags forms offer people to tick.
+OFFERED_TAGS: tuple[Term, ...] = tuple(t for t in SUITABILITY_TAGS if t.id not in RETIRED_TAGS)
+
 CATEGORY_IDS: frozenset[str] = frozenset(t.id for t in CATEGORIES)
 TAG_IDS: frozenset[str] = frozenset(t.id for t in SUITABILITY_TAGS)
 CATEGORY_LABELS: dict[str, str] = {t.id: t.label for t in CATEGORIES}

@@ -419,3 +419,17 @@ def test_the_merge_says_what_it_took_in_words_and_never_claims_a_check(
             assert "counted as a check of the details" in flash
         else:
             assert "recorded as a sighting" in flash and "does not count as a check" in flash
+
+
+def test_the_queue_and_merge_page_name_listings_never_number_them(client, login, session,
+                                                                   lunch_club):
+    reference = _suggest(client)
+    login("coordinator")
+    queue = html.unescape(client.get("/coordinator/suggestions").get_data(as_text=True))
+    suggestion = _suggestion(session, reference)
+    merge = html.unescape(client.get(f"/coordinator/suggestions/{suggestion.id}/merge/"
+                                     f"{lunch_club}").get_data(as_text=True))
+    name = session.get(Activity, lunch_club).name
+    assert name in queue and name in merge  # a likely duplicate, by its name
+    for page in (queue, merge):
+        assert f"listing {lunch_club}" not in page and "(listing " not in page

@@ -105,8 +105,14 @@ NEAR_BUS_STOP = "near-bus-stop"
 PLACE_NEEDS: tuple[Term, ...] = (
     Term(NEAR_BUS_STOP, "Near a bus stop"),
 )
-#: Everything a search can ask for: the suitability tags, then the place needs.
-NEEDS: tuple[Term, ...] = SUITABILITY_TAGS + PLACE_NEEDS
+#: Tags still understood (old imports, feeds, the API) but no longer offered on forms: the
+#: languages a listing runs in replaced "languages-spoken" (revision 0011).
+RETIRED_TAGS: frozenset[str] = frozenset({"languages-spoken"})
+#: The tags forms offer people to tick.
+OFFERED_TAGS: tuple[Term, ...] = tuple(t for t in SUITABILITY_TAGS if t.id not in RETIRED_TAGS)
+#: What a search offers to ask for: the tags still offered, then the place needs (a retired
+#: tag is still accepted: NEED_IDS).
+NEEDS: tuple[Term, ...] = OFFERED_TAGS + PLACE_NEEDS
 
 CATEGORY_IDS: frozenset[str] = frozenset(t.id for t in CATEGORIES)
 TAG_IDS: frozenset[str] = frozenset(t.id for t in SUITABILITY_TAGS)
@@ -114,7 +120,7 @@ CATEGORY_LABELS: dict[str, str] = {t.id: t.label for t in CATEGORIES}
 TAG_LABELS: dict[str, str] = {t.id: t.label for t in SUITABILITY_TAGS}
 PLACE_NEED_IDS: frozenset[str] = frozenset(t.id for t in PLACE_NEEDS)
 NEED_IDS: frozenset[str] = TAG_IDS | PLACE_NEED_IDS
-NEED_LABELS: dict[str, str] = {t.id: t.label for t in NEEDS}
+NEED_LABELS: dict[str, str] = {t.id: t.label for t in SUITABILITY_TAGS + PLACE_NEEDS}
 
 ACTIVITY_STATUSES: tuple[str, ...] = ("active", "paused", "ended", "pending")
 #: A listing's status in words, for every page that shows one.

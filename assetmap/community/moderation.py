@@ -23,7 +23,7 @@ from assetmap.errors import Conflict, NotFound, ValidationError
 from assetmap.freshness.due import refresh
 from assetmap.geo import haversine_m
 from assetmap.listings.changes import Actor, apply_changes, create_activity, history
-from assetmap.listings.field_words import plain_value_words
+from assetmap.listings.field_words import field_words, plain_value_words
 from assetmap.listings.same_group import (
     LIKELY_DUPLICATE,
     is_likely_duplicate,
@@ -354,6 +354,19 @@ def merge(session: Session, suggestion: Suggestion, activity: Activity, keys: It
     _decide(suggestion, "merged", actor, activity=activity,
             reason=", ".join(r.field for r in records) or "no field changed")
     return records
+
+
+def merge_words(suggestion: Suggestion, activity: Activity, records: Iterable[ChangeRecord],
+                *, checked: bool) -> str:
+    """What a merge did, in words a coordinator reads: the parts that changed by their names
+    ("Contact phone", never `contact_phone`), and what the merge counts as. Without "I
+    checked the details" it is a sighting, so it must not say the listing was confirmed."""
+    changed = sorted({field_words(r.field) for r in records})
+    took = ("took " + ", ".join(changed)) if changed else "no part changed"
+    counts = ("counted as a check of the details" if checked else
+              "recorded as a sighting (the group still runs); the details were not checked, "
+              "so it does not count as a check")
+    return f"Merged {suggestion.reference} into “{activity.name}”: {took}; {counts}."
 
 
 def reject(session: Session, suggestion: Suggestion, actor: Actor, reason: str) -> None:

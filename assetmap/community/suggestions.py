@@ -36,7 +36,7 @@ LIMITS: dict[str, int] = {
     "name": 300, "description": 4000, "venue_name": 300, "address": 500, "postcode": 20,
     "schedule": 300, "cost": 200, "contact_name": 200, "contact_email": 320,
     "contact_phone": 60, "contact_url": 500, "notes": 2000, "suggester_name": 200,
-    "suggester_contact": 320, "message": 2000,
+    "suggester_contact": 320, "message": 2000, "languages": 200,
 }
 MULTILINE = frozenset({"description", "notes", "address", "message"})
 # The JSON API's fields (the form has the same, with "when" and cost split into controls).

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assetmap.listings.changes import Actor, history, revert
+from assetmap.listings.changes import Actor, history, revert, revertible
 from assetmap.listings.field_words import field_words, value_words
 from assetmap.models import ChangeRecord
 
@@ -24,6 +24,7 @@ class Entry:
     after: str
     note: str | None
     is_revert: bool
+    can_revert: bool  # False for the change that first named the listing: nothing to go back to
 
 
 def entries(session: Session, activity_id: int) -> list[Entry]:
@@ -31,7 +32,8 @@ def entries(session: Session, activity_id: int) -> list[Entry]:
     records = history(session, activity_id)
     return [Entry(r.id, r.changed_at, r.actor_label or r.actor_type, field_words(r.field),
                   value_words(session, r.field, r.old_value),
-                  value_words(session, r.field, r.new_value), r.note, r.reverts_id is not None)
+                  value_words(session, r.field, r.new_value), r.note, r.reverts_id is not None,
+                  revertible(r))
             for r in reversed(records)]
 
 

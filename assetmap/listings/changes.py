@@ -350,6 +350,16 @@ def history(session: Session, activity_id: int) -> list[ChangeRecord]:
         .order_by(ChangeRecord.changed_at, ChangeRecord.id)))
 
 
+#: Fields a listing cannot be without (`apply_changes` refuses to empty them), so a change
+#: that first set one has nothing to revert to.
+REQUIRED_FIELDS: frozenset[str] = frozenset({"name", "category"})
+
+
+def revertible(change: ChangeRecord) -> bool:
+    """Whether reverting `change` could succeed: not when it would empty a required field."""
+    return not (change.field in REQUIRED_FIELDS and change.old_value in (None, ""))
+
+
 def revert(session: Session, change_id: int, actor: Actor) -> ChangeRecord:
     """Put a field back to the value it had before `change_id`; itself a new change."""
     change = session.get(ChangeRecord, change_id)
@@ -357,7 +367,8 @@ def revert(session: Session, change_id: int, actor: Actor) -> ChangeRecord:
         raise NotFound(f"no change with id {change_id}")
     activity = get_activity(session, change.activity_id)
     records = apply_changes(session, activity, {change.field: change.old_value}, actor,
-                            note=f"revert of change {change_id}")
+                            note=f"revert of the change made {change.changed_at:%d %b %Y %H:%M}"
+                                 + (f" by {change.actor_label}" if change.actor_label else ""))
     if not records:
         raise ValidationError("change", "the field already has the value from before it")
     records[0].reverts_id = change_id

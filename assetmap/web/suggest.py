@@ -135,7 +135,7 @@ def _render(form: MultiDict, *, errors: dict[str, str] | None = None,
     page = render_template(
         "suggest/form.html", form=form, errors=errors or {}, token=token, notice=notice,
         wait_minutes=math.ceil(wait / 60) if wait else None, categories=vocab.CATEGORIES,
-        tags=vocab.SUITABILITY_TAGS, days=[(c, DAY_NAMES[c]) for c in DAY_CODES],
+        tags=vocab.OFFERED_TAGS, days=[(c, DAY_NAMES[c]) for c in DAY_CODES],
         frequencies=FREQUENCIES, weeks=WEEKS_OF_MONTH, honeypot=HONEYPOT_FIELD,
         token_field=FILL_TOKEN_FIELD, chosen_days=form.getlist("days"),
         chosen_tags=form.getlist("tags"), rate_words=_rate_words(), limits=LIMITS,

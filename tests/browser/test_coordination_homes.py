@@ -115,3 +115,30 @@ def test_the_suggestion_form_counts_characters_left(watched, live_server):
     assert len(page.input_value("#f-description")) == 4000
     assert counter.inner_text() == "0 characters left"
     assert watched.dialogs == [] and watched.foreign_requests() == []
+
+
+def test_people_and_messages_fit_a_phone(app, watched, live_server):  # noqa: F811
+    """At 390 px the tables stacked into one card per row: "Retry now" and "Change" were off
+    the right-hand edge, reachable only by scrolling the table sideways."""
+    from assetmap.community.outbox import queue_message
+
+    with session_scope(app) as s:
+        create_user(s, email="admin@example.org", role="admin", password=PASSWORD)
+        message = queue_message(s, kind="organiser-check", to="a-long-address@example.org",
+                                subject="Is your listing still right? Tuesday lunch club",
+                                body="…")
+        message.status, message.attempts = "retry", 1
+        message.error = "ConnectionRefusedError: [Errno 111] Connection refused"
+    page = watched.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, "admin@example.org")
+    for path, control in (("/coordinator/outbox", "button:has-text('Retry now')"),
+                          ("/coordinator/people", "a:has-text('Change')")):
+        page.goto(live_server + path)
+        wide = page.evaluate("""() => Array.from(document.querySelectorAll('table'))
+            .filter(t => t.scrollWidth > t.parentElement.clientWidth + 1).length""")
+        assert wide == 0, path
+        box = page.locator(control).first.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, path
+        assert page.locator("td[data-label]").first.is_visible()
+    assert watched.dialogs == [] and watched.foreign_requests() == []

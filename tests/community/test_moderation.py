@@ -3,6 +3,7 @@ review items from connectors and organisers; everything in the history."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import lxml.html
@@ -393,3 +394,42 @@ def test_a_merge_with_the_details_checked_makes_it_fresh(client, login, session,
     session.expire_all()
     assert session.get(Activity, lunch_club).last_verified_method == "community-suggested"
     assert _state(client, lunch_club) != "stale"
+
+
+def test_the_merge_says_what_it_took_in_words_and_never_claims_a_check(
+        client, login, session, lunch_club):
+    """The flash named columns ("contact_phone, description") and said "listing confirmed"
+    for a merge that only counts as a sighting."""
+    _stale_lunch_club(session, lunch_club)
+    login("coordinator")
+    for checked in (False, True):
+        reference = _suggest(client, description=f"Now with quiz {checked}",
+                             contact_phone="020 7946 0101" if checked else "020 7946 0100")
+        suggestion = _suggestion(session, reference)
+        url = f"/coordinator/suggestions/{suggestion.id}/merge/{lunch_club}"
+        data = {"csrf_token": csrf_token(client, url),
+                "use": ["description", "contact_phone"]} | ({"checked": "yes"} if checked else {})
+        flash = client.post(url, data=data, follow_redirects=True).get_data(as_text=True)
+        flash = html.unescape(flash.split('class="flash"', 1)[1].split("</div>", 1)[0])
+        assert f"Merged {reference}" in flash
+        assert "Contact phone, What happens" in flash
+        assert "contact_phone" not in flash and "description" not in flash
+        assert "confirmed" not in flash
+        if checked:
+            assert "counted as a check of the details" in flash
+        else:
+            assert "recorded as a sighting" in flash and "does not count as a check" in flash
+
+
+def test_the_queue_and_merge_page_name_listings_never_number_them(client, login, session,
+                                                                   lunch_club):
+    reference = _suggest(client)
+    login("coordinator")
+    queue = html.unescape(client.get("/coordinator/suggestions").get_data(as_text=True))
+    suggestion = _suggestion(session, reference)
+    merge = html.unescape(client.get(f"/coordinator/suggestions/{suggestion.id}/merge/"
+                                     f"{lunch_club}").get_data(as_text=True))
+    name = session.get(Activity, lunch_club).name
+    assert name in queue and name in merge  # a likely duplicate, by its name
+    for page in (queue, merge):
+        assert f"listing {lunch_club}" not in page and "(listing " not in page

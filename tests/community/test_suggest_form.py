@@ -234,3 +234,23 @@ def test_text_boxes_carry_their_limits(client):
 
 def test_the_map_and_nav_link_to_the_form(client):
     assert 'href="/suggest"' in client.get("/").get_data(as_text=True)
+
+
+def test_the_form_asks_which_languages_and_no_longer_offers_the_retired_tag(client, session):
+    """Issue 15 replaced the one "Languages other than English spoken" tag with the languages
+    a group runs in; the public form still offered the old tag and had no languages box."""
+    doc = lxml.html.fromstring(client.get("/suggest").get_data(as_text=True))
+    assert doc.xpath('//input[@name="tags"][@value="languages-spoken"]') == []
+    assert doc.xpath('//input[@name="tags"][@value="step-free"]')
+    (box,) = doc.xpath('//input[@name="languages"]')
+    assert doc.xpath(f'//label[@for="{box.get("id")}"]') and box.get("maxlength")
+    response = client.post("/suggest", data=valid_form() | {"languages": "Somali, BSL"}
+                           | form_tokens(client))
+    assert response.status_code == 303
+    (stored,) = _stored(session)
+    assert stored.fields["languages"] == ["so", "bsl"]
+    bad = client.post("/suggest", data=valid_form() | {"languages": "Klingonese"}
+                      | form_tokens(client))
+    assert bad.status_code == 400
+    page = bad.get_data(as_text=True)
+    assert "Languages it runs in" in page and 'value="Klingonese"' in page

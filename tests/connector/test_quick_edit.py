@@ -189,3 +189,21 @@ def test_every_bad_field_is_reported_at_once(client, connector, listing, read):
     assert 'value="Jo Bloggs"' in html and 'value="not-an-address"' in html
     assert "whenever suits" in html
     assert read(lambda s: s.get(Activity, listing).version) == before
+
+
+def test_the_browser_leaves_checking_to_the_server_and_the_summary_names_each_field(
+        client, connector, listing):
+    """Without `novalidate` the browser stops at the first bad e-mail or web address with its
+    own bubble, one field per submit; the summary says which field each message is about."""
+    page = client.get(f"/connector/activities/{listing}/edit").get_data(as_text=True)
+    assert re.search(r'<form[^>]*class="edit-form"[^>]*novalidate', page)
+    form = _form(client, listing) | {"cost": "two pounds", "contact_email": "not-an-address",
+                                     "venue_postcode": "ZZ9 9ZZ"}
+    html = _unescape(client.post(f"/connector/activities/{listing}/edit", data=form)
+                     .get_data(as_text=True))
+    summary = html.split('class="error-summary"', 1)[1].split("</ul>", 1)[0]
+    items = re.findall(r'<a href="#([a-z_]+)">([^<]+)</a>', summary)
+    # In the form's order (postcode above cost above e-mail), each starting with its label.
+    assert [key for key, _ in items] == ["venue_postcode", "cost", "contact_email"]
+    assert [text.split(":", 1)[0] for _, text in items] == [
+        "Venue postcode", "Cost", "Contact e-mail"]

@@ -55,3 +55,31 @@ def test_connectors_cannot_revert(client, login, make_listing):
     made = make_listing("Knit and natter")
     login("connector")
     assert client.get(f"/coordinator/listings/{made.id}/history").status_code == 403
+
+
+def test_no_revert_to_nothing_for_a_name_or_kind_and_no_change_numbers(app, client, login,
+                                                                        make_listing):
+    """Reverting the change that first named a listing can only fail ("a listing needs a
+    name"), so no button offers it; a revert's note says when, not a change's number."""
+    made = make_listing("Knit and natter")
+    with session_scope(app) as s:
+        firsts = {r.field: r.id for r in s.scalars(select(ChangeRecord).where(
+            ChangeRecord.activity_id == made.id)) if r.old_value in (None, "")}
+        apply_changes(s, s.get(Activity, made.id), {"contact_phone": "020 7946 0202"},
+                      Actor("user", "someone@example.org"))
+        phone_change = s.scalar(select(ChangeRecord.id).where(
+            ChangeRecord.activity_id == made.id, ChangeRecord.field == "contact_phone")
+            .order_by(ChangeRecord.id.desc()))
+    assert {"name", "category"} <= set(firsts)
+    login("coordinator")
+    url = f"/coordinator/listings/{made.id}/history"
+    page = client.get(url).get_data(as_text=True)
+    for field in ("name", "category"):
+        assert f"/coordinator/changes/{firsts[field]}/revert" not in page, field
+    assert f"/coordinator/changes/{phone_change}/revert" in page
+    client.post(f"/coordinator/changes/{phone_change}/revert",
+                data={"csrf_token": csrf_token(client, url)})
+    with session_scope(app) as s:
+        note = s.scalar(select(ChangeRecord.note).where(ChangeRecord.reverts_id == phone_change))
+    assert note is not None and note.startswith("revert of the change made ")
+    assert f"change {phone_change}" not in note and "someone@example.org" in note

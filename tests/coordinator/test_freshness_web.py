@@ -240,3 +240,19 @@ def test_a_refused_reminder_says_it_is_queued_not_sent(app, client, login, make_
     assert "Reminder sent" not in flashed
     assert ("1 message queued, not sent: the mail server did not answer. It will retry at "
             "12:01 UTC") in flashed
+
+
+def test_what_an_action_did_shows_beside_the_queue_not_above_the_charts(client, login,
+                                                                         scenario):
+    """The page returns to #queue, thousands of pixels down: a message at the top of the page
+    (above the charts) was never seen, so the coordinator could not tell what happened."""
+    login("coordinator")
+    response = post_action(client, {"action": "phoned", "note": "Still running",
+                                    "ids": [scenario["Old tea dance"]]})
+    assert response.status_code == 302 and response.headers["Location"].endswith("#queue")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert page.count('class="flash"') == 1
+    queue = page.split('id="queue"', 1)[1]
+    flash = queue.split('id="action-result"', 1)[1].split("</div>", 1)[0]
+    assert "1 listing recorded as checked by phone." in flash, flash
+    assert queue.index('id="action-result"') < queue.index('class="bulk-actions"')

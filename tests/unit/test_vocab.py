@@ -32,3 +32,10 @@ def test_guess_category_matches_whole_words():
     assert vocab.guess_category("Art Club") == "arts-crafts"
     assert vocab.guess_category("Repair Café at the library") == "repair-cafe"
     assert vocab.guess_category("Job club: CV help") == "employment-support"
+
+
+def test_a_retired_tag_is_understood_but_not_offered():
+    offered = {t.id for t in vocab.NEEDS}
+    assert "languages-spoken" not in offered and "languages-spoken" in vocab.NEED_IDS
+    assert vocab.NEAR_BUS_STOP in offered
+    assert vocab.NEED_LABELS["languages-spoken"]

@@ -109,6 +109,7 @@ def _page(form: ActionForm, chosen: set[int], status: int = 200):
                                                       if k != "area"}),
         page_url=lambda p: url_for("coordinator.freshness", **(args | {"page": p})),
         with_filter=lambda **extra: url_for("coordinator.freshness", **(filter_args | extra)),
+        flashes_in_page=True,  # what an action did shows beside the queue it was taken on
         **_choices()), status
 
 

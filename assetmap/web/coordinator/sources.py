@@ -8,6 +8,7 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from assetmap.db import get_session
@@ -18,24 +19,53 @@ from assetmap.web.auth import role_required
 from assetmap.web.coordinator import bp
 from scrapers import SCRAPERS
 
+#: What each kind of feed is, as the coordinator choosing one would say it (ids stay in the CLI).
+TYPE_WORDS: dict[str, str] = {
+    "openactive": "OpenActive sessions (an RPDE feed)",
+    "openreferral": "Open Referral UK services (an HSDS API)",
+    "ical": "A calendar (iCalendar, .ics)",
+    "jsonld": "Web pages listing events (schema.org JSON-LD)",
+    "osm": "Community venues from an OpenStreetMap extract",
+}
+RUN_WORDS: dict[str, str] = {"ok": "Worked", "failed": "Failed", "running": "Running now"}
+
 
 class SourceForm(FlaskForm):
-    type = SelectField("Type", choices=sorted(SCRAPERS))
-    url = StringField("Feed URL", validators=[DataRequired(), Length(max=1000)])
-    name = StringField("Name", validators=[Length(max=200)])
-    every = StringField("How often", default="6h")
+    type = SelectField("Kind of feed",
+                       choices=[SelectChoice(key, TYPE_WORDS.get(key, key))
+                                for key in sorted(SCRAPERS)])
+    url = StringField("Feed address (URL)", validators=[DataRequired(), Length(max=1000)])
+    name = StringField("Name (optional)", validators=[Length(max=200)])
+    every = StringField("How often", default="6h",
+                        description="For example 30m, 6h or 1d (minutes, hours or days).")
 
 
-@bp.get("/sources")
-@role_required("coordinator")
-def sources():
+def every_words(seconds: int) -> str:
+    """'every 6 hours', 'every day', 'every 30 minutes': how often a feed runs."""
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size and seconds % size == 0:
+            n = seconds // size
+            return f"every {unit}" if n == 1 else f"every {n} {unit}s"
+    return f"every {seconds} seconds"
+
+
+def _page(form: SourceForm, status: int = 200):
+    """The feeds with their last runs, and the form (kept as typed after a mistake)."""
     session = get_session()
     rows = []
     for source in session.scalars(select(Source).order_by(Source.id)):
         runs = session.scalars(select(ScrapeRun).where(ScrapeRun.source_id == source.id)
                                .order_by(ScrapeRun.started_at.desc()).limit(5)).all()
         rows.append((source, runs))
-    return render_template("coordinator/sources.html", rows=rows, form=SourceForm())
+    return render_template("coordinator/sources.html", rows=rows, form=form,
+                           type_words=TYPE_WORDS, run_words=RUN_WORDS,
+                           every_words=every_words), status
+
+
+@bp.get("/sources")
+@role_required("coordinator")
+def sources():
+    return _page(SourceForm())
 
 
 @bp.post("/sources")
@@ -43,7 +73,7 @@ def sources():
 def add():
     form = SourceForm()
     if not form.validate_on_submit():
-        return render_template("coordinator/sources.html", rows=[], form=form), 400
+        return _page(form, 400)
     try:
         source = add_source(get_session(), type=form.type.data, url=form.url.data.strip(),
                             name=(form.name.data or "").strip() or None,
@@ -51,9 +81,10 @@ def add():
     except AssetMapError as exc:
         field = getattr(exc, "field", "url")
         getattr(form, field, form.url).errors.append(getattr(exc, "message", str(exc)))
-        return render_template("coordinator/sources.html", rows=[], form=form), 400
+        get_session().rollback()
+        return _page(form, 400)
     get_session().commit()
-    flash(f"Source {source.name} added.")
+    flash(f"Feed “{source.name}” added; it runs {every_words(source.every_seconds)}.")
     return redirect(url_for("coordinator.sources"))
 
 

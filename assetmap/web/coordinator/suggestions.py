@@ -93,10 +93,8 @@ def suggestion_merge(suggestion_id: int, activity_id: int):
             flash(str(exc))
             return _back()
         session.commit()
-        changed = sorted({r.field for r in records})
-        flash(f"Merged {suggestion.reference} into “{activity.name}”: "
-              + (", ".join(changed) if changed else "no field changed, listing confirmed")
-              + ".")
+        flash(moderation.merge_words(suggestion, activity, records,
+                                     checked=request.form.get("checked") == "yes"))
         return _back()
     rows = moderation.proposal_rows(activity, moderation.proposal_from_suggestion(suggestion))
     return render_template("coordinator/suggestions_merge.html", suggestion=suggestion,

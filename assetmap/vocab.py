@@ -142,6 +142,10 @@ VERIFICATION_METHODS: tuple[str, ...] = (
 # Evidence that a listing is still there, not that its details are right: a feed still
 # listing it, or a community suggestion merged without the details being checked.
 SIGHTING_METHODS: frozenset[str] = frozenset({"source-seen", "community-sighted"})
+#: Of those, the sightings that postpone a due date a little (FRESHNESS.md's sighting bonus):
+#: a feed that keeps publishing a listing. One anonymous suggestion is recorded, and counted in
+#: the trends, but moves nothing: on its own it must not take a listing out of "stale".
+DUE_POSTPONING_SIGHTINGS: frozenset[str] = frozenset({"source-seen"})
 ROLES: tuple[str, ...] = ("connector", "coordinator", "admin")
 
 

@@ -350,7 +350,7 @@ def merge(session: Session, suggestion: Suggestion, activity: Activity, keys: It
             session, activity, "community-sighted", actor, private=True,
             note=f"Suggested by the community ({suggestion.reference}), merged by coordinator "
                  f"{actor.label} without checking the details.")
-        refresh(session, activity)  # the sighting may postpone the due date a little
+        refresh(session, activity)  # the merged details re-cache; the sighting moves nothing
     _decide(suggestion, "merged", actor, activity=activity,
             reason=", ".join(r.field for r in records) or "no field changed")
     return records

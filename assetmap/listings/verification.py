@@ -47,8 +47,9 @@ def record_verification(session: Session, activity: Activity, method: str, actor
 def refresh_derived(activity: Activity, event: VerificationEvent) -> None:
     """Fold one new event into the cached last-verified / last-seen columns."""
     if event.method in SIGHTING_METHODS:
-        if activity.last_seen_by_source_at is None or (
-                event.verified_at > activity.last_seen_by_source_at):
+        if event.method in vocab.DUE_POSTPONING_SIGHTINGS and (
+                activity.last_seen_by_source_at is None
+                or event.verified_at > activity.last_seen_by_source_at):
             activity.last_seen_by_source_at = event.verified_at
         return
     if activity.last_verified_at is None or event.verified_at >= activity.last_verified_at:

@@ -7,6 +7,7 @@ import html
 import re
 
 import lxml.html
+import pytest
 from sqlalchemy import select
 
 from assetmap.community import moderation
@@ -337,15 +338,20 @@ def test_services_can_be_used_without_the_web(app, session, lunch_club):
     assert moderation.pending_count(session) == 0
 
 
-def _stale_lunch_club(session, lunch_club) -> Activity:
+def _stale_lunch_club(session, lunch_club, *, overdue_days: int | None = None) -> Activity:
+    """The lunch club last phoned 250 days ago, or so that it fell due `overdue_days` ago."""
     from datetime import timedelta
 
+    from assetmap.freshness.rules import DEFAULT_RULES
     from assetmap.listings.verification import record_verification
     from assetmap.models import utcnow
 
     activity = session.get(Activity, lunch_club)
+    ago = timedelta(days=250) if overdue_days is None else (
+        DEFAULT_RULES.interval_for(activity.category) * DEFAULT_RULES.weight("phoned")
+        + timedelta(days=overdue_days))
     record_verification(session, activity, "phoned", Actor("user", "tester"),
-                        at=utcnow() - timedelta(days=250), note="still on")
+                        at=utcnow() - ago, note="still on")
     session.commit()
     assert activity.freshness_due_at < utcnow()
     return activity
@@ -356,10 +362,12 @@ def _state(client, activity_id: int) -> str:
     return body["properties"]["freshness"]["state"]
 
 
-def test_an_anonymous_merge_leaves_a_stale_listing_stale(client, login, session, lunch_club):
+@pytest.mark.parametrize("overdue_days", [None, 17])
+def test_an_anonymous_merge_leaves_a_stale_listing_stale(client, login, session, lunch_club,
+                                                         overdue_days):
     from assetmap.models import utcnow
 
-    activity = _stale_lunch_club(session, lunch_club)
+    activity = _stale_lunch_club(session, lunch_club, overdue_days=overdue_days)
     due_before = activity.freshness_due_at
     assert _state(client, lunch_club) == "stale"
     reference = _suggest(client, description="Now with quiz")
@@ -375,8 +383,9 @@ def test_an_anonymous_merge_leaves_a_stale_listing_stale(client, login, session,
     activity = session.get(Activity, lunch_club)
     assert activity.description == "Now with quiz"
     assert activity.last_verified_method == "phoned"
-    # A sighting postpones the due date by at most a quarter of the interval: still past.
-    assert due_before < activity.freshness_due_at < utcnow()
+    # An anonymous sighting is recorded but moves nothing: not even a little closer to fresh.
+    assert activity.freshness_due_at == due_before < utcnow()
+    assert activity.last_seen_by_source_at is None
     assert _state(client, lunch_club) == "stale"
     methods = session.scalars(select(VerificationEvent.method).where(
         VerificationEvent.activity_id == lunch_club)).all()

@@ -63,9 +63,12 @@ def network_build(osm_path: Path, name: str | None, within: str | None, margin: 
 @network.command("list")
 def network_list() -> None:
     """The networks built so far, with the area each covers."""
-    for info in NetworkRegistry(app_from_env().config["NETWORK_DIR"]).networks():
+    registry = NetworkRegistry(app_from_env().config["NETWORK_DIR"])
+    for info in registry.networks():
         click.echo(f"{info.name}: {info.meta.n_nodes} nodes, {info.meta.n_edges} edges, "
                    f"bbox {info.meta.bbox}, from {info.meta.source}")
+    for name, why in registry.unusable():
+        click.echo(f"{name}: not in use: {why}")
 
 
 @main.command("match")

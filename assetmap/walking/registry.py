@@ -2,11 +2,12 @@
 
 The directory is the source of truth, so a network built by another process (the CLI while the
 web app runs) is picked up on the next call: listing re-reads only files that changed.
-Loaded graphs stay in memory (Camden is a few MB).
+Loaded graphs stay mapped from their files (read-only, shared by every worker process).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -31,6 +32,7 @@ from assetmap.walking.graph import (
 from assetmap.walking.router import Pace, Router
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+log = logging.getLogger("assetmap.walking")
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,6 +66,8 @@ class NetworkRegistry:
         self._router_options = router_options
         self._infos: dict[Path, NetworkInfo] = {}
         self._routers: dict[Path, tuple[tuple[int, int, int], Router]] = {}
+        #: Cache files that cannot be used (an old format, damage), with the reason.
+        self._unusable: dict[Path, tuple[tuple[int, int, int], str]] = {}
         self._lock = threading.Lock()
 
     def path_for(self, name: str) -> Path:
@@ -77,22 +81,42 @@ class NetworkRegistry:
         with self._lock:
             return sorted(self._scan(), key=lambda info: info.name)
 
+    def unusable(self) -> list[tuple[str, str]]:
+        """(name, why) of each cache file on disk that cannot be used, e.g. one written by an
+        older version of AssetMap: its place has no network until it is rebuilt."""
+        with self._lock:
+            self._scan()
+            return sorted((path.name.removesuffix(NPZ_SUFFIX), why)
+                          for path, (_, why) in self._unusable.items())
+
     def _scan(self) -> list[NetworkInfo]:
         if not self.cache_dir.is_dir():
             self._infos.clear()
+            self._unusable.clear()
             return []
         seen: dict[Path, NetworkInfo] = {}
+        unusable: dict[Path, tuple[tuple[int, int, int], str]] = {}
         for path in self.cache_dir.glob(f"*{NPZ_SUFFIX}"):
             try:
                 st = path.stat()
                 version = (st.st_ino, st.st_mtime_ns, st.st_size)
                 info = self._infos.get(path)
                 if info is None or info.version != version:
+                    known = self._unusable.get(path)
+                    if known is not None and known[0] == version:
+                        unusable[path] = known
+                        continue
                     info = _read_info(path, version)
-            except (OSError, WalkingNetworkError):
+            except OSError:
+                continue
+            except WalkingNetworkError as exc:
+                unusable[path] = (version, str(exc))
+                if path not in self._unusable or self._unusable[path][0] != version:
+                    log.warning("walking network not used: %s", exc)
                 continue
             seen[path] = info
         self._infos = seen
+        self._unusable = unusable
         return list(seen.values())
 
     def router(self, name: str) -> Router:

@@ -557,8 +557,11 @@ def local_frame(bbox: tuple[float, float, float, float]) -> tuple[float, float, 
 
 def _snap_grid(x: np.ndarray, y: np.ndarray, geom_indptr: np.ndarray) -> dict[str, np.ndarray]:
     """Every street segment (a vertex and the next one of the same edge) listed under each
-    grid cell its bounding box touches, cells in row-major order: a query reads a square of
-    cells as one contiguous slice per row. ``grid_seg`` holds each segment's first vertex.
+    grid cell it passes through, cells in row-major order: a query reads a square of cells as
+    one contiguous slice per row. ``grid_seg`` holds each segment's first vertex.
+
+    A segment is cut into pieces no longer than a cell and listed under the cells of each
+    piece's bounding box (at most 2x2), so a long diagonal costs its length, not its box.
     """
     last = np.zeros(len(x), bool)
     last[geom_indptr[1:] - 1] = True
@@ -567,22 +570,31 @@ def _snap_grid(x: np.ndarray, y: np.ndarray, geom_indptr: np.ndarray) -> dict[st
     width, height = float(x.max()) - ox, float(y.max()) - oy
     cell = max(GRID_CELL_M, math.sqrt(width * height / GRID_MAX_CELLS))
     nx, ny = int(width // cell) + 1, int(height // cell) + 1
-    cx0 = ((np.minimum(x[seg], x[seg + 1]) - ox) // cell).astype(np.int64)
-    cx1 = ((np.maximum(x[seg], x[seg + 1]) - ox) // cell).astype(np.int64)
-    cy0 = ((np.minimum(y[seg], y[seg + 1]) - oy) // cell).astype(np.int64)
-    cy1 = ((np.maximum(y[seg], y[seg + 1]) - oy) // cell).astype(np.int64)
+    dx, dy = x[seg + 1] - x[seg], y[seg + 1] - y[seg]
+    pieces = np.maximum(np.ceil(np.hypot(dx, dy) / cell), 1).astype(np.int64)
+    owner = np.repeat(np.arange(len(seg)), pieces)
+    k = np.arange(int(pieces.sum())) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    t0, t1 = k / pieces[owner], (k + 1) / pieces[owner]
+    ax, bx = x[seg][owner] + t0 * dx[owner], x[seg][owner] + t1 * dx[owner]
+    ay, by = y[seg][owner] + t0 * dy[owner], y[seg][owner] + t1 * dy[owner]
+    cx0 = np.clip((np.minimum(ax, bx) - ox) // cell, 0, nx - 1).astype(np.int64)
+    cx1 = np.clip((np.maximum(ax, bx) - ox) // cell, 0, nx - 1).astype(np.int64)
+    cy0 = np.clip((np.minimum(ay, by) - oy) // cell, 0, ny - 1).astype(np.int64)
+    cy1 = np.clip((np.maximum(ay, by) - oy) // cell, 0, ny - 1).astype(np.int64)
     w, h = cx1 - cx0 + 1, cy1 - cy0 + 1
     count = w * h
-    which = np.repeat(np.arange(len(seg)), count)
+    which = np.repeat(np.arange(len(owner)), count)
     k = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
     cells = (cy0[which] + k // w[which]) * nx + cx0[which] + k % w[which]
-    order = np.argsort(cells, kind="stable")
+    # One entry per (cell, segment), sorted by cell then segment.
+    keys = np.unique(cells * len(seg) + owner[which])
+    cells, segs = keys // len(seg), keys % len(seg)
     index_type = np.int32 if len(x) < 2**31 else np.int64
     return {
         "grid_origin": np.array([ox, oy, cell]),
         "grid_shape": np.array([nx, ny], np.int64),
         "grid_ptr": np.concatenate([[0], np.cumsum(np.bincount(cells, minlength=nx * ny))]),
-        "grid_seg": seg[which[order]].astype(index_type),
+        "grid_seg": seg[segs].astype(index_type),
     }
 
 

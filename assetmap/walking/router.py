@@ -54,6 +54,13 @@ ISOCHRONE_MIN_HOLE_M2 = 50_000.0
 ISOCHRONE_HULL_RATIO = 0.1
 
 
+def preload_libraries() -> None:
+    """Import the libraries routing uses now, not at a worker's first walk: a web server that
+    calls this before forking its workers has them share those pages (about 30 MB each)."""
+    import scipy.sparse.csgraph  # noqa: F401
+    import shapely  # noqa: F401
+
+
 @dataclass(frozen=True)
 class Pace:
     """A walking speed, and whether the walker must avoid steps."""

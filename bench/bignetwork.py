@@ -1,23 +1,26 @@
 """A city-sized walking network: Camden's graph tiled to about 50 times its size.
 
 No London extract is needed: Camden's network is copied onto a grid of tiles (each copy moved by
-the extract's width or height, so the copies abut) and stitched where they meet (each node near
-a tile's edge joined by a short street to the nearest node of the next tile), then every index
-is derived as for a real build (`assemble_graph`). Figures, each beside Camden's in the same run:
+the extract's width or height, so the copies abut) and stitched where they meet (the 20
+shortest straight streets between nodes near the seam, on each side of every tile: the extract
+follows the borough's outline, so some are a few hundred metres long), then every index is
+derived as for a real build (`assemble_graph`). Figures, each beside Camden's in the same run:
 
 - build: deriving the graph and its indexes (the OSM read, for Camden only, shown apart), and
   saving the cache; the cache file's size;
 - cached load: mapping the file, and mapping it plus warming the router (both step rules);
 - the routing core (a 15-minute reach plus walking metres to every venue), p50/p95, from homes
   in Camden and from homes anywhere on the tiled city;
-- `assetmap serve` (gunicorn) with 1 and with 4 workers on a SpatiaLite database of synthetic
-  listings: `GET /api/v1/match` p50/p95 once every worker has served matches, then each
-  process's RSS and PSS (/proc/PID/smaps_rollup: shared pages split between the processes that
-  map them, the honest figure for memory shared between workers) and how much of it is the
-  mapped network file.
+- `assetmap serve` (gunicorn) for each network, side by side, with 1 and with 4 workers on a
+  SpatiaLite database of synthetic listings around Camden: once every worker has served
+  matches, --spread matches from homes all over each network (a city's deployment serves the
+  whole city), then `GET /api/v1/match` p50/p95 from homes in Camden sent to the two servers in
+  turn, then each process's RSS and PSS (/proc/PID/smaps_rollup: shared pages split between
+  the processes that map them, the honest figure for memory shared between workers) and how
+  much of it is the mapped network file.
 
 Run: python bench/bignetwork.py [--tiles 50] [--activities 20000] [--requests 200]
-     [--keep DIR]   (keep both cache files, e.g. to time a whole process loading one:)
+     [--spread 400] [--keep DIR]   (keep both cache files, e.g. to time a whole process:)
      python bench/bignetwork.py load DIR/camden-x50.walkgraph.npz
 """
 
@@ -285,17 +288,33 @@ def memory(master: int, pids: list[int], cache: Path) -> dict:
     }
 
 
+def spread(base: str, points: np.ndarray, workers: int) -> None:
+    """One match from each point, `2 * workers` at a time: a whole city's worth of origins."""
+    for lo in range(0, len(points), 2 * workers):
+        threads = [threading.Thread(target=match, args=(base, *p))
+                   for p in points[lo:lo + 2 * workers]]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+
 def serve_pair(database_url: str, nets: dict[str, Path], caches: dict[str, Path], workers: int,
-               points: np.ndarray, requests_n: int, folder: Path) -> dict[str, dict]:
+               points: np.ndarray, everywhere: dict[str, np.ndarray], requests_n: int,
+               folder: Path) -> dict[str, dict]:
     """Camden's and the big network's servers side by side, each with `workers` workers:
-    every worker warmed with matches, then matches sent to each in turn (A B A B ..., so a
-    change in the machine's speed hits both alike), then each process's memory."""
+    every worker warmed with matches, matches from `everywhere` (homes all over each network,
+    as a city's deployment serves them), then timed matches from `points` sent to each in
+    turn (A B A B ..., so a change in the machine's speed hits both alike), then each
+    process's memory."""
     with serving(database_url, nets["camden"], workers, folder / f"camden-{workers}.log") as a, \
             serving(database_url, nets["big"], workers, folder / f"big-{workers}.log") as b:
         servers = {"camden": a, "big": b}
         pids = {k: wait_for_workers(master, workers) for k, (_, master) in servers.items()}
         warmups = {k: warm_every_worker(base, pids[k], caches[k], points)
                    for k, (base, _) in servers.items()}
+        for key, (base, _) in servers.items():
+            spread(base, everywhere[key], workers)
         samples: dict[str, list[float]] = {"camden": [], "big": []}
         for i in range(requests_n):
             for key in ("camden", "big") if i % 2 else ("big", "camden"):
@@ -326,6 +345,8 @@ def main() -> int:
     parser.add_argument("--activities", type=int, default=20_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--workers", default="1,4")
+    parser.add_argument("--spread", type=int, default=400,
+                        help="matches from homes all over each network before memory is read")
     parser.add_argument("--keep", type=Path, help="keep both cache files in this directory")
     args = parser.parse_args()
     rng = np.random.default_rng(13)
@@ -356,7 +377,8 @@ def main() -> int:
 
     venues = homes(camden, 2000, rng)
     camden_homes = homes(camden, 150, rng)
-    big_homes = homes(big, 150, rng)
+    big_homes_all = homes(big, max(args.spread, 150), rng)
+    big_homes = big_homes_all[:150]
     load = {}
     core = {}
     for key in ("camden", "big"):
@@ -384,7 +406,9 @@ def main() -> int:
         for workers in (int(w) for w in args.workers.split(",")):
             print(f"serving both networks with {workers} worker(s) each; load average "
                   f"{os.getloadavg()[0]:.1f}", flush=True)
-            pair = serve_pair(url, nets, caches, workers, camden_homes, args.requests, Path(tmp))
+            pair = serve_pair(url, nets, caches, workers, camden_homes,
+                              {"camden": homes(camden, args.spread, rng),
+                               "big": big_homes_all[:args.spread]}, args.requests, Path(tmp))
             for key, value in pair.items():
                 figures[key, workers] = value
     counts = sorted({w for _, w in figures})

@@ -99,10 +99,22 @@ SUITABILITY_TAGS: tuple[Term, ...] = (
     Term("languages-spoken", "Languages other than English spoken"),
 )
 
+#: Needs met by where the venue is, not by what a listing says: judged from the extract's
+#: stops and the walking network (assetmap.walking.stops), never set as a tag.
+NEAR_BUS_STOP = "near-bus-stop"
+PLACE_NEEDS: tuple[Term, ...] = (
+    Term(NEAR_BUS_STOP, "Near a bus stop"),
+)
+#: Everything a search can ask for: the suitability tags, then the place needs.
+NEEDS: tuple[Term, ...] = SUITABILITY_TAGS + PLACE_NEEDS
+
 CATEGORY_IDS: frozenset[str] = frozenset(t.id for t in CATEGORIES)
 TAG_IDS: frozenset[str] = frozenset(t.id for t in SUITABILITY_TAGS)
 CATEGORY_LABELS: dict[str, str] = {t.id: t.label for t in CATEGORIES}
 TAG_LABELS: dict[str, str] = {t.id: t.label for t in SUITABILITY_TAGS}
+PLACE_NEED_IDS: frozenset[str] = frozenset(t.id for t in PLACE_NEEDS)
+NEED_IDS: frozenset[str] = TAG_IDS | PLACE_NEED_IDS
+NEED_LABELS: dict[str, str] = {t.id: t.label for t in NEEDS}
 
 ACTIVITY_STATUSES: tuple[str, ...] = ("active", "paused", "ended", "pending")
 COST_KINDS: tuple[str, ...] = ("free", "amount", "small-fee", "unknown")

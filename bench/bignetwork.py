@@ -136,7 +136,11 @@ def tile_graph(g: WalkGraph, tiles: int) -> WalkGraph:
         node_osm_id=np.concatenate([g.node_osm_id + t * 10**12 for t in range(tiles)]),
         edge_u=np.concatenate(edge_u), edge_v=np.concatenate(edge_v), edge_metres=metres,
         edge_has_steps=np.concatenate(steps), geom_indptr=indptr, geom_lat=all_lat,
-        geom_lon=all_lon,
+        geom_lon=all_lon, streets={  # every tile has Camden's streets; the seams have none
+            "edge_street": np.concatenate([*[g.edge_street] * tiles,
+                                           np.full(len(ju), -1, np.int32)]),
+            "street_text": g.street_text, "street_indptr": g.street_indptr,
+            "street_named": g.street_named, "street_kind": g.street_kind},
     )
 
 

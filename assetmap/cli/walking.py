@@ -11,7 +11,6 @@ import click
 from assetmap.cli import app_from_env, main
 from assetmap.cli.maps import fill_addresses
 from assetmap.connector.remote import find_remote
-from assetmap.connector.transport import build_stops
 from assetmap.db import session_scope
 from assetmap.errors import ValidationError
 from assetmap.matching.rank import MatchQuery, find_matches
@@ -19,6 +18,7 @@ from assetmap.models import utcnow
 from assetmap.places.networks import network_ground
 from assetmap.walking import NetworkRegistry, WalkingNetworkError
 from assetmap.walking.service import walking_service
+from assetmap.walking.stops import build_stops
 
 
 @main.group()
@@ -62,13 +62,15 @@ def network_build(osm_path: Path, name: str | None, within: str | None, margin: 
 
 @network.command("list")
 def network_list() -> None:
-    """The networks built so far, with the area each covers."""
+    """The networks built so far, with the area each covers, and any that cannot be used."""
     registry = NetworkRegistry(app_from_env().config["NETWORK_DIR"])
     for info in registry.networks():
         click.echo(f"{info.name}: {info.meta.n_nodes} nodes, {info.meta.n_edges} edges, "
                    f"bbox {info.meta.bbox}, from {info.meta.source}")
-    for name, why in registry.unusable():
-        click.echo(f"{name}: not in use: {why}")
+    for name, why in sorted(registry.problems().items()):
+        # Not "name:" like a usable network: `make run` rebuilds what it does not list so.
+        click.echo(f"{name} is not used ({why}); run `assetmap network build --osm FILE "
+                   f"--name {name}`")
 
 
 @main.command("match")
@@ -78,7 +80,8 @@ def network_list() -> None:
 @click.option("--minutes", default="15", show_default=True)
 @click.option("--pace", default="typical", show_default=True,
               help="typical, slow or step-free")
-@click.option("--needs", default="", help="Suitability tags, comma-separated (hard filters).")
+@click.option("--needs", default="", help="Needs, comma-separated (hard filters): suitability tags "
+              "or near-bus-stop.")
 @click.option("--interests", default="", help="Categories, comma-separated (ranked higher).")
 @click.option("--day", help="mon..sun, today or week")
 @click.option("--time", "time_of_day", help="morning, afternoon or evening")

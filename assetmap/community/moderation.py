@@ -46,6 +46,8 @@ from assetmap.spatial import BBox, in_bbox, lat_of, lon_of
 from assetmap.values import cost_as_typed
 
 MAX_DUPLICATES = 5
+#: A suggestion a coordinator accepted: as a new listing, or merged into an existing one.
+ACCEPTED_STATUSES: tuple[str, ...] = ("approved", "merged")
 
 REVIEW_KINDS: dict[str, str] = {
     "report-closed": "Reported closed",

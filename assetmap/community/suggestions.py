@@ -156,6 +156,25 @@ def seconds_to_fill(secret_key: str, token: str | None, now: float) -> float | N
     return now - data["t"]
 
 
+def cut_to_limits(fields: list[tuple[str, str]], cut: str | None
+                  ) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """What an oversize form carried, to show again (never to store): each text cut to its
+    field's limit, and a message in plain words on every field that was cut, or that the
+    size limit cut through (`cut`: its end did not arrive)."""
+    kept: list[tuple[str, str]] = []
+    errors: dict[str, str] = {}
+    for name, value in fields:
+        limit = LIMITS.get(name)
+        if limit is not None and len(value) > limit:
+            value = value[:limit]
+            errors[name] = (f"This was too long, so we kept the first {limit:,} characters. "
+                            "Check how it ends.")
+        kept.append((name, value))
+    if cut in LIMITS and cut not in errors:
+        errors[cut] = "Only the start of this reached us. Check how it ends."
+    return kept, errors
+
+
 def trapped(form: Mapping[str, Any]) -> bool:
     """True when the hidden field only robots see was filled in."""
     return bool(str(form.get(HONEYPOT_FIELD) or "").strip())

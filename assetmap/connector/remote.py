@@ -61,7 +61,7 @@ def find_remote(session: Session, query: MatchQuery, *, now: datetime,
             .options(selectinload(Activity.tag_rows), selectinload(Activity.schedule_rows),
                      selectinload(Activity.organisation), selectinload(Activity.source_links),
                      selectinload(Activity.venue)))
-    for need in query.needs:
+    for need in query.tag_needs:  # no travel, so "near a bus stop" asks nothing of them
         stmt = stmt.where(need_clause(need))
     if query.free_only:
         stmt = stmt.where(Activity.cost_kind == "free")

@@ -21,11 +21,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from assetmap import values
 from assetmap.connector.remote import find_remote
-from assetmap.connector.transport import stop_index
 from assetmap.errors import NotFound, ScheduleError, ValidationError, ValidationErrors
 from assetmap.freshness.due import refresh
 from assetmap.freshness.rules import STATE_LABELS
-from assetmap.handout import sheet as ho
+from assetmap.handout.directions import Directions, directions, route_street_labels
+from assetmap.handout.drawing import MapSpec, MapStop, Place
+from assetmap.handout.model import Handout, HandoutItem, Walk, first_visit_words, session_words
 from assetmap.listings.changes import Actor, apply_changes
 from assetmap.listings.query import activity_with_point
 from assetmap.listings.serialize import activity_to_dict
@@ -163,13 +164,29 @@ def search(session: Session, service: WalkingService, form: SearchForm, *, data_
     outcome.result = result
     outcome.origin_words = _origin_words(query)
     outcome.matches = enrich(session, result.matches, now=now)
-    stops = stop_index(service.registry.cache_dir, result.network)
     for m in outcome.matches:
-        m["getting_there"] = stops.nearest(m["venue"]["lat"], m["venue"]["lon"]) \
-            if stops is not None and m.get("venue") else []
+        m["getting_there"] = service.getting_there(m["venue"]["lat"], m["venue"]["lon"],
+                                                   query.pace) if m.get("venue") else []
     result.remote = find_remote(session, query, now=now)
     outcome.remote = enrich(session, result.remote, now=now)
     return outcome
+
+
+def why_words(match: Mapping[str, Any]) -> str:
+    """A result's reasons as the page says them: "Why: 9 min walk …; freshness: …"."""
+    return f"Why: {'; '.join(match['why'])}."
+
+
+def result_now(session: Session, service: WalkingService, form: SearchForm,
+               activity_id: int, *, data_dir: Path, now: datetime) -> dict | None:
+    """One listing as the connector's search shows it now (after a visit changed its
+    standing): the same search, so its "why" is exactly what a reload would show. None when
+    there is no search or the listing is no longer in it."""
+    if not form.has_where:
+        return None
+    outcome = search(session, service, form, data_dir=data_dir, now=now)
+    return next((m for m in [*outcome.matches, *outcome.remote] if m["id"] == activity_id),
+                None)
 
 
 def _origin_words(query: MatchQuery) -> str:
@@ -190,7 +207,7 @@ def enrich(session: Session, matches: list[dict], *, now: datetime) -> list[dict
     closed = reported_closed(session, ids)
     for m in matches:
         m["endorsement"] = said.get(m["id"])
-        m["session_words"] = [ho.session_words(s, short=True) for s in m["next_sessions"]]
+        m["session_words"] = [session_words(s, short=True) for s in m["next_sessions"]]
         m["cost_words"] = cost_in_words(m["cost"])
         if m["id"] in closed:
             m["freshness"] = closed_freshness(m["freshness"], closed[m["id"]], now)
@@ -409,6 +426,13 @@ class MergeChoice:
     base: dict[str, str]
     mine: dict[str, str]
     theirs: dict[str, str]
+    #: How each side's values read, where the form's text is a code ("full" -> "Full").
+    words: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def shown(self, side: str, key: str) -> str:
+        """One side's value ("base", "mine", "theirs") as the page shows it."""
+        said = self.words.get(side)
+        return said[key] if said else getattr(self, side)[key]
 
     @property
     def name(self) -> str:
@@ -501,11 +525,12 @@ def describe_conflict(session: Session, activity: Activity, base: Mapping[str, s
     return EditConflict(activity.version, choices, theirs, changes)
 
 
-def merged_values(form: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+def merged_values(form: Mapping[str, str], groups: Sequence[tuple[str, ...]] = MERGE_GROUPS
+                  ) -> tuple[dict[str, str], list[str]]:
     """The values chosen on the conflict page, and the groups still needing a choice."""
     values: dict[str, str] = {}
     missing = []
-    for keys in MERGE_GROUPS:
+    for keys in groups:
         choice = form.get(f"choose_{keys[0]}")
         if choice not in ("mine", "theirs"):
             missing.append(keys[0])
@@ -622,33 +647,34 @@ def parse_ids(raw: Sequence[str]) -> list[int]:
 @dataclass
 class WalkPlan:
     coords: list[list[float]]
-    walk: ho.Walk
-    directions: ho.Directions
+    walk: Walk
+    directions: Directions
     labels: list[tuple[str, list[tuple[float, float]]]]
     graph: Any
 
 
 def plan_walk(service: WalkingService, origin: Origin, lat: float, lon: float, pace: str,
-              destination: str, *, data_dir: Path) -> WalkPlan:
-    """Route, directions and the street names to put on a map, from origin to a venue."""
+              destination: str) -> WalkPlan:
+    """Route, directions and the street names to put on a map, from origin to a venue
+    (the names are the network's own edge labels)."""
     mpm = PACES[pace].metres_per_minute
     router, route = service.route_or_estimate(origin.lat, origin.lon, lat, lon, pace)
     coords = route.geometry["coordinates"]
-    index = (ho.street_index_for(router.graph, data_dir)
-             if router is not None and not route.estimated else None)
-    walk = ho.Walk(route.metres, route.minutes, pace, route.estimated)
-    steps = ho.directions(coords, destination=destination, metres_per_minute=mpm,
-                          estimated=route.estimated, index=index)
+    streets = (router.graph.streets_along(route.edges)
+               if router is not None and not route.estimated else None)
+    walk = Walk(route.metres, route.minutes, pace, route.estimated)
+    steps = directions(coords, destination=destination, metres_per_minute=mpm,
+                          estimated=route.estimated, streets=streets)
     if router is None:
         return WalkPlan(coords, walk, steps, [], None)
-    return WalkPlan(coords, walk, steps, ho.route_street_labels(coords, index), router.graph)
+    return WalkPlan(coords, walk, steps, route_street_labels(coords, streets), router.graph)
 
 
 def route_feature(session: Session, service: WalkingService, origin: Origin, activity_id: int,
-                  pace: str, *, data_dir: Path) -> dict:
+                  pace: str) -> dict:
     """The walking route to one listing as GeoJSON, with written directions."""
     activity, lat, lon = _located(session, activity_id)
-    plan = plan_walk(service, origin, lat, lon, pace, _destination(activity), data_dir=data_dir)
+    plan = plan_walk(service, origin, lat, lon, pace, _destination(activity))
     return {"type": "Feature", "geometry": {"type": "LineString", "coordinates": plan.coords},
             "properties": {"activity_id": activity_id, "metres": round(plan.walk.metres),
                            "minutes": round(plan.walk.minutes, 1), "pace": pace,
@@ -657,48 +683,47 @@ def route_feature(session: Session, service: WalkingService, origin: Origin, act
 
 
 def build_handout(session: Session, service: WalkingService, ids: Sequence[int], *,
-                  origin: Origin | None, pace: str, layout: str, data_dir: Path,
-                  now: datetime) -> ho.Handout:
+                  origin: Origin | None, pace: str, layout: str,
+                  now: datetime) -> Handout:
     """The shortlist as a handout: public listing fields only, never private notes."""
     if layout not in ("pages", "sheet"):
         raise ValidationError("layout", f"unknown layout {layout!r}", allowed=["pages", "sheet"])
-    items: list[ho.HandoutItem] = []
+    items: list[HandoutItem] = []
     plans: list[WalkPlan | None] = []
     for number, activity_id in enumerate(ids, start=1):
         activity, lat, lon = _located(session, activity_id, need_venue=False)
         data = activity_to_dict(activity, now=now, lat=lat, lon=lon, sessions=3)
         plan = spec = None
         if lat is not None and lon is not None:
-            place = ho.Place(lat, lon, str(number))
+            place = Place(lat, lon, str(number))
+            data["getting_there"] = service.getting_there(lat, lon, pace)
+            near = tuple(MapStop(s["lat"], s["lon"], s["kind"], s["name"]) for s in
+                         sorted(data["getting_there"], key=lambda s: s["metres"]))
             if origin is not None:
-                plan = plan_walk(service, origin, lat, lon, pace, _destination(activity),
-                                 data_dir=data_dir)
-                spec = ho.MapSpec(plan.graph, (plan.coords,),
-                                  ho.Place(origin.lat, origin.lon, "Start"), (place,),
-                                  plan.walk.estimated, tuple(plan.labels))
+                plan = plan_walk(service, origin, lat, lon, pace, _destination(activity))
+                spec = MapSpec(plan.graph, (plan.coords,),
+                               Place(origin.lat, origin.lon, "Start"), (place,),
+                               plan.walk.estimated, tuple(plan.labels), near)
             else:
                 _name, router = service.router_for(lat, lon)
-                spec = ho.MapSpec(router.graph if router else None, (), None, (place,))
-        if lat is not None and lon is not None:
-            name, _router = service.router_for(lat, lon)
-            stops = stop_index(service.registry.cache_dir, name)
-            data["getting_there"] = stops.nearest(lat, lon) if stops is not None else []
+                spec = MapSpec(router.graph if router else None, (), None, (place,),
+                               stops=near)
         plans.append(plan)
-        items.append(ho.HandoutItem(
-            number, data, tuple(ho.session_words(s) for s in data["next_sessions"]),
-            cost_in_words(data["cost"]), tuple(ho.first_visit_words(data)),
+        items.append(HandoutItem(
+            number, data, tuple(session_words(s) for s in data["next_sessions"]),
+            cost_in_words(data["cost"]), tuple(first_visit_words(data)),
             plan.walk if plan else None, plan.directions if plan else None, spec))
     overview = None
     located = [(item, plan) for item, plan in zip(items, plans, strict=True) if plan]
     if layout == "sheet" and origin is not None and located:
-        overview = ho.MapSpec(
+        overview = MapSpec(
             next((p.graph for _i, p in located if p.graph is not None), None),
-            tuple(p.coords for _i, p in located), ho.Place(origin.lat, origin.lon, "Start"),
-            tuple(ho.Place(i.activity["venue"]["lat"], i.activity["venue"]["lon"],
+            tuple(p.coords for _i, p in located), Place(origin.lat, origin.lon, "Start"),
+            tuple(Place(i.activity["venue"]["lat"], i.activity["venue"]["lon"],
                            str(i.number)) for i, _p in located),
             any(p.walk.estimated for _i, p in located))
     made_on = now.astimezone(LONDON)
-    return ho.Handout(tuple(items), origin.label if origin else None, layout,
+    return Handout(tuple(items), origin.label if origin else None, layout,
                       f"{made_on.day} {made_on:%B %Y}", overview)
 
 

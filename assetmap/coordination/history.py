@@ -5,41 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assetmap import vocab
 from assetmap.listings.changes import Actor, history, revert
-from assetmap.listings.field_words import field_words
-from assetmap.models import ChangeRecord, Organisation, Venue
-from assetmap.schedule import ScheduleRule, describe_all
-
-EMPTY = "(nothing)"
-
-
-def value_words(session: Session, field: str, value: Any) -> str:
-    if value in (None, "", [], {}):
-        return EMPTY
-    if field == "venue_id":
-        venue = session.get(Venue, int(value))
-        return ", ".join(p for p in (venue.name, venue.postcode) if p) if venue else "a venue"
-    if field == "organisation_id":
-        org = session.get(Organisation, int(value))
-        return org.name if org else "an organisation"
-    if field == "category":
-        return vocab.CATEGORY_LABELS.get(value, str(value))
-    if field == "tags" and isinstance(value, list):
-        return ", ".join(vocab.TAG_LABELS.get(t, str(t)) for t in value)
-    if field == "schedules" and isinstance(value, list):
-        try:
-            return describe_all(ScheduleRule.from_dict(r) for r in value)
-        except (TypeError, ValueError, KeyError):
-            return "; ".join(map(str, value))
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+from assetmap.listings.field_words import field_words, value_words
+from assetmap.models import ChangeRecord
 
 
 @dataclass(frozen=True)

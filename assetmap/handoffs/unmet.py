@@ -170,7 +170,7 @@ def record_unmet(session: Session, *, ward: str | None, needs: Sequence[str],
         raise ValidationError("time", f"unknown time of day {time_of_day!r}",
                               allowed=list(TIMES))
     row = UnmetNeed(area_id=area_id, searched_on=today,
-                    needs=_terms(needs, "needs", vocab.TAG_IDS),
+                    needs=_terms(needs, "needs", vocab.NEED_IDS),
                     interests=_terms(interests, "interests", vocab.CATEGORY_IDS),
                     day=day, time_of_day=time_of_day)
     session.add(row)
@@ -199,7 +199,7 @@ def _article(label: str) -> str:
 def kind_words(interests: Sequence[str], needs: Sequence[str]) -> str:
     """"a men's group", "a lunch club or a coffee morning (wheelchair accessible)"."""
     kinds = " or ".join(_article(vocab.CATEGORY_LABELS.get(c, c).lower()) for c in interests)
-    suits = ", ".join(vocab.TAG_LABELS.get(n, n).lower() for n in needs)
+    suits = ", ".join(vocab.NEED_LABELS.get(n, n).lower() for n in needs)
     if kinds and suits:
         return f"{kinds} ({suits})"
     return kinds or (f"anything {suits}" if suits else "any activity")

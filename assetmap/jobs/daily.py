@@ -13,6 +13,9 @@ same day does no harm:
 * digest: once a week each coordinator gets what became stale or very stale in the past week
   in their wards (all wards if they have none), and what is possibly closed.
 * coverage: recomputed for every ward a walking network covers.
+* trend: how many live listings are fresh, kept (`coordination.trends`) for the freshness
+  page's chart (a second run the same day adds a later count; the chart reads a week's last),
+  and, once, the weeks before the first count worked out from the checks recorded.
 
 Every message goes through the outbox (`community.outbox`) and is sent at once; failures stay
 queued for the scheduler's outbox job to retry.
@@ -26,6 +29,7 @@ from datetime import datetime
 from flask import Flask
 
 from assetmap.community.reminders import send_reminders
+from assetmap.coordination import trends
 from assetmap.coordination.digest import send_digests
 from assetmap.coverage import gaps as cov
 from assetmap.db import session_scope
@@ -37,6 +41,8 @@ from assetmap.walking.service import walking_service
 @dataclass
 class JobReport:
     recomputed: due.RecomputeReport | None = None
+    snapshot: tuple[int, int] | None = None  # (listings, fresh) kept for the trend chart
+    weeks_worked_out: int = 0  # earlier weeks' share fresh worked out from history
     reminders: dict[int, int] = field(default_factory=dict)  # level -> sent
     reminders_failed: int = 0
     digests: int = 0
@@ -49,12 +55,20 @@ class JobReport:
                                for s, n in self.recomputed.by_state.items() if n)
             out.append(f"freshness: {self.recomputed.listings} listings ({states}); "
                        f"{self.recomputed.changed} re-cached")
-        sent = ", ".join(f"{n} at level {level + 1}" for level, n in sorted(
+        if self.snapshot is not None:
+            out.append(f"trend: {self.snapshot[1]} of {self.snapshot[0]} listings fresh today"
+                       + (f"; {self.weeks_worked_out} earlier weeks worked out from the checks "
+                          "recorded" if self.weeks_worked_out else ""))
+        levels = ", ".join(f"{n} at level {level + 1}" for level, n in sorted(
             self.reminders.items()))
-        out.append(f"reminders: {sum(self.reminders.values())} sent"
-                   + (f" ({sent})" if sent else "")
-                   + (f"; {self.reminders_failed} not delivered yet (will retry)"
-                      if self.reminders_failed else ""))
+        written = sum(self.reminders.values())
+        if self.reminders_failed:
+            # Say what reached the mail server, not what was written to the outbox.
+            out.append(f"reminders: {written - self.reminders_failed} sent, "
+                       f"{self.reminders_failed} not delivered yet (the mail server did not "
+                       f"take them; they will be retried) — {written} written ({levels})")
+        else:
+            out.append(f"reminders: {written} sent" + (f" ({levels})" if levels else ""))
         out.append(f"digests: {self.digests} sent")
         if self.coverage:
             out.append(f"coverage: {self.coverage}")
@@ -69,6 +83,10 @@ def run_daily(app: Flask, *, now: datetime | None = None, coverage: bool = True)
         rules = Rules.from_config(app.config)
         with session_scope(app) as session:
             report.recomputed = due.recompute(session, now=now, rules=rules)
+        with session_scope(app) as session:
+            kept = trends.take_snapshot(session, now)
+            report.snapshot = (kept.listings, kept.fresh)
+            report.weeks_worked_out = trends.backfill(session, now, rules)
         with session_scope(app) as session:
             report.reminders, report.reminders_failed = send_reminders(
                 session, app.config, now=now)

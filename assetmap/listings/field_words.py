@@ -1,7 +1,22 @@
-"""A listing's fields and the form's fields as people say them: history, conflict and error
-pages never show a column name."""
+"""A listing's fields and the form's fields as people say them, and their values as people
+read them: history, conflict and error pages never show a column name or a code."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from assetmap import vocab
+from assetmap.listings.service_area import MODE_WORDS, area_names, area_words
+from assetmap.models import Organisation, Venue
+from assetmap.referral.intake import INTAKE_LABELS
+from assetmap.referral.languages import language_names
+from assetmap.schedule import ScheduleRule, describe_all
+
+EMPTY = "(nothing)"
+COST_KIND_WORDS = {"free": "Free", "amount": "An amount", "small-fee": "A small fee",
+                   "unknown": "Not known"}
 
 FIELD_WORDS: dict[str, str] = {
     "name": "Name", "description": "What happens", "category": "Kind of activity",
@@ -20,7 +35,7 @@ FIELD_WORDS: dict[str, str] = {
     "interests": "Interests", "day": "Day", "time": "Time of day", "pace": "Pace",
     "ids": "Shortlist",
     "csrf_token": "The form's security token (csrf_token): reload the page and try again",
-    "assigned_user_id": "Assigned to",
+    "assigned_user_id": "Assigned to", "weeks": "Weeks the trends show",
 }
 
 
@@ -29,3 +44,38 @@ def field_words(name: str | None) -> str:
     if not name:
         return ""
     return FIELD_WORDS.get(name) or name.replace("_id", "").replace("_", " ").capitalize()
+
+
+def value_words(session: Session, field: str, value: Any) -> str:
+    """A stored value in words: a venue's name, "A few places left", "Somali, English",
+    "Kentish Town", "In person" (never an id or a code)."""
+    if value in (None, "", [], {}):
+        return EMPTY
+    if field == "venue_id":
+        venue = session.get(Venue, int(value))
+        return ", ".join(p for p in (venue.name, venue.postcode) if p) if venue else "a venue"
+    if field == "organisation_id":
+        org = session.get(Organisation, int(value))
+        return org.name if org else "an organisation"
+    if field == "category":
+        return vocab.CATEGORY_LABELS.get(value, str(value))
+    if field == "tags" and isinstance(value, list):
+        return ", ".join(vocab.TAG_LABELS.get(t, str(t)) for t in value)
+    if field == "intake":
+        return INTAKE_LABELS.get(str(value), str(value))
+    if field == "languages" and isinstance(value, list):
+        return ", ".join(language_names(value))
+    if field == "service_area" and isinstance(value, list):
+        return area_words(value, area_names(session, value))
+    if field == "cost_kind":
+        return COST_KIND_WORDS.get(str(value), str(value))
+    if field == "mode":
+        return MODE_WORDS.get(str(value), "in person").capitalize()
+    if field == "schedules" and isinstance(value, list):
+        try:
+            return describe_all(ScheduleRule.from_dict(r) for r in value)
+        except (TypeError, ValueError, KeyError):
+            return "; ".join(map(str, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

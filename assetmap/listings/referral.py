@@ -8,9 +8,9 @@ from typing import cast
 
 from sqlalchemy.orm import Session
 
-from assetmap.errors import NotFound, ValidationError
+from assetmap.errors import NotFound
 from assetmap.listings.changes import Actor, apply_changes
-from assetmap.listings.service_area import REMOTE_MODES, resolve_areas
+from assetmap.listings.service_area import check_remote_area, resolve_areas
 from assetmap.models import Activity, utcnow
 from assetmap.referral.intake import ROLE_WORDS, parse_intake
 from assetmap.referral.languages import parse_languages, parse_yes_no
@@ -60,9 +60,7 @@ def set_referral_fields(session: Session, activity_id: int, form: Mapping[str, o
         fields["join_how"] = str(form.get("join_how") or "").replace("\r\n", "\n")
     mode = fields.get("mode", activity.mode)
     area = fields.get("service_area", activity.service_area)
-    if mode in REMOTE_MODES and not area:
-        raise ValidationError("service_area", "say which wards or borough it serves, or "
-                                              "anywhere, so it is found by phone or online")
+    check_remote_area(cast(str | None, mode), cast(list[str] | None, area))
     if fields:
         changed += [r.field for r in apply_changes(session, activity, fields, actor,
                                                     note=f"set by a {said_by(role)}")]

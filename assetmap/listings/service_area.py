@@ -54,6 +54,13 @@ REMOTE_MODES = ("phone", "online")
 MODE_WORDS = {"phone": "by phone", "online": "online"}
 
 
+def check_remote_area(mode: str | None, service_area: list[str] | None) -> None:
+    """A phone or online listing is found by the area it serves, so it must say one."""
+    if mode in REMOTE_MODES and not service_area:
+        raise ValidationError("service_area", "say which wards or borough it serves, or "
+                                              "anywhere, so it is found by phone or online")
+
+
 def origin_areas(session: Session, lat: float, lon: float) -> dict[str, str]:
     """{code: name} of every area (ward, borough) the point lies in."""
     here = point(lat, lon)

@@ -25,6 +25,7 @@ from assetmap import values, vocab
 from assetmap.errors import AssetMapError, ScheduleError, ValidationError
 from assetmap.listings.changes import Actor, apply_changes, create_activity
 from assetmap.listings.query import ActivityFilter, find_activities
+from assetmap.listings.service_area import check_remote_area, resolve_areas
 from assetmap.listings.venues import find_or_create_venue
 from assetmap.listings.verification import record_verification
 from assetmap.models import Activity, Organisation, VerificationEvent
@@ -37,7 +38,7 @@ COLUMNS: tuple[str, ...] = (
     "id", "name", "category", "description", "organisation", "venue_name", "address",
     "postcode", "lat", "lon", "schedule", "cost", "tags", "contact_email", "contact_phone",
     "contact_url", "status", "last_verified_at", "verified_method",
-    "intake", "languages", "interpreter",
+    "intake", "languages", "interpreter", "mode", "service_area", "join_how",
 )
 COLUMN_HELP = {
     "id": "AssetMap id, to update a listing exported earlier (leave empty for new ones)",
@@ -60,6 +61,10 @@ COLUMN_HELP = {
     "intake": "taking newcomers: open, few-places, full or waiting-list (empty: not said)",
     "languages": "language codes or names separated by ';', e.g. 'en; so; bsl'",
     "interpreter": "yes if an interpreter can come, no if not (empty: not said)",
+    "mode": "in-person (default), phone or online",
+    "service_area": "for phone and online listings: ward or borough names or codes "
+                    "separated by ';', or anywhere",
+    "join_how": "for phone and online listings: the number or link, and when",
 }
 IMPORT_ACTOR_TYPE = "import"
 
@@ -175,9 +180,11 @@ def row_to_fields(row: dict[str, Any]) -> dict[str, Any]:
         fields.update(parse_cost(cost))
     if row.get("tags"):
         fields["tags"] = [t for t in re.split(r"[;|]", str(row["tags"])) if t.strip()]
-    for column in ("intake", "languages", "interpreter"):  # checked by validate_fields
+    for column in ("intake", "languages", "interpreter", "mode"):  # checked by validate_fields
         if row.get(column) not in (None, "", []):
             fields[column] = row[column]
+    if row.get("join_how") not in (None, ""):
+        fields["join_how"] = values.clean_text(str(row["join_how"]), multiline=True)
     return fields
 
 
@@ -211,6 +218,8 @@ def import_file(session: Session, path: Path, *, data_dir: Path,
 def _import_row(session: Session, row: dict[str, Any], *, data_dir: Path,
                 actor: Actor) -> RowResult:
     fields = row_to_fields(row)
+    if row.get("service_area") not in (None, "", []):
+        fields["service_area"] = resolve_areas(session, row["service_area"])
     lat = lon = None
     if row.get("lat") not in (None, "") or row.get("lon") not in (None, ""):
         lat, lon = parse_lat_lon(row.get("lat"), row.get("lon"))
@@ -236,6 +245,7 @@ def _import_row(session: Session, row: dict[str, Any], *, data_dir: Path,
                                   allowed=list(vocab.VERIFICATION_METHODS))
         verified = (_date(str(row["last_verified_at"]), "last_verified_at"), method)
     activity = _match(session, row, fields)
+    _check_area(activity, fields)
     if activity is None:
         activity = create_activity(session, fields, actor)
         outcome, changed = "created", []
@@ -254,6 +264,15 @@ def _import_row(session: Session, row: dict[str, Any], *, data_dir: Path,
             changed.append("verification")
     session.flush()
     return RowResult(0, outcome, activity.name, activity.id, changed=changed)
+
+
+def _check_area(activity: Activity | None, fields: dict[str, Any]) -> None:
+    """A new or re-moded phone or online listing must say its area (older listings that
+    never said one still export and re-import unchanged)."""
+    mode = fields.get("mode", activity.mode if activity else None)
+    area = fields.get("service_area", activity.service_area if activity else None)
+    if activity is None or mode != activity.mode or area != activity.service_area:
+        check_remote_area(mode, area)
 
 
 def _organisation(session: Session, name: str) -> Organisation:
@@ -308,6 +327,9 @@ def export_rows(session: Session, flt: ActivityFilter | None = None) -> list[dic
             "intake": activity.intake or "", "languages": ";".join(activity.languages or ()),
             "interpreter": "" if activity.interpreter is None
             else "yes" if activity.interpreter else "no",
+            "mode": activity.mode or "in-person",
+            "service_area": ";".join(activity.service_area or ()),
+            "join_how": activity.join_how or "",
         })
     return rows
 
@@ -326,7 +348,8 @@ def to_geojson(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for row in rows:
         props = {k: v for k, v in row.items() if k not in ("lat", "lon")}
         props["tags"] = [t for t in row["tags"].split(";") if t]
-        props["languages"] = [c for c in row.get("languages", "").split(";") if c]
+        for column in ("languages", "service_area"):
+            props[column] = [c for c in row.get(column, "").split(";") if c]
         geometry = ({"type": "Point", "coordinates": [row["lon"], row["lat"]]}
                     if row["lat"] != "" else None)
         features.append({"type": "Feature", "geometry": geometry, "properties": props})

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from assetmap.errors import GeocodeError, ValidationError
-from assetmap.handout.sheet import session_words
+from assetmap.handout.model import session_words
 from assetmap.matching.rank import MatchQuery, find_matches
 from assetmap.places.addresses import AddressIndex
 from assetmap.values import cost_in_words

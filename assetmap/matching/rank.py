@@ -46,6 +46,7 @@ from assetmap.values import CHUNK
 from assetmap.walking import PACES, Router
 from assetmap.walking.router import crow_flies_metres, detour_metres
 from assetmap.walking.service import WalkingService
+from assetmap.walking.stops import NEAR_BUS_STOP_MINUTES
 
 DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 TIMES = {"morning": (time(5), time(12)), "afternoon": (time(12), time(17)),
@@ -78,6 +79,12 @@ class MatchQuery:
     language: str | None = None  # only listings that run in this language (a code)
     origin_note: str | None = None  # e.g. "that postcode is no longer in use; ..."
 
+    @property
+    def tag_needs(self) -> tuple[str, ...]:
+        """The needs a listing meets by its tags or its venue's accessibility (the rest, like
+        "near a bus stop", are judged from where the venue is)."""
+        return tuple(n for n in self.needs if n not in vocab.PLACE_NEED_IDS)
+
     @classmethod
     def from_args(cls, args: dict[str, str], *, data_dir: Path, session: Session) -> MatchQuery:
         """Validated from query parameters (or CLI options): 400s name the parameter."""
@@ -95,7 +102,7 @@ class MatchQuery:
         pace = args.get("pace") or "typical"
         if pace not in PACES:
             raise ValidationError("pace", f"unknown pace {pace!r}", allowed=list(PACES))
-        needs = _terms(args.get("needs"), "needs", vocab.TAG_IDS)
+        needs = _terms(args.get("needs"), "needs", vocab.NEED_IDS)
         interests = _terms(args.get("interests"), "interests", vocab.CATEGORY_IDS)
         day = (args.get("day") or "").strip().lower() or None
         if day is not None and day not in (*DAYS, "today", "week"):
@@ -190,9 +197,25 @@ def find_matches(session: Session, service: WalkingService, query: MatchQuery, *
     assert name is not None  # router_for names every router it finds
     reach = router.reach(query.lat, query.lon, query.minutes, pace.name)
     walk = _network_walk(session, service, name, router, reach, pace)
+    if vocab.NEAR_BUS_STOP in query.needs:
+        near = service.near_bus_stop(session, name, router, query.pace) or set()
+        walk = {venue: w for venue, w in walk.items() if venue in near}
     isochrone = router.isochrone(reach) if not reach.estimated else _circle(query, pace)
     matches = _rank(session, query, walk, now=now, limit=query.limit)
+    _say_bus_stop(service, query, matches)
     return MatchResult(origin, isochrone, name, reach.estimated, matches)
+
+
+def _say_bus_stop(service: WalkingService, query: MatchQuery, matches: list[dict]) -> None:
+    """When "near a bus stop" was asked, the why names the stop and the walk to it."""
+    if vocab.NEAR_BUS_STOP not in query.needs:
+        return
+    for m in matches:
+        venue = m["venue"]
+        bus = next((s for s in service.getting_there(venue["lat"], venue["lon"], query.pace)
+                    if s["kind"] == "bus"), None)
+        m["why"].insert(1, bus["words"] if bus else
+                        f"a bus stop within {NEAR_BUS_STOP_MINUTES} min walk")
 
 
 def _estimated(session: Session, query: MatchQuery, origin: dict, *,
@@ -200,6 +223,8 @@ def _estimated(session: Session, query: MatchQuery, origin: dict, *,
     """No network covers the origin: straight line × detour factor, marked estimated."""
     pace = PACES[query.pace]
     walk = _estimated_walk(session, query.lat, query.lon, query.minutes, pace)
+    if vocab.NEAR_BUS_STOP in query.needs:
+        walk = {}  # stops are kept beside a network: none covers this start to judge by
     matches = _rank(session, query, walk, now=now, limit=query.limit)
     for m in matches:
         m["estimated"] = True
@@ -273,7 +298,7 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
             .where(Activity.status == "active"))
     if query.newcomers:
         base = base.where(or_(Activity.intake.is_(None), Activity.intake.not_in(NOT_TAKING)))
-    for need in query.needs:
+    for need in query.tag_needs:
         base = base.where(need_clause(need))
     if query.free_only:
         base = base.where(Activity.cost_kind == "free")
@@ -383,8 +408,8 @@ def reasons(activity: Activity, query: MatchQuery, sittings: list[Sitting]) -> l
     """Why a listing is in the answer, beyond how far it is: the needs, interests, day, language,
     welcome and room asked about (walking and phone or online matches say the same)."""
     why: list[str] = []
-    if query.needs:
-        labels = ", ".join(vocab.TAG_LABELS[n].lower() for n in query.needs)
+    if query.tag_needs:  # a place need ("near a bus stop") names its stop instead
+        labels = ", ".join(vocab.TAG_LABELS[n].lower() for n in query.tag_needs)
         why.append(f"meets every need asked for: {labels}")
     if activity.category in query.interests:
         why.append(f"matches an interest: {vocab.CATEGORY_LABELS[activity.category]}")

@@ -8,7 +8,7 @@ from assetmap.models.community import (
     ReviewItem,
     Suggestion,
 )
-from assetmap.models.freshness import VerificationEvent
+from assetmap.models.freshness import FreshnessSnapshot, VerificationEvent
 from assetmap.models.handoffs import Handoff, UnmetNeed
 from assetmap.models.history import ChangeRecord
 from assetmap.models.listing import Activity, ActivityTag, Organisation, ScheduleEntry, Venue
@@ -23,6 +23,7 @@ __all__ = [
     "Base",
     "ChangeRecord",
     "CoverageResult",
+    "FreshnessSnapshot",
     "Handoff",
     "Organisation",
     "OrganiserLink",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from assetmap.models.base import Base, utcnow
@@ -33,3 +33,17 @@ class VerificationEvent(Base):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     activity: Mapped[Activity] = relationship(back_populates="verifications")
+
+
+class FreshnessSnapshot(Base):
+    """How many live listings were fresh at `taken_at`, for the trend chart: counted by the
+    daily job, or (`worked_out`) worked out by it from verification history for a week before
+    it first counted (see `coordination.trends`)."""
+
+    __tablename__ = "freshness_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    listings: Mapped[int] = mapped_column(Integer)
+    fresh: Mapped[int] = mapped_column(Integer)
+    worked_out: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -123,18 +123,19 @@ def _postcodes(session: Session) -> Section:
 def _networks(network_dir: Path) -> Section:
     registry = NetworkRegistry(network_dir)
     networks = registry.networks()
-    unusable = [f"{name}: not in use — {why}" for name, why in registry.unusable()]
-    rebuild = ("rebuild it with `assetmap network build --osm FILE --name NAME`" if unusable
-               else None)
+    stale = [f"{name}: not used ({why})" for name, why in sorted(registry.problems().items())]
+    if stale:
+        return Section("Walking networks", _plural(len(networks), "network") + " usable",
+                       ok=False, details=stale, next_step="rebuild with `assetmap network build "
+                       "--osm FILE --name NAME`")
     if not networks:
         return Section("Walking networks", "none — walking minutes are estimated from straight "
-                       "lines", ok=False, details=unusable, next_step=rebuild or (
-                           "download an OpenStreetMap extract of your area (e.g. from "
-                           "Geofabrik) and run `assetmap network build --osm FILE`"))
+                       "lines", ok=False, next_step="download an OpenStreetMap extract of your "
+                       "area (e.g. from Geofabrik) and run `assetmap network build --osm FILE`")
     details = [f"{info.name}: {_plural(info.meta.n_nodes, 'junction')}, about "
                f"{info.area_m2 / 1e6:,.0f} km², from {info.meta.source}" for info in networks]
-    return Section("Walking networks", _plural(len(networks), "network"), ok=not unusable,
-                   details=details + unusable, next_step=rebuild)
+    return Section("Walking networks", _plural(len(networks), "network"), ok=True,
+                   details=details)
 
 
 def _listings(session: Session) -> list[Section]:

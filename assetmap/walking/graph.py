@@ -23,6 +23,13 @@ Ways are flagged in ``edge_has_steps`` when ``highway=steps``, ``step_count`` > 
 ``wheelchair=no``. Area pedestrian ways (``area=yes``) are walked along their outline;
 multipolygon relations are not read.
 
+Street names are kept here, at build time, so nothing downstream re-reads the extract: every
+edge has a label (``edge_street``, an index into the graph's street table). A label is the way's
+``name``; an unnamed way is called by what it is ("the footpath"); a crossing is
+:data:`CROSSING`; an unnamed pavement mapped as its own way takes the name of the street it runs
+beside (within :data:`SIDEWALK_MATCH_M`). Chains are not merged across a change of label, so an
+edge never spans two streets.
+
 The cache. Everything a router needs is computed once, at build time, and stored: the graph,
 the search graph of each step rule (with a spare row for the query's virtual origin) and a grid
 of street segments for snapping. The file is an uncompressed ``.npz`` whose members start on
@@ -42,7 +49,9 @@ import tempfile
 import time
 import zipfile
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +60,9 @@ import numpy as np
 from assetmap.errors import AssetMapError
 from assetmap.geo import METRES_PER_DEGREE, haversine_m
 
-#: 2: arrays memory-mapped from an aligned, uncompressed file; search graphs and snap grid stored.
-FORMAT_VERSION = 2
+#: 2: street labels per edge (``edge_street`` and the street table).
+#: 3: arrays memory-mapped from an aligned, uncompressed file; search graphs and snap grid stored.
+FORMAT_VERSION = 3
 #: Side of a snapping grid cell, metres: a few street segments per cell in a city.
 GRID_CELL_M = 50.0
 #: A grid never has more cells than this (a county's network gets coarser cells).
@@ -78,6 +88,29 @@ VEHICLE_BARRIERS = frozenset({
 })
 
 NPZ_SUFFIX = ".walkgraph.npz"
+
+#: Ways without a name are described by what they are.
+UNNAMED_LABELS = {
+    "footway": "the footpath", "path": "the path", "pedestrian": "the pedestrian street",
+    "cycleway": "the path", "steps": "the steps", "service": "the service road",
+    "track": "the track", "bridleway": "the path", "corridor": "the passage",
+    "living_street": "the street", "residential": "the street", "unclassified": "the road",
+}
+#: The label of a way that crosses a road (``footway=crossing`` or ``highway=crossing``).
+CROSSING = "crossing"
+#: How far an unnamed pavement may lie from the named street it takes its name from.
+SIDEWALK_MATCH_M = 30.0
+#: Named ways that are not streets a pavement runs beside.
+_NOT_BESIDE = frozenset({"footway", "path", "steps", "cycleway"})
+#: What a street is, for drawing it the way the basemap does (``assetmap/maps/profile.lua``).
+STREET_KINDS = ("minor", "major", "service", "path")
+_KIND_OF = {
+    **dict.fromkeys(("trunk", "trunk_link", "primary", "primary_link", "secondary",
+                     "secondary_link"), "major"),
+    "service": "service",
+    **dict.fromkeys(("footway", "path", "pedestrian", "steps", "cycleway", "bridleway", "track",
+                     "corridor", "crossing"), "path"),
+}
 
 
 class WalkingNetworkError(AssetMapError, ValueError):
@@ -106,6 +139,15 @@ class GraphMeta:
 
 
 @dataclass(frozen=True)
+class Street:
+    """What an edge is called: a street's name, or words for an unnamed way ("the path")."""
+
+    label: str
+    named: bool  # a real name, worth putting on a map or in "turn onto ..."
+    kind: str = "minor"  # one of STREET_KINDS: how a map draws it
+
+
+@dataclass(frozen=True)
 class CacheMapping:
     """The cache file a loaded graph's arrays are views of, and each array's byte offset."""
 
@@ -122,6 +164,11 @@ class WalkGraph:
     ``geom_cum`` the metres from u at each vertex. The CSR arrays hold each edge in both
     directions (self-loops are left out: they never shorten a walk); ``csr_edge`` maps a CSR
     entry back to its edge.
+
+    Street labels: ``edge_street[e]`` indexes the street table (-1 for the zero-length joins
+    that stand for a step barrier). The table is UTF-8 text, ``street_text[street_indptr[i]:
+    street_indptr[i + 1]]``, with ``street_named[i]`` and ``street_kind[i]`` (an index into
+    :data:`STREET_KINDS`): flat arrays, so the cache needs no pickle.
     """
 
     meta: GraphMeta
@@ -143,6 +190,11 @@ class WalkGraph:
     geom_cum: np.ndarray
     hull_lon: np.ndarray
     hull_lat: np.ndarray
+    edge_street: np.ndarray
+    street_text: np.ndarray
+    street_indptr: np.ndarray
+    street_named: np.ndarray
+    street_kind: np.ndarray
     vertex_edge: np.ndarray
     geom_x: np.ndarray
     geom_y: np.ndarray
@@ -196,6 +248,26 @@ class WalkGraph:
         """(lats, lons) of an edge's polyline, from edge_u to edge_v."""
         lo, hi = self.geom_indptr[edge], self.geom_indptr[edge + 1]
         return self.geom_lat[lo:hi], self.geom_lon[lo:hi]
+
+    @cached_property
+    def streets(self) -> tuple[Street, ...]:
+        """The street table, decoded once."""
+        text = self.street_text.tobytes()
+        ptr = self.street_indptr.tolist()
+        return tuple(Street(text[lo:hi].decode(), bool(named), STREET_KINDS[kind])
+                     for lo, hi, named, kind in zip(ptr[:-1], ptr[1:], self.street_named.tolist(),
+                                                    self.street_kind.tolist(), strict=True))
+
+    def street(self, edge: int) -> Street | None:
+        """What an edge is called (None for an edge that is only a step join, or edge -1)."""
+        if edge < 0:
+            return None
+        index = int(self.edge_street[edge])
+        return self.streets[index] if index >= 0 else None
+
+    def streets_along(self, edges: Sequence[int]) -> list[Street | None]:
+        """The street of each segment of a route, given its edges (see ``Route.edges``)."""
+        return [self.street(int(e)) for e in edges]
 
 
 def is_walkable(tags: Any) -> bool:
@@ -262,7 +334,7 @@ def build_graph(osm_path: Path, name: str | None = None, *, within: Any = None) 
     osm_path = Path(osm_path)
     if not osm_path.is_file():
         raise WalkingNetworkError(f"OSM file not found: {osm_path}")
-    ways, barriers = _read_osm(osm_path)
+    ways, barriers, streets = _read_osm(osm_path)
     if within is not None and ways:
         ways = _clip(ways, within)
     if not ways:
@@ -273,7 +345,7 @@ def build_graph(osm_path: Path, name: str | None = None, *, within: Any = None) 
     segs = _apply_barriers(segs, ways, barriers)
     if not len(segs.a):
         raise WalkingNetworkError(f"{osm_path.name} has no walkable ways with node locations")
-    return _compress(segs, name or default_name(osm_path), osm_path.name)
+    return _compress(segs, name or default_name(osm_path), osm_path.name, streets)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -285,9 +357,97 @@ class _Way:
     lat: np.ndarray
     lon: np.ndarray
     steps: bool
+    street: int = -1  # index into the street table
 
 
-def _read_osm(osm_path: Path) -> tuple[list[_Way], dict[int, str]]:
+def way_street(tags: Any) -> Street:
+    """A way's label before pavements are matched to their streets."""
+    highway = tags.get("highway") or ""
+    kind = _KIND_OF.get(highway, "minor")
+    if tags.get("footway") == "crossing" or highway == "crossing":
+        return Street(CROSSING, False, "path")
+    name = tags.get("name")
+    if name:
+        return Street(name, True, kind)
+    return Street(UNNAMED_LABELS.get(highway, "the road"), False, kind)
+
+
+class _StreetTable:
+    """Labels as they are met, each stored once; pavements named after reading every way."""
+
+    def __init__(self) -> None:
+        self.index: dict[Street, int] = {}
+        self.named_points: list[tuple[float, float, Street]] = []  # along named streets
+        self.sidewalks: list[tuple[list[_Way], float, float]] = []
+
+    def add(self, street: Street) -> int:
+        return self.index.setdefault(street, len(self.index))
+
+    def add_way(self, tags: Any, pieces: list[_Way]) -> None:
+        street = way_street(tags)
+        number = self.add(street)
+        for piece in pieces:
+            piece.street = number
+        if not pieces:
+            return
+        if street.named and tags.get("highway") not in _NOT_BESIDE:
+            for piece in pieces:
+                self.named_points.extend(_densify(piece.lat, piece.lon, street))
+        elif not street.named and tags.get("footway") == "sidewalk":
+            mid = pieces[0]
+            k = len(mid.lat) // 2
+            self.sidewalks.append((pieces, float(mid.lat[k]), float(mid.lon[k])))
+
+    def name_sidewalks(self) -> None:
+        """A pavement mapped as its own way takes the name of the street it runs beside."""
+        if not self.sidewalks or not self.named_points:
+            return
+        from scipy.spatial import cKDTree  # only builds need it
+
+        pts = np.array([(p[0], p[1]) for p in self.named_points])
+        ky = METRES_PER_DEGREE
+        kx = ky * np.cos(np.radians(float(pts[:, 0].mean())))
+        tree = cKDTree(np.column_stack([pts[:, 1] * kx, pts[:, 0] * ky]))
+        for pieces, lat, lon in self.sidewalks:
+            dist, nearest = tree.query((lon * kx, lat * ky))
+            if dist <= SIDEWALK_MATCH_M:
+                beside = self.named_points[nearest][2]
+                number = self.add(Street(beside.label, True, "path"))  # named, drawn as a path
+                for piece in pieces:
+                    piece.street = number
+
+    def arrays(self, edge_street: np.ndarray) -> dict[str, np.ndarray]:
+        """The table as flat arrays, keeping only the streets some edge is on (an extract is
+        often cut wider than the network), and ``edge_street`` renumbered to match."""
+        table = list(self.index)
+        used = np.unique(edge_street[edge_street >= 0])
+        renumber = np.full(len(table) + 1, -1, np.int32)  # [-1] stays -1
+        renumber[used] = np.arange(len(used), dtype=np.int32)
+        encoded = [table[i].label.encode() for i in used.tolist()]
+        return {
+            "edge_street": renumber[edge_street],
+            "street_text": np.frombuffer(b"".join(encoded), np.uint8).copy(),
+            "street_indptr": np.concatenate([[0], np.cumsum([len(e) for e in encoded])]
+                                            ).astype(np.int64),
+            "street_named": np.array([table[i].named for i in used.tolist()], bool),
+            "street_kind": np.array([STREET_KINDS.index(table[i].kind) for i in used.tolist()],
+                                    np.uint8),
+        }
+
+
+def _densify(lat: np.ndarray, lon: np.ndarray, street: Street,
+             step_m: float = 10.0) -> list[tuple[float, float, Street]]:
+    """Points every ``step_m`` along a way, for matching pavements to it."""
+    out: list[tuple[float, float, Street]] = []
+    for la1, lo1, la2, lo2 in zip(lat[:-1], lon[:-1], lat[1:], lon[1:], strict=True):
+        pieces = max(1, int(haversine_m(la1, lo1, la2, lo2) // step_m))
+        out.extend((float(la1 + (la2 - la1) * i / pieces), float(lo1 + (lo2 - lo1) * i / pieces),
+                    street) for i in range(pieces))
+    out.append((float(lat[-1]), float(lon[-1]), street))
+    return out
+
+
+def _read_osm(osm_path: Path) -> tuple[list[_Way], dict[int, str], _StreetTable]:
     import osmium  # only builds need the reader
 
     processor = (
@@ -301,6 +461,7 @@ def _read_osm(osm_path: Path) -> tuple[list[_Way], dict[int, str]]:
     )
     ways: list[_Way] = []
     barriers: dict[int, str] = {}
+    streets = _StreetTable()
     try:
         for obj in processor:
             if isinstance(obj, osmium.osm.Node):
@@ -308,10 +469,13 @@ def _read_osm(osm_path: Path) -> tuple[list[_Way], dict[int, str]]:
                 if kind:
                     barriers[obj.id] = kind
             elif is_walkable(obj.tags):
-                ways.extend(_way_pieces(obj, way_has_steps(obj.tags)))
+                pieces = _way_pieces(obj, way_has_steps(obj.tags))
+                streets.add_way(obj.tags, pieces)
+                ways.extend(pieces)
     except RuntimeError as exc:  # libosmium reports unreadable input as RuntimeError
         raise WalkingNetworkError(f"{osm_path.name} is not readable OSM data: {exc}") from exc
-    return ways, barriers
+    streets.name_sidewalks()
+    return ways, barriers, streets
 
 
 def _way_pieces(way: Any, steps: bool) -> list[_Way]:
@@ -352,7 +516,8 @@ def _clip(ways: list[_Way], within: Any) -> list[_Way]:
         edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
         for lo, hi in zip(edges[::2], edges[1::2], strict=True):
             if hi - lo >= 2:
-                pieces.append(_Way(way.refs[lo:hi], way.lat[lo:hi], way.lon[lo:hi], way.steps))
+                pieces.append(_Way(way.refs[lo:hi], way.lat[lo:hi], way.lon[lo:hi], way.steps,
+                                   way.street))
     return pieces
 
 
@@ -368,6 +533,7 @@ class _Segments:
     metres: np.ndarray
     steps: np.ndarray
     way: np.ndarray
+    street: np.ndarray  # the street table index of each segment (-1: a step join)
     node_lat: np.ndarray
     node_lon: np.ndarray
     node_osm_id: np.ndarray
@@ -387,11 +553,12 @@ def _segments(ways: list[_Way]) -> _Segments:
     a, b = dense[i], dense[i + 1]
     way = np.repeat(np.arange(len(ways)), sizes)[i]
     steps = np.array([w.steps for w in ways])[way]
+    street = np.array([w.street for w in ways], np.int32)[way]
     keep = a != b
     node_lat, node_lon = lat[first], lon[first]
     metres = haversine_m(node_lat[a], node_lon[a], node_lat[b], node_lon[b])
-    return _Segments(a[keep], b[keep], metres[keep], steps[keep], way[keep], node_lat, node_lon,
-                     osm_ids)
+    return _Segments(a[keep], b[keep], metres[keep], steps[keep], way[keep], street[keep],
+                     node_lat, node_lon, osm_ids)
 
 
 def _apply_barriers(segs: _Segments, ways: list[_Way], barriers: dict[int, str]) -> _Segments:
@@ -428,6 +595,7 @@ def _apply_barriers(segs: _Segments, ways: list[_Way], barriers: dict[int, str])
         np.concatenate([segs.metres, np.zeros(len(joins))]),
         np.concatenate([segs.steps, np.ones(len(joins), bool)]),
         np.concatenate([segs.way, np.full(len(joins), -1)]),
+        np.concatenate([segs.street, np.full(len(joins), -1, np.int32)]),
         np.concatenate([segs.node_lat, segs.node_lat[src]]),
         np.concatenate([segs.node_lon, segs.node_lon[src]]),
         np.concatenate([segs.node_osm_id, segs.node_osm_id[src]]),
@@ -437,8 +605,9 @@ def _apply_barriers(segs: _Segments, ways: list[_Way], barriers: dict[int, str])
 # --- compression ---------------------------------------------------------------------------
 
 
-def _compress(segs: _Segments, name: str, source: str) -> WalkGraph:
-    """Merge chains of degree-2 nodes into edges; keep nodes where the step flag changes."""
+def _compress(segs: _Segments, name: str, source: str, streets: _StreetTable) -> WalkGraph:
+    """Merge chains of degree-2 nodes into edges; keep nodes where the step flag or the
+    street changes."""
     n_all = len(segs.node_lat)
     n_seg = len(segs.a)
     ends = np.concatenate([segs.a, segs.b])
@@ -454,14 +623,16 @@ def _compress(segs: _Segments, name: str, source: str) -> WalkGraph:
     keep = degree != 2
     two = np.flatnonzero(degree == 2)
     first, second = order[inc_ptr[two]] % n_seg, order[inc_ptr[two] + 1] % n_seg
-    keep[two[segs.steps[first] != segs.steps[second]]] = True
+    keep[two[(segs.steps[first] != segs.steps[second])
+             | (segs.street[first] != segs.street[second])]] = True
 
     used = np.zeros(n_seg, bool)
-    chains: list[tuple[int, int, list[int], float, bool]] = []
+    chains: list[tuple[int, int, list[int], float, bool, int]] = []
+    street_l = segs.street.tolist()
 
     def walk(start: int, seg: int) -> None:
         nodes = [start]
-        node, total, steps = start, 0.0, steps_l[seg]
+        node, total, steps, street = start, 0.0, steps_l[seg], street_l[seg]
         while True:
             used[seg] = True
             total += metres_l[seg]
@@ -471,7 +642,7 @@ def _compress(segs: _Segments, name: str, source: str) -> WalkGraph:
                 break
             lo = inc_ptr_l[node]
             seg = inc_seg[lo] if inc_seg[lo] != seg else inc_seg[lo + 1]
-        chains.append((start, node, nodes, total, steps))
+        chains.append((start, node, nodes, total, steps, street))
 
     for start in np.flatnonzero(keep & (degree > 0)).tolist():
         for k in range(inc_ptr_l[start], inc_ptr_l[start + 1]):
@@ -496,6 +667,7 @@ def _compress(segs: _Segments, name: str, source: str) -> WalkGraph:
         edge_has_steps=np.array([c[4] for c in chains], bool),
         geom_indptr=np.concatenate([[0], np.cumsum(sizes)]),
         geom_lat=segs.node_lat[geom_nodes], geom_lon=segs.node_lon[geom_nodes],
+        streets=streets.arrays(np.array([c[5] for c in chains], np.int32)),
     )
 
 
@@ -503,11 +675,12 @@ def assemble_graph(
     name: str, source: str, *, node_lat: np.ndarray, node_lon: np.ndarray,
     node_osm_id: np.ndarray, edge_u: np.ndarray, edge_v: np.ndarray, edge_metres: np.ndarray,
     edge_has_steps: np.ndarray, geom_indptr: np.ndarray, geom_lat: np.ndarray,
-    geom_lon: np.ndarray,
+    geom_lon: np.ndarray, streets: dict[str, np.ndarray],
 ) -> WalkGraph:
     """A graph from its nodes and edges (each edge's polyline in ``geom_*``, running from
-    ``edge_u`` to ``edge_v``), with everything derived from them: adjacency, components,
-    hull, and the search graphs and snapping grid the router reads.
+    ``edge_u`` to ``edge_v``; ``streets`` the street table's arrays, ``edge_street`` among
+    them), with everything derived from them: adjacency, components, hull, and the search
+    graphs and snapping grid the router reads.
 
     The one home of that derivation: builds from OSM and synthetic networks both come here.
     """
@@ -542,7 +715,9 @@ def assemble_graph(
         grid_shape=grid["grid_shape"], grid_ptr=grid["grid_ptr"], grid_seg=grid["grid_seg"],
         search_indptr=search[0][0], search_indices=search[0][1], search_weights=search[0][2],
         stepfree_indptr=search[1][0], stepfree_indices=search[1][1],
-        stepfree_weights=search[1][2],
+        stepfree_weights=search[1][2], edge_street=streets["edge_street"],
+        street_text=streets["street_text"], street_indptr=streets["street_indptr"],
+        street_named=streets["street_named"], street_kind=streets["street_kind"],
     )
 
 
@@ -658,7 +833,8 @@ def _hull(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _ARRAY_FIELDS = (
     "node_lat", "node_lon", "node_osm_id", "node_component", "indptr", "indices", "weights",
     "csr_edge", "edge_u", "edge_v", "edge_metres", "edge_has_steps", "geom_indptr", "geom_lat",
-    "geom_lon", "geom_cum", "hull_lon", "hull_lat", "vertex_edge", "geom_x", "geom_y",
+    "geom_lon", "geom_cum", "hull_lon", "hull_lat", "edge_street", "street_text",
+    "street_indptr", "street_named", "street_kind", "vertex_edge", "geom_x", "geom_y",
     "grid_origin", "grid_shape", "grid_ptr", "grid_seg", "search_indptr", "search_indices",
     "search_weights", "stepfree_indptr", "stepfree_indices", "stepfree_weights",
 )

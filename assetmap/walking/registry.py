@@ -2,7 +2,7 @@
 
 The directory is the source of truth, so a network built by another process (the CLI while the
 web app runs) is picked up on the next call: listing re-reads only files that changed.
-Loaded graphs stay mapped from their files (read-only, shared by every worker process).
+Loaded graphs stay in memory (Camden is a few MB).
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from assetmap.walking.graph import (
 )
 from assetmap.walking.router import Pace, Router
 
+log = logging.getLogger(__name__)
+
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-log = logging.getLogger("assetmap.walking")
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,9 +66,8 @@ class NetworkRegistry:
         self._paces = paces
         self._router_options = router_options
         self._infos: dict[Path, NetworkInfo] = {}
+        self._problems: dict[Path, str] = {}
         self._routers: dict[Path, tuple[tuple[int, int, int], Router]] = {}
-        #: Cache files that cannot be used (an old format, damage), with the reason.
-        self._unusable: dict[Path, tuple[tuple[int, int, int], str]] = {}
         self._lock = threading.Lock()
 
     def path_for(self, name: str) -> Path:
@@ -81,42 +81,37 @@ class NetworkRegistry:
         with self._lock:
             return sorted(self._scan(), key=lambda info: info.name)
 
-    def unusable(self) -> list[tuple[str, str]]:
-        """(name, why) of each cache file on disk that cannot be used, e.g. one written by an
-        older version of AssetMap: its place has no network until it is rebuilt."""
+    def problems(self) -> dict[str, str]:
+        """Cache files that cannot be used, by network name, with why (e.g. built by an older
+        version: "rebuild it"); such a network is left out, so walks there are estimates."""
         with self._lock:
             self._scan()
-            return sorted((path.name.removesuffix(NPZ_SUFFIX), why)
-                          for path, (_, why) in self._unusable.items())
+            return {p.name.removesuffix(NPZ_SUFFIX): why for p, why in self._problems.items()}
 
     def _scan(self) -> list[NetworkInfo]:
         if not self.cache_dir.is_dir():
             self._infos.clear()
-            self._unusable.clear()
+            self._problems.clear()
             return []
         seen: dict[Path, NetworkInfo] = {}
-        unusable: dict[Path, tuple[tuple[int, int, int], str]] = {}
+        problems: dict[Path, str] = {}
         for path in self.cache_dir.glob(f"*{NPZ_SUFFIX}"):
             try:
                 st = path.stat()
                 version = (st.st_ino, st.st_mtime_ns, st.st_size)
                 info = self._infos.get(path)
                 if info is None or info.version != version:
-                    known = self._unusable.get(path)
-                    if known is not None and known[0] == version:
-                        unusable[path] = known
-                        continue
                     info = _read_info(path, version)
             except OSError:
                 continue
             except WalkingNetworkError as exc:
-                unusable[path] = (version, str(exc))
-                if path not in self._unusable or self._unusable[path][0] != version:
-                    log.warning("walking network not used: %s", exc)
+                if path not in self._problems:  # said once per file, not on every request
+                    log.warning("walking network %s is left out: %s", path.name, exc)
+                problems[path] = str(exc)
                 continue
             seen[path] = info
         self._infos = seen
-        self._unusable = unusable
+        self._problems = problems
         return list(seen.values())
 
     def router(self, name: str) -> Router:

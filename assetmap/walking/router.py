@@ -190,13 +190,18 @@ class Reach:
 
 @dataclass(frozen=True)
 class Route:
-    """A walk between two points: GeoJSON LineString (lon, lat), metres and minutes."""
+    """A walk between two points: GeoJSON LineString (lon, lat), metres and minutes.
+
+    ``edges`` has one entry per segment of the line: the graph edge it runs along, or -1 for
+    a snap line (``WalkGraph.streets_along`` names them); empty for an estimate.
+    """
 
     metres: float
     minutes: float
     pace: Pace
     estimated: bool
     geometry: dict[str, Any]
+    edges: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -520,6 +525,46 @@ class Router:
         metres[metres > reach.limit_m] = np.inf
         return metres, metres / reach.pace.metres_per_minute
 
+    def walks_to_nearest(self, sources: SnapBatch, targets: SnapBatch,
+                         limit_m: float) -> np.ndarray:
+        """Metres from each target to the nearest source (inf beyond ``limit_m``), walked on
+        the network: one bounded Dijkstra from every source at once, through a virtual node
+        joined to both ends of each source's edge (as :meth:`reach` does for one origin)."""
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import dijkstra
+
+        if sources.avoid_steps != targets.avoid_steps:
+            raise ValueError("sources and targets were snapped for different step rules")
+        profile = self._profile(sources.avoid_steps)
+        indptr, indices, weights = self.graph.search_arrays(sources.avoid_steps)
+        n, end = profile.n, int(indptr[profile.n])
+        ok = np.flatnonzero(np.isfinite(sources.to_u) & np.isfinite(sources.to_v))
+        cols = np.concatenate([sources.u[ok], sources.v[ok]]).astype(np.int32)
+        dist = np.concatenate([sources.to_u[ok], sources.to_v[ok]])
+        order = np.lexsort((dist, cols))  # one entry per node: the shortest join
+        cols, dist = cols[order], dist[order]
+        first = np.ones(len(cols), bool)
+        first[1:] = cols[1:] != cols[:-1]
+        cols, dist = cols[first], dist[first]
+        matrix = csr_matrix(
+            (np.concatenate([weights[:end], dist]),
+             np.concatenate([indices[:end], cols]),
+             np.concatenate([indptr[:n + 1], [end + len(cols)]]).astype(np.int32)),
+            shape=(n + 1, n + 1))
+        node = dijkstra(matrix, directed=True, indices=n, limit=limit_m)[:n]
+        metres = np.minimum(node[targets.u] + targets.to_u, node[targets.v] + targets.to_v)
+        by_edge: dict[int, list[int]] = {}
+        for source in ok.tolist():
+            by_edge.setdefault(int(sources.edge[source]), []).append(source)
+        for target in np.flatnonzero(np.isin(targets.edge, list(by_edge))).tolist():
+            for source in by_edge[int(targets.edge[target])]:  # one edge: walk along it
+                along = (abs(targets.offset_m[target] - sources.offset_m[source])
+                         + targets.metres[target] + sources.metres[source])
+                metres[target] = min(metres[target], along)
+        metres[~np.isfinite(targets.to_u)] = np.inf
+        metres[metres > limit_m] = np.inf
+        return metres
+
     # --- isochrone -------------------------------------------------------------------------
 
     def isochrone(
@@ -627,14 +672,14 @@ class Router:
         if a.found and b.found:
             found = self._network_route(a, b, pace)
             if found is not None:
-                metres, coords = found
+                metres, coords, edges = found
                 return Route(metres, metres / pace.metres_per_minute, pace, False,
-                             {"type": "LineString", "coordinates": coords})
+                             {"type": "LineString", "coordinates": coords}, edges)
         return estimated_route(lat1, lon1, lat2, lon2, pace, detour_factor=self.detour_factor)
 
     def _network_route(
         self, a: Snap, b: Snap, pace: Pace
-    ) -> tuple[float, list[list[float]]] | None:
+    ) -> tuple[float, list[list[float]], tuple[int, ...]] | None:
         g = self.graph
         dist, pred = self._search(a, pace.avoid_steps, np.inf, predecessors=True)
         assert pred is not None  # asked for
@@ -650,6 +695,7 @@ class Router:
             return None
         points: list[tuple[np.ndarray, np.ndarray]] = [
             (np.array([a.lat, a.snapped_lat]), np.array([a.lon, a.snapped_lon]))]
+        on_edge = [-1]  # the edge each piece runs along (-1: a snap line)
         if end_node >= 0:
             nodes = [end_node]
             while pred[nodes[-1]] != len(dist):  # back to the virtual origin
@@ -659,19 +705,28 @@ class Router:
                 nodes[0] != g.edge_v[a.edge] or a.offset_m <= g.edge_metres[a.edge] / 2)
             points.append(self._piece(a.edge, a.offset_m, 0.0 if left_by_u else
                                       float(g.edge_metres[a.edge])))
-            points.extend(self._edge_between(x, y, pace.avoid_steps)
-                          for x, y in zip(nodes[:-1], nodes[1:], strict=True))
+            on_edge.append(a.edge)
+            for x, y in zip(nodes[:-1], nodes[1:], strict=True):
+                between = self._edge_between(x, y, pace.avoid_steps)
+                points.append(between[:2])
+                on_edge.append(between[2])
         points.append(self._piece(e, enter_at, b.offset_m))
         points.append((np.array([b.snapped_lat, b.lat]), np.array([b.snapped_lon, b.lon])))
+        on_edge.extend([e, -1])
         lat = np.concatenate([p[0] for p in points])
         lon = np.concatenate([p[1] for p in points])
+        # A segment belongs to the piece holding its far end (pieces meet end to start).
+        point_edge = np.repeat(on_edge, [len(p[0]) for p in points])
         keep = np.ones(len(lat), bool)
         keep[1:] = (np.diff(lat) != 0) | (np.diff(lon) != 0)
         coords = np.column_stack([lon[keep], lat[keep]])
-        return float(walked + b.metres), _two_points(coords).tolist()
+        edges = tuple(int(x) for x in point_edge[keep][1:]) or (-1,)
+        return float(walked + b.metres), _two_points(coords).tolist(), edges
 
-    def _edge_between(self, x: int, y: int, avoid_steps: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Geometry from node x to y along the shortest usable edge joining them."""
+    def _edge_between(self, x: int, y: int, avoid_steps: bool
+                      ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Geometry from node x to y along the shortest usable edge joining them, and that
+        edge."""
         g = self.graph
         lo, hi = g.indptr[x], g.indptr[x + 1]
         cand = lo + np.flatnonzero(g.indices[lo:hi] == y)
@@ -680,8 +735,8 @@ class Router:
         e = int(g.csr_edge[cand[np.argmin(g.weights[cand])]])
         lat, lon = g.edge_geometry(e)
         if g.edge_u[e] == x:
-            return lat, lon
-        return lat[::-1], lon[::-1]
+            return lat, lon, e
+        return lat[::-1], lon[::-1], e
 
 
 def _ragged_arange(counts: np.ndarray) -> np.ndarray:
@@ -725,6 +780,14 @@ def _fill_small_holes(shape: Any, min_area: float) -> Any:
     return shapely.union_all(polys)
 
 
+def edges_in_box(graph: WalkGraph, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Ids of every edge with a vertex inside `box` (min_lon, min_lat, max_lon, max_lat)."""
+    min_lon, min_lat, max_lon, max_lat = box
+    inside = ((graph.geom_lat >= min_lat) & (graph.geom_lat <= max_lat)
+              & (graph.geom_lon >= min_lon) & (graph.geom_lon <= max_lon))
+    return np.unique(graph.vertex_edge[inside])
+
+
 def streets_in_box(graph: WalkGraph, box: tuple[float, float, float, float], *,
                    max_edges: int | None = None) -> list[tuple[np.ndarray, np.ndarray]] | None:
     """(lats, lons) of every walkable street with a vertex inside `box` (min_lon, min_lat,
@@ -732,10 +795,7 @@ def streets_in_box(graph: WalkGraph, box: tuple[float, float, float, float], *,
 
     None when the box holds more than `max_edges` streets (a map should zoom in first).
     """
-    min_lon, min_lat, max_lon, max_lat = box
-    inside = ((graph.geom_lat >= min_lat) & (graph.geom_lat <= max_lat)
-              & (graph.geom_lon >= min_lon) & (graph.geom_lon <= max_lon))
-    edges = np.unique(graph.vertex_edge[inside])
+    edges = edges_in_box(graph, box)
     if max_edges is not None and len(edges) > max_edges:
         return None
     return [graph.edge_geometry(int(e)) for e in edges]

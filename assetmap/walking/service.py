@@ -17,6 +17,7 @@ from assetmap.models import Venue
 from assetmap.spatial import lat_of, lon_of
 from assetmap.walking import PACES, NetworkRegistry, Route, Router
 from assetmap.walking.router import estimated_route
+from assetmap.walking.stops import StopIndex, near_bus_stop_metres, stop_index
 
 
 @dataclass
@@ -34,6 +35,7 @@ class WalkingService:
     def __init__(self, network_dir: Path) -> None:
         self.registry = NetworkRegistry(network_dir)
         self._snaps: dict[tuple[str, bool], VenueSnaps] = {}
+        self._bus: dict[tuple[str, bool], tuple[VenueSnaps, StopIndex, np.ndarray]] = {}
         self._lock = threading.Lock()
 
     def router_for(self, lat: float, lon: float) -> tuple[str | None, Router | None]:
@@ -70,6 +72,42 @@ class WalkingService:
         with self._lock:
             self._snaps[key] = snaps
         return snaps
+
+
+    def stops(self, name: str | None) -> StopIndex | None:
+        """The bus stops and stations kept beside a network (None before a build made them)."""
+        return stop_index(self.registry.cache_dir, name)
+
+    def getting_there(self, lat: float, lon: float, pace: str = "typical") -> list[dict]:
+        """The nearest bus stops and station to a venue, walked on the network covering it
+        (estimated, and said "about", off it); [] where no stops are known."""
+        name, router = self.router_for(lat, lon)
+        stops = self.stops(name)
+        if stops is None:
+            return []
+        return stops.nearest(lat, lon, router=router, pace=PACES[pace])
+
+    def near_bus_stop(self, session: Session, name: str, router: Router,
+                      pace: str) -> set[int] | None:
+        """Ids of the venues with a bus stop within a few minutes' walk at `pace` (the
+        "near a bus stop" need); None where the network has no stops to judge by."""
+        stops = self.stops(name)
+        if stops is None:
+            return None
+        chosen = PACES[pace]
+        snaps = self.venue_snaps(session, name, router, chosen.avoid_steps)
+        key = (name, chosen.avoid_steps)
+        with self._lock:
+            cached = self._bus.get(key)
+        if cached is None or cached[0] is not snaps or cached[1] is not stops:
+            widest = max(near_bus_stop_metres(p) for p in PACES.values())
+            metres = stops.bus_stop_metres(router, snaps.batch, snaps.batch.lats,
+                                           snaps.batch.lons, widest)
+            cached = (snaps, stops, metres)
+            with self._lock:
+                self._bus[key] = cached
+        near = cached[2] <= near_bus_stop_metres(chosen)
+        return {int(v) for v in snaps.venue_ids[near]}
 
 
 def walking_service(app: Flask) -> WalkingService:

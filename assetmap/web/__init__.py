@@ -50,6 +50,7 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _vocabulary() -> dict:
         return {"CATEGORY_LABELS": vocab.CATEGORY_LABELS, "TAG_LABELS": vocab.TAG_LABELS,
+                "NEED_LABELS": vocab.NEED_LABELS,
                 "STATE_LABELS": STATE_LABELS}
 
     @app.after_request

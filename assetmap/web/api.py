@@ -130,6 +130,8 @@ def vocabulary() -> Response:
         "categories": [{"id": t.id, "label": t.label, "openactive": list(t.openactive)}
                        for t in vocab.CATEGORIES],
         "tags": [{"id": t.id, "label": t.label} for t in vocab.SUITABILITY_TAGS],
+        # What /api/v1/match takes as needs: the tags, and needs met by where a venue is.
+        "needs": [{"id": t.id, "label": t.label} for t in vocab.NEEDS],
         "statuses": list(vocab.ACTIVITY_STATUSES),
         "verification_methods": list(vocab.VERIFICATION_METHODS),
     })
@@ -170,8 +172,8 @@ def match() -> Response:
         - {name: lon, in: query, schema: {type: number}}
         - {name: minutes, in: query, schema: {type: integer, minimum: 1, maximum: 60}}
         - {name: pace, in: query, schema: {type: string}}
-        - {name: needs, in: query, description: "suitability tags, comma-separated",
-           schema: {type: string}}
+        - {name: needs, in: query, schema: {type: string},
+           description: "needs, comma-separated: suitability tags or near-bus-stop"}
         - {name: interests, in: query, description: "categories, comma-separated",
            schema: {type: string}}
         - {name: day, in: query, schema: {type: string}}

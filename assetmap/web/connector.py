@@ -8,6 +8,8 @@ lives in the browser's sessionStorage; pages that carry an origin are sent ``no-
 from __future__ import annotations
 
 import math
+from datetime import datetime
+from urllib.parse import parse_qs
 
 from flask import (
     Blueprint,
@@ -27,13 +29,15 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from assetmap import vocab
+from assetmap.connector import referral_edit
 from assetmap.connector import session as svc
 from assetmap.connector import session_search as search_store
 from assetmap.connector.pages import referral_choices
 from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
 from assetmap.freshness import assignments
-from assetmap.handout.sheet import render_pdf, session_words
+from assetmap.handout.model import session_words
+from assetmap.handout.pdf import render_pdf
 from assetmap.listings.field_words import field_words
 from assetmap.listings.query import activity_with_point
 from assetmap.listings.referral import set_referral_fields
@@ -50,6 +54,7 @@ from assetmap.web.errors import wants_json
 
 bp = Blueprint("connector", __name__, url_prefix="/connector")
 bp.add_app_template_filter(field_words, "field_words")
+bp.add_app_template_filter(svc.why_words, "why_words")
 
 DAYS = (("", "Any day"), ("today", "Today"), ("mon", "Monday"), ("tue", "Tuesday"),
         ("wed", "Wednesday"), ("thu", "Thursday"), ("fri", "Friday"), ("sat", "Saturday"),
@@ -87,6 +92,7 @@ def _signed_in():
 def _choices() -> dict:
     return {"DAYS": DAYS, "TIMES": TIMES, "PACES": list(PACES), "PACE_LABELS": PACE_LABELS,
             "CATEGORIES": vocab.CATEGORIES, "TAGS": vocab.SUITABILITY_TAGS,
+            "NEEDS": vocab.NEEDS,
             "CHECKS": svc.CHECKS, "QUESTIONS": svc.QUESTIONS, "ANSWERS": svc.ANSWERS,
             "attribution": ATTRIBUTION, **referral_choices()}
 
@@ -132,8 +138,7 @@ def route() -> Response:
         raise ValidationError("lat", "give the starting point as lat and lon")
     activity_id = id_param(data.get("to"), "to", what="activity")
     feature = svc.route_feature(get_session(), walking_service(current_app), origin,
-                                activity_id, svc.parse_pace(data.get("pace")),
-                                data_dir=current_app.config["DATA_DIR"])
+                                activity_id, svc.parse_pace(data.get("pace")))
     return _no_store(jsonify(feature))
 
 
@@ -145,7 +150,7 @@ def _handout():
         get_session(), walking_service(current_app), svc.parse_ids(form.getlist("ids")),
         origin=svc.parse_origin(form.get("lat"), form.get("lon"), form.get("origin_label")),
         pace=svc.parse_pace(form.get("pace")), layout=form.get("layout") or "pages",
-        data_dir=current_app.config["DATA_DIR"], now=utcnow())
+        now=utcnow())
 
 
 @bp.post("/handout")
@@ -179,6 +184,8 @@ def _activity_page(activity_id: int, *, status: int = 200) -> Response:
     data["freshness"] = svc.freshness_of(session, activity, data, now)
     said = svc.endorsements(session, [activity_id], now=now, notes=10).get(activity_id)
     page = render_template("connector/activity.html", a=data, endorsement=said, now=now,
+                           version=activity.version,
+                           shown=referral_edit.referral_values(activity),
                            closed=data["freshness"]["state"] == "possibly-closed",
                            changes=svc.recent_changes(session, activity_id),
                            sessions=[session_words(s, short=True) for s in data["next_sessions"]],
@@ -211,10 +218,27 @@ def check(activity_id: int) -> ResponseReturnValue:
                                      now)
         said = svc.endorsements(session, [activity_id], now=now).get(activity_id)
         return jsonify({"message": message, "freshness": freshness,
-                        "endorsement": said.words(now) if said else []})
+                        "endorsement": said.words(now) if said else [],
+                        "why": _why_now(activity_id, form.get("search"), now)})
     flash(message)
     return redirect(_local_path(form.get("next"))
                     or url_for("connector.activity", activity_id=activity_id))
+
+
+def _why_now(activity_id: int, search: str | None, now: datetime) -> str | None:
+    """The result's "why" in the search the check was recorded from: the search kept for
+    this session, or the page's own query string (a search opened by a link)."""
+    query = parse_qs((search or "").lstrip("?"), keep_blank_values=True)
+    args = query or search_store.recall(cookie_session)
+    if not args:
+        return None
+    try:
+        match = svc.result_now(get_session(), walking_service(current_app),
+                               svc.SearchForm.from_args(args), activity_id,
+                               data_dir=current_app.config["DATA_DIR"], now=now)
+    except ValidationError:  # the search itself is wrong; the page shows why on reload
+        return None
+    return svc.why_words(match) if match else None
 
 
 @bp.post("/activities/<int:activity_id>/report-closed")
@@ -282,20 +306,42 @@ def edit(activity_id: int) -> ResponseReturnValue:
 
 
 def _conflict_page(activity: Activity, conflict: svc.EditConflict, *,
-                   missing: tuple[str, ...] | list[str] = ()) -> Response:
+                   missing: tuple[str, ...] | list[str] = (), keys: tuple[str, ...] = (),
+                   action: str | None = None) -> Response:
     return make_response(render_template(
         "connector/conflict.html", activity=activity, conflict=conflict, missing=set(missing),
-        keys=svc.EDIT_KEYS), 409)
+        keys=keys or svc.EDIT_KEYS, action=action), 409)
 
 
 @bp.post("/activities/<int:activity_id>/referral")
 @role_required("connector", "coordinator")
 def referral(activity_id: int) -> ResponseReturnValue:
-    """Taking newcomers, languages and interpreter, as a connector or coordinator knows them."""
+    """What a referral needs, as a connector or coordinator knows it. If someone else saved
+    any of these fields since the form was opened, nothing is saved: both versions are shown,
+    field by field, to merge (as for quick edits)."""
     session = get_session()
     role = "coordinator" if current_user.role in ("coordinator", "admin") else "connector"
+    activity = session.get(Activity, activity_id)
+    if activity is None:
+        raise NotFound(f"There is no activity with id {activity_id}.")
+    form: MultiDict = request.form
+    action = url_for("connector.referral", activity_id=activity_id)
+    shown = referral_edit.shown_from(form)
+    if form.get("merge"):
+        form, missing = referral_edit.merged_form(request.form)
+        if missing:
+            conflict = referral_edit.describe(
+                session, activity,
+                {k: request.form.get(f"base_{k}", "") for k in referral_edit.REFERRAL_KEYS},
+                {k: request.form.get(f"mine_{k}", "") for k in referral_edit.REFERRAL_KEYS})
+            return _conflict_page(activity, conflict, missing=missing, action=action,
+                                  keys=referral_edit.REFERRAL_KEYS)
+    if referral_edit.stale(activity, as_id(request.form.get("version")), shown):
+        mine = referral_edit.typed_values(session, form, shown)
+        return _conflict_page(activity, referral_edit.describe(session, activity, shown, mine),
+                              action=action, keys=referral_edit.REFERRAL_KEYS)
     try:
-        changed = set_referral_fields(session, activity_id, request.form,
+        changed = set_referral_fields(session, activity_id, form,
                                       svc.actor_for(current_user), role=role)
     except ValidationError:
         session.rollback()
@@ -303,7 +349,7 @@ def referral(activity_id: int) -> ResponseReturnValue:
     session.commit()
     if changed:
         flash("Saved. Your change is in the listing's history.")
-    elif (request.form.get("intake") or "").strip():
+    elif (form.get("intake") or "").strip():
         flash("Nothing changed; \"taking newcomers\" now says you checked it today.")
     else:
         flash("Nothing was changed.")

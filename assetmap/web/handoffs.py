@@ -34,7 +34,7 @@ from assetmap.errors import NotFound, ValidationError
 from assetmap.handoffs import service as svc
 from assetmap.handoffs import unmet
 from assetmap.handoffs.privacy import IdentifiersFound
-from assetmap.handout.sheet import session_words
+from assetmap.handout.model import session_words
 from assetmap.listings.serialize import activity_to_dict
 from assetmap.models import Activity, utcnow
 from assetmap.params import int_param

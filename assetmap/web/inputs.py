@@ -9,15 +9,19 @@
 - `<int:...>` in a route matches only ids a database integer column can hold (1 to 2^31-1,
   PostgreSQL's `integer`), so 2147483648 is a 404, never an overflow in the query.
 - A body over MAX_CONTENT_LENGTH is a 413 whether or not it came with a Content-Length
-  (chunked); Werkzeug raises it while reading.
+  (chunked); Werkzeug raises it while reading. `received_form` gives back what such a form
+  body carried up to the limit, so a form can come back filled in (never to be stored).
 """
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import math
+import re
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, Request
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
@@ -113,7 +117,9 @@ class _CappedStream(io.RawIOBase):
     JSON was then "not valid JSON".)"""
 
     def __init__(self, raw: Any, limit: int) -> None:
-        self.raw, self.left = raw, limit
+        self.raw, self.left, self.limit = raw, limit, limit
+        # What was read, up to the limit: all that is left of the body after a 413.
+        self.head = bytearray()
 
     def readable(self) -> bool:
         return True
@@ -123,6 +129,7 @@ class _CappedStream(io.RawIOBase):
             raise RequestEntityTooLarge()
         data = self.raw.read(min(len(buffer), self.left + 1))
         self.left -= len(data)
+        self.head += data[:self.limit - len(self.head)]
         if self.left < 0:
             raise RequestEntityTooLarge()
         buffer[:len(data)] = data
@@ -148,6 +155,49 @@ class CleanRequest(Request):
     @json_module.setter
     def json_module(self, _provider: object) -> None:
         """Flask sets the app's JSON provider on each request; bodies keep this parser."""
+
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+_PART_ESCAPE = re.compile(rb"%[0-9A-Fa-f]?$")
+
+
+def received_form(request: Request) -> tuple[CleanMultiDict, str | None]:
+    """What a form body refused as too large still carried: its first MAX_CONTENT_LENGTH bytes
+    parsed as a urlencoded form (cleaned like any form), and the name of the field the limit
+    cut through (its value kept as far as it came; None when no field was cut). Empty for any
+    other kind of body, or when the body can no longer be read from its start."""
+    limit = request.max_content_length or 0
+    if request.mimetype != FORM_TYPE or limit <= 0:
+        return CleanMultiDict(), None
+    stream = request.__dict__.get("stream")
+    if isinstance(stream, _CappedStream):  # chunked: read up to the limit before the 413
+        data = bytes(stream.head)
+    elif stream is None:  # a Content-Length over the limit: refused before any read
+        data = request.environ["wsgi.input"].read(min(limit, request.content_length or limit))
+    else:
+        return CleanMultiDict(), None
+    return parse_form_prefix(data)
+
+
+def parse_form_prefix(data: bytes) -> tuple[CleanMultiDict, str | None]:
+    """The fields in the start of a urlencoded body: every `name=value` followed by `&` is
+    whole; the last piece was cut, and is kept (up to the cut, without half a character) only
+    when its name arrived in full."""
+    *whole, last = data.split(b"&")
+    pairs = [_pair(piece) for piece in whole if piece]
+    cut = None
+    if b"=" in last:
+        name, value = last.split(b"=", 1)
+        pairs.append(_pair(name + b"=" + _PART_ESCAPE.sub(b"", value), partial=True))
+        cut = pairs[-1][0]
+    return CleanMultiDict([p for p in pairs if p[0]]), cut
+
+
+def _pair(piece: bytes, *, partial: bool = False) -> tuple[str, str]:
+    name, _, value = piece.partition(b"=")
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    text = decoder.decode(unquote_to_bytes(value.replace(b"+", b" ")), final=not partial)
+    return unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8", "replace"), text
 
 
 class IdConverter(IntegerConverter):

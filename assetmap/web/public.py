@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, render_template, request
 from assetmap import vocab
 from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
-from assetmap.handout.sheet import session_words
+from assetmap.handout.model import session_words
 from assetmap.listings.query import ActivityFilter, activity_with_point
 from assetmap.listings.serialize import activity_to_dict
 from assetmap.maps.nearby import find_nearby, walk_from

@@ -41,6 +41,7 @@ from assetmap.community.suggestions import (
     LIMITS,
     WEEKS_OF_MONTH,
     SuggestionInvalid,
+    cut_to_limits,
     fill_token,
     parse_api,
     parse_form,
@@ -54,6 +55,7 @@ from assetmap.errors import ConfigError, ValidationError
 from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON
 from assetmap.web.errors import error_response, wants_json
 from assetmap.web.extensions import csrf
+from assetmap.web.inputs import received_form
 
 bp = Blueprint("suggest", __name__)
 LIMITER = "assetmap.suggest_limiter"
@@ -102,13 +104,21 @@ def _rate_words() -> str:
 @bp.app_errorhandler(RequestEntityTooLarge)
 def too_large(exc: RequestEntityTooLarge) -> Response:
     """413 that names the limit (the default message does not); the public form comes back
-    as the form, with the problem in plain words."""
+    as the form, filled in with what arrived up to the limit (each box cut to its own limit,
+    and marked), with the problem in plain words. Nothing of it is stored."""
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if request.method == "POST" and request.path == url_for("suggest.suggest_form") \
             and not wants_json():
-        return _render(MultiDict(), notice="too-large", status=413, size_words=(
-            f"{limit / 1_000_000:.1f} MB" if limit and limit >= 1_000_000
-            else f"{(limit or 0) // 1000} KB"))
+        received, cut = received_form(request)
+        fields, errors = cut_to_limits(list(received.items(multi=True)), cut)
+        form = MultiDict(fields)
+        token = form.get(FILL_TOKEN_FIELD)
+        secret = current_app.config["SECRET_KEY"]
+        return _render(form, errors=errors, notice="too-large", status=413,
+                       token=token if seconds_to_fill(secret, token, time.time()) is not None
+                       else None, size_words=(
+                           f"{limit / 1_000_000:.1f} MB" if limit and limit >= 1_000_000
+                           else f"{(limit or 0) // 1000} KB"))
     words = f"{limit} bytes ({limit / 1024 / 1024:.1f} MB)" if limit else "the server's limit"
     return error_response(413, {"error": "too-large", "limit_bytes": limit,
                                 "message": f"The request is larger than the limit of {words}. "

@@ -129,3 +129,52 @@ def test_a_pinned_suggestion_with_markup_in_its_name_stays_text(
     page.wait_for_timeout(300)
     assert watched.dialogs == [] and coordinator_page.dialogs == []
     assert watched.foreign_requests() == [] and coordinator_page.foreign_requests() == []
+
+
+SHOTS = "/work/notes/shots/wardmap"
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1366, 900)])
+def test_counters_and_an_oversize_form_on_a_phone_and_a_desktop(app, browser, live_server,
+                                                               width, height):
+    """The limits as people type (maxlength, "N characters left"), and a body over the size
+    limit (only a script can send one) coming back filled in, marked, and not stored."""
+    from sqlalchemy import func, select
+
+    from assetmap.models import Suggestion
+
+    app.config["MAX_CONTENT_LENGTH"] = 20_000
+    context = browser.new_context(viewport={"width": width, "height": height})
+    watched = WatchedPage(context.new_page(), live_server)
+    page = watched.page
+    page.goto(live_server + "/suggest")
+    page.fill("#f-name", "Kentish Town Tuesday Lunch")
+    page.fill("#f-description", "x" * 3990)
+    page.locator("#f-description").press_sequentially("abcdefghijklmnop")
+    assert len(page.input_value("#f-description")) == 4000  # typing stops at the limit
+    assert page.inner_text("#f-description-count") == "0 characters left"
+    page.fill("#f-notes", "Ask for Pat.")
+    assert page.inner_text("#f-notes-count") == "1988 characters left"
+    counter = page.locator("#f-notes-count").bounding_box()
+    assert counter and counter["x"] + counter["width"] <= width  # readable on a phone
+    page.screenshot(path=f"{SHOTS}/suggest-counters-{width}.png", full_page=False,
+                    clip={"x": 0, "y": max(0, counter["y"] - 300), "width": width,
+                          "height": min(height, 500)})
+    # A script that ignores maxlength sends far more than the limit.
+    page.evaluate("document.getElementById('f-description').removeAttribute('maxlength');"
+                  "document.getElementById('f-description').value = 'Hot lunch. ' + "
+                  "'x'.repeat(30000);")
+    page.wait_for_timeout(1100)
+    page.click("button.primary")
+    page.wait_for_selector("#error-summary")
+    assert page.input_value("#f-name") == "Kentish Town Tuesday Lunch"
+    assert page.input_value("#f-description") == ("Hot lunch. " + "x" * 30_000)[:4000]
+    assert "we kept the first 4,000 characters" in page.inner_text("#f-description-error")
+    assert "too long for us to read in full" in page.inner_text(".notice")
+    page.click("#error-summary a")
+    assert page.evaluate("document.activeElement.id") == "f-description"
+    page.screenshot(path=f"{SHOTS}/suggest-too-large-{width}.png", full_page=True)
+    with session_scope(app) as s:
+        assert s.scalar(select(func.count()).select_from(Suggestion)) == 0
+    assert watched.foreign_requests() == []
+    context.close()

@@ -121,3 +121,59 @@ def test_organiser_says_full_from_the_check_page(browser, live_server, app, lunc
     with session_scope(app) as s:
         activity = s.get(Activity, lunch_club)
         assert (activity.intake, activity.intake_by) == ("waiting-list", "organiser")
+
+
+@pytest.mark.parametrize("width, height", [(1366, 900), (390, 844)])
+def test_recording_a_visit_updates_the_why_in_place(browser, live_server, app, demo, network,
+                                                    width, height):
+    """Two "welcoming to newcomers: yes" visits: the card's why says so without a reload,
+    and says exactly what a reload then shows."""
+    from assetmap.db import session_scope
+    from assetmap.people.users import create_user
+
+    email = f"why{width}@example.org"
+    with session_scope(app) as s:
+        create_user(s, email=email, role="connector", password=PASSWORD)
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    loads: list[str] = []
+    page.on("load", lambda p: loads.append(p.url))
+    try:
+        page.goto(live_server + "/connector")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#search-form")
+        page.fill("#postcode", "NW1 2DB")
+        page.fill("#minutes", "15")
+        page.click("button.search-button")
+        page.wait_for_selector("#map[data-marker-ids]", state="attached")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"why-search-{width}x{height}.png"))
+        card = page.locator("#result-list > li").nth(1)
+        card.evaluate(
+            "el => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 8)")
+        page.screenshot(path=str(SHOTS / f"why-search-results-{width}x{height}.png"))
+        target = card.get_attribute("data-id")
+        why = page.locator(f"#result-{target} .why")
+        assert "welcoming" not in why.inner_text()
+        settled = len(loads)
+        for _visit in range(2):
+            page.locator(f"#result-{target} a.record-check").click()
+            page.wait_for_selector("#check-dialog[open]")
+            page.check("#check-dialog input[name=welcoming][value=yes]")
+            page.click("#check-dialog button[value=visited]")
+            page.wait_for_selector("#check-dialog:not([open])", state="attached")
+        why.locator("text=connectors found it welcoming to newcomers (2 visits)").wait_for()
+        assert "checked today, on a connector visit" in why.inner_text()
+        assert len(loads) == settled, "the page was not reloaded"
+        # The card's top at the top of the window, so its why is in the picture.
+        page.locator(f"#result-{target}").evaluate(
+            "el => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 8)")
+        page.screenshot(path=str(SHOTS / f"why-after-visit-{width}x{height}.png"))
+        live = why.inner_text()
+        page.reload()
+        page.wait_for_selector(f"#result-{target} .why")
+        assert page.locator(f"#result-{target} .why").inner_text() == live
+    finally:
+        context.close()

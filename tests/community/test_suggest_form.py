@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import re
 import time
+from urllib.parse import urlencode
 
 import lxml.html
+import pytest
 from sqlalchemy import select
 
-from assetmap.community.suggestions import fill_token
+from assetmap.community.suggestions import HONEYPOT_FIELD, fill_token
 from assetmap.models import Suggestion
 from tests.community.conftest import form_tokens, valid_form
 
@@ -131,9 +134,95 @@ def test_oversized_form_answers_413_with_the_form_naming_the_limit(client, app):
     response = client.post("/suggest", data=data)
     assert response.status_code == 413
     page = response.get_data(as_text=True)
-    assert "too long for us to read" in page and "more than 20 KB in all" in page
+    assert "too long for us to read in full" in page and "more than 20 KB in all" in page
     assert 'id="f-name"' in page and "bytes" not in page  # the form again, in plain words
     assert response.mimetype == "text/html"
+
+
+def _oversize(client, app, fields: list[tuple[str, str]], *, limit: int = 20_000,
+              chunked: bool = False):
+    """POST the fields, in this order, as a urlencoded body over `limit` bytes."""
+    app.config["MAX_CONTENT_LENGTH"] = limit
+    body = urlencode(fields).encode()
+    assert len(body) > limit
+    if not chunked:
+        return client.post("/suggest", data=body,
+                           content_type="application/x-www-form-urlencoded")
+    return client.post("/suggest", input_stream=io.BytesIO(body),
+                       headers={"Content-Type": "application/x-www-form-urlencoded",
+                                "Transfer-Encoding": "chunked"},
+                       environ_overrides={"wsgi.input_terminated": True})
+
+
+def _typed(client) -> list[tuple[str, str]]:
+    """The form's fields in the order a browser sends them."""
+    tokens = form_tokens(client)
+    return [("csrf_token", tokens["csrf_token"]), ("started", tokens["started"]),
+            (HONEYPOT_FIELD, ""), ("name", "Kentish Town Tuesday Lunch"),
+            ("category", "lunch-club")]
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_an_oversize_form_comes_back_with_what_was_typed(client, app, session, chunked):
+    fields = [*_typed(client), ("description", "Hot lunch, then a quiz. " + "x" * 30_000),
+              ("venue_name", "Kentish Town Community Centre")]
+    response = _oversize(client, app, fields, chunked=chunked)
+    assert response.status_code == 413
+    doc = lxml.html.fromstring(response.get_data(as_text=True))
+    assert doc.get_element_by_id("f-name").value == "Kentish Town Tuesday Lunch"
+    assert doc.get_element_by_id("f-category").value == "lunch-club"
+    kept = doc.get_element_by_id("f-description").text_content()
+    assert kept == ("Hot lunch, then a quiz. " + "x" * 30_000)[:4000]
+    # The message is on the field itself and in the error summary, which links to it.
+    message = "This was too long, so we kept the first 4,000 characters. Check how it ends."
+    error = doc.get_element_by_id("f-description-error").text_content()
+    assert error == "Error: " + message
+    assert doc.get_element_by_id("f-description").get("aria-invalid") == "true"
+    assert "f-description-error" in doc.get_element_by_id("f-description").get(
+        "aria-describedby")
+    summary = doc.get_element_by_id("error-summary")
+    (link,) = summary.xpath(".//a")
+    assert link.get("href") == "#f-description" and link.text_content() == (
+        "What happens: " + message)
+    # What came after the limit did not arrive; nothing was stored.
+    assert doc.get_element_by_id("f-venue_name").value in ("", None)
+    assert _stored(session) == []
+
+
+def test_a_field_the_limit_cut_through_is_kept_as_far_as_it_came(client, app, session):
+    fields = [*_typed(client), ("description", "Hot two-course lunch."),
+              ("unknown", "y" * 19_000), ("notes", "Ask for Pat at the door. " * 40)]
+    response = _oversize(client, app, fields)
+    assert response.status_code == 413
+    doc = lxml.html.fromstring(response.get_data(as_text=True))
+    assert doc.get_element_by_id("f-description").text_content() == "Hot two-course lunch."
+    notes = doc.get_element_by_id("f-notes").text_content()
+    assert notes and ("Ask for Pat at the door. " * 40).startswith(notes)
+    assert len(notes) < 1000
+    assert doc.get_element_by_id("f-notes-error").text_content() == (
+        "Error: Only the start of this reached us. Check how it ends.")
+    assert "f-description-error" not in response.get_data(as_text=True)
+    assert "y" * 100 not in response.get_data(as_text=True)  # not a field of the form
+    assert _stored(session) == []
+
+
+def test_a_cut_never_leaves_half_a_character(client, app):
+    fields = [*_typed(client), ("description", "’" * 10_000)]  # 9 bytes each: %E2%80%99
+    start = len(urlencode(fields[:-1]) + "&description=")
+    for limit in range(19_990, 19_999):  # the limit falls in each byte of one character
+        response = _oversize(client, app, fields, limit=limit)
+        doc = lxml.html.fromstring(response.get_data(as_text=True))
+        kept = doc.get_element_by_id("f-description").text_content()
+        assert kept == "’" * ((limit - start) // 9), limit
+
+
+def test_an_oversize_form_with_a_filled_trap_is_shown_but_never_stored(client, app, session):
+    fields = [*_typed(client)[:2], (HONEYPOT_FIELD, "http://spam.example"),
+              ("name", "Spam"), ("description", "x" * 30_000)]
+    response = _oversize(client, app, fields)
+    assert response.status_code == 413
+    assert "spam.example" not in response.get_data(as_text=True)
+    assert _stored(session) == []
 
 
 def test_text_boxes_carry_their_limits(client):

@@ -7,8 +7,12 @@ import subprocess
 
 import pytest
 
+from assetmap.config import PROJECT_ROOT
+from assetmap.walking.stops import build_stops
 from tests.conftest import csrf_token
 from tests.connector.conftest import ORIGIN, search_ids
+
+PBF = PROJECT_ROOT / "data" / "osm" / "camden.osm.pbf"
 
 
 @pytest.fixture
@@ -77,7 +81,7 @@ def test_pdf_of_three_activities_has_large_text_a_map_and_directions(client, thr
     median = heights[len(heights) // 2]
     assert median >= 14, f"body words are {median:.1f} pt tall"
     # The map: page 1 rendered to an image (poppler-utils, a Makefile package) holds the
-    # route's blue and the streets' grey.
+    # route's blue and the streets in the basemap's colours (their grey casing on its land).
     subprocess.run(["pdftoppm", "-r", "50", "-f", "1", "-l", "1", "-png", str(pdf),
                     str(tmp_path / "page")], check=True)
     from PIL import Image
@@ -85,9 +89,38 @@ def test_pdf_of_three_activities_has_large_text_a_map_and_directions(client, thr
     image = Image.open(next(tmp_path.glob("page*.png"))).convert("RGB")
     colours = image.getcolors(maxcolors=1 << 20)
     blue = sum(n for n, (r, g, b) in colours if b > 120 and r < 60 and 60 < g < 110)
-    grey = sum(n for n, (r, g, b) in colours if r == g == b and 110 < r < 180)
     assert blue > 150, "no walking route drawn"
-    assert grey > 500, "no streets drawn"
+    land = [(x, y) for x in range(image.width) for y in range(image.height)
+            if image.getpixel((x, y)) == (0xf4, 0xf1, 0xea)]
+    assert len(land) > 5000, "no basemap land under the streets"
+    xs, ys = [p[0] for p in land], [p[1] for p in land]
+    streets = sum(1 for x in range(min(xs), max(xs)) for y in range(min(ys), max(ys))
+                  if image.getpixel((x, y)) == (255, 255, 255))
+    assert streets > 500, "no streets drawn (white on the land)"
+
+
+def test_route_maps_name_streets_near_the_route_and_the_nearest_stop(client, three, network,
+                                                                     tmp_path):
+    build_stops(PBF, network, "camden")
+    html = client.post("/connector/handout", data=three).get_data(as_text=True)
+    pages = html.split('class="handout-page"')[1:]
+    assert len(pages) == 3
+    for page in pages:
+        svg = page.split('<svg class="route-map"')[1].split("</svg>")[0]
+        on_route = re.findall(r'class="map-label" [^>]*>([^<]+)<', svg)
+        near = re.findall(r'class="map-label-near" [^>]*>([^<]+)<', svg)
+        stops = re.findall(r'class="map-stop-label" [^>]*>([^<]+)<', svg)
+        assert on_route, "the streets walked along are named"
+        assert near and not set(near) & set(on_route), "streets nearby are named too"
+        # The nearest stop is one the handout lists under "By bus or train".
+        listed = page.split("By bus or train</dt>")[1].split("</dd>")[0]
+        assert stops and stops[0].removeprefix("Bus stop ") in listed, (stops, listed)
+    pdf = tmp_path / "handout.pdf"
+    pdf.write_bytes(client.post("/connector/handout.pdf", data=three).data)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    first = re.findall(r'class="map-stop-label" [^>]*>([^<]+)<', pages[0])[0]
+    assert first.removeprefix("Bus stop ").split()[0] in text
 
 
 def test_handout_needs_a_shortlist_and_takes_at_most_ten(client, three):

@@ -29,35 +29,6 @@ def _unescape(text: str) -> str:
     return html.unescape(text)
 
 
-@pytest.fixture
-def read(app):
-    """Run a function in a fresh session: not the `session` fixture, whose app context every
-    test client request would then share (and with it Flask-Login's user and the CSRF token)."""
-    from assetmap.db import session_scope
-
-    def _read(fn):
-        with session_scope(app) as s:
-            return fn(s)
-
-    return _read
-
-
-@pytest.fixture
-def second(app, listing):
-    """A second connector, signed in on their own client."""
-    from assetmap.db import session_scope
-    from assetmap.people.users import create_user
-
-    with session_scope(app) as s:
-        create_user(s, email="second@example.org", role="connector",
-                    password="correct horse battery", name="Sam Second")
-    other = app.test_client()
-    token = csrf_token(other, "/login")
-    other.post("/login", data={"email": "second@example.org", "password":
-                               "correct horse battery", "csrf_token": token})
-    return other
-
-
 def test_a_quick_edit_is_saved_with_history(client, connector, listing, session):
     """One client only: the `session` fixture is safe here."""
     form = _form(client, listing)

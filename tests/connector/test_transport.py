@@ -8,7 +8,7 @@ import re
 import pytest
 
 from assetmap.config import PROJECT_ROOT
-from assetmap.connector.transport import Stop, StopIndex, build_stops, read_stops, stop_index
+from assetmap.walking.stops import Stop, StopIndex, build_stops, read_stops, stop_index
 from tests.conftest import csrf_token
 
 PBF = PROJECT_ROOT / "data" / "osm" / "camden.osm.pbf"
@@ -37,8 +37,8 @@ def test_nearest_stops_in_words():
         Stop("station", "Camden Town", 51.5392, -0.1426)])
     found = index.nearest(51.5410, -0.1390)
     assert [f["words"] for f in found] == [
-        "Bus stop Camden Road (29, 253, N29), 1 min from the door",
-        "Camden Town station, 6 min walk"]
+        "Bus stop Camden Road (29, 253, N29), about 1 min from the door",
+        "Camden Town station, about 6 min walk"]
     assert index.nearest(51.70, -0.50) == []
 
 

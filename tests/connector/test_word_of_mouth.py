@@ -3,6 +3,8 @@ private note; endorsements for connectors; "report closed" for a coordinator to 
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from sqlalchemy import select
 
@@ -115,3 +117,45 @@ def test_report_closed_marks_it_for_a_coordinator_and_keeps_it_visible(client, c
     # Public pages show it marked too.
     public = client.get(f"/activities/{listing}").get_data(as_text=True)
     assert "Possibly closed" in public
+
+
+def _why_on_page(client, listing: int) -> str:
+    page = client.get("/connector").get_data(as_text=True)
+    card = page[page.index(f'id="result-{listing}"'):]
+    return card[card.index('<p class="why">') + 15:card.index("</p>", card.index('class="why"'))]
+
+
+def test_a_check_answers_with_the_results_why_as_a_reload_would_show_it(client, connector,
+                                                                        listing):
+    token = csrf_token(client, "/connector")
+    client.post("/connector", data={"csrf_token": token, "lat": "51.5370", "lon": "-0.1880",
+                                    "minutes": "10"})
+    before = _why_on_page(client, listing)
+    assert "welcoming" not in before and "checked today" not in before
+    whys = []
+    for kind in ("visited", "client"):
+        response = client.post(f"/connector/activities/{listing}/checks", data={
+            "kind": kind, "welcoming": "yes", "csrf_token": token},
+            headers={"Accept": "application/json"})
+        assert response.status_code == 200
+        whys.append(response.get_json()["why"])
+        assert whys[-1] == html.unescape(_why_on_page(client, listing))
+    assert "freshness: checked today" in whys[0] and "welcoming" not in whys[0]
+    assert "connectors found it welcoming to newcomers (2 visits)" in whys[1]
+
+
+def test_a_check_from_a_linked_search_reads_the_search_from_the_page(client, connector,
+                                                                     listing):
+    token = csrf_token(client, f"/connector/activities/{listing}")
+    url = f"/connector/activities/{listing}/checks"
+    alone = client.post(url, data={"kind": "phoned", "csrf_token": token},
+                        headers={"Accept": "application/json"})
+    assert alone.get_json()["why"] is None  # no search: nothing to say it against
+    linked = client.post(url, data={"kind": "phoned", "csrf_token": token,
+                                    "search": "?lat=51.5370&lon=-0.1880&minutes=10"},
+                         headers={"Accept": "application/json"})
+    assert linked.get_json()["why"].startswith("Why: ")
+    elsewhere = client.post(url, data={"kind": "phoned", "csrf_token": token,
+                                       "search": "?lat=51.60&lon=-0.30&minutes=5"},
+                            headers={"Accept": "application/json"})
+    assert elsewhere.get_json()["why"] is None  # not in that search's results

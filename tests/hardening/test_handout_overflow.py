@@ -8,31 +8,34 @@ from pathlib import Path
 
 import pytest
 
-from assetmap.handout import sheet as ho
+from assetmap.handout.directions import Directions
+from assetmap.handout.drawing import MapSpec, Place
+from assetmap.handout.model import Handout, HandoutItem, Walk
+from assetmap.handout.pdf import render_pdf
 
 P0 = (51.5300, -0.1400)
 P1 = (51.5318, -0.1400)
 
 
-def _item(steps: int, *, sessions: int = 2, first_visit: int = 1) -> ho.HandoutItem:
+def _item(steps: int, *, sessions: int = 2, first_visit: int = 1) -> HandoutItem:
     route = [[P0[1], P0[0]], [P1[1], P1[0]]]
-    spec = ho.MapSpec(None, (route,), ho.Place(*P0, "Start"), (ho.Place(*P1, "1"),))
-    return ho.HandoutItem(
+    spec = MapSpec(None, (route,), Place(*P0, "Start"), (Place(*P1, "1"),))
+    return HandoutItem(
         number=1,
         activity={"name": "Tea dance", "category_label": "Social",
                   "description": "Music and tea.", "schedule_text": "Tuesdays 14:00-16:00"},
         sessions=tuple(f"Tuesday {d} December, 2pm to 4pm" for d in range(sessions)),
         cost="Free", first_visit=tuple(f"Line {i} of advice for a first visit, said in full "
                                        "so it takes a whole line" for i in range(first_visit)),
-        walk=ho.Walk(2000, 25, "typical", False),
-        directions=ho.Directions(tuple(f"Step {i}: turn left onto Long Street and walk 120 m "
+        walk=Walk(2000, 25, "typical", False),
+        directions=Directions(tuple(f"Step {i}: turn left onto Long Street and walk 120 m "
                                        "past the shops." for i in range(steps)), "streets"),
         map=spec)
 
 
-def _pages(handout: ho.Handout, tmp_path: Path) -> int:
+def _pages(handout: Handout, tmp_path: Path) -> int:
     pdf = tmp_path / "handout.pdf"
-    pdf.write_bytes(ho.render_pdf(handout))
+    pdf.write_bytes(render_pdf(handout))
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
                           check=True).stdout
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
@@ -44,15 +47,15 @@ def _pages(handout: ho.Handout, tmp_path: Path) -> int:
 
 @pytest.mark.parametrize("layout", ["pages", "sheet"])
 def test_directions_taller_than_a_page_split_across_pages(layout, tmp_path):
-    handout = ho.Handout((_item(120),), "home", layout, "1 December 2026")
+    handout = Handout((_item(120),), "home", layout, "1 December 2026")
     assert _pages(handout, tmp_path) >= 3
 
 
 def test_facts_taller_than_a_page_split_across_pages(tmp_path):
-    handout = ho.Handout((_item(3, sessions=80, first_visit=60),), "home", "pages",
+    handout = Handout((_item(3, sessions=80, first_visit=60),), "home", "pages",
                          "1 December 2026")
     assert _pages(handout, tmp_path) >= 2
 
 
 def test_a_short_listing_still_fits_one_page(tmp_path):
-    assert _pages(ho.Handout((_item(5),), "home", "pages", "1 December 2026"), tmp_path) == 1
+    assert _pages(Handout((_item(5),), "home", "pages", "1 December 2026"), tmp_path) == 1

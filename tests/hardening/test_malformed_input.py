@@ -10,7 +10,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import lxml.html
 import pytest
@@ -278,3 +278,18 @@ def test_oversize_bodies_over_http_are_413_with_and_without_content_length(small
     for response in (sized, chunked):
         assert response.status_code == 413, response.text[:200]
         assert "larger than the limit" in response.json()["message"]
+
+
+def test_an_oversize_form_over_http_comes_back_filled_in(small_server):
+    """Through a real server too: with a Content-Length (refused before any read) and chunked
+    (read up to the limit), the form comes back with the name typed."""
+    body = urlencode([("name", "Kentish Town Tuesday Lunch"),
+                      ("description", "x" * 20_000)]).encode()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    sized = requests.post(f"{small_server}/suggest", data=body, timeout=10, headers=form)
+    chunked = requests.post(f"{small_server}/suggest", timeout=10, headers=form,
+                            data=(body[i:i + 4096] for i in range(0, len(body), 4096)))
+    for response in (sized, chunked):
+        assert response.status_code == 413, response.text[:200]
+        assert 'value="Kentish Town Tuesday Lunch"' in response.text
+        assert "we kept the first 4,000 characters" in response.text

@@ -20,6 +20,8 @@ from assetmap.walking import (
 )
 from assetmap.walking import graph as graph_module
 
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "walking"
+
 
 def osm_ids_on_edges(g: WalkGraph, location: dict[int, tuple[float, float]]) -> set[int]:
     """OSM ids of every node on any edge geometry (graph nodes and compressed ones)."""
@@ -327,12 +329,37 @@ def test_queries_write_nothing_shared(tmp_path: Path, camden_graph: WalkGraph) -
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
 
 
-def test_a_cache_of_the_old_format_says_rebuild(tmp_path: Path,
-                                                granary_graph: WalkGraph) -> None:
-    """A file from before the mapped format (np.savez, format 1) is refused, not misread."""
+def test_a_cache_from_before_mapping_says_rebuild(tmp_path: Path,
+                                                  granary_graph: WalkGraph) -> None:
+    """What format 2 wrote (np.savez of the graph with street labels, no search graphs or
+    grid) is refused with what to do, not half-read."""
     path = tmp_path / "old.walkgraph.npz"
-    meta = {**json.loads(granary_graph.meta.to_json()), "format_version": 1}
+    meta = {**json.loads(granary_graph.meta.to_json()), "format_version": 2}
+    fields = graph_module._ARRAY_FIELDS[:graph_module._ARRAY_FIELDS.index("vertex_edge")]
     np.savez(path, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
-             node_lat=granary_graph.node_lat)
-    with pytest.raises(WalkingNetworkError, match="format 1, this code reads 2: rebuild"):
+             **{f: getattr(granary_graph, f) for f in fields})
+    with pytest.raises(WalkingNetworkError, match="format 2, this code reads 3: rebuild"):
         load_graph(path)
+
+
+def test_routes_are_those_of_the_code_before_the_mapped_cache(
+    tmp_path: Path, camden_graph: WalkGraph,
+) -> None:
+    """Routes and reaches on Camden from a mapped cache, against what the router answered
+    before (format 2: arrays read into memory, a KD-tree for snapping), written to
+    tests/fixtures/walking/camden-answers-format2.json by that code."""
+    before = json.loads((FIXTURES / "camden-answers-format2.json").read_text())
+    path = tmp_path / "camden.walkgraph.npz"
+    save_graph(camden_graph, path)
+    router = Router(load_graph(path))
+    for old in before["routes"]:
+        route = router.route(*old["from"], *old["to"], old["pace"])
+        assert route.estimated == old["estimated"], old
+        assert route.metres == pytest.approx(old["metres"], rel=1e-9, abs=1e-6), old
+    for old in before["reaches"]:
+        reach = router.reach(*old["at"], 10, old["pace"])
+        assert reach.estimated == old["estimated"], old
+        if reach.node_metres is not None:
+            finite = reach.node_metres[np.isfinite(reach.node_metres)]
+            assert len(finite) == old["reached"], old
+            assert finite.sum() == pytest.approx(old["total_metres"], rel=1e-9), old

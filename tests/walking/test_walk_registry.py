@@ -108,11 +108,11 @@ def test_a_cache_of_an_old_format_is_named_not_silently_dropped(
     old = json.loads(registry.networks()[0].meta.to_json())
     np.savez(tmp_path / "hackney.walkgraph.npz",
              meta=np.frombuffer(json.dumps({**old, "format_version": 1}).encode(), np.uint8))
-    with caplog.at_level(logging.WARNING, logger="assetmap.walking"):
+    with caplog.at_level(logging.WARNING, logger="assetmap.walking.registry"):
         assert [i.name for i in registry.networks()] == ["granary", "rules"]
         registry.networks()  # said once, not on every request
     assert [r.getMessage() for r in caplog.records if "hackney" in r.getMessage()] == [
-        "walking network not used: hackney.walkgraph.npz is network cache format 1, this "
-        "code reads 2: rebuild it with 'assetmap network build'"]
-    unusable = dict(registry.unusable())
-    assert "rebuild" in unusable["hackney"] and "not a network cache" in unusable["broken"]
+        "walking network hackney.walkgraph.npz is left out: hackney.walkgraph.npz is network "
+        "cache format 1, this code reads 3: rebuild it with 'assetmap network build'"]
+    problems = registry.problems()
+    assert "rebuild" in problems["hackney"] and "not a network cache" in problems["broken"]

@@ -435,6 +435,8 @@
       var submitter = event.submitter;
       var body = new FormData(checkForm);
       if (submitter && submitter.name) { body.append(submitter.name, submitter.value); }
+      // A search opened by a link lives in the address bar; a posted one in the session.
+      if (window.location.search) { body.append("search", window.location.search); }
       var buttons = checkForm.querySelectorAll("button");
       Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
       post(checkForm.action, body, false)
@@ -450,6 +452,9 @@
             if (answer.endorsement.length) {
               said.appendChild(text("p", "Connectors: " + answer.endorsement.join("; ") + "."));
             }
+            // The reasons as the search gives them now (welcome, freshness): no reload.
+            var why = li.querySelector(".why");
+            if (why && answer.why) { why.textContent = answer.why; }
           }
           setMarkerState(currentId, answer.freshness.state);
           dialog.close();

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.exceptions import NotFound
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
@@ -19,6 +20,7 @@ from assetmap.coverage import gaps as cov
 from assetmap.db import get_session
 from assetmap.errors import ValidationError
 from assetmap.freshness import due
+from assetmap.maps import share
 from assetmap.models import Area
 from assetmap.walking.service import walking_service
 from assetmap.web.auth import role_required
@@ -79,7 +81,10 @@ def _page(form: RecomputeForm, status: int = 200):
         category=category, categories=vocab.CATEGORIES, sort=sort, order=order,
         sort_link=sort_link, keep=keep, form=form,
         gaps=cov.worst_gaps(session, minutes=minutes),
-        computed_at=cov.last_computed(session)), status
+        computed_at=cov.last_computed(session),
+        wards=session.execute(select(Area.name, Area.code).where(Area.kind == "ward",
+                                                                 Area.retired.is_(False))
+                              .order_by(Area.name)).all()), status
 
 
 @bp.get("/coverage")
@@ -128,3 +133,18 @@ def coverage_wards() -> Response:
                              "label": row.sentence if row else "not computed"}})
     return Response(json.dumps({"type": "FeatureCollection", "features": features}),
                     mimetype="application/json")
+
+
+@bp.get("/wards/<code>/map")
+@role_required("coordinator")
+def ward_map_file(code: str) -> Response:
+    """One ward's map as a single HTML file to e-mail (opens offline; `assetmap.maps.share`)."""
+    session = get_session()
+    area = share.find_ward(session, code)
+    if area is None:
+        raise NotFound("There is no ward with that code. Choose a ward on the coverage page.")
+    made = share.ward_file(session, area, now=due.clock(current_app.config),
+                           registry=walking_service(current_app).registry,
+                           config=current_app.config)
+    return Response(made.html, mimetype="text/html", headers={
+        "Content-Disposition": f'attachment; filename="{made.file_name}"'})

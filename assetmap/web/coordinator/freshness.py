@@ -27,16 +27,17 @@ from wtforms.fields.choices import SelectChoice
 
 from assetmap import vocab
 from assetmap.config import PROJECT_ROOT
-from assetmap.coordination import actions
+from assetmap.coordination import actions, trends
 from assetmap.db import get_session
 from assetmap.errors import ValidationError
 from assetmap.freshness import due
 from assetmap.freshness import queue as fq
 from assetmap.freshness.rules import STATE_LABELS, STATES
 from assetmap.models import Area, Source
-from assetmap.params import as_id
+from assetmap.params import as_id, int_param
 from assetmap.people.areas import my_default_area
 from assetmap.values import spreadsheet_cell
+from assetmap.web import charts
 from assetmap.web.auth import role_required
 from assetmap.web.coordinator import bp
 
@@ -96,8 +97,13 @@ def _page(form: ActionForm, chosen: set[int], status: int = 200):
              "width": round(100 * summary["counts"][s] / biggest, 1),
              "href": url_for("coordinator.freshness", **(filter_args | {"state": s}))}
             for s in STATES]
+    weeks = _weeks()
+    shown = trends.all_trends(session, now=now, weeks=weeks, rules=due.current_rules())
     return render_template(
         "coordinator/freshness.html", summary=summary, queue=queue, bars=bars, form=form,
+        trends=[(t, charts.draw(t)) for t in shown], weeks=weeks,
+        week_choices=trends.WEEK_CHOICES,
+        trend_url=lambda **extra: url_for("coordinator.freshness", **(args | extra)),
         chosen=chosen, flt=flt, args=args, filter_args=filter_args, now=now,
         map_link=url_for("coordinator.freshness", **{k: v for k, v in filter_args.items()
                                                       if k != "area"}),
@@ -193,6 +199,24 @@ def freshness_geojson() -> Response:
     return Response(json.dumps({"type": "FeatureCollection", "features": features}),
                     mimetype="application/geo+json", headers={
                         "Content-Disposition": "attachment; filename=freshness-queue.geojson"})
+
+
+def _weeks() -> int:
+    return int_param(request.args.get("weeks"), "weeks", default=trends.DEFAULT_WEEKS, low=4,
+                     high=trends.MAX_WEEKS)
+
+
+@bp.get("/freshness/trends/<any(fresh, checks, suggestions, feeds):key>.csv")
+@role_required("coordinator")
+def freshness_trend_csv(key: str) -> Response:
+    """The figures behind one trend chart, a row per week."""
+    trend = trends.trend(get_session(), key, now=due.clock(current_app.config), weeks=_weeks(),
+                         rules=due.current_rules())
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(
+        [_cell(value) for value in row] for row in trends.csv_rows(trend))
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=trend-{key}.csv"})
 
 
 @bp.get("/freshness/rules")

@@ -261,6 +261,7 @@ class Router:
         # Planar distances may differ from haversine by a fraction of a percent: search a little
         # beyond max_snap_m and let the haversine check decide.
         self._max_radius = max_snap_m * 1.01 + 1.0
+        self._self_loops = np.flatnonzero(np.asarray(graph.edge_u) == np.asarray(graph.edge_v))
         self._profiles: dict[bool, _Profile] = {}
         self._lock = threading.Lock()
 
@@ -621,17 +622,25 @@ class Router:
         nm = reach.node_metres
         assert nm is not None  # only network reaches are drawn this way
         ok = self._profile(reach.pace.avoid_steps).edge_ok
-        from_u = np.where(nm[g.edge_u] <= limit, limit - nm[g.edge_u], -1.0)
-        from_v = np.where(nm[g.edge_v] <= limit, limit - nm[g.edge_v], -1.0)
-        touched = ok & ((from_u >= 0) | (from_v >= 0))
-        full = touched & (np.maximum(from_u, 0) + np.maximum(from_v, 0) >= g.edge_metres)
-        pieces = [g.edge_geometry(int(e)) for e in np.flatnonzero(full)]
-        for e in map(int, np.flatnonzero(touched & ~full)):
-            length = g.edge_metres[e]
-            if from_u[e] >= 0:
-                pieces.append(self._piece(e, 0.0, from_u[e]))
-            if from_v[e] >= 0:
-                pieces.append(self._piece(e, length - from_v[e], length))
+        # Only edges with an end within the limit can be walked: those of the reached nodes
+        # (from the CSR, in edge order), not a pass over every edge of a city's network.
+        reached = np.flatnonzero(nm <= limit)
+        starts, counts = g.indptr[reached], np.diff(g.indptr)[reached]
+        near = g.csr_edge[np.repeat(starts, counts) + _ragged_arange(counts)]
+        cand = np.union1d(near, self._self_loops)  # self-loops are not in the CSR
+        nu, nv = nm[g.edge_u[cand]], nm[g.edge_v[cand]]
+        from_u = np.where(nu <= limit, limit - nu, -1.0)
+        from_v = np.where(nv <= limit, limit - nv, -1.0)
+        metres = g.edge_metres[cand]
+        touched = ok[cand] & ((from_u >= 0) | (from_v >= 0))
+        full = touched & (np.maximum(from_u, 0) + np.maximum(from_v, 0) >= metres)
+        pieces = [g.edge_geometry(int(e)) for e in cand[full]]
+        for i in np.flatnonzero(touched & ~full).tolist():
+            e, length = int(cand[i]), metres[i]
+            if from_u[i] >= 0:
+                pieces.append(self._piece(e, 0.0, from_u[i]))
+            if from_v[i] >= 0:
+                pieces.append(self._piece(e, length - from_v[i], length))
         origin = reach.origin
         left = limit - origin.metres
         if left >= 0:

@@ -40,8 +40,10 @@ run: install
 	$(VENV)/bin/assetmap demo load --if-empty
 	$(VENV)/bin/assetmap network list | grep -q '^camden:' || \
 	  $(VENV)/bin/assetmap network build --osm data/osm/camden.osm.pbf --name camden
-	$(VENV)/bin/assetmap tiles list | grep -q '^camden:' || \
+	@# Without tilemaker the maps draw the walking network's streets: say so and carry on.
+	$(VENV)/bin/assetmap tiles list | grep -q '^camden:' || ! command -v tilemaker >/dev/null || \
 	  $(VENV)/bin/assetmap tiles build --osm data/osm/camden.osm.pbf --name camden
+	@command -v tilemaker >/dev/null || echo "tilemaker is not installed (apt-get install tilemaker): the maps will draw the walking network's streets"
 	$(VENV)/bin/assetmap serve --with-scheduler --host $(HOST) --port $(PORT)
 
 test: install lint

@@ -7,6 +7,7 @@ class AssetMapError(Exception):
     """Base class: anything the CLI prints as one line and the web answers as 4xx."""
 
     status_code = 400
+    exit_code = 1  # the CLI's: 2 is for something the person running it can put right
 
 
 class ConfigError(AssetMapError):
@@ -15,11 +16,20 @@ class ConfigError(AssetMapError):
     status_code = 500
 
 
+class MissingProgram(ConfigError):
+    """A program AssetMap runs (tilemaker) is not installed: the message says how to install
+    it. Exit 2 like bad input, since the person typing the command is the one to fix it."""
+
+    exit_code = 2
+
+
 class ValidationError(AssetMapError, ValueError):
     """Input that cannot be accepted; `field` names the offending parameter or column.
 
     Also a ValueError, which is what a bad value is: code that parses with the standard
     library and code that parses with ours fail the same way."""
+
+    exit_code = 2
 
     def __init__(self, field: str, message: str, *, allowed: list[str] | None = None) -> None:
         super().__init__(f"{field}: {message}")

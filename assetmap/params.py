@@ -19,9 +19,20 @@ def int_param(raw: object, name: str, *, default: int, low: int, high: int) -> i
     except ValueError:
         raise ValidationError(name, f"{text[:40]!r} is not a whole number ({low}-{high})"
                               ) from None
+    return in_range(value, name, low, high)
+
+
+def in_range(value: int, name: str, low: int, high: int) -> int:
+    """`value` when in [low, high]; ValidationError naming `name` otherwise (the range rule for
+    typed values too, so a service given an int says what a parameter would)."""
     if not low <= value <= high:
         raise ValidationError(name, f"{value} is outside {low}-{high}")
     return value
+
+
+def list_param(raw: str | None) -> tuple[str, ...]:
+    """A comma-separated parameter as its non-empty, stripped parts."""
+    return tuple(p.strip() for p in (raw or "").split(",") if p.strip())
 
 
 #: The largest id (or other whole number) every backend's `integer` column holds: PostgreSQL's

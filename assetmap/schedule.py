@@ -264,14 +264,7 @@ def parse_schedule(text: str) -> list[ScheduleRule]:
 
 
 def _parse_one(chunk: str, text: str) -> ScheduleRule:
-    lowered = chunk.lower().replace(",", " , ")
-    except_dates: tuple[date, ...] = ()
-    if " except " in f" {lowered} ":
-        lowered, _, tail = lowered.partition("except")
-        found = _DATE_RE.findall(tail)
-        if not found:
-            raise ScheduleError(f"{text!r}: 'except' needs dates like 2026-12-25")
-        except_dates = tuple(_calendar_date(d, text) for d in found)
+    lowered, except_dates = _except_dates(chunk.lower().replace(",", " , "), text)
     body, start, end = _parse_times(lowered.strip(" ,"), text)
     if start is None:
         raise ScheduleError(
@@ -283,6 +276,31 @@ def _parse_one(chunk: str, text: str) -> ScheduleRule:
         return ScheduleRule("once", start, end, on_date=_calendar_date(dates[0], text))
     words = [w for w in re.split(r"[\s,/&]+", body) if w and w not in (
         "and", "every", "each", "on", "of", "the", "month", "at", "from", "week", "weekly")]
+    kind, days, positions, interval = _recurrence(words, text)
+    if positions:
+        kind = "monthly"
+    if kind == "monthly" and not positions:
+        raise ScheduleError(f"{text!r}: say which week of the month, e.g. 'first Monday'")
+    if kind in ("weekly", "monthly") and not days:
+        raise ScheduleError(f"{text!r}: no day found; write e.g. 'Tuesdays 10:00-12:00'")
+    ordered = tuple(sorted(set(days), key=DAY_CODES.index))
+    return ScheduleRule(kind, start, end, days=ordered, positions=tuple(sorted(set(positions))),
+                        interval=interval, except_dates=except_dates)
+
+
+def _except_dates(lowered: str, text: str) -> tuple[str, tuple[date, ...]]:
+    """The rule without its "except 2026-12-25, ..." tail, and the dates in that tail."""
+    if " except " not in f" {lowered} ":
+        return lowered, ()
+    lowered, _, tail = lowered.partition("except")
+    found = _DATE_RE.findall(tail)
+    if not found:
+        raise ScheduleError(f"{text!r}: 'except' needs dates like 2026-12-25")
+    return lowered, tuple(_calendar_date(d, text) for d in found)
+
+
+def _recurrence(words: list[str], text: str) -> tuple[Kind, list[str], list[int], int]:
+    """(kind, days, week-of-month positions, interval) from a rule's words."""
     days: list[str] = []
     positions: list[int] = []
     interval = 1
@@ -306,15 +324,7 @@ def _parse_one(chunk: str, text: str) -> ScheduleRule:
             raise ScheduleError(
                 f"{text!r}: did not understand {word!r}; write e.g. 'Tuesdays 10:00-12:00' or "
                 "'first Monday 14:00-16:00'")
-    if positions:
-        kind = "monthly"
-    if kind == "monthly" and not positions:
-        raise ScheduleError(f"{text!r}: say which week of the month, e.g. 'first Monday'")
-    if kind in ("weekly", "monthly") and not days:
-        raise ScheduleError(f"{text!r}: no day found; write e.g. 'Tuesdays 10:00-12:00'")
-    ordered = tuple(sorted(set(days), key=DAY_CODES.index))
-    return ScheduleRule(kind, start, end, days=ordered, positions=tuple(sorted(set(positions))),
-                        interval=interval, except_dates=except_dates)
+    return kind, days, positions, interval
 
 
 def _join(words: list[str]) -> str:
@@ -350,6 +360,63 @@ def describe(rule: ScheduleRule) -> str:
 
 def describe_all(rules: Iterable[ScheduleRule]) -> str:
     return "; ".join(describe(r) for r in rules)
+
+
+# -- words for people (not parsed back: `describe` is the stored form) --------------------
+
+def clock_words(at: time) -> str:
+    """'10am', '2:30pm', '12 noon', 'midnight': the one way times are said to people."""
+    if at.hour == 12 and at.minute == 0:
+        return "12 noon"
+    if at.hour == 0 and at.minute == 0:
+        return "midnight"
+    minutes = f":{at.minute:02d}" if at.minute else ""
+    return f"{at.hour % 12 or 12}{minutes}{'am' if at.hour < 12 else 'pm'}"
+
+
+def date_words(day: date) -> str:
+    """'Saturday 5 December 2026'."""
+    return f"{DAY_NAMES[DAY_CODES[day.weekday()]]} {day.day} {day:%B %Y}"
+
+
+def _times_words(rule: ScheduleRule) -> str:
+    if rule.start_time is None:
+        return ""
+    if rule.end_time is None:
+        return f"from {clock_words(rule.start_time)}"
+    return f"{clock_words(rule.start_time)} to {clock_words(rule.end_time)}"
+
+
+def rule_words(rule: ScheduleRule) -> str:
+    """'Mondays and Thursdays, 2pm to 3pm'; 'First and third Tuesday of the month, 10am to
+    12 noon'; 'Saturday 5 December 2026, 2pm to 4pm': what the public pages say."""
+    days = [DAY_NAMES[d] for d in rule.days]
+    if rule.kind == "once":
+        assert rule.on_date is not None
+        when = date_words(rule.on_date)
+    elif rule.kind == "daily" and not days:
+        when = "Every day"
+    elif rule.kind == "weekly" and rule.interval == 2:
+        when = f"Every other {_join(days)}"
+    elif rule.kind == "weekly" and rule.interval > 2:
+        when = f"Every {rule.interval} weeks on {_join(days)}"
+    elif rule.kind == "monthly" and rule.positions:
+        ordinals = _join([_ORDINAL_WORDS[p] for p in rule.positions])
+        when = f"{ordinals[0].upper()}{ordinals[1:]} {_join(days)} of the month"
+    else:
+        when = _join([d + "s" for d in days])
+    text = ", ".join(part for part in (when, _times_words(rule)) if part)
+    if rule.valid_from and rule.kind != "once":
+        text += f", from {date_words(rule.valid_from)}"
+    if rule.valid_to and rule.kind != "once":
+        text += f", until {date_words(rule.valid_to)}"
+    if rule.except_dates:
+        text += " (not on " + _join([date_words(d) for d in rule.except_dates]) + ")"
+    return text
+
+
+def schedule_words(rules: Iterable[ScheduleRule]) -> str:
+    return "; ".join(rule_words(r) for r in rules)
 
 
 def with_exceptions(rule: ScheduleRule, dates: Iterable[date]) -> ScheduleRule:

@@ -117,6 +117,9 @@ NEED_IDS: frozenset[str] = TAG_IDS | PLACE_NEED_IDS
 NEED_LABELS: dict[str, str] = {t.id: t.label for t in NEEDS}
 
 ACTIVITY_STATUSES: tuple[str, ...] = ("active", "paused", "ended", "pending")
+#: A listing's status in words, for every page that shows one.
+STATUS_LABELS: dict[str, str] = {"active": "Running", "paused": "Paused for now",
+                                 "ended": "Ended", "pending": "Waiting for a coordinator's check"}
 COST_KINDS: tuple[str, ...] = ("free", "amount", "small-fee", "unknown")
 VERIFICATION_METHODS: tuple[str, ...] = (
     "source-seen",

@@ -235,7 +235,7 @@ def _measure(url: str, backend: str, args: argparse.Namespace, network_dir: Path
             figures["summary_ms"] = timed(lambda: fq.summary(session, flt, now=NOW),
                                           args.repeat)
             figures["queue_ms"] = timed(lambda: fq.queue(session, flt, now=NOW), args.repeat)
-            ward = fq.QueueFilter.from_args(session, {"area": "Kilburn"})
+            ward = fq.QueueFilter.checked(session, area="Kilburn")
             figures["queue_ward_ms"] = timed(lambda: fq.queue(session, ward, now=NOW),
                                              args.repeat)
     client = app.test_client()

@@ -23,17 +23,15 @@ from assetmap.walking.router import preload_libraries
 
 
 class AssetMapGroup(click.Group):
-    """Turns domain errors into one line on stderr: exit 2 for bad input, 1 otherwise."""
+    """Turns domain errors into one line on stderr, exiting with the error's `exit_code`: 2 for
+    bad input (and a missing program), 1 otherwise."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except ValidationError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
         except AssetMapError as exc:
             click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
+            sys.exit(exc.exit_code)
 
 
 def app_from_env() -> Flask:

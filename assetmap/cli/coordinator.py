@@ -17,7 +17,7 @@ from assetmap.freshness import queue as fq
 from assetmap.freshness.due import clock
 from assetmap.freshness.rules import STATE_LABELS, STATES
 from assetmap.jobs.daily import run_daily
-from assetmap.params import datetime_param
+from assetmap.params import datetime_param, id_param
 from assetmap.walking.service import walking_service
 
 
@@ -44,8 +44,10 @@ def stale(area, category, source, state, limit, at, as_json) -> None:
     app = app_from_env()
     with app.app_context(), session_scope(app) as session:
         now = _at(at, app)
-        flt = fq.QueueFilter.from_args(session, {"area": area or "", "category": category or "",
-                                                 "source": source or "", "state": state or ""})
+        flt = fq.QueueFilter.checked(
+            session, area=area or "", category=category or "", state=state or "",
+            source_id=id_param(source, "source", what="source") if (source or "").strip()
+            else None)
         summary = fq.summary(session, flt, now=now)
         page = fq.queue(session, flt, now=now, per_page=limit)
     if as_json:

@@ -12,6 +12,7 @@ from assetmap.cli import app_from_env, main
 from assetmap.db import session_scope
 from assetmap.maps.tiles import TileStore, build_tiles, check_name
 from assetmap.places.addresses import build_address_index, fill_missing_addresses
+from assetmap.walking.graph import default_name
 
 
 @main.group()
@@ -23,11 +24,11 @@ def tiles() -> None:
 @click.option("--osm", "osm_path", required=True,
               type=click.Path(dir_okay=False, path_type=Path),
               help="An OpenStreetMap extract (.osm.pbf).")
-@click.option("--name", help="Name of the tileset (default: the file's name).")
+@click.option("--name", help="Name of the tileset (default: the file's name up to its first dot).")
 def tiles_build(osm_path: Path, name: str | None) -> None:
     """Build (or rebuild) a tileset with tilemaker; the old one stays if the build fails."""
     app = app_from_env()
-    name = check_name(name or osm_path.name.split(".")[0])
+    name = check_name(name or default_name(osm_path))
     started = time.perf_counter()
     built = build_tiles(osm_path, name, app.config["TILES_DIR"])
     click.echo(f"tiles {built.name!r} built from {osm_path.name} in "

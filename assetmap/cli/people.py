@@ -6,6 +6,7 @@ import click
 
 from assetmap.cli import app_from_env, user
 from assetmap.db import session_scope
+from assetmap.freshness.due import clock
 from assetmap.people import accounts
 
 
@@ -75,4 +76,4 @@ def user_reset_password(email: str, email_link: bool) -> None:
         if isinstance(result, str):
             click.echo(result)
         else:
-            click.echo(result.words())
+            click.echo(result.words(now=clock(app.config)))

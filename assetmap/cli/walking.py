@@ -13,10 +13,13 @@ from assetmap.cli.maps import fill_addresses
 from assetmap.connector.remote import find_remote
 from assetmap.db import session_scope
 from assetmap.errors import ValidationError
-from assetmap.matching.rank import MatchQuery, find_matches
+from assetmap.matching.rank import MatchQuery, find_matches, origin_at
 from assetmap.models import utcnow
+from assetmap.params import int_param, list_param
+from assetmap.places.geocode import optional_lat_lon
 from assetmap.places.networks import network_ground
-from assetmap.walking import NetworkRegistry, WalkingNetworkError
+from assetmap.walking import MINUTES_RANGE, NetworkRegistry, WalkingNetworkError
+from assetmap.walking.graph import default_name
 from assetmap.walking.service import walking_service
 from assetmap.walking.stops import build_stops
 
@@ -30,7 +33,7 @@ def network() -> None:
 @click.option("--osm", "osm_path", required=True,
               type=click.Path(dir_okay=False, path_type=Path),
               help="An OpenStreetMap extract (.osm.pbf or .osm).")
-@click.option("--name", help="Name of the network (default: the file's name).")
+@click.option("--name", help="Name of the network (default: the file's name up to its first dot).")
 @click.option("--within", "within", metavar="AREA_CODE",
               help="Keep the streets of this area (plus --margin); default: all the place's "
                    "areas, or the whole extract when none are loaded.")
@@ -43,7 +46,7 @@ def network_build(osm_path: Path, name: str | None, within: str | None, margin: 
     if not osm_path.exists():
         raise ValidationError("--osm", f"{osm_path} does not exist")
     app = app_from_env()
-    name = name or osm_path.name.split(".")[0]
+    name = name or default_name(osm_path)
     ground = None
     if not whole_extract:
         margin = app.config["NETWORK_MARGIN_M"] if margin is None else margin
@@ -95,12 +98,14 @@ def match(postcode, lat, lon, minutes, pace, needs, interests, day, time_of_day,
           newcomers, language, as_json) -> None:
     """Activities within a walk of a postcode or point, best first, with reasons."""
     app = app_from_env()
-    args = {"postcode": postcode or "", "lat": lat or "", "lon": lon or "",
-            "minutes": minutes, "pace": pace, "needs": needs, "interests": interests,
-            "day": day or "", "time": time_of_day or "", "free": "1" if free else "0",
-            "newcomers": "1" if newcomers else "0", "language": language}
     with session_scope(app) as session:
-        query = MatchQuery.from_args(args, data_dir=app.config["DATA_DIR"], session=session)
+        origin = origin_at(session, app.config["DATA_DIR"], postcode=postcode or "",
+                           point=optional_lat_lon(lat, lon))
+        query = MatchQuery.checked(
+            origin, minutes=int_param(minutes, "minutes", default=15, low=MINUTES_RANGE[0],
+                                      high=MINUTES_RANGE[1]),
+            pace=pace, needs=list_param(needs), interests=list_param(interests), day=day,
+            time_of_day=time_of_day, free_only=free, newcomers=newcomers, language=language)
         result = find_matches(session, walking_service(app), query, now=utcnow())
         result.remote = find_remote(session, query, now=utcnow())
     if as_json:

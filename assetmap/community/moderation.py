@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from assetmap import vocab
 from assetmap.community.suggestions import listing_fields
 from assetmap.errors import Conflict, NotFound, ValidationError
 from assetmap.freshness.due import refresh
 from assetmap.geo import haversine_m
 from assetmap.listings.changes import Actor, apply_changes, create_activity, history
+from assetmap.listings.field_words import plain_value_words
 from assetmap.listings.same_group import (
     LIKELY_DUPLICATE,
     is_likely_duplicate,
@@ -41,7 +41,7 @@ from assetmap.models import (
     VerificationEvent,
     utcnow,
 )
-from assetmap.schedule import DAY_CODES, DAY_NAMES, ScheduleRule, describe_all
+from assetmap.schedule import DAY_CODES, DAY_NAMES, ScheduleRule
 from assetmap.spatial import BBox, in_bbox, lat_of, lon_of
 from assetmap.values import cost_as_typed
 
@@ -210,10 +210,6 @@ def describe_value(key: str, value: Any) -> str:
     """A proposal part in plain words (always plain text: templates escape it)."""
     if value in (None, "", [], {}):
         return ""
-    if key == "category":
-        return vocab.CATEGORY_LABELS.get(value, value)
-    if key == "schedules":
-        return describe_all(ScheduleRule.from_dict(r) for r in value)
     if key == "cost":
         return cost_as_typed(value) or "not known"
     if key == "venue":
@@ -230,9 +226,7 @@ def describe_value(key: str, value: Any) -> str:
         elif value.get("age_max") is not None:
             parts.append(f"aged up to {value['age_max']}")
         return ", ".join(parts) or "anyone"
-    if key == "tags":
-        return ", ".join(vocab.TAG_LABELS.get(t, t) for t in value)
-    return str(value)
+    return plain_value_words(key, value)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
@@ -17,6 +18,42 @@ from sqlalchemy.orm import Session
 from assetmap.models import OutboxMessage, utcnow
 
 MAX_ATTEMPTS = 5
+SEND_EVERY = timedelta(minutes=1)  # the scheduler's outbox job (assetmap.jobs.scheduler)
+
+
+def reason(message: OutboxMessage) -> str:
+    """The mail server's answer in a few words, without the exception's class name."""
+    text = (message.error or "").split(":", 1)[-1].strip()
+    if not text:
+        return "no answer"
+    if "Connection refused" in text or "Errno 111" in text:
+        return "the mail server did not answer"
+    return text[:160]
+
+
+def next_try(message: OutboxMessage, now: datetime) -> datetime:
+    """When the scheduler will next pick the message up (it runs every minute)."""
+    return now + SEND_EVERY
+
+
+def delivery_words(message: OutboxMessage, *, now: datetime, what: str | None = None) -> str:
+    """One honest sentence about where a message is: sent, cancelled, undeliverable, or
+    queued (with the server's answer and the time of the next try). `what` names the e-mail
+    ("E-mail with the link for ..."); by default, the address it goes to."""
+    what = what or f"E-mail to {message.to_address}"
+    if message.status == "sent":
+        return f"{what} sent."
+    if message.status == "cancelled":
+        return f"{what} is cancelled; it will not be sent."
+    if message.status == "failed":
+        return (f"{what} could not be delivered after {message.attempts} tries "
+                f"({reason(message)}). Retry it from Messages once the problem is fixed, "
+                "or cancel it.")
+    at = next_try(message, now).strftime("%H:%M")
+    if message.status == "retry":
+        return (f"{what} is queued: the mail server did not accept it ({reason(message)}); "
+                f"it will be tried again at {at} UTC.")
+    return f"{what} is queued; it will be sent by {at} UTC."
 
 
 def queue_message(session: Session, *, kind: str, to: str, subject: str, body: str,

@@ -13,7 +13,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -266,34 +266,11 @@ def _form_schedule(check: FieldChecker, form: Mapping[str, Any], days: list[str]
     if bad_days:
         check.fail("days", "tick days from the list")
         return []
-    start = end = None
-    for field in ("start_time", "end_time"):
-        raw = str(form.get(field) or "").strip()
-        if raw:
-            try:
-                value = parse_clock(raw)
-            except ScheduleError:
-                check.fail(field, "write a time like 10:00 or 2:30pm")
-                continue
-            if field == "start_time":
-                start = value
-            else:
-                end = value
-    if start and end and end <= start:
-        check.fail("end_time", "is before the start time")
+    start, end = _form_times(check, form)
     on_date = None
     if frequency == "once":
-        raw = str(form.get("on_date") or "").strip()
-        if not raw:
-            check.fail("on_date", "Give the date, e.g. 2026-12-05")
-            return []
-        try:
-            on_date = date.fromisoformat(raw)
-        except ValueError:
-            check.fail("on_date", "write the date like 2026-12-05")
-            return []
-        if on_date < today:
-            check.fail("on_date", "is in the past")
+        on_date = _form_date(check, form, today)
+        if on_date is None:
             return []
     elif not days:
         if start or end:
@@ -304,6 +281,44 @@ def _form_schedule(check: FieldChecker, form: Mapping[str, Any], days: list[str]
         return []
     if check.errors.keys() & {"start_time", "end_time"}:
         return []
+    return _form_rule(check, form, frequency, days, start, end, on_date)
+
+
+def _form_times(check: FieldChecker, form: Mapping[str, Any]) -> tuple[time | None, time | None]:
+    """The start and end clock times typed (None when empty or not a time: the field fails)."""
+    times: dict[str, time | None] = {"start_time": None, "end_time": None}
+    for field in times:
+        raw = str(form.get(field) or "").strip()
+        if raw:
+            try:
+                times[field] = parse_clock(raw)
+            except ScheduleError:
+                check.fail(field, "write a time like 10:00 or 2:30pm")
+    start, end = times["start_time"], times["end_time"]
+    if start and end and end <= start:
+        check.fail("end_time", "is before the start time")
+    return start, end
+
+
+def _form_date(check: FieldChecker, form: Mapping[str, Any], today: date) -> date | None:
+    """A one-off's date: given, a date, and not past (None when not: the field fails)."""
+    raw = str(form.get("on_date") or "").strip()
+    if not raw:
+        check.fail("on_date", "Give the date, e.g. 2026-12-05")
+        return None
+    try:
+        on_date = date.fromisoformat(raw)
+    except ValueError:
+        check.fail("on_date", "write the date like 2026-12-05")
+        return None
+    if on_date < today:
+        check.fail("on_date", "is in the past")
+        return None
+    return on_date
+
+
+def _form_rule(check: FieldChecker, form: Mapping[str, Any], frequency: str, days: list[str],
+               start: time | None, end: time | None, on_date: date | None) -> list[dict]:
     ordered = tuple(d for d in DAY_CODES if d in days)
     try:
         if frequency == "once":
@@ -325,14 +340,7 @@ def _finish(check: FieldChecker, *, schedules: list[dict], cost: dict[str, Any],
     """The checks both front doors share; raises SuggestionInvalid naming every bad field."""
     name = check.text("name", required="Tell us the group's name")
     description = check.text("description")
-    raw_category = check.raw.get("category")
-    category, guessed = None, False
-    if raw_category in (None, "", "not-sure"):
-        guessed = True
-    elif not isinstance(raw_category, str) or vocab.resolve_category(raw_category) is None:
-        check.fail("category", "choose a kind of activity from the list")
-    else:
-        category = vocab.resolve_category(raw_category)
+    category, guessed = _category(check)
     mode = check.raw.get("mode") or "in-person"
     if mode not in MODES:
         check.fail("mode", f"must be one of {', '.join(MODES)}")
@@ -351,28 +359,8 @@ def _finish(check: FieldChecker, *, schedules: list[dict], cost: dict[str, Any],
     gender = check.raw.get("gender") or "any"
     if gender not in GENDERS:
         check.fail("gender", f"must be one of {', '.join(GENDERS)}")
-    clean_tags: list[str] = []
-    if tags:
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            check.fail("tags", "must be a list of suitability tags")
-        else:
-            unknown = [t for t in tags if vocab.resolve_tag(t) is None]
-            if unknown:
-                check.fail("tags", f"unknown suitability tag {clean_text(unknown[0])[:60]!r}; "
-                                   "see /api/v1/vocabulary")
-            else:
-                clean_tags = sorted({vocab.resolve_tag(t) for t in tags})  # type: ignore[misc]
-    contact = {"contact_name": check.text("contact_name")}
-    for field, checker in (("contact_email", values.email), ("contact_phone", values.phone),
-                           ("contact_url", values.url)):
-        value = check.text(field)
-        if value:
-            try:
-                value = checker(value, field)
-            except ValidationError as exc:
-                check.fail(field, exc.message)
-                value = None
-        contact[field] = value
+    clean_tags = _tags(check, tags)
+    contact = _contact(check)
     languages = None
     try:
         languages = parse_languages(check.raw.get("languages"))
@@ -380,18 +368,7 @@ def _finish(check: FieldChecker, *, schedules: list[dict], cost: dict[str, Any],
         check.fail("languages", exc.message)
     notes = check.text("notes")
     suggester_name = check.text("suggester_name")
-    suggester_contact = check.text("suggester_contact")
-    if suggester_contact:
-        try:
-            values.email(suggester_contact, "suggester_contact")
-        except ValidationError:
-            try:
-                values.phone(suggester_contact, "suggester_contact")
-            except ValidationError:
-                check.fail("suggester_contact", "give an e-mail address or a phone number")
-        if not consent:
-            check.fail("contact_consent", "Tick the box if we may contact you about this "
-                                          "suggestion, or leave your contact details empty")
+    suggester_contact = _suggester_contact(check, consent)
     if check.errors:
         raise SuggestionInvalid(check.errors)
     assert name is not None
@@ -408,6 +385,64 @@ def _finish(check: FieldChecker, *, schedules: list[dict], cost: dict[str, Any],
     }
     return Draft(fields, lat, lon, suggester_name, suggester_contact,
                  bool(consent and suggester_contact))
+
+
+def _category(check: FieldChecker) -> tuple[str | None, bool]:
+    """(category, guessed): "not sure" or none given is guessed later from the name."""
+    raw_category = check.raw.get("category")
+    if raw_category in (None, "", "not-sure"):
+        return None, True
+    category = vocab.resolve_category(raw_category) if isinstance(raw_category, str) else None
+    if category is None:
+        check.fail("category", "choose a kind of activity from the list")
+    return category, False
+
+
+def _tags(check: FieldChecker, tags: Any) -> list[str]:
+    if not tags:
+        return []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        check.fail("tags", "must be a list of suitability tags")
+        return []
+    unknown = [t for t in tags if vocab.resolve_tag(t) is None]
+    if unknown:
+        check.fail("tags", f"unknown suitability tag {clean_text(unknown[0])[:60]!r}; "
+                           "see /api/v1/vocabulary")
+        return []
+    return sorted({vocab.resolve_tag(t) for t in tags})  # type: ignore[misc]
+
+
+def _contact(check: FieldChecker) -> dict[str, str | None]:
+    """The group's contact details, each checked by its one rule in assetmap.values."""
+    contact = {"contact_name": check.text("contact_name")}
+    for field, checker in (("contact_email", values.email), ("contact_phone", values.phone),
+                           ("contact_url", values.url)):
+        value = check.text(field)
+        if value:
+            try:
+                value = checker(value, field)
+            except ValidationError as exc:
+                check.fail(field, exc.message)
+                value = None
+        contact[field] = value
+    return contact
+
+
+def _suggester_contact(check: FieldChecker, consent: bool) -> str | None:
+    """How to reach the person suggesting: an e-mail or a phone, given with consent."""
+    suggester_contact = check.text("suggester_contact")
+    if suggester_contact:
+        try:
+            values.email(suggester_contact, "suggester_contact")
+        except ValidationError:
+            try:
+                values.phone(suggester_contact, "suggester_contact")
+            except ValidationError:
+                check.fail("suggester_contact", "give an e-mail address or a phone number")
+        if not consent:
+            check.fail("contact_consent", "Tick the box if we may contact you about this "
+                                          "suggestion, or leave your contact details empty")
+    return suggester_contact
 
 
 def locate(check: FieldChecker, postcode_raw: str | None, address: str | None, data_dir: Path,

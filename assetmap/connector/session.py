@@ -32,11 +32,11 @@ from assetmap.listings.query import activity_with_point
 from assetmap.listings.serialize import activity_to_dict
 from assetmap.listings.venues import find_or_create_venue
 from assetmap.listings.verification import record_verification
-from assetmap.matching.rank import MatchQuery, MatchResult, find_matches
+from assetmap.matching.rank import MatchQuery, MatchResult, find_matches, origin_at
 from assetmap.matching.suitability import count_answers
 from assetmap.models import Activity, ChangeRecord, ReviewItem, User, VerificationEvent
 from assetmap.params import id_param
-from assetmap.places.geocode import parse_lat_lon
+from assetmap.places.geocode import optional_lat_lon, parse_lat_lon
 from assetmap.schedule import LONDON, describe_all, parse_schedule
 from assetmap.values import ago, chunks, cost_as_typed, cost_in_words, parse_cost
 from assetmap.walking import PACES
@@ -70,40 +70,20 @@ class SearchForm:
     newcomers: bool = False
     language: str = ""
 
-    @classmethod
-    def from_args(cls, args: Mapping[str, Sequence[str]]) -> SearchForm:
-        """From query parameters given as lists (``request.args.to_dict(flat=False)``);
-        needs and interests may repeat or be comma separated."""
-
-        def one(name: str, default: str = "") -> str:
-            values = args.get(name) or [default]
-            return (values[0] or default).strip()
-
-        def many(name: str) -> tuple[str, ...]:
-            out: list[str] = []
-            for value in args.get(name) or ():
-                out.extend(v.strip() for v in value.split(",") if v.strip())
-            return tuple(dict.fromkeys(out))
-
-        return cls(one("postcode"), one("lat"), one("lon"), one("minutes", "15"),
-                   one("pace", "typical"), many("needs"), many("interests"), one("day"),
-                   one("time"), one("free") in ("1", "on", "true", "yes"),
-                   one("newcomers") in ("1", "on", "true", "yes"), one("language"))
-
     @property
     def has_where(self) -> bool:
         return bool(self.postcode or self.lat or self.lon)
 
-    def match_args(self, minutes: str) -> dict[str, str]:
-        args = {"minutes": minutes, "pace": self.pace, "needs": ",".join(self.needs),
-                "interests": ",".join(self.interests), "day": self.day, "time": self.time,
-                "free": "1" if self.free else "0", "limit": str(MAX_RESULTS),
-                "newcomers": "1" if self.newcomers else "0", "language": self.language}
-        if self.postcode:
-            args["postcode"] = self.postcode
-        else:
-            args["lat"], args["lon"] = self.lat, self.lon
-        return args
+    def query(self, session: Session, data_dir: Path, minutes: int) -> MatchQuery:
+        """The search as typed values; ValidationError names the field (lat or lon for a
+        point chosen on the map)."""
+        point = None if self.postcode else optional_lat_lon(self.lat, self.lon)
+        origin = origin_at(session, data_dir, postcode=self.postcode, point=point)
+        return MatchQuery.checked(origin, minutes=minutes, pace=self.pace, needs=self.needs,
+                                  interests=self.interests, day=self.day,
+                                  time_of_day=self.time, free_only=self.free,
+                                  limit=MAX_RESULTS, newcomers=self.newcomers,
+                                  language=self.language)
 
 
 @dataclass
@@ -142,19 +122,18 @@ def search(session: Session, service: WalkingService, form: SearchForm, *, data_
     outcome = SearchOutcome(form)
     if not form.has_where:
         return outcome
-    minutes = form.minutes
+    minutes = 15
     try:
-        value = int(minutes)
+        minutes = int(form.minutes)
     except ValueError:
-        outcome.errors["minutes"] = f"{minutes!r} is not a whole number of minutes (5 to 30)"
-        minutes = "15"
+        outcome.errors["minutes"] = f"{form.minutes!r} is not a whole number of minutes " \
+                                    "(5 to 30)"
     else:
-        if not MINUTES[0] <= value <= MINUTES[1]:
-            outcome.errors["minutes"] = f"{value} minutes is outside 5 to 30"
-            minutes = "15"
+        if not MINUTES[0] <= minutes <= MINUTES[1]:
+            outcome.errors["minutes"] = f"{minutes} minutes is outside 5 to 30"
+            minutes = 15
     try:
-        query = MatchQuery.from_args(form.match_args(minutes), data_dir=data_dir,
-                                     session=session)
+        query = form.query(session, data_dir, minutes)
     except ValidationError as exc:
         outcome.errors[ERROR_FIELDS.get(exc.field, exc.field)] = exc.message
         return outcome

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,7 +25,6 @@ STATUS_WORDS = {"queued": "Waiting to be sent", "retry": "Not delivered yet: wil
 KIND_WORDS = {"organiser-check": "Organiser check", "organiser-reminder": "Organiser reminder",
               "freshness-digest": "Weekly digest", "invitation": "Invitation",
               "password-reset": "Set-password link"}
-SEND_EVERY = timedelta(minutes=1)  # the scheduler's outbox job (assetmap.scheduler)
 MAX_ID = 2**31 - 1
 
 
@@ -57,38 +56,6 @@ def get(session: Session, message_id: int) -> OutboxMessage:
     return message
 
 
-def next_try(message: OutboxMessage, now: datetime) -> datetime:
-    """When the scheduler will next pick the message up (it runs every minute)."""
-    return now + SEND_EVERY
-
-
-def words(message: OutboxMessage, *, now: datetime) -> str:
-    """One honest sentence about where a message is."""
-    to = message.to_address
-    if message.status == "sent":
-        return f"Sent to {to}."
-    if message.status == "cancelled":
-        return f"The message to {to} is cancelled; it will not be sent."
-    if message.status == "failed":
-        return (f"The message to {to} could not be delivered after {message.attempts} tries "
-                f"({reason(message)}). Retry it once the problem is fixed, or cancel it.")
-    if message.status == "retry":
-        at = next_try(message, now).strftime("%H:%M")
-        return (f"Queued: the mail server did not accept the message to {to} "
-                f"({reason(message)}); it will retry at {at} UTC.")
-    return f"Queued for {to}; it will be sent by {next_try(message, now):%H:%M} UTC."
-
-
-def reason(message: OutboxMessage) -> str:
-    """The mail server's answer in a few words, without the exception's class name."""
-    text = (message.error or "").split(":", 1)[-1].strip()
-    if not text:
-        return "no answer"
-    if "Connection refused" in text or "Errno 111" in text:
-        return "the mail server did not answer"
-    return text[:160]
-
-
 def retry(session: Session, message: OutboxMessage, config: Mapping, *, now: datetime) -> str:
     """Try again now (also after the scheduler gave up); says what happened."""
     if message.status == "sent":
@@ -97,19 +64,17 @@ def retry(session: Session, message: OutboxMessage, config: Mapping, *, now: dat
         message.attempts = 0  # a person asked: give it a fresh set of scheduled tries
     mail.send(session, message, config)
     session.flush()
-    if message.status == "sent":
-        return f"Sent to {message.to_address}."
-    return words(message, now=now)
+    return mail.delivery_words(message, now=now)
 
 
-def cancel(session: Session, message: OutboxMessage) -> str:
+def cancel(session: Session, message: OutboxMessage, *, now: datetime) -> str:
     if message.status == "sent":
         return f"The message to {message.to_address} was already sent; it cannot be cancelled."
     if message.status == "cancelled":
         return f"The message to {message.to_address} was already cancelled."
     message.status = "cancelled"
     session.flush()
-    return f"The message to {message.to_address} is cancelled; it will not be sent."
+    return mail.delivery_words(message, now=now)
 
 
 def summarise(messages: list[OutboxMessage], *, sent_words: str, now: datetime) -> str:
@@ -123,8 +88,8 @@ def summarise(messages: list[OutboxMessage], *, sent_words: str, now: datetime) 
     if sent or not waiting:
         parts.append(sent_words.format(n=len(sent), s="" if len(sent) == 1 else "s"))
     if waiting:
-        reasons = sorted({reason(m) for m in waiting if m.status == "retry"})
-        at = (now + SEND_EVERY).strftime("%H:%M")
+        reasons = sorted({mail.reason(m) for m in waiting if m.status == "retry"})
+        at = (now + mail.SEND_EVERY).strftime("%H:%M")
         n = len(waiting)
         if reasons:
             parts.append(f"{n} {'message' if n == 1 else 'messages'} queued, not sent: "

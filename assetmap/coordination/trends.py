@@ -53,7 +53,7 @@ from sqlalchemy.sql.selectable import CTE
 from assetmap.community.moderation import ACCEPTED_STATUSES
 from assetmap.freshness.due import state_column
 from assetmap.freshness.queue import LIVE_STATUSES
-from assetmap.freshness.rules import DUE_SOON_WINDOW, METHOD_WORDS, Rules
+from assetmap.freshness.rules import DUE_SOON_WINDOW, METHOD_WORDS, Rules, method_words
 from assetmap.models import (
     Activity,
     FreshnessSnapshot,
@@ -355,12 +355,6 @@ def _count(n: int, one: str, many: str | None = None) -> str:
 
 
 # -- checks by method ----------------------------------------------------------------------
-
-def method_words(method: str) -> str:
-    """'By phone': a verification method in words (an unknown one as it was stored)."""
-    words = METHOD_WORDS.get(method, method)
-    return words[:1].upper() + words[1:]
-
 
 def checks_trend(session: Session, weeks: Sequence[Week]) -> Trend:
     """Verification events recorded each week, one series per method that occurs."""

@@ -47,7 +47,7 @@ from assetmap.models import (
     User,
     Venue,
 )
-from assetmap.params import as_id, id_param, int_param
+from assetmap.params import as_id
 from assetmap.spatial import lat_of, lon_of
 from assetmap.values import ago, chunks
 
@@ -129,34 +129,22 @@ class QueueFilter:
     states: tuple[str, ...] = QUEUE_STATES
 
     @classmethod
-    def from_args(cls, session: Session, args: Mapping[str, str]) -> QueueFilter:
+    def checked(cls, session: Session, *, area: str = "", category: str = "",
+                source_id: int | None = None, state: str = "") -> QueueFilter:
+        """A filter from typed values (the web form and the CLI parse text into these):
+        `area` a ward or borough's id, code or name; `state` "attention" (the default),
+        "all" or states separated by commas. ValidationError names the field."""
         area_id = area_name = None
-        raw_area = (args.get("area") or "").strip()
-        if raw_area:
-            area = find_area(session, raw_area)
-            area_id, area_name = area.id, area.name
-        category = (args.get("category") or "").strip() or None
-        if category is not None and category not in vocab.CATEGORY_IDS:
+        if area.strip():
+            found = find_area(session, area.strip())
+            area_id, area_name = found.id, found.name
+        category = category.strip()
+        if category and category not in vocab.CATEGORY_IDS:
             raise ValidationError("category", f"unknown category {category!r}",
                                   allowed=sorted(vocab.CATEGORY_IDS))
-        source_id = None
-        raw_source = (args.get("source") or "").strip()
-        if raw_source:
-            source_id = id_param(raw_source, "source", what="source")
-            if session.get(Source, source_id) is None:
-                raise ValidationError("source", f"there is no source with id {source_id}")
-        raw_state = (args.get("state") or "").strip()
-        if raw_state in ("", "attention"):
-            states = QUEUE_STATES
-        elif raw_state == "all":
-            states = STATES
-        else:
-            states = tuple(s.strip() for s in raw_state.split(",") if s.strip())
-            for s in states:
-                if s not in STATES:
-                    raise ValidationError("state", f"unknown state {s!r}",
-                                          allowed=[*STATES, "attention", "all"])
-        return cls(area_id, area_name, category, source_id, states)
+        if source_id is not None and session.get(Source, source_id) is None:
+            raise ValidationError("source", f"there is no source with id {source_id}")
+        return cls(area_id, area_name, category or None, source_id, _states(state.strip()))
 
     def to_args(self) -> dict[str, str]:
         """Back to query parameters (for links that keep the filters)."""
@@ -170,6 +158,19 @@ class QueueFilter:
         if self.states != QUEUE_STATES:
             args["state"] = "all" if self.states == STATES else ",".join(self.states)
         return args
+
+
+def _states(raw: str) -> tuple[str, ...]:
+    if raw in ("", "attention"):
+        return QUEUE_STATES
+    if raw == "all":
+        return STATES
+    states = tuple(s.strip() for s in raw.split(",") if s.strip())
+    for s in states:
+        if s not in STATES:
+            raise ValidationError("state", f"unknown state {s!r}",
+                                  allowed=[*STATES, "attention", "all"])
+    return states
 
 
 def find_area(session: Session, raw: str) -> Area:
@@ -284,17 +285,6 @@ class QueuePage:
     def to_dict(self) -> dict[str, Any]:
         return {"page": self.page, "per_page": self.per_page, "total": self.total,
                 "pages": self.pages, "items": self.items}
-
-
-def page_args(args: Mapping[str, str], *, default_per_page: int = 50,
-              zero_is_default: bool = False) -> tuple[int, int]:
-    """`page` (from 1) and `per_page` (1-500) from query parameters, checked.
-    `zero_is_default`: 0 means the first page / the default size (Open Referral UK allows it)."""
-    low = 0 if zero_is_default else 1
-    page = int_param(args.get("page"), "page", default=1, low=low, high=1_000_000)
-    per_page = int_param(args.get("per_page"), "per_page", default=default_per_page, low=low,
-                         high=MAX_PER_PAGE)
-    return page or 1, per_page or default_per_page
 
 
 def queue(session: Session, flt: QueueFilter, *, now: datetime, page: int = 1,

@@ -51,6 +51,12 @@ STATE_LABELS = {
     "very-stale": "Very stale", "possibly-closed": "Possibly closed",
     "unknown": "Never checked",
 }
+#: The symbol inside each state's marker on every map (public map, ward maps to share, keys):
+#: shape and symbol as well as colour, never colour alone.
+STATE_SYMBOLS: dict[str, str] = {
+    "fresh": "✓", "due-soon": "•", "stale": "!", "very-stale": "!", "possibly-closed": "×",
+    "unknown": "?",
+}
 METHOD_WORDS = {
     "source-seen": "seen in a feed",
     "community-sighted": "a community suggestion said it still runs (details not checked)",
@@ -63,6 +69,14 @@ METHOD_WORDS = {
     "community-suggested": "suggested by the community, approved by a coordinator",
     "imported": "from a coordinator's list",
 }
+
+
+def method_words(method: str) -> str:
+    """'By phone': a verification method in words (an unknown one as it was stored)."""
+    words = METHOD_WORDS.get(method, method)
+    return words[:1].upper() + words[1:]
+
+
 #: How much of the interval each kind of evidence earns. 0: never makes a listing fresh.
 METHOD_WEIGHTS: Mapping[str, float] = {
     "connector-visited": 1.0,

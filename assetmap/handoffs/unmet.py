@@ -70,8 +70,7 @@ def _query(session: Session, outcome: SearchOutcome, data_dir: Path) -> MatchQue
     form = outcome.form
     if outcome.result is None or outcome.errors:
         return None
-    return MatchQuery.from_args(form.match_args(form.minutes), data_dir=data_dir,
-                                session=session)
+    return form.query(session, data_dir, int(form.minutes))
 
 
 def near_misses(session: Session, service: WalkingService, outcome: SearchOutcome, *,

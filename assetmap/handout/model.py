@@ -11,20 +11,13 @@ from datetime import datetime
 
 from assetmap.handout.directions import Directions, distance_words
 from assetmap.handout.drawing import MapDrawing, MapSpec
-from assetmap.schedule import LONDON
+from assetmap.schedule import LONDON, clock_words
 
 # -- words for the handout ------------------------------------------------------------------
 
 def clock(moment: datetime) -> str:
-    """'10am', '2:30pm', '12 noon', 'midnight'."""
-    local = moment.astimezone(LONDON)
-    if local.hour == 12 and local.minute == 0:
-        return "12 noon"
-    if local.hour == 0 and local.minute == 0:
-        return "midnight"
-    hour = local.hour % 12 or 12
-    minutes = f":{local.minute:02d}" if local.minute else ""
-    return f"{hour}{minutes}{'am' if local.hour < 12 else 'pm'}"
+    """'10am', '2:30pm', '12 noon', 'midnight', in London time."""
+    return clock_words(moment.astimezone(LONDON).time())
 
 
 def session_words(session: dict, *, short: bool = False) -> str:

@@ -7,7 +7,7 @@ those alone. Nothing is deleted: a listing ends by status, and any change can be
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -88,74 +88,106 @@ def current_value(activity: Activity, field: str) -> Any:
 
 
 def validate_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Clean and check listing fields; ValidationError names the first bad one."""
+    """Clean and check listing fields; ValidationError names the first bad one (in the order
+    of _FIELD_CHECKS, so the same edit always reports the same field)."""
     clean: dict[str, Any] = {}
     for field, value in fields.items():
         if field not in EDITABLE_FIELDS and field not in LIST_FIELDS:
             raise ValidationError(field, "is not a listing field",
                                   allowed=list(EDITABLE_FIELDS + LIST_FIELDS))
-        if isinstance(value, str):
-            value = value.strip() or None
-        clean[field] = value
-    if "name" in clean and not clean["name"]:
-        raise ValidationError("name", "a listing needs a name")
-    if "name" in clean and len(clean["name"]) > 300:
-        raise ValidationError("name", "is longer than 300 characters")
-    if "category" in clean:
-        category = vocab.resolve_category(clean["category"] or "")
-        if category is None:
-            raise ValidationError("category", f"unknown category {clean['category']!r}",
-                                  allowed=sorted(vocab.CATEGORY_IDS))
-        clean["category"] = category
-    if "status" in clean and clean["status"] not in vocab.ACTIVITY_STATUSES:
-        raise ValidationError("status", f"unknown status {clean['status']!r}",
-                              allowed=list(vocab.ACTIVITY_STATUSES))
-    if "cost_kind" in clean and clean["cost_kind"] not in vocab.COST_KINDS:
-        raise ValidationError("cost_kind", f"unknown cost kind {clean['cost_kind']!r}",
-                              allowed=list(vocab.COST_KINDS))
-    if "mode" in clean and clean["mode"] not in MODES:
-        raise ValidationError("mode", f"unknown mode {clean['mode']!r}", allowed=list(MODES))
-    if "gender" in clean and clean["gender"] not in GENDERS:
-        raise ValidationError("gender", f"unknown value {clean['gender']!r}",
-                              allowed=list(GENDERS))
-    if clean.get("cost_amount") is not None:
-        try:
-            amount = Decimal(str(clean["cost_amount"]).lstrip("£"))
-        except InvalidOperation:
-            raise ValidationError("cost_amount", "is not an amount in pounds") from None
-        if amount < 0 or amount > 10000:
-            raise ValidationError("cost_amount", "must be between 0 and 10000")
-        clean["cost_amount"] = amount.quantize(Decimal("0.01"))
-    for field in ("age_min", "age_max"):
-        if clean.get(field) is not None:
-            try:
-                clean[field] = int(clean[field])
-            except (TypeError, ValueError):
-                raise ValidationError(field, "is not a whole number of years") from None
-            if not 0 <= clean[field] <= 120:
-                raise ValidationError(field, "must be between 0 and 120")
-    if "tags" in clean:
-        tags = []
-        for raw in clean["tags"] or []:
-            tag = vocab.resolve_tag(raw)
-            if tag is None:
-                raise ValidationError("tags", f"unknown suitability tag {raw!r}",
-                                      allowed=sorted(vocab.TAG_IDS))
-            tags.append(tag)
-        clean["tags"] = sorted(set(tags))
-    if "schedules" in clean:
-        clean["schedules"] = [_schedule_dict(s) for s in clean["schedules"] or []]
-    if "intake" in clean:
-        clean["intake"] = parse_intake(clean["intake"])
-    if "languages" in clean:
-        clean["languages"] = parse_languages(clean["languages"])
-    if "interpreter" in clean:
-        clean["interpreter"] = parse_yes_no(clean["interpreter"], "interpreter")
-    if "service_area" in clean:
-        clean["service_area"] = parse_service_area(clean["service_area"])
-    if clean.get("join_how") is not None and len(clean["join_how"]) > 2000:
-        raise ValidationError("join_how", "is longer than 2000 characters")
+        clean[field] = (value.strip() or None) if isinstance(value, str) else value
+    for field, check, when_none in _FIELD_CHECKS:
+        if field in clean and (when_none or clean[field] is not None):
+            clean[field] = check(clean[field])
     return clean
+
+
+def _name(value: str | None) -> str:
+    if not value:
+        raise ValidationError("name", "a listing needs a name")
+    if len(value) > 300:
+        raise ValidationError("name", "is longer than 300 characters")
+    return value
+
+
+def _category(value: str | None) -> str:
+    category = vocab.resolve_category(value or "")
+    if category is None:
+        raise ValidationError("category", f"unknown category {value!r}",
+                              allowed=sorted(vocab.CATEGORY_IDS))
+    return category
+
+
+def _one_of(field: str, what: str, allowed: Sequence[str]) -> Callable[[Any], Any]:
+    """A check that the value is one of `allowed` (None is not)."""
+
+    def check(value: Any) -> Any:
+        if value not in allowed:
+            raise ValidationError(field, f"unknown {what} {value!r}", allowed=list(allowed))
+        return value
+
+    return check
+
+
+def _cost_amount(value: Any) -> Decimal:
+    try:
+        amount = Decimal(str(value).lstrip("£"))
+    except InvalidOperation:
+        raise ValidationError("cost_amount", "is not an amount in pounds") from None
+    if amount < 0 or amount > 10000:
+        raise ValidationError("cost_amount", "must be between 0 and 10000")
+    return amount.quantize(Decimal("0.01"))
+
+
+def _age(field: str) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        try:
+            years = int(value)
+        except (TypeError, ValueError):
+            raise ValidationError(field, "is not a whole number of years") from None
+        if not 0 <= years <= 120:
+            raise ValidationError(field, "must be between 0 and 120")
+        return years
+
+    return check
+
+
+def _tags(value: Sequence[str] | None) -> list[str]:
+    tags = []
+    for raw in value or []:
+        tag = vocab.resolve_tag(raw)
+        if tag is None:
+            raise ValidationError("tags", f"unknown suitability tag {raw!r}",
+                                  allowed=sorted(vocab.TAG_IDS))
+        tags.append(tag)
+    return sorted(set(tags))
+
+
+def _join_how(value: str) -> str:
+    if len(value) > 2000:
+        raise ValidationError("join_how", "is longer than 2000 characters")
+    return value
+
+
+#: Each field's check, in the order they are checked; True: the check sees None too.
+_FIELD_CHECKS: tuple[tuple[str, Callable[[Any], Any], bool], ...] = (
+    ("name", _name, True),
+    ("category", _category, True),
+    ("status", _one_of("status", "status", vocab.ACTIVITY_STATUSES), True),
+    ("cost_kind", _one_of("cost_kind", "cost kind", vocab.COST_KINDS), True),
+    ("mode", _one_of("mode", "mode", MODES), True),
+    ("gender", _one_of("gender", "value", GENDERS), True),
+    ("cost_amount", _cost_amount, False),
+    ("age_min", _age("age_min"), False),
+    ("age_max", _age("age_max"), False),
+    ("tags", _tags, True),
+    ("schedules", lambda value: [_schedule_dict(s) for s in value or []], True),
+    ("intake", parse_intake, True),
+    ("languages", parse_languages, True),
+    ("interpreter", lambda value: parse_yes_no(value, "interpreter"), True),
+    ("service_area", parse_service_area, True),
+    ("join_how", _join_how, False),
+)
 
 
 def _schedule_dict(value: ScheduleRule | Mapping | str) -> dict:

@@ -48,7 +48,7 @@ def field_words(name: str | None) -> str:
 
 def value_words(session: Session, field: str, value: Any) -> str:
     """A stored value in words: a venue's name, "A few places left", "Somali, English",
-    "Kentish Town", "In person" (never an id or a code)."""
+    "Kentish Town", "In person" (never an id or a code); "(nothing)" when empty."""
     if value in (None, "", [], {}):
         return EMPTY
     if field == "venue_id":
@@ -57,6 +57,16 @@ def value_words(session: Session, field: str, value: Any) -> str:
     if field == "organisation_id":
         org = session.get(Organisation, int(value))
         return org.name if org else "an organisation"
+    if field == "service_area" and isinstance(value, list):
+        return area_words(value, area_names(session, value))
+    return plain_value_words(field, value)
+
+
+def plain_value_words(field: str, value: Any) -> str:
+    """The same words for values that need no lookup ("" when empty): what a community
+    suggestion's proposal shows beside the listing's current values."""
+    if value in (None, "", [], {}):
+        return ""
     if field == "category":
         return vocab.CATEGORY_LABELS.get(value, str(value))
     if field == "tags" and isinstance(value, list):
@@ -65,8 +75,6 @@ def value_words(session: Session, field: str, value: Any) -> str:
         return INTAKE_LABELS.get(str(value), str(value))
     if field == "languages" and isinstance(value, list):
         return ", ".join(language_names(value))
-    if field == "service_area" and isinstance(value, list):
-        return area_words(value, area_names(session, value))
     if field == "cost_kind":
         return COST_KIND_WORDS.get(str(value), str(value))
     if field == "mode":
@@ -74,8 +82,10 @@ def value_words(session: Session, field: str, value: Any) -> str:
     if field == "schedules" and isinstance(value, list):
         try:
             return describe_all(ScheduleRule.from_dict(r) for r in value)
-        except (TypeError, ValueError, KeyError):
+        except (TypeError, ValueError, KeyError):  # an old record in another shape: as stored
             return "; ".join(map(str, value))
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
     return str(value)

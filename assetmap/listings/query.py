@@ -22,20 +22,19 @@ class ActivityFilter:
     statuses: tuple[str, ...] = ("active",)
 
     @classmethod
-    def from_args(cls, args: dict[str, str]) -> ActivityFilter:
-        """From query parameters; ValidationError names the bad one and the allowed values."""
-        bbox = BBox.parse(args["bbox"]) if args.get("bbox") else None
-        categories = _split(args.get("category"))
+    def checked(cls, bbox: BBox | None = None, categories: Sequence[str] = (),
+                tags: Sequence[str] = (), statuses: Sequence[str] = ()) -> ActivityFilter:
+        """A filter from typed values; ValidationError names the bad one and the allowed
+        values. No status means active ones; "all" means every status."""
         for c in categories:
             if c not in vocab.CATEGORY_IDS:
                 raise ValidationError("category", f"unknown category {c!r}",
                                       allowed=sorted(vocab.CATEGORY_IDS))
-        tags = _split(args.get("tag"))
         for t in tags:
             if t not in vocab.TAG_IDS:
                 raise ValidationError("tag", f"unknown suitability tag {t!r}",
                                       allowed=sorted(vocab.TAG_IDS))
-        statuses = _split(args.get("status")) or ("active",)
+        statuses = tuple(statuses) or ("active",)
         allowed_status = vocab.ACTIVITY_STATUSES + ("all",)
         for s in statuses:
             if s not in allowed_status:
@@ -43,11 +42,7 @@ class ActivityFilter:
                                       allowed=list(allowed_status))
         if "all" in statuses:
             statuses = vocab.ACTIVITY_STATUSES
-        return cls(bbox, categories, tags, statuses)
-
-
-def _split(raw: str | None) -> tuple[str, ...]:
-    return tuple(p.strip() for p in (raw or "").split(",") if p.strip())
+        return cls(bbox, tuple(categories), tuple(tags), statuses)
 
 
 def activities_query(flt: ActivityFilter) -> Select:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from assetmap.errors import GeocodeError, ValidationError
 from assetmap.handout.model import session_words
-from assetmap.matching.rank import MatchQuery, find_matches
+from assetmap.matching.rank import MatchQuery, Origin, find_matches, origin_at
 from assetmap.places.addresses import AddressIndex
 from assetmap.values import cost_in_words
 from assetmap.walking.service import WalkingService
@@ -30,14 +30,22 @@ class NearbyResult:
     cards: list[dict] = field(default_factory=list)
 
 
+def when_words(listing: dict) -> str:
+    """When a serialised listing next meets, as people say it ("Thursday 3 December, 10:30am
+    to 12 noon"); its schedule's own words when no session is coming; else who to ask. The
+    public page's cards say it the same way with or without a search."""
+    sessions = listing.get("next_sessions") or []
+    if sessions:
+        return session_words(sessions[0])
+    return listing.get("schedule_text") or "Ask the organiser"
+
+
 def card(match: dict) -> dict:
     """One result as the public page shows it: words, not codes."""
-    sessions = match.get("next_sessions") or []
     minutes = match["walk_minutes"]
     return {
         "id": match["id"], "name": match["name"], "category_label": match["category_label"],
-        "when": session_words(sessions[0]) if sessions else (match.get("schedule_text") or
-                                                             "Ask the organiser"),
+        "when": when_words(match),
         "schedule_text": match.get("schedule_text") or "",
         "cost": cost_in_words(match["cost"]),
         "freshness_state": match["freshness"]["state"],
@@ -58,9 +66,9 @@ def find_nearby(session: Session, service: WalkingService, near: str, *, data_di
     if not text:
         raise ValidationError("near", "Enter a postcode or a place, like NW5 1TL or "
                                       "Kentish Town")
-    args = {"minutes": str(SEARCH_MINUTES), "limit": str(SEARCH_LIMIT),
-            "needs": ",".join(tags), "interests": ",".join(categories)}
-    query, label = _origin(session, text, args, "near", data_dir=data_dir, places=places)
+    origin, label = _origin(session, text, "near", data_dir=data_dir, places=places)
+    query = MatchQuery.checked(origin, minutes=SEARCH_MINUTES, limit=SEARCH_LIMIT, needs=tags,
+                               interests=categories)
     result = find_matches(session, service, query, now=now)
     matches = [m for m in result.matches if not categories or m["category"] in categories]
     cards = sorted((card(m) for m in matches), key=lambda c: (c["walk_metres"], c["name"]))
@@ -68,13 +76,12 @@ def find_nearby(session: Session, service: WalkingService, near: str, *, data_di
                         estimated=result.estimated, cards=cards)
 
 
-def _origin(session: Session, text: str, args: dict[str, str], field: str, *, data_dir: Path,
-            places: AddressIndex | None) -> tuple[MatchQuery, str]:
+def _origin(session: Session, text: str, field: str, *, data_dir: Path,
+            places: AddressIndex | None) -> tuple[Origin, str]:
     """A postcode, else a named place of the extract; ValidationError naming `field`."""
     try:
-        query = MatchQuery.from_args({**args, "postcode": text}, data_dir=data_dir,
-                                     session=session)
-        return query, query.postcode or text
+        origin = origin_at(session, data_dir, postcode=text)
+        return origin, origin.postcode or text
     except GeocodeError as exc:
         problem = exc.message
     found = places.place(text) if places is not None else None
@@ -82,9 +89,7 @@ def _origin(session: Session, text: str, args: dict[str, str], field: str, *, da
         raise ValidationError(field, f"We could not find {text!r} ({problem}). Enter a "
                               "postcode, like NW5 1TL, or a place, like Kentish Town")
     lat, lon, name = found
-    query = MatchQuery.from_args({**args, "lat": str(lat), "lon": str(lon)}, data_dir=data_dir,
-                                 session=session)
-    return query, name
+    return origin_at(session, data_dir, point=(lat, lon)), name
 
 
 def walk_from(session: Session, service: WalkingService, near: str, lat: float, lon: float, *,
@@ -93,8 +98,8 @@ def walk_from(session: Session, service: WalkingService, near: str, lat: float, 
     text = (near or "").strip()
     if not text:
         raise ValidationError("from", "Enter a postcode or a place, like NW5 1TL")
-    query, label = _origin(session, text, {}, "from", data_dir=data_dir, places=places)
-    _router, walk = service.route_or_estimate(query.lat, query.lon, lat, lon, query.pace)
+    origin, label = _origin(session, text, "from", data_dir=data_dir, places=places)
+    _router, walk = service.route_or_estimate(origin.lat, origin.lon, lat, lon, "typical")
     return {"from": label, "metres": round(walk.metres),
             "minutes": max(1, math.ceil(walk.minutes)), "estimated": walk.estimated,
-            "approximate": query.origin_approximate, "geometry": walk.geometry}
+            "approximate": origin.approximate, "geometry": walk.geometry}

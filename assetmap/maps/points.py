@@ -20,8 +20,9 @@ from assetmap.errors import ValidationError
 from assetmap.freshness.rules import STATE_LABELS, current
 from assetmap.listings.query import ActivityFilter, activities_query, filtered
 from assetmap.listings.serialize import to_feature
+from assetmap.maps.nearby import when_words
 from assetmap.models import Activity, Venue
-from assetmap.params import int_param
+from assetmap.params import in_range
 from assetmap.spatial import BBox, lat_of, lon_of
 
 #: At and above this zoom every listing in view is a point of its own.
@@ -41,16 +42,12 @@ class MapView:
     list_size: int = 0  # also send this many listings in full, nearest the view's centre first
 
     @classmethod
-    def from_args(cls, args: dict[str, str]) -> MapView:
-        """From query parameters; a 400 names `bbox` or `zoom` (or the filter's parameter)."""
-        if not (args.get("bbox") or "").strip():
+    def checked(cls, flt: ActivityFilter, zoom: int, list_size: int = 0) -> MapView:
+        """A view of the filter's box; ValidationError names `bbox`, `zoom` or `list`."""
+        if flt.bbox is None:
             raise ValidationError("bbox", "give the map view as minLon,minLat,maxLon,maxLat")
-        if not (args.get("zoom") or "").strip():
-            raise ValidationError("zoom", f"give the map's zoom, a whole number 0-{MAX_ZOOM}")
-        zoom = int_param(args.get("zoom"), "zoom", default=0, low=0, high=MAX_ZOOM)
-        list_size = int_param(args.get("list"), "list", default=0, low=0, high=MAX_LIST)
-        flt = ActivityFilter.from_args(args)
-        return cls(flt.bbox, zoom, flt, list_size)  # type: ignore[arg-type]
+        return cls(flt.bbox, in_range(zoom, "zoom", 0, MAX_ZOOM), flt,
+                   in_range(list_size, "list", 0, MAX_LIST))
 
 
 def _base(view: MapView):
@@ -89,8 +86,11 @@ def _nearest_items(session: Session, view: MapView, lat, lon, now: datetime,
         return []
     rows = {a.id: (a, alat, alon) for a, alat, alon in session.execute(
         activities_query(view.filter).where(Activity.id.in_(ids)))}
-    return [to_feature(rows[i][0], now=now, lat=rows[i][1], lon=rows[i][2],
-                       include_private=include_private) for i in ids if i in rows]
+    items = [to_feature(rows[i][0], now=now, lat=rows[i][1], lon=rows[i][2],
+                        include_private=include_private) for i in ids if i in rows]
+    for item in items:
+        item["properties"]["when"] = when_words(item["properties"])
+    return items
 
 
 def cell_degrees(zoom: int) -> float:

@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from assetmap.freshness.queue import QueueFilter, queue_items
-from assetmap.freshness.rules import STATE_LABELS, STATES
+from assetmap.freshness.rules import STATE_LABELS, STATE_SYMBOLS, STATES
 from assetmap.models import Activity, Area
 from assetmap.places.status import CREDIT_ONS, CREDIT_OS, CREDIT_OSM, place_name
 from assetmap.schedule import LONDON, describe_all
@@ -49,12 +49,6 @@ LEAFLET = STATIC / "vendor" / "leaflet"
 #: The app's marker look (`.mk`), the same file the public map uses.
 MARKER_CSS = STATIC / "css" / "maps.css"
 
-#: The symbol inside each state's marker, as the public map draws it (`static/js/map.js`
-#: and `templates/public/_legend.html`): shape and symbol, never colour alone.
-STATE_SYMBOLS: dict[str, str] = {
-    "fresh": "✓", "due-soon": "•", "stale": "!", "very-stale": "!", "possibly-closed": "×",
-    "unknown": "?",
-}
 #: Street lines are rounded to this many decimal places (about 10 cm): smaller files.
 COORD_DECIMALS = 6
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import math
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -22,12 +21,12 @@ from pathlib import Path
 
 import osmium
 
-from assetmap.errors import ConfigError, ValidationError
+from assetmap.errors import MissingProgram, ValidationError
+from assetmap.walking.registry import NAME
 
 PROFILE = Path(__file__).with_name("profile.lua")
 LAYER_CONFIG = Path(__file__).with_name("config.json")
 SUFFIX = ".mbtiles"
-_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # The layers the profile writes, in drawing order; tests and the browser style name them.
 LAYERS = ("water", "waterway", "green", "buildings", "rail", "roads", "transit", "landmarks")
 
@@ -47,16 +46,20 @@ class Tileset:
 
 
 def check_name(name: str) -> str:
-    if not _NAME.fullmatch(name or ""):
-        raise ValidationError("--name", "use 1 to 64 letters, digits, '-' or '_'")
+    if not NAME.fullmatch(name or ""):
+        raise ValidationError("--name", "use 1 to 64 letters, digits, '-' or '_', starting "
+                                        "with a letter or digit")
     return name
 
 
 def tilemaker_path() -> str:
+    """tilemaker on PATH. Without it no tiles are built, and the maps draw the walking
+    network's streets instead (web.maps.basemap_config)."""
     path = shutil.which("tilemaker")
     if not path:
-        raise ConfigError("tilemaker is not installed: apt-get install tilemaker "
-                          "(the Debian package; PyPI's 'tilemaker' is unrelated)")
+        raise MissingProgram("tilemaker is not installed: apt-get install tilemaker (the Debian "
+                             "package, not PyPI's); until then the maps draw the walking "
+                             "network's streets")
     return path
 
 
@@ -154,7 +157,7 @@ class TileStore:
         return found
 
     def tileset(self, name: str) -> Tileset | None:
-        if not _NAME.fullmatch(name):
+        if not NAME.fullmatch(name):
             return None
         path = self.tiles_dir / f"{name}{SUFFIX}"
         return read_tileset(path) if path.is_file() else None
@@ -175,7 +178,7 @@ class TileStore:
     def tile(self, name: str, z: int, x: int, y: int) -> bytes | None:
         """The gzip-compressed tile, b"" for an empty tile inside the set, None without a set."""
         path = self.tiles_dir / f"{name}{SUFFIX}"
-        if not _NAME.fullmatch(name) or not path.is_file():
+        if not NAME.fullmatch(name) or not path.is_file():
             return None
         row = self._connection(path).execute(
             "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? "

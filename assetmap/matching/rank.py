@@ -8,6 +8,7 @@ Stale listings stay in the answer, ranked lower and marked.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -29,8 +30,8 @@ from assetmap.matching.suitability import (
     welcoming_words,
 )
 from assetmap.models import Activity, ScheduleEntry, Venue
-from assetmap.params import flag_param, int_param
-from assetmap.places.geocode import geocode_postcode, parse_lat_lon
+from assetmap.params import in_range
+from assetmap.places.geocode import geocode_postcode
 from assetmap.referral.intake import (
     BEST_INTAKE_POINTS,
     INTAKE_LABELS,
@@ -43,7 +44,7 @@ from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleRule, occurr
 from assetmap.schedule import Session as Sitting
 from assetmap.spatial import lat_of, lon_of
 from assetmap.values import CHUNK
-from assetmap.walking import PACES, Router
+from assetmap.walking import MINUTES_RANGE, PACES, Router
 from assetmap.walking.router import crow_flies_metres, detour_metres
 from assetmap.walking.service import WalkingService
 from assetmap.walking.stops import NEAR_BUS_STOP_MINUTES
@@ -58,6 +59,37 @@ INTEREST_POINTS = 25
 SESSION_POINTS = 10
 FIRST_VENUE_BATCH = 40
 SCHEDULE_BATCH = 100
+
+
+#: How many matches a search may return.
+LIMIT_RANGE = (1, 200)
+DAY_CHOICES = (*DAYS, "today", "week")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a search starts: a postcode found in the postcode table, or a point given."""
+
+    lat: float
+    lon: float
+    method: str  # postcode / outcode / terminated / lat-lon
+    approximate: bool = False
+    postcode: str | None = None
+    note: str | None = None  # e.g. "that postcode is no longer in use; ..."
+
+
+def origin_at(session: Session, data_dir: Path, *, postcode: str = "",
+              point: tuple[float, float] | None = None) -> Origin:
+    """The postcode's place when one is given (GeocodeError names `postcode`), else the point
+    (already checked); neither is a ValidationError naming `postcode`."""
+    postcode = postcode.strip()
+    if postcode:
+        found = geocode_postcode(postcode, data_dir, session)
+        return Origin(found.lat, found.lon, found.method, found.approximate,
+                      found.postcode or None, found.note)
+    if point is not None:
+        return Origin(point[0], point[1], "lat-lon")
+    raise ValidationError("postcode", "give a postcode, or lat and lon")
 
 
 @dataclass(frozen=True)
@@ -86,52 +118,41 @@ class MatchQuery:
         return tuple(n for n in self.needs if n not in vocab.PLACE_NEED_IDS)
 
     @classmethod
-    def from_args(cls, args: dict[str, str], *, data_dir: Path, session: Session) -> MatchQuery:
-        """Validated from query parameters (or CLI options): 400s name the parameter."""
-        postcode = (args.get("postcode") or "").strip()
-        if postcode:
-            found = geocode_postcode(postcode, data_dir, session)
-            lat, lon, method, approx = found.lat, found.lon, found.method, found.approximate
-            postcode, note = found.postcode, found.note
-        elif args.get("lat") or args.get("lon"):
-            lat, lon = parse_lat_lon(args.get("lat"), args.get("lon"))
-            method, approx, postcode, note = "lat-lon", False, "", None
-        else:
-            raise ValidationError("postcode", "give a postcode, or lat and lon")
-        minutes = int_param(args.get("minutes"), "minutes", default=15, low=1, high=60)
-        pace = args.get("pace") or "typical"
+    def checked(cls, origin: Origin, *, minutes: int = 15, pace: str = "typical",
+                needs: Sequence[str] = (), interests: Sequence[str] = (),
+                day: str | None = None, time_of_day: str | None = None,
+                free_only: bool = False, limit: int = 50, newcomers: bool = False,
+                language: str | None = None) -> MatchQuery:
+        """A search from typed values, each checked here (the web form and the CLI parse
+        text into these); ValidationError names the parameter (`time` for the time of day)."""
+        in_range(minutes, "minutes", *MINUTES_RANGE)
+        pace = pace or "typical"
         if pace not in PACES:
             raise ValidationError("pace", f"unknown pace {pace!r}", allowed=list(PACES))
-        needs = _terms(args.get("needs"), "needs", vocab.NEED_IDS)
-        interests = _terms(args.get("interests"), "interests", vocab.CATEGORY_IDS)
-        day = (args.get("day") or "").strip().lower() or None
-        if day is not None and day not in (*DAYS, "today", "week"):
-            raise ValidationError("day", f"unknown day {day!r}",
-                                  allowed=[*DAYS, "today", "week"])
-        time_of_day = (args.get("time") or "").strip().lower() or None
+        needs = _terms(needs, "needs", vocab.NEED_IDS)
+        interests = _terms(interests, "interests", vocab.CATEGORY_IDS)
+        day = (day or "").strip().lower() or None
+        if day is not None and day not in DAY_CHOICES:
+            raise ValidationError("day", f"unknown day {day!r}", allowed=list(DAY_CHOICES))
+        time_of_day = (time_of_day or "").strip().lower() or None
         if time_of_day is not None and time_of_day not in TIMES:
             raise ValidationError("time", f"unknown time of day {time_of_day!r}",
                                   allowed=list(TIMES))
-        free = flag_param(args.get("free"), "free")
-        limit = int_param(args.get("limit"), "limit", default=50, low=1, high=200)
-        newcomers = flag_param(args.get("newcomers"), "newcomers")
-        language = (args.get("language") or "").strip()
-        return cls(lat, lon, method, approx, postcode or None, minutes, pace, needs, interests,
-                   day, time_of_day, free, limit, newcomers=newcomers,
+        in_range(limit, "limit", *LIMIT_RANGE)
+        language = (language or "").strip()
+        return cls(origin.lat, origin.lon, origin.method, origin.approximate, origin.postcode,
+                   minutes, pace, tuple(needs), tuple(interests), day, time_of_day, free_only,
+                   limit, newcomers=newcomers,
                    language=language_code(language, "language") if language else None,
-                   origin_note=note)
+                   origin_note=origin.note)
 
 
-def _terms(raw: str | None, name: str, allowed: frozenset[str]) -> tuple[str, ...]:
-    values = tuple(v.strip() for v in (raw or "").split(",") if v.strip())
+def _terms(given: Sequence[str], name: str, allowed: frozenset[str]) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in given if v.strip())
     for v in values:
         if v not in allowed:
             raise ValidationError(name, f"unknown value {v!r}", allowed=sorted(allowed))
     return values
-
-
-
-
 
 
 @dataclass

@@ -15,7 +15,6 @@ may filter by that concept's URI (or its bare UUID) as a `taxonomy_term_id` too.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -27,16 +26,15 @@ from sqlalchemy.orm import Session, selectinload
 from assetmap import vocab
 from assetmap.errors import NotFound, ValidationError
 from assetmap.freshness.due import clock
-from assetmap.freshness.queue import page_args
 from assetmap.geo import haversine_m
 from assetmap.models import Activity, ActivityTag, Organisation, ScheduleEntry, Venue
 from assetmap.opendata import oruk
 from assetmap.opendata.oruk import taxonomy_id
-from assetmap.params import int_param
+from assetmap.params import in_range
 from assetmap.places.geocode import geocode_postcode
 from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleRule
 from assetmap.spatial import BBox, in_bbox, lat_of, lon_of
-from assetmap.walking import PACES
+from assetmap.walking import MINUTES_RANGE, PACES
 
 MAX_PROXIMITY_M = 100_000
 ID_CHUNK = 5000
@@ -103,8 +101,7 @@ def _page_body(total: int, page: int, per_page: int, contents: list) -> dict[str
             "empty": total == 0, "contents": contents}
 
 
-def taxonomy_page(config: Mapping, args: Mapping[str, str]) -> dict[str, Any]:
-    page, per_page = page_args(args, zero_is_default=True)
+def taxonomy_page(config: Mapping, page: int, per_page: int) -> dict[str, Any]:
     base = config["PUBLIC_URL"].rstrip("/")
     return _paged([taxonomy_dict(n, d, base, with_terms=False) for n, d, _t in TAXONOMIES],
                   page, per_page)
@@ -118,10 +115,9 @@ def taxonomy_detail(config: Mapping, raw_id: str) -> dict[str, Any]:
     return taxonomy_dict(name, description, config["PUBLIC_URL"].rstrip("/"), with_terms=True)
 
 
-def term_page(args: Mapping[str, str]) -> dict[str, Any]:
-    """Every term; `taxonomy_id` narrows to one taxonomy's terms."""
-    page, per_page = page_args(args, zero_is_default=True)
-    wanted = (args.get("taxonomy_id") or "").strip().lower()
+def term_page(wanted_taxonomy: str, page: int, per_page: int) -> dict[str, Any]:
+    """Every term; a taxonomy id narrows to that taxonomy's terms."""
+    wanted = wanted_taxonomy.strip().lower()
     terms = [t for t in TERMS if not wanted or taxonomy_id(t.taxonomy) == wanted]
     return _paged([term_dict(t) for t in terms], page, per_page)
 
@@ -133,7 +129,7 @@ def term_detail(raw_id: str) -> dict[str, Any]:
     return term_dict(term)
 
 
-def _terms_for(raw: str) -> list[TermRef]:
+def terms_for(raw: str) -> tuple[TermRef, ...]:
     """Terms a `taxonomy_term_id` value names: term UUIDs, or OpenActive concept URIs/UUIDs."""
     found: list[TermRef] = []
     for value in (v.strip() for v in raw.split(",") if v.strip()):
@@ -143,7 +139,7 @@ def _terms_for(raw: str) -> list[TermRef]:
             continue
         concept = key if key.startswith("http") else vocab.OA + key
         found += [t for t in TERMS if concept in (c.lower() for c in t.concepts)]
-    return found
+    return tuple(found)
 
 
 # -- the filter ----------------------------------------------------------------------------
@@ -169,32 +165,35 @@ class ServiceFilter:
     modified_after: datetime | None = None
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str], *, config: Mapping,
-                  session: Session) -> ServiceFilter:
-        """Checked query parameters; a 400 names the parameter sent. Unknown ids match
-        nothing (a consumer asking for a term AssetMap does not use gets an empty page)."""
-        words = tuple(w.lower() for w in (args.get("search") or "").split() if w)
-        raw_terms = (args.get("taxonomy_term_id") or "").strip()
-        terms = tuple(_terms_for(raw_terms)) if raw_terms else None
-        raw_tax = (args.get("taxonomy_id") or "").strip().lower()
+    def checked(cls, *, search: str = "", terms: tuple[TermRef, ...] | None = None,
+                taxonomy_id: str = "", minimum_age: int | None = None,
+                maximum_age: int | None = None, age: int | None = None, day: str = "",
+                start_time: time | None = None, end_time: time | None = None,
+                organisation: str = "", proximity: float | None = None,
+                walking_minutes: int | None = None, pace: str = "", postcode: str = "",
+                modified_after: datetime | None = None, config: Mapping,
+                session: Session) -> ServiceFilter:
+        """A filter from typed values (web/forms.py parses the query); ValidationError names
+        the parameter. Unknown ids match nothing (a consumer asking for a term AssetMap does
+        not use gets an empty page)."""
+        raw_tax = taxonomy_id.strip().lower()
         taxonomy = _TAXONOMY_BY_ID[raw_tax][0] if raw_tax in _TAXONOMY_BY_ID else None
-        ages = {name: int_param(args.get(name), name, default=-1, low=0, high=150)
-                for name in ("minimum_age", "maximum_age", "age")}
-        day = _day(args.get("day"))
-        start, end = _clock(args.get("start_time"), "start_time"), _clock(
-            args.get("end_time"), "end_time")
-        raw_org = (args.get("organization_id") or "").strip()
+        for name, years in (("minimum_age", minimum_age), ("maximum_age", maximum_age),
+                            ("age", age)):
+            if years is not None:
+                in_range(years, name, 0, 150)
+        raw_org = organisation.strip()
         org = oruk.entity_number(config["PUBLIC_URL"], "organization", raw_org) if raw_org \
             else None
-        origin, proximity, minutes, pace = _where(session, args, config)
-        return cls(search=words, terms=terms, taxonomy=taxonomy,
-                   no_taxonomy=bool(raw_tax) and taxonomy is None,
-                   minimum_age=_known(ages["minimum_age"]), maximum_age=_known(
-                       ages["maximum_age"]), age=_known(ages["age"]),
-                   day=day, start_time=start, end_time=end, origin=origin, proximity=proximity,
-                   walking_minutes=minutes, pace=pace, organisation_id=org,
-                   no_organisation=bool(raw_org) and org is None,
-                   modified_after=oruk.parse_modified_after(args.get("modified_after")))
+        origin, pace = _where(session, config, postcode=postcode, proximity=proximity,
+                              minutes=walking_minutes, pace=pace)
+        return cls(search=tuple(w.lower() for w in search.split() if w), terms=terms,
+                   taxonomy=taxonomy, no_taxonomy=bool(raw_tax) and taxonomy is None,
+                   minimum_age=minimum_age, maximum_age=maximum_age, age=age, day=_day(day),
+                   start_time=start_time, end_time=end_time, origin=origin,
+                   proximity=proximity, walking_minutes=walking_minutes, pace=pace,
+                   organisation_id=org, no_organisation=bool(raw_org) and org is None,
+                   modified_after=modified_after)
 
     @property
     def by_schedule(self) -> bool:
@@ -203,10 +202,6 @@ class ServiceFilter:
     @property
     def by_place(self) -> bool:
         return self.proximity is not None or self.walking_minutes is not None
-
-
-def _known(value: int) -> int | None:
-    return None if value < 0 else value
 
 
 def _day(raw: str | None) -> str | None:
@@ -220,43 +215,25 @@ def _day(raw: str | None) -> str | None:
     return DAY_WORDS[text]
 
 
-def _clock(raw: str | None, name: str) -> time | None:
-    text = (raw or "").strip()
-    if not text:
-        return None
-    try:
-        moment = time.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(name, f"{text!r} is not a time such as 09:30 or 14:00:00") \
-            from None
-    return moment.replace(tzinfo=None)
-
-
-def _where(session: Session, args: Mapping[str, str], config: Mapping
-           ) -> tuple[tuple[float, float] | None, float | None, int | None, str]:
-    raw_proximity = (args.get("proximity") or "").strip()
-    proximity = None
-    if raw_proximity:
-        try:
-            proximity = float(raw_proximity)
-        except ValueError:
-            proximity = math.nan
-        if not 0 < proximity <= MAX_PROXIMITY_M:  # NaN fails this too
-            raise ValidationError("proximity", f"{raw_proximity!r} is not a distance in metres "
-                                               f"(more than 0, up to {MAX_PROXIMITY_M})")
-    minutes = int_param(args.get("walking_minutes"), "walking_minutes", default=0, low=1,
-                        high=60) or None
-    pace = (args.get("pace") or "").strip() or "typical"
+def _where(session: Session, config: Mapping, *, postcode: str, proximity: float | None,
+           minutes: int | None, pace: str) -> tuple[tuple[float, float] | None, str]:
+    """The point measured from (the postcode's), and the pace; distances need a postcode."""
+    if proximity is not None and not 0 < proximity <= MAX_PROXIMITY_M:  # NaN fails this too
+        raise ValidationError("proximity", f"{proximity:g} is not a distance in metres "
+                                           f"(more than 0, up to {MAX_PROXIMITY_M})")
+    if minutes is not None:
+        in_range(minutes, "walking_minutes", *MINUTES_RANGE)
+    pace = pace.strip() or "typical"
     if pace not in PACES:
         raise ValidationError("pace", f"unknown pace {pace!r}", allowed=list(PACES))
-    postcode = (args.get("postcode") or "").strip()
+    postcode = postcode.strip()
     if not postcode:
         for name, value in (("proximity", proximity), ("walking_minutes", minutes)):
             if value is not None:
                 raise ValidationError(name, "give a postcode to measure from")
-        return None, None, None, pace
+        return None, pace
     found = geocode_postcode(postcode, config["DATA_DIR"], session)
-    return (found.lat, found.lon), proximity, minutes, pace
+    return (found.lat, found.lon), pace
 
 
 def _runs(rule: ScheduleRule, flt: ServiceFilter, today: date) -> bool:
@@ -372,9 +349,8 @@ def _load(session: Session, ids: Sequence[int], *, full: bool) -> list[tuple[Act
     return [tuple(by_id[i]) for i in ids if i in by_id]
 
 
-def _page_of(session: Session, flt: ServiceFilter, config: Mapping, args: Mapping[str, str],
-             walk: Callable, *, located: bool) -> tuple[int, int, int, list]:
-    page, per_page = page_args(args, zero_is_default=True)
+def _page_of(session: Session, flt: ServiceFilter, config: Mapping, page: int, per_page: int,
+             walk: Callable, *, located: bool) -> tuple[int, list]:
     if flt.by_schedule or flt.by_place:
         ids = matching_ids(session, flt, now=clock(config), walk=walk, located=located)
         total, chosen = len(ids), ids[(page - 1) * per_page:page * per_page]
@@ -383,14 +359,13 @@ def _page_of(session: Session, flt: ServiceFilter, config: Mapping, args: Mappin
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         chosen = list(session.scalars(stmt.with_only_columns(Activity.id).order_by(Activity.id)
                                       .offset((page - 1) * per_page).limit(per_page)))
-    return total, page, per_page, _load(session, chosen, full=located)
+    return total, _load(session, chosen, full=located)
 
 
-def service_page(session: Session, config: Mapping, args: Mapping[str, str],
-                 walk: Callable) -> dict[str, Any]:
+def service_page(session: Session, config: Mapping, flt: ServiceFilter, page: int,
+                 per_page: int, walk: Callable) -> dict[str, Any]:
     """A page of services (one-to-one fields) matching every filter asked for."""
-    flt = ServiceFilter.from_args(args, config=config, session=session)
-    total, page, per_page, rows = _page_of(session, flt, config, args, walk, located=False)
+    total, rows = _page_of(session, flt, config, page, per_page, walk, located=False)
     return _page_body(total, page, per_page,
                       [oruk.service_summary(a, config) for a, _lat, _lon in rows])
 
@@ -399,11 +374,10 @@ def _one_to_one(location: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in location.items() if not isinstance(v, list)}
 
 
-def service_at_location_page(session: Session, config: Mapping, args: Mapping[str, str],
-                             walk: Callable) -> dict[str, Any]:
+def service_at_location_page(session: Session, config: Mapping, flt: ServiceFilter,
+                             page: int, per_page: int, walk: Callable) -> dict[str, Any]:
     """A page of services at their locations (the same filters as services)."""
-    flt = ServiceFilter.from_args(args, config=config, session=session)
-    total, page, per_page, rows = _page_of(session, flt, config, args, walk, located=True)
+    total, rows = _page_of(session, flt, config, page, per_page, walk, located=True)
     base = config["PUBLIC_URL"].rstrip("/")
     contents = []
     for activity, lat, lon in rows:

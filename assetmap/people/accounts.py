@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, or_, select
@@ -198,29 +199,9 @@ class LinkSent:
     url: str
     message: OutboxMessage
 
-    def words(self) -> str:
-        return delivery_words(self.message, what=f"the link for {self.user.email}")
-
-
-def delivery_words(message: OutboxMessage, *, what: str) -> str:
-    """One honest sentence about a message: sent, waiting for a retry, or undeliverable."""
-    if message.status == "sent":
-        return f"E-mail with {what} sent."
-    if message.status == "cancelled":
-        return f"E-mail with {what} was cancelled; it will not be sent."
-    if message.status == "failed":
-        return (f"E-mail with {what} could not be delivered after {message.attempts} tries; "
-                "see Messages not delivered to retry or cancel it.")
-    if message.status == "retry":
-        return (f"E-mail with {what} is queued: the mail server did not accept it "
-                f"({_short_error(message.error)}); it will be tried again when the "
-                "scheduler next sends mail (every minute).")
-    return f"E-mail with {what} is queued; the scheduler will send it within a minute."
-
-
-def _short_error(error: str | None) -> str:
-    text = (error or "no answer").split(":", 1)[-1].strip() or "no answer"
-    return text[:120]
+    def words(self, *, now: datetime) -> str:
+        return mail.delivery_words(self.message, now=now,
+                                   what=f"E-mail with the link for {self.user.email}")
 
 
 def _link_mail(session: Session, user: User, config: Mapping, *, kind: str,

@@ -104,6 +104,11 @@ def geocode_postcode(raw: str, data_dir: Path, session: Session) -> Geocoded:
     raise GeocodeError("postcode", f"{postcode} is not a known postcode or postcode area")
 
 
+def optional_lat_lon(lat: object, lon: object) -> tuple[float, float] | None:
+    """A point when either coordinate is given (both are then checked), else None."""
+    return parse_lat_lon(lat, lon) if lat or lon else None
+
+
 def parse_lat_lon(lat: object, lon: object) -> tuple[float, float]:
     """Validated WGS84 coordinates; GeocodeError naming the bad field otherwise."""
     values = []

@@ -5,7 +5,7 @@ Shared by `assetmap place status` and the admin page, so both say the same thing
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,11 +47,16 @@ def _kind_words(kind: str, n: int) -> str:
     return _plural(n, one, many)
 
 
-def place_bounds(session: Session) -> tuple[float, float, float, float] | None:
-    """The box around the deployment's live areas (min_lon, min_lat, max_lon, max_lat)."""
-    row = session.execute(select(func.min(min_x(Area.geom)), func.min(min_y(Area.geom)),
-                                 func.max(max_x(Area.geom)), func.max(max_y(Area.geom)))
-                          .where(Area.retired.is_(False))).one()
+def place_bounds(session: Session, area_ids: Collection[int] | None = None,
+                 ) -> tuple[float, float, float, float] | None:
+    """The box around the deployment's live areas (min_lon, min_lat, max_lon, max_lat), or
+    around the live ones among `area_ids`; None when there are none."""
+    query = (select(func.min(min_x(Area.geom)), func.min(min_y(Area.geom)),
+                    func.max(max_x(Area.geom)), func.max(max_y(Area.geom)))
+             .where(Area.retired.is_(False)))
+    if area_ids is not None:
+        query = query.where(Area.id.in_(list(area_ids)))
+    row = session.execute(query).one()
     if row[0] is None:
         return None
     return float(row[0]), float(row[1]), float(row[2]), float(row[3])

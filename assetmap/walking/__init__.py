@@ -15,6 +15,7 @@ from assetmap.walking.graph import (
 from assetmap.walking.registry import NetworkInfo, NetworkRegistry
 from assetmap.walking.router import (
     DETOUR_FACTOR,
+    MINUTES_RANGE,
     PACES,
     Pace,
     Reach,
@@ -27,6 +28,7 @@ from assetmap.walking.router import (
 
 __all__ = [
     "DETOUR_FACTOR",
+    "MINUTES_RANGE",
     "PACES",
     "NetworkInfo",
     "NetworkRegistry",

@@ -318,11 +318,10 @@ def node_barrier(tags: Any) -> str | None:
 
 
 def default_name(osm_path: Path) -> str:
-    """'camden' for camden.osm.pbf."""
-    name = osm_path.name
-    for suffix in (".pbf", ".gz", ".bz2", ".osm", ".xml", ".o5m", ".opl"):
-        name = name.removesuffix(suffix)
-    return name or osm_path.name
+    """The name a network or tileset gets from its extract when none is given: the file's
+    name up to its first dot ('camden' for camden.osm.pbf or camden.2026-05.osm.pbf), so it
+    is a valid name (no dots) and the network and the basemap of one extract share it."""
+    return osm_path.name.split(".")[0] or osm_path.name
 
 
 def build_graph(osm_path: Path, name: str | None = None, *, within: Any = None) -> WalkGraph:

@@ -33,7 +33,9 @@ from assetmap.walking.router import Pace, Router
 
 log = logging.getLogger(__name__)
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+#: A network's or tileset's name: a plain slug, never a path (one rule for both, so the
+#: network and the basemap built from one extract can share a name).
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,7 +74,7 @@ class NetworkRegistry:
 
     def path_for(self, name: str) -> Path:
         """The cache file of a network name (names are plain slugs: no paths)."""
-        if not _NAME.fullmatch(name):
+        if not NAME.fullmatch(name):
             raise ValidationError("name", f"network name {name!r}: use letters, digits, '-' or '_'")
         return self.cache_dir / f"{name}{NPZ_SUFFIX}"
 

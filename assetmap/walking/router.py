@@ -42,6 +42,9 @@ from assetmap.walking.graph import WalkGraph, local_frame
 if TYPE_CHECKING:  # scipy is imported where it is used: importing this module stays cheap
     from scipy.sparse import csr_matrix
 
+#: The walks a search may ask for, in minutes (the matching search and Open Referral UK's
+#: walking_minutes alike).
+MINUTES_RANGE = (1, 60)
 DETOUR_FACTOR = 1.3
 MAX_SNAP_M = 500.0
 MIN_COMPONENT_M = 5_000.0

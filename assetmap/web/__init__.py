@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from assetmap import vocab
-from assetmap.freshness.rules import STATE_LABELS
+from assetmap.freshness.rules import STATE_LABELS, STATE_SYMBOLS
 from assetmap.web import (
     api,
     auth,
@@ -50,8 +50,9 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _vocabulary() -> dict:
         return {"CATEGORY_LABELS": vocab.CATEGORY_LABELS, "TAG_LABELS": vocab.TAG_LABELS,
+                "STATUS_LABELS": vocab.STATUS_LABELS,
                 "NEED_LABELS": vocab.NEED_LABELS,
-                "STATE_LABELS": STATE_LABELS}
+                "STATE_LABELS": STATE_LABELS, "STATE_SYMBOLS": STATE_SYMBOLS}
 
     @app.after_request
     def _security_headers(response):

@@ -16,13 +16,14 @@ from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
 from assetmap.listings.query import ActivityFilter, activities_query, activity_with_point
 from assetmap.listings.serialize import to_feature
-from assetmap.matching.rank import MatchQuery, find_matches
+from assetmap.matching.rank import find_matches
 from assetmap.models import Activity, Area, utcnow
 from assetmap.params import id_param, int_param
 from assetmap.places.status import attribution_text
 from assetmap.spatial import BBox, in_bbox
 from assetmap.walking.router import streets_in_box
 from assetmap.walking.service import walking_service
+from assetmap.web import forms
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -88,7 +89,7 @@ def activities() -> Response:
                        properties: {features: {type: array}}}
     """
     args = request.args.to_dict()
-    flt = ActivityFilter.from_args(args)
+    flt = forms.activity_filter(args)
     limit = int_param(args.get("limit"), "limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
     after = int_param(args.get("after"), "after", default=0, low=0, high=2**31 - 1)
     return jsonify(feature_collection(flt, limit=limit, after=after))
@@ -184,8 +185,8 @@ def match() -> Response:
     from flask import current_app
 
 
-    query = MatchQuery.from_args(request.args.to_dict(),
-                                 data_dir=current_app.config["DATA_DIR"], session=get_session())
+    query = forms.match_query(request.args.to_dict(), data_dir=current_app.config["DATA_DIR"],
+                              session=get_session())
     result = find_matches(get_session(), walking_service(current_app), query, now=utcnow())
     result.remote = find_remote(get_session(), query, now=utcnow())
     return no_store(jsonify(result.to_dict()))
@@ -211,21 +212,8 @@ def route() -> Response:
     """
     from flask import current_app
 
-    raw_from = (request.args.get("from") or "").strip()
-    if not raw_from:
-        raise ValidationError("from", "give a postcode or 'lat,lon'")
-    if "," in raw_from:
-        lat_s, _, lon_s = raw_from.partition(",")
-        args = {"lat": lat_s, "lon": lon_s}
-    else:
-        args = {"postcode": raw_from}
-    args["pace"] = request.args.get("pace", "typical")
-    try:
-        query = MatchQuery.from_args(args, data_dir=current_app.config["DATA_DIR"],
-                                     session=get_session())
-    except ValidationError as exc:  # name the parameter the client sent
-        raise ValidationError(exc.field if exc.field == "pace" else "from", exc.message,
-                              allowed=exc.allowed) from None
+    query = forms.route_query(request.args, data_dir=current_app.config["DATA_DIR"],
+                              session=get_session())
     activity_id = id_param(request.args.get("to"), "to", what="activity")
     found = activity_with_point(get_session(), activity_id)
     _activity, lat, lon = found or (None, None, None)

@@ -47,6 +47,7 @@ from assetmap.params import as_id, id_param
 from assetmap.values import cost_in_words
 from assetmap.walking import PACES
 from assetmap.walking.service import walking_service
+from assetmap.web import forms
 from assetmap.web.api import ATTRIBUTION
 from assetmap.web.api import no_store as _no_store
 from assetmap.web.auth import role_required
@@ -109,7 +110,7 @@ def search() -> ResponseReturnValue:
         search_store.keep(cookie_session, request.form)
         return redirect(url_for("connector.search"), 303)
     args = request.args.to_dict(flat=False) or search_store.recall(cookie_session)
-    form = svc.SearchForm.from_args(args)
+    form = forms.search_form(args)
     outcome = svc.search(get_session(), walking_service(current_app), form,
                          data_dir=current_app.config["DATA_DIR"], now=utcnow())
     page = render_template("connector/search.html", outcome=outcome, form=form,
@@ -234,7 +235,7 @@ def _why_now(activity_id: int, search: str | None, now: datetime) -> str | None:
         return None
     try:
         match = svc.result_now(get_session(), walking_service(current_app),
-                               svc.SearchForm.from_args(args), activity_id,
+                               forms.search_form(args), activity_id,
                                data_dir=current_app.config["DATA_DIR"], now=now)
     except ValidationError:  # the search itself is wrong; the page shows why on reload
         return None

@@ -13,6 +13,7 @@ from flask_login import current_user
 from assetmap.db import get_session
 from assetmap.freshness import due
 from assetmap.freshness import queue as fq
+from assetmap.web import forms
 
 bp = Blueprint("freshness_api", __name__, url_prefix="/api/v1")
 
@@ -40,8 +41,8 @@ def freshness() -> Response:
     session = get_session()
     now = due.clock(current_app.config)
     args = request.args.to_dict()
-    flt = fq.QueueFilter.from_args(session, args)
-    page, per_page = fq.page_args(args)
+    flt = forms.queue_filter(session, args)
+    page, per_page = forms.page_args(args)
     return jsonify({"summary": fq.summary(session, flt, now=now),
                     "queue": fq.queue(session, flt, now=now, page=page,
                                       per_page=per_page).to_dict()})

@@ -10,9 +10,10 @@ from flask import Blueprint, Flask, Response, abort, current_app, jsonify, reque
 
 from assetmap.db import get_session
 from assetmap.errors import ValidationError
-from assetmap.maps.points import MapView, view_features
+from assetmap.maps.points import view_features
 from assetmap.maps.tiles import Tileset, TileStore
 from assetmap.models import utcnow
+from assetmap.web import forms
 from assetmap.web.api import include_private
 
 bp = Blueprint("maps", __name__)
@@ -45,8 +46,8 @@ def basemap_config() -> dict:
         kind = "vector" if path.endswith((".mvt", ".pbf")) else "raster"
         return {"url": external, "kind": kind, "maxzoom": 14 if kind == "vector" else 19}
     tileset = current_tileset()
-    if tileset is None:
-        return {"url": "", "kind": "none", "maxzoom": 0}
+    if tileset is None:  # no tiles built (tilemaker missing?): the walking network's streets
+        return {"url": "", "kind": "none", "maxzoom": 0, "streets": url_for("api.streets")}
     url = url_for("maps.tile", name=tileset.name, z=0, x=0, y=0)
     url = url.replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt")
     return {"url": url, "kind": "vector", "maxzoom": tileset.maxzoom,
@@ -146,6 +147,6 @@ def view() -> Response:
             application/json:
               schema: {type: object}
     """
-    found = view_features(get_session(), MapView.from_args(request.args.to_dict()),
+    found = view_features(get_session(), forms.map_view(request.args.to_dict()),
                           now=utcnow(), include_private=include_private())
     return jsonify(found)

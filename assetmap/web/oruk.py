@@ -9,6 +9,7 @@ the first page / the default size, as the profile allows); `Link` headers carry 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -17,6 +18,7 @@ from assetmap.db import get_session
 from assetmap.matching.rank import venues_within_walk
 from assetmap.opendata import oruk, oruk_query
 from assetmap.walking.service import walking_service
+from assetmap.web import forms
 
 bp = Blueprint("oruk", __name__, url_prefix="/oruk")
 
@@ -36,6 +38,14 @@ def _walk(lat: float, lon: float, minutes: int, pace: str) -> dict[int, tuple[fl
     walk, _estimated = venues_within_walk(get_session(), walking_service(current_app), lat, lon,
                                           minutes=minutes, pace=pace)
     return walk
+
+
+def _service_list(page_of: Callable[..., dict[str, Any]]) -> Response:
+    """A page of services (or services at locations): the filters and the page from the
+    query, every filter honoured."""
+    flt = forms.service_filter(request.args, config=current_app.config, session=get_session())
+    page, per_page = forms.page_args(request.args, zero_is_default=True)
+    return _paged(page_of(get_session(), current_app.config, flt, page, per_page, _walk))
 
 
 def _paged(body: dict[str, Any]) -> Response:
@@ -80,8 +90,7 @@ def services() -> Response:
                 organization_id, modified_after, page, per_page]
       x-json: ServicePage
     """
-    return _paged(oruk_query.service_page(get_session(), current_app.config, request.args,
-                                          _walk))
+    return _service_list(oruk_query.service_page)
 
 
 @bp.get("/services/<service_id>")
@@ -104,8 +113,7 @@ def service_at_locations() -> Response:
                 organization_id, modified_after, page, per_page]
       x-json: ServiceAtLocationPage
     """
-    return _paged(oruk_query.service_at_location_page(get_session(), current_app.config,
-                                                      request.args, _walk))
+    return _service_list(oruk_query.service_at_location_page)
 
 
 @bp.get("/service_at_locations/<link_id>")
@@ -127,7 +135,8 @@ def taxonomies() -> Response:
       x-query: [page, per_page]
       x-json: TaxonomyPage
     """
-    return _paged(oruk_query.taxonomy_page(current_app.config, request.args))
+    return _paged(oruk_query.taxonomy_page(
+        current_app.config, *forms.page_args(request.args, zero_is_default=True)))
 
 
 @bp.get("/taxonomies/<taxonomy_id>")
@@ -149,7 +158,8 @@ def taxonomy_terms() -> Response:
       x-query: [taxonomy_id, page, per_page]
       x-json: TaxonomyTermPage
     """
-    return _paged(oruk_query.term_page(request.args))
+    return _paged(oruk_query.term_page(request.args.get("taxonomy_id") or "",
+                                       *forms.page_args(request.args, zero_is_default=True)))
 
 
 @bp.get("/taxonomy_terms/<term_id>")

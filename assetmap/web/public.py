@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, current_app, render_template, request
 
 from assetmap import vocab
 from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
+from assetmap.freshness.rules import method_words
 from assetmap.handout.model import session_words
-from assetmap.listings.query import ActivityFilter, activity_with_point
+from assetmap.listings.query import activity_with_point
 from assetmap.listings.serialize import activity_to_dict
 from assetmap.maps.nearby import find_nearby, walk_from
 from assetmap.models import utcnow
 from assetmap.places.addresses import index_for
+from assetmap.schedule import date_words, schedule_words
 from assetmap.values import cost_in_words
 from assetmap.walking.service import walking_service
+from assetmap.web import forms
 from assetmap.web.api import ATTRIBUTION, include_private
 
 bp = Blueprint("public", __name__)
@@ -24,7 +29,7 @@ bp = Blueprint("public", __name__)
 def index():
     args = {k: v for k, v in request.args.to_dict().items() if v}
     near = args.pop("near", "").strip()
-    flt = ActivityFilter.from_args(args)  # a bad filter is a 400 page naming the parameter
+    flt = forms.activity_filter(args)  # a bad filter is a 400 page naming the parameter
     nearby, error = None, None
     if near:
         try:
@@ -59,5 +64,9 @@ def activity(activity_id: int):
             error = exc.message
     return render_template("public/activity.html", a=data, attribution=ATTRIBUTION,
                            sessions=[session_words(s) for s in data["next_sessions"]],
+                           when=schedule_words(activity.schedules),
+                           checks=[(date_words(datetime.fromisoformat(v["verified_at"]).date()),
+                                    method_words(v["method"]), v)
+                                   for v in reversed(data.get("verifications", []))],
                            cost=cost_in_words(data["cost"]), near=near, walk=walk,
                            error=error), (400 if error else 200)

@@ -81,7 +81,7 @@ def test_outbox_shows_waiting_then_sent(app, watched, live_server, mailbox):  # 
     app.config["SMTP_PORT"] = real_port  # the mail server is back
     row.locator("button", has_text="Retry now").click()
     page.wait_for_selector(".flash")
-    assert page.locator(".flash").inner_text().strip() == "Sent to newcomer@example.org."
+    assert page.locator(".flash").inner_text().strip() == "E-mail to newcomer@example.org sent."
     assert page.locator("#undelivered").inner_text() == "Not delivered (0)"
     assert mailbox.wait_for(1)[0]["To"] == "newcomer@example.org"
     assert watched.dialogs == [] and watched.foreign_requests() == []

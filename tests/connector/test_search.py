@@ -160,7 +160,8 @@ def test_route_with_a_bad_target_names_the_field(client, connector, demo, networ
 
 def test_streets_under_the_map_come_from_the_walking_network(client, connector, network):
     page = client.get("/connector").get_data(as_text=True)
-    assert 'data-streets="/api/v1/streets"' in page
+    # No basemap tiles built: the map's basemap is the walking network's streets.
+    assert '"streets": "/api/v1/streets"' in page
     body = client.get("/api/v1/streets?bbox=-0.15,51.53,-0.13,51.54").get_json()
     lines = body["features"][0]["geometry"]["coordinates"]
     assert len(lines) > 100

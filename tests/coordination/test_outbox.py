@@ -32,11 +32,11 @@ def test_refused_then_retried_once_the_server_answers(app, client, login, mailbo
     token = csrf_token(client, "/coordinator/outbox")
     still = client.post(f"/coordinator/outbox/{message_id}", data={
         "csrf_token": token, "action": "retry"}, follow_redirects=True).get_data(as_text=True)
-    assert "Queued: the mail server did not accept the message to org@example.org" in still
+    assert "E-mail to org@example.org is queued: the mail server did not accept it" in still
     app.config["SMTP_PORT"] = real_port
     done = client.post(f"/coordinator/outbox/{message_id}", data={
         "csrf_token": token, "action": "retry"}, follow_redirects=True).get_data(as_text=True)
-    assert "Sent to org@example.org." in done and "Not delivered (0)" in done
+    assert "E-mail to org@example.org sent." in done and "Not delivered (0)" in done
     assert mailbox.wait_for(1)[0]["To"] == "org@example.org"
 
 

@@ -13,6 +13,7 @@ from assetmap.freshness import queue as fq
 from assetmap.listings.changes import SYSTEM, Actor, apply_changes
 from assetmap.listings.verification import record_verification
 from assetmap.models import Activity, ReviewItem, Source, SourceLink
+from assetmap.web import forms
 from tests.coordinator.conftest import EXPECTED, HIGHGATE, NOW, days_ago, recompute
 
 
@@ -72,7 +73,7 @@ def test_filters_by_ward_category_feed_and_state(app, scenario):
         s.flush()
 
         def names(**args) -> list[str]:
-            flt = fq.QueueFilter.from_args(s, {k: str(v) for k, v in args.items()})
+            flt = forms.queue_filter(s, {k: str(v) for k, v in args.items()})
             return sorted(i["name"] for i in fq.queue(s, flt, now=NOW).items)
 
         assert names(area="Highgate") == ["Imported choir", "Old tea dance", "Paused garden"]
@@ -85,7 +86,7 @@ def test_filters_by_ward_category_feed_and_state(app, scenario):
                                                    "Paused garden"]
         assert names(state="fresh") == ["Answered club", "Visited lunch"]
         assert names(state="unknown") == ["Feed only", "New walk", "Phone friends"]
-        summary = fq.summary(s, fq.QueueFilter.from_args(s, {"area": "Highgate"}), now=NOW)
+        summary = fq.summary(s, forms.queue_filter(s, {"area": "Highgate"}), now=NOW)
         assert summary["total"] == 3 and [r["name"] for r in summary["by_area"]] == ["Highgate"]
 
 
@@ -95,7 +96,7 @@ def test_filters_by_ward_category_feed_and_state(app, scenario):
 ])
 def test_bad_filters_name_the_field(app, wards, args, field):
     with app.app_context(), session_scope(app) as s, pytest.raises(ValidationError) as info:
-        fq.QueueFilter.from_args(s, args)
+        forms.queue_filter(s, args)
     assert info.value.field == field
 
 
@@ -106,7 +107,7 @@ def test_a_check_moves_the_listing_at_once_and_answers_a_closure(app, scenario):
                                 Actor("user", "tester"), at=NOW - timedelta(hours=1))
     with app.app_context(), session_scope(app) as s:
         states = {i["name"]: i["state"] for i in fq.queue(
-            s, fq.QueueFilter.from_args(s, {"state": "all"}), now=NOW).items}
+            s, forms.queue_filter(s, {"state": "all"}), now=NOW).items}
     assert states["Imported choir"] == "fresh" and states["Dropped club"] == "fresh"
 
 
@@ -144,7 +145,7 @@ def test_a_feed_dropping_it_or_a_report_makes_it_possibly_closed(app, make_listi
     recompute(app)
     with app.app_context(), session_scope(app) as s:
         states = {i["name"]: i["state"] for i in fq.queue(
-            s, fq.QueueFilter.from_args(s, {"state": "all"}), now=NOW).items}
+            s, forms.queue_filter(s, {"state": "all"}), now=NOW).items}
     assert states == {"Dropped by feed": "fresh", "Reported": "possibly-closed"}
 
 
@@ -166,6 +167,6 @@ def test_paging(app, scenario):
     assert first.total == 8 and first.pages == 3 and len(first.items) == 3
     assert [i["name"] for i in third.items] == ["Dropped club", "Phoned quiz"]
     with pytest.raises(ValidationError) as info:
-        fq.page_args({"per_page": "5000"})
+        forms.page_args({"per_page": "5000"})
     assert info.value.field == "per_page"
 

@@ -26,7 +26,7 @@ from tests.conftest import csrf_token
 
 NUL = "a\x00b"
 TOO_BIG = ["2147483648", "9223372036854775808", "1e308", "-1", "9" * 5000]
-# Every query parameter a view reads (grep request.args / from_args), and a stray one.
+# Every query parameter a view reads (grep request.args and assetmap/web/forms.py), and a stray one.
 PARAMS = ["area", "bbox", "category", "tag", "postcode", "from", "to", "lat", "lon", "minutes",
           "pace", "page", "per_page", "kind", "state", "source", "ref", "next",
           "modified_after", "limit", "day", "time", "free", "needs", "interests", "sort",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -65,6 +66,16 @@ def test_list_items_are_nearest_the_centre_first(client, demo):
     others = [d2(f) for f in body["features"] if f["id"] not in {i["id"] for i in items}]
     assert max(distances) <= min(others) + 1e-9
     assert "freshness" in items[0]["properties"] and "private_notes" not in items[0]["properties"]
+
+
+def test_list_items_say_when_they_next_meet_in_words(client, demo):
+    items = get(client, f"/api/v1/map?bbox={CAMDEN}&zoom=13&list=25").get_json()["items"]
+    words = [f["properties"]["when"] for f in items if f["properties"]["next_sessions"]]
+    assert len(words) >= 20
+    # "Thursday 3 December, 10:30am to 12 noon", never "2026-12-03 10:30"
+    spoken = re.compile(r"^(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day \d{1,2} [A-Z][a-z]+, "
+                        r"(\d{1,2}(:\d\d)?(am|pm)|12 noon|midnight)")
+    assert all(spoken.match(w) for w in words), words[:5]
 
 
 @pytest.mark.parametrize("query, field", [

@@ -79,3 +79,13 @@ def test_a_place_name_from_the_extract_works_like_a_postcode(client, demo, netwo
     unknown = client.get("/?near=Atlantis")
     assert unknown.status_code == 400
     assert "a place, like Kentish Town" in unknown.get_data(as_text=True)
+
+
+def test_activity_page_says_when_in_words_not_as_typed(client, app, demo):
+    with session_scope(app) as s:
+        activity = s.query(Activity).filter(Activity.schedule_rows.any()).first()
+        activity_id = activity.id
+    page = client.get(f"/activities/{activity_id}").get_data(as_text=True)
+    when = re.search(r"<dt>When</dt><dd>(.*?)</dd>", page).group(1)
+    assert re.search(r"\d{1,2}(:\d\d)?(am|pm)|12 noon", when), when
+    assert not re.search(r"\d\d:\d\d", when), when

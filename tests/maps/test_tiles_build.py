@@ -76,6 +76,17 @@ def test_stations_bus_stops_and_landmarks_are_named_points(camden_tiles):
     assert not any("Café" in (n or "") for names in landmarks.values() for n in names)
 
 
+def test_a_street_is_one_line_per_tile_so_its_name_fits_along_it(camden_tiles):
+    """A main road is mapped as many short ways; the browser labels a line only along a run
+    long and straight enough for the name, so the build joins a street's ways (combine_below)
+    and smooths metre-scale kinks (simplify at zoom 14)."""
+    roads = features_near(camden_tiles, *KENTISH_TOWN)["roads"]
+    major = [f["properties"]["name"] for f in roads
+             if f["properties"]["class"] == "major" and f["properties"].get("name")]
+    assert {"Kentish Town Road", "Highgate Road", "Fortess Road"} <= set(major)
+    assert len(major) == len(set(major)), sorted(major)
+
+
 def test_parks_water_and_railways(camden_tiles):
     heath = features_near(camden_tiles, 51.5605, -0.1620)
     green = names_by_kind(heath["green"], "class")

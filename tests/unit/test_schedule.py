@@ -11,6 +11,9 @@ from assetmap.schedule import (
     next_sessions,
     occurrences,
     parse_schedule,
+    rule_words,
+    schedule_words,
+    with_exceptions,
 )
 
 
@@ -148,3 +151,21 @@ def test_weekly_and_daily_dates_agree_with_dateutil():
                              until=datetime.combine(last, time()))
         expected = [d.date() for d in oracle if max(first, valid_from) <= d.date() <= last]
         assert list(_dates(rule, first, last)) == expected, rule
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("Mondays 14:00-15:00", "Mondays, 2pm to 3pm"),
+    ("Mondays and Thursdays 10:30-12:00", "Mondays and Thursdays, 10:30am to 12 noon"),
+    ("every other Tuesday 19:00", "Every other Tuesday, from 7pm"),
+    ("first and third Tuesday 10:00-12:00",
+     "First and third Tuesday of the month, 10am to 12 noon"),
+    ("last Friday 18:00-23:59", "Last Friday of the month, 6pm to 11:59pm"),
+    ("2026-12-05 14:00-16:00", "Saturday 5 December 2026, 2pm to 4pm"),
+])
+def test_schedule_in_words_for_people(text: str, words: str) -> None:
+    assert schedule_words(parse_schedule(text)) == words
+
+
+def test_schedule_words_name_the_exceptions_and_midnight() -> None:
+    rule = with_exceptions(parse_schedule("Thursdays 00:00-01:00")[0], [date(2026, 12, 24)])
+    assert rule_words(rule) == "Thursdays, midnight to 1am (not on Thursday 24 December 2026)"

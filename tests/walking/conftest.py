@@ -91,6 +91,44 @@ class OsmOracle:
     excluded_nodes: set[int]  # nodes only on ways nobody may walk (foot=no, motorway, ...)
 
 
+def oracle_graph(ways: list[tuple[list[int], bool]], location: dict[int, tuple[float, float]],
+                 barriers: dict[int, str], *, step_free: bool) -> nx.Graph:
+    """The walkable graph, written independently of assetmap.walking: a way's segment is cut
+    where a barrier blocks it (at a junction, only for the ways that end there)."""
+    g = nx.Graph()
+    neighbours: dict[int, set[int]] = defaultdict(set)
+    ending: dict[int, set[int]] = defaultdict(set)  # barrier node -> ways ending there
+    for w, (refs, _) in enumerate(ways):
+        for x, y in zip(refs, refs[1:], strict=False):
+            if x != y:
+                neighbours[x].add(y)
+                neighbours[y].add(x)
+        ending[refs[0]].add(w)
+        ending[refs[-1]].add(w)
+    blocked = {n for n, k in barriers.items() if k == "closed" or (step_free and k == "step")}
+
+    def behind(w: int, x: int, y: int) -> bool:
+        cut = False
+        for n in (x, y):
+            if n in blocked:
+                junction = len(neighbours[n]) >= 3 and ending[n]
+                cut |= (w in ending[n]) if junction else True
+        return cut
+
+    for w, (refs, steps) in enumerate(ways):
+        if step_free and steps:
+            continue
+        for x, y in zip(refs, refs[1:], strict=False):
+            if x == y or behind(w, x, y):
+                continue
+            d = metres(*location[x], *location[y])
+            if not g.has_edge(x, y) or g[x][y]["weight"] > d:
+                g.add_edge(x, y, weight=d)
+    # A blocked pass-through node keeps no edges; drop it so it cannot join anything.
+    g.remove_nodes_from([n for n in blocked if n in g and g.degree(n) == 0])
+    return g
+
+
 def build_oracle(path: Path) -> OsmOracle:
     location: dict[int, tuple[float, float]] = {}
     barriers: dict[int, str] = {}
@@ -110,44 +148,14 @@ def build_oracle(path: Path) -> OsmOracle:
             else:
                 on_excluded.update(refs)
 
-    def graph(step_free: bool) -> nx.Graph:
-        g = nx.Graph()
-        neighbours: dict[int, set[int]] = defaultdict(set)
-        ending: dict[int, set[int]] = defaultdict(set)  # barrier node -> ways ending there
-        for w, (refs, _) in enumerate(ways):
-            for x, y in zip(refs, refs[1:], strict=False):
-                if x != y:
-                    neighbours[x].add(y)
-                    neighbours[y].add(x)
-            ending[refs[0]].add(w)
-            ending[refs[-1]].add(w)
-        blocked = {n for n, k in barriers.items() if k == "closed" or (step_free and k == "step")}
-        for w, (refs, steps) in enumerate(ways):
-            if step_free and steps:
-                continue
-            for x, y in zip(refs, refs[1:], strict=False):
-                if x == y:
-                    continue
-                behind = False
-                for n in (x, y):
-                    if n in blocked:
-                        junction = len(neighbours[n]) >= 3 and ending[n]
-                        behind |= (w in ending[n]) if junction else True
-                if behind:
-                    continue
-                d = metres(*location[x], *location[y])
-                if not g.has_edge(x, y) or g[x][y]["weight"] > d:
-                    g.add_edge(x, y, weight=d)
-        # A blocked pass-through node keeps no edges; drop it so it cannot join anything.
-        g.remove_nodes_from([n for n in blocked if n in g and g.degree(n) == 0])
-        return g
-
     steps_segments = {
         frozenset({location[x], location[y]})
         for refs, steps in ways if steps for x, y in zip(refs, refs[1:], strict=False)
     }
     walkable_nodes = {n for refs, _ in ways for n in refs}
-    return OsmOracle(graph(False), graph(True), location, barriers, steps_segments,
+    return OsmOracle(oracle_graph(ways, location, barriers, step_free=False),
+                     oracle_graph(ways, location, barriers, step_free=True), location, barriers,
+                     steps_segments,
                      on_excluded - walkable_nodes)
 
 

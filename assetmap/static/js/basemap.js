@@ -3,7 +3,8 @@
    with the browser's own fonts, so no tile or font request leaves the app's host.
 
    Usage: AssetMapBasemap.add(map, element) where element carries data-basemap, the JSON from the
-   server's basemap_config() ({url, kind: vector|raster|none, maxzoom, bounds}). */
+   server's basemap_config() ({url, kind: vector|raster|none, maxzoom, bounds, streets}).
+   Without tiles (kind none) it draws the walking network's streets from `streets` instead. */
 (function () {
   "use strict";
 
@@ -72,9 +73,15 @@
         ])
       };
     };
+    // Label order is priority: where labels collide the earlier rule wins. Stations, then
+    // main road names (the street a shop or surgery is on is the first thing said in
+    // directions), then landmarks, then side streets.
     var label = [
       transitText("tube", 12, 14), transitText("rail", 12, 14), transitText("tram", 13, 13),
       transitText("bus", 17, 12),
+      { dataLayer: "roads", filter: is("class", ["major"]), minzoom: 13,
+        symbolizer: new P.LineLabelSymbolizer({ maxLabelChars: 40, font: font(13, 700), fill: "#1a1a1a",
+          stroke: "#ffffff", width: 3 }) },
       { dataLayer: "landmarks", minzoom: 16,
         symbolizer: new P.GroupSymbolizer([
           new P.CircleSymbolizer({ radius: 4,
@@ -83,9 +90,6 @@
           new P.OffsetTextSymbolizer({ font: font(12, 600), fill: "#3b2a55", stroke: "#ffffff",
             width: 3, offsetX: 6, offsetY: 4, labelProps: ["name"] })
         ]) },
-      { dataLayer: "roads", filter: is("class", ["major"]), minzoom: 13,
-        symbolizer: new P.LineLabelSymbolizer({ maxLabelChars: 40, font: font(13, 700), fill: "#1a1a1a",
-          stroke: "#ffffff", width: 3 }) },
       { dataLayer: "roads", filter: is("class", ["minor"]), minzoom: 15,
         symbolizer: new P.LineLabelSymbolizer({ maxLabelChars: 40, font: font(12, 400), fill: "#262626",
           stroke: "#ffffff", width: 3 }) },
@@ -106,10 +110,61 @@
     try { return JSON.parse(el.dataset.basemap || "{}"); } catch (e) { return {}; }
   }
 
+  /* No tiles built (tilemaker missing, or not run yet): draw the walking network's own streets
+     instead, from the app's /api/v1/streets, a 0.02-degree cell at a time once the map is at
+     neighbourhood zoom (the API refuses views larger than a neighbourhood). A backdrop only:
+     a failed cell is simply left blank. */
+  var STREETS_MINZOOM = 14;
+  var CELL = 0.02;
+
+  function addStreets(map, el, url) {
+    var done = {};
+    map.createPane("streets");
+    map.getPane("streets").style.zIndex = 350;  // above any tiles, below markers and areas
+    map.getPane("streets").style.pointerEvents = "none";
+    var renderer = L.canvas({ pane: "streets" });
+    var group = L.layerGroup().addTo(map);
+    var drawn = 0;
+    function load() {
+      if (map.getZoom() < STREETS_MINZOOM) { return; }
+      var b = map.getBounds();
+      for (var x = Math.floor(b.getWest() / CELL); x * CELL < b.getEast(); x++) {
+        for (var y = Math.floor(b.getSouth() / CELL); y * CELL < b.getNorth(); y++) {
+          var key = x + ":" + y;
+          if (done[key]) { continue; }
+          done[key] = true;
+          var bbox = [x * CELL, y * CELL, (x + 1) * CELL, (y + 1) * CELL].map(function (v) {
+            return v.toFixed(2);
+          }).join(",");
+          fetch(url + "?bbox=" + bbox, { credentials: "same-origin",
+                                         headers: { "Accept": "application/json" } })
+            .then(function (r) { return r.ok ? r.json() : { features: [] }; })
+            .catch(function () { return { features: [] }; })
+            .then(function (body) {
+              var lines = body.features.length ? body.features[0].geometry.coordinates : [];
+              lines.forEach(function (line) {
+                L.polyline(line.map(function (c) { return [c[1], c[0]]; }), {
+                  renderer: renderer, color: "#9a9a9a", weight: 1.6, interactive: false
+                }).addTo(group);
+              });
+              drawn += lines.length;
+              el.dataset.streetsDrawn = String(drawn);
+            });
+        }
+      }
+    }
+    map.on("moveend", load);
+    load();
+    el.streetsLayer = group;
+    return group;
+  }
+
   function add(map, el) {
     var c = config(el);
     map.attributionControl.addAttribution("© OpenStreetMap contributors (ODbL)");
-    if (!c.url || c.kind === "none") { return null; }
+    if (!c.url || c.kind === "none") {
+      return c.streets ? addStreets(map, el, c.streets) : null;
+    }
     if (c.kind === "raster") {
       return L.tileLayer(c.url, { maxZoom: 19 }).addTo(map);
     }

@@ -9,8 +9,21 @@
   var MAX_SHORTLIST = 10;
   var COLOURS = {
     "fresh": "#1b7f3b", "due-soon": "#8a6d00", "stale": "#b34700",
-    "very-stale": "#a4002b", "possibly-closed": "#5c5c5c", "unknown": "#5c5c5c"
+    "very-stale": "#a4002b", "possibly-closed": "#4d4d4d", "unknown": "#ffffff"
   };
+
+  /* A marker's look for its freshness state. Not by colour alone: "never checked" is a hollow
+     ring with a dashed dark edge, "possibly closed" a solid dark grey dot (the legend shows
+     the same). The chosen result is larger with a thick dark edge. */
+  function markerStyle(state, chosen) {
+    var never = state === "unknown";
+    return {
+      radius: chosen ? 13 : 10, weight: chosen ? 4 : 3, fillOpacity: 1,
+      fillColor: COLOURS[state] || "#333333",
+      color: chosen || never ? "#111111" : "#ffffff",
+      dashArray: never && !chosen ? "4 3" : null
+    };
+  }
   var tokenMeta = document.querySelector('meta[name="csrf-token"]');
   var csrfToken = tokenMeta ? tokenMeta.getAttribute("content") : "";
 
@@ -250,41 +263,12 @@
     return box;
   }
 
-  function loadStreets() {
-    // The walking network's streets under the map when there is no basemap, a cell at a time.
-    if (!mapEl.dataset.streets || mapEl.dataset.basemapDrawn || map.getZoom() < 14) { return; }
-    var b = map.getBounds();
-    var cell = 0.02;
-    for (var x = Math.floor(b.getWest() / cell); x * cell < b.getEast(); x++) {
-      for (var y = Math.floor(b.getSouth() / cell); y * cell < b.getNorth(); y++) {
-        var key = x + ":" + y;
-        if (loadStreets.done[key]) { continue; }
-        loadStreets.done[key] = true;
-        var bbox = [x * cell, y * cell, (x + 1) * cell, (y + 1) * cell].map(function (v) {
-          return v.toFixed(2);
-        }).join(",");
-        fetch(mapEl.dataset.streets + "?bbox=" + bbox, {
-          credentials: "same-origin", headers: { "Accept": "application/json" }
-        })
-          .then(function (r) { return r.ok ? r.json() : { features: [] }; })
-          .catch(function () { return { features: [] }; })  // streets are a backdrop: do without
-          .then(function (body) {
-            var lines = body.features.length ? body.features[0].geometry.coordinates : [];
-            lines.forEach(function (line) {
-              var latlngs = line.map(function (c) { return [c[1], c[0]]; });
-              L.polyline(latlngs, {
-                renderer: loadStreets.renderer, color: "#9a9a9a", weight: 1.6, interactive: false
-              }).addTo(map);
-            });
-          });
-      }
-    }
-  }
-  loadStreets.done = {};
-
   function setMarkerState(id, state) {
     var marker = markers[id];
-    if (marker) { marker.setStyle({ fillColor: COLOURS[state] || "#333333" }); }
+    if (marker) {
+      marker.state = state;
+      marker.setStyle(markerStyle(state, marker.chosen));
+    }
   }
 
   function select(id) {
@@ -294,8 +278,9 @@
     var li = resultItem(id);
     if (li) { li.classList.add("selected"); }
     Object.keys(markers).forEach(function (key) {
-      markers[key].setStyle(key === String(id) ? { radius: 13, color: "#111111", weight: 4 }
-                                               : { radius: 10, color: "#ffffff", weight: 3 });
+      var marker = markers[key];
+      marker.chosen = key === String(id);
+      marker.setStyle(markerStyle(marker.state, marker.chosen));
     });
   }
 
@@ -334,12 +319,6 @@
       markerZoomAnimation: false
     }));
     if (window.AssetMapBasemap) { AssetMapBasemap.add(map, mapEl); }
-    map.attributionControl.addAttribution("Streets © OpenStreetMap contributors (ODbL)");
-    map.createPane("streets");
-    map.getPane("streets").style.zIndex = 350;
-    map.getPane("streets").style.pointerEvents = "none";
-    loadStreets.renderer = L.canvas({ pane: "streets" });
-    map.on("moveend", loadStreets);
     routeLayer = L.layerGroup().addTo(map);
 
     map.on("click", function (event) {
@@ -370,10 +349,9 @@
       });
       var layers = [];
       data.matches.forEach(function (m) {
-        var marker = L.circleMarker([m.lat, m.lon], {
-          radius: 10, weight: 3, color: "#ffffff", fillOpacity: 1,
-          fillColor: COLOURS[m.state] || "#333333", className: "result-marker"
-        });
+        var marker = L.circleMarker([m.lat, m.lon],
+          L.extend(markerStyle(m.state, false), { className: "result-marker" }));
+        marker.state = m.state;
         marker.bindPopup(function () { return popupFor(m); });
         marker.bindTooltip(m.name);
         markers[m.id] = marker;
@@ -394,7 +372,6 @@
       mapEl.dataset.markerCount = String(ids.length);
       mapEl.dataset.markerIds = ids.join(",");  // set last: the map is drawn and settled
     }
-    loadStreets();
 
     Array.prototype.forEach.call(document.querySelectorAll(".show-route"), function (button) {
       button.hidden = false;

@@ -8,10 +8,7 @@
   var el = document.getElementById("map");
   if (!el) { return; }
 
-  var STATE_SYMBOLS = {
-    "fresh": "✓", "due-soon": "•", "stale": "!", "very-stale": "!",
-    "possibly-closed": "×", "unknown": "?"
-  };
+  var STATE_SYMBOLS = JSON.parse(el.dataset.symbols);  // freshness/rules.py STATE_SYMBOLS
   var LIST_LIMIT = 25;
   var filters = {};
   try { filters = JSON.parse(el.dataset.filters || "{}"); } catch (e) { filters = {}; }
@@ -124,7 +121,7 @@
       .join(" · ")));
     var when = text("p", "");
     when.appendChild(text("span", "When: ", "label"));
-    when.appendChild(document.createTextNode(p.schedule_text || "Ask the organiser"));
+    when.appendChild(document.createTextNode(p.when || p.schedule_text || "Ask the organiser"));
     li.appendChild(when);
     var cost = text("p", "");
     cost.appendChild(text("span", "Cost: ", "label"));

@@ -77,8 +77,8 @@
           }
         }
       }).addTo(map);
+      // The view stays where AssetMapPlace put it: the coordinator's own wards, or the place.
       el.dataset.wards = String((data.features || []).length);
-      if (data.features && data.features.length) { map.fitBounds(layer.getBounds()); }
     })
     .catch(function () { el.dataset.wards = "error"; });
 })();

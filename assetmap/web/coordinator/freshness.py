@@ -37,7 +37,7 @@ from assetmap.models import Area, Source
 from assetmap.params import as_id, int_param
 from assetmap.people.areas import my_default_area
 from assetmap.values import spreadsheet_cell
-from assetmap.web import charts
+from assetmap.web import charts, forms
 from assetmap.web.auth import role_required
 from assetmap.web.coordinator import bp
 
@@ -67,7 +67,7 @@ def _filters() -> tuple[fq.QueueFilter, dict[str, Any]]:
     query = {k: v for k, v in args.items() if not (k == "area" and v == "all")}
     if mine is not None:
         query["area"] = str(mine)
-    return fq.QueueFilter.from_args(get_session(), query), args
+    return forms.queue_filter(get_session(), query), args
 
 
 def _choices() -> dict:
@@ -85,7 +85,7 @@ def _page(form: ActionForm, chosen: set[int], status: int = 200):
     session = get_session()
     now = due.clock(current_app.config)
     flt, args = _filters()
-    page, per_page = fq.page_args(args)
+    page, per_page = forms.page_args(args)
     summary = fq.summary(session, flt, now=now)
     queue = fq.queue(session, flt, now=now, page=page, per_page=per_page)
     form.assignee.choices = _assignees()

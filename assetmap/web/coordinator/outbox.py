@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
+from assetmap.community import outbox as mail
 from assetmap.coordination import outbox as svc
 from assetmap.db import get_session
 from assetmap.errors import ValidationError
@@ -17,8 +18,8 @@ from assetmap.web.coordinator import bp
 def outbox():
     now = due.clock(current_app.config)
     return render_template("coordinator/outbox.html", view=svc.load(get_session()), now=now,
-                           words=svc.words, reason=svc.reason, kinds=svc.KIND_WORDS,
-                           statuses=svc.STATUS_WORDS, next_try=now + svc.SEND_EVERY)
+                           reason=mail.reason, kinds=svc.KIND_WORDS,
+                           statuses=svc.STATUS_WORDS, next_try=now + mail.SEND_EVERY)
 
 
 @bp.post("/outbox/<int:message_id>")
@@ -31,7 +32,7 @@ def outbox_action(message_id: int):
         said = svc.retry(session, message, current_app.config,
                          now=due.clock(current_app.config))
     elif action == "cancel":
-        said = svc.cancel(session, message)
+        said = svc.cancel(session, message, now=due.clock(current_app.config))
     else:
         raise ValidationError("action", "nothing was chosen: use Retry now or Cancel")
     session.commit()

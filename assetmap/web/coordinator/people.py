@@ -10,6 +10,7 @@ from sqlalchemy import select
 from assetmap import values
 from assetmap.db import get_session
 from assetmap.errors import ValidationError
+from assetmap.freshness.due import clock
 from assetmap.models import Area, User
 from assetmap.people import accounts
 from assetmap.web.auth import role_required
@@ -90,7 +91,7 @@ def people_invite():
                           400)
     session.commit()
     flash(f"{sent.user.email} invited as a {accounts.ROLE_LABELS[role].lower()}. "
-          + sent.words())
+          + sent.words(now=clock(current_app.config)))
     return redirect(url_for("coordinator.people"))
 
 
@@ -126,7 +127,7 @@ def person_change(user_id: int):
         elif action == "reset":
             sent = accounts.reset_password(session, current_app.config, user, by=current_user)
             assert isinstance(sent, accounts.LinkSent)  # email=True (the default) always queues
-            said = [sent.words()]
+            said = [sent.words(now=clock(current_app.config))]
         else:
             raise ValidationError("action", "Nothing was chosen: use one of the buttons")
     except ValidationError as exc:

@@ -12,8 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from assetmap import vocab
 from assetmap.community import moderation
+from assetmap.community import outbox as mail
 from assetmap.community.organiser import send_organiser_check
-from assetmap.coordination import outbox
 from assetmap.db import get_session
 from assetmap.errors import AssetMapError, Conflict, NotFound, ValidationError
 from assetmap.listings.changes import Actor, get_activity
@@ -164,5 +164,5 @@ def organiser_check_send():
     if message.status == "sent":
         flash(f"Sent “Is this still right?” for “{activity.name}” to {message.to_address}.")
     else:
-        flash(outbox.words(message, now=utcnow()))
+        flash(mail.delivery_words(message, now=utcnow()))
     return _back()

@@ -19,6 +19,7 @@ from assetmap.listings.transfer import export_rows, import_file, to_csv, to_geoj
 from assetmap.models import Activity
 from assetmap.people.accounts import find_areas
 from assetmap.people.users import create_user, deactivate, find_user, set_password
+from assetmap.walking.router import preload_libraries
 
 
 class AssetMapGroup(click.Group):
@@ -66,6 +67,7 @@ def serve(host: str, port: int, workers: int, with_scheduler: bool) -> None:
     if migrate.pending(engine):
         raise ConfigError("the database schema is out of date: run 'assetmap db upgrade'")
     dbmod.dispose(app)  # each worker opens its own connections after the fork
+    preload_libraries()  # shared by the workers forked below, not imported in each
 
     class Server(BaseApplication):
         def load_config(self) -> None:

@@ -29,12 +29,22 @@ edge has a label (``edge_street``, an index into the graph's street table). A la
 :data:`CROSSING`; an unnamed pavement mapped as its own way takes the name of the street it runs
 beside (within :data:`SIDEWALK_MATCH_M`). Chains are not merged across a change of label, so an
 edge never spans two streets.
+
+The cache. Everything a router needs is computed once, at build time, and stored: the graph,
+the search graph of each step rule (with a spare row for the query's virtual origin) and a grid
+of street segments for snapping. The file is an uncompressed ``.npz`` whose members start on
+64-byte boundaries, and :func:`load_graph` maps it read-only instead of reading it: every web
+worker serving the same network shares one copy of its arrays in the page cache, so a city's
+network costs its memory once, not once per worker.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import os
+import struct
 import tempfile
 import time
 import zipfile
@@ -51,7 +61,12 @@ from assetmap.errors import AssetMapError
 from assetmap.geo import METRES_PER_DEGREE, haversine_m
 
 #: 2: street labels per edge (``edge_street`` and the street table).
-FORMAT_VERSION = 2
+#: 3: arrays memory-mapped from an aligned, uncompressed file; search graphs and snap grid stored.
+FORMAT_VERSION = 3
+#: Side of a snapping grid cell, metres: a few street segments per cell in a city.
+GRID_CELL_M = 50.0
+#: A grid never has more cells than this (a county's network gets coarser cells).
+GRID_MAX_CELLS = 4_000_000
 
 WALKABLE_HIGHWAYS = frozenset({
     "footway", "path", "pedestrian", "steps", "residential", "living_street", "service",
@@ -132,6 +147,14 @@ class Street:
     kind: str = "minor"  # one of STREET_KINDS: how a map draws it
 
 
+@dataclass(frozen=True)
+class CacheMapping:
+    """The cache file a loaded graph's arrays are views of, and each array's byte offset."""
+
+    path: Path
+    offsets: dict[str, int]
+
+
 @dataclass(frozen=True, eq=False)
 class WalkGraph:
     """An undirected walking graph as flat numpy arrays (CSR adjacency + edge geometry).
@@ -172,6 +195,21 @@ class WalkGraph:
     street_indptr: np.ndarray
     street_named: np.ndarray
     street_kind: np.ndarray
+    vertex_edge: np.ndarray
+    geom_x: np.ndarray
+    geom_y: np.ndarray
+    grid_origin: np.ndarray
+    grid_shape: np.ndarray
+    grid_ptr: np.ndarray
+    grid_seg: np.ndarray
+    search_indptr: np.ndarray
+    search_indices: np.ndarray
+    search_weights: np.ndarray
+    stepfree_indptr: np.ndarray
+    stepfree_indices: np.ndarray
+    stepfree_weights: np.ndarray
+    #: Where the arrays are mapped from (None for a graph built in this process).
+    mapping: CacheMapping | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -186,10 +224,25 @@ class WalkGraph:
         """Memory held by the arrays."""
         return sum(a.nbytes for a in _arrays(self).values())
 
-    @cached_property
-    def vertex_edge(self) -> np.ndarray:
-        """For each geometry vertex, the edge it belongs to (for box queries on streets)."""
-        return np.repeat(np.arange(self.n_edges), np.diff(self.geom_indptr))
+    def search_arrays(self, avoid_steps: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(indptr, indices, weights) of the search graph for a step rule: the CSR without
+        the edges that rule may not walk, plus a last row (node ``n_nodes``) of two entries
+        that each query points at the ends of its origin's edge."""
+        if avoid_steps:
+            return self.stepfree_indptr, self.stepfree_indices, self.stepfree_weights
+        return self.search_indptr, self.search_indices, self.search_weights
+
+    def writable_copy(self, field: str) -> np.ndarray:
+        """A private, writable copy of one array (a query rewrites a few entries of it).
+
+        For a mapped graph the copy is a copy-on-write mapping of the same file: it costs the
+        pages actually written (one or two), not the array's size, in every worker thread.
+        """
+        array = getattr(self, field)
+        if self.mapping is None or not array.size:
+            return np.array(array)
+        return np.memmap(self.mapping.path, dtype=array.dtype, mode="c", shape=array.shape,
+                         offset=self.mapping.offsets[field]).view(np.ndarray)
 
     def edge_geometry(self, edge: int) -> tuple[np.ndarray, np.ndarray]:
         """(lats, lons) of an edge's polyline, from edge_u to edge_v."""
@@ -602,34 +655,134 @@ def _compress(segs: _Segments, name: str, source: str, streets: _StreetTable) ->
     kept = np.flatnonzero(keep & (degree > 0))
     new_id = np.full(n_all, -1, np.int64)
     new_id[kept] = np.arange(len(kept))
-    edge_u = new_id[np.array([c[0] for c in chains])].astype(np.int32)
-    edge_v = new_id[np.array([c[1] for c in chains])].astype(np.int32)
-    edge_metres = np.array([c[3] for c in chains])
-    edge_has_steps = np.array([c[4] for c in chains], bool)
-    edge_street = np.array([c[5] for c in chains], np.int32)
     sizes = np.array([len(c[2]) for c in chains])
     geom_nodes = np.concatenate([np.array(c[2], np.int64) for c in chains])
-    geom_indptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    geom_lat, geom_lon = segs.node_lat[geom_nodes], segs.node_lon[geom_nodes]
-    geom_cum = _cumulative_metres(geom_lat, geom_lon, geom_indptr)
+    return assemble_graph(
+        name, source, node_lat=segs.node_lat[kept], node_lon=segs.node_lon[kept],
+        node_osm_id=segs.node_osm_id[kept],
+        edge_u=new_id[np.array([c[0] for c in chains])],
+        edge_v=new_id[np.array([c[1] for c in chains])],
+        edge_metres=np.array([c[3] for c in chains]),
+        edge_has_steps=np.array([c[4] for c in chains], bool),
+        geom_indptr=np.concatenate([[0], np.cumsum(sizes)]),
+        geom_lat=segs.node_lat[geom_nodes], geom_lon=segs.node_lon[geom_nodes],
+        streets=streets.arrays(np.array([c[5] for c in chains], np.int32)),
+    )
 
-    node_lat, node_lon = segs.node_lat[kept], segs.node_lon[kept]
-    indptr, indices, weights, csr_edge = _csr(len(kept), edge_u, edge_v, edge_metres)
+
+def assemble_graph(
+    name: str, source: str, *, node_lat: np.ndarray, node_lon: np.ndarray,
+    node_osm_id: np.ndarray, edge_u: np.ndarray, edge_v: np.ndarray, edge_metres: np.ndarray,
+    edge_has_steps: np.ndarray, geom_indptr: np.ndarray, geom_lat: np.ndarray,
+    geom_lon: np.ndarray, streets: dict[str, np.ndarray],
+) -> WalkGraph:
+    """A graph from its nodes and edges (each edge's polyline in ``geom_*``, running from
+    ``edge_u`` to ``edge_v``; ``streets`` the street table's arrays, ``edge_street`` among
+    them), with everything derived from them: adjacency, components, hull, and the search
+    graphs and snapping grid the router reads.
+
+    The one home of that derivation: builds from OSM and synthetic networks both come here.
+    """
+    edge_u, edge_v = edge_u.astype(np.int32), edge_v.astype(np.int32)
+    geom_indptr = geom_indptr.astype(np.int64)
+    geom_lat, geom_lon = np.asarray(geom_lat, float), np.asarray(geom_lon, float)
+    n = len(node_lat)
+    geom_cum = _cumulative_metres(geom_lat, geom_lon, geom_indptr)
+    indptr, indices, weights, csr_edge = _csr(n, edge_u, edge_v, edge_metres)
     hull_lon, hull_lat = _hull(geom_lon, geom_lat)
     meta = GraphMeta(
         name=name, source=source, built_at=time.time(),
         bbox=(float(geom_lon.min()), float(geom_lat.min()),
               float(geom_lon.max()), float(geom_lat.max())),
-        n_nodes=len(kept), n_edges=len(chains),
+        n_nodes=n, n_edges=len(edge_u),
     )
+    lat0, lon0, kx, ky = local_frame(meta.bbox)
+    geom_x, geom_y = (geom_lon - lon0) * kx, (geom_lat - lat0) * ky
+    vertex_edge = np.repeat(np.arange(len(edge_u), dtype=np.int32), np.diff(geom_indptr))
+    grid = _snap_grid(geom_x, geom_y, geom_indptr)
+    search = [_search_csr(n, indptr, indices, weights,
+                          ~edge_has_steps[csr_edge] if avoid else None)
+              for avoid in (False, True)]
     return WalkGraph(
-        meta=meta, node_lat=node_lat, node_lon=node_lon, node_osm_id=segs.node_osm_id[kept],
-        node_component=_components(len(kept), indptr, indices, weights),
+        meta=meta, node_lat=node_lat, node_lon=node_lon, node_osm_id=node_osm_id,
+        node_component=_components(n, indptr, indices, weights),
         indptr=indptr, indices=indices, weights=weights, csr_edge=csr_edge,
         edge_u=edge_u, edge_v=edge_v, edge_metres=edge_metres, edge_has_steps=edge_has_steps,
         geom_indptr=geom_indptr, geom_lat=geom_lat, geom_lon=geom_lon, geom_cum=geom_cum,
-        hull_lon=hull_lon, hull_lat=hull_lat, **streets.arrays(edge_street),
+        hull_lon=hull_lon, hull_lat=hull_lat, vertex_edge=vertex_edge,
+        geom_x=geom_x, geom_y=geom_y, grid_origin=grid["grid_origin"],
+        grid_shape=grid["grid_shape"], grid_ptr=grid["grid_ptr"], grid_seg=grid["grid_seg"],
+        search_indptr=search[0][0], search_indices=search[0][1], search_weights=search[0][2],
+        stepfree_indptr=search[1][0], stepfree_indices=search[1][1],
+        stepfree_weights=search[1][2], edge_street=streets["edge_street"],
+        street_text=streets["street_text"], street_indptr=streets["street_indptr"],
+        street_named=streets["street_named"], street_kind=streets["street_kind"],
     )
+
+
+def local_frame(bbox: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """(lat0, lon0, metres per degree east, metres per degree north) of the equirectangular
+    projection centred on a network's bbox (errors well under 1% across a city): the plane
+    snapping measures in, stored with the graph and used by the router."""
+    min_lon, min_lat, max_lon, max_lat = bbox
+    lat0, lon0 = (min_lat + max_lat) / 2, (min_lon + max_lon) / 2
+    return lat0, lon0, METRES_PER_DEGREE * math.cos(math.radians(lat0)), METRES_PER_DEGREE
+
+
+def _snap_grid(x: np.ndarray, y: np.ndarray, geom_indptr: np.ndarray) -> dict[str, np.ndarray]:
+    """Every street segment (a vertex and the next one of the same edge) listed under each
+    grid cell it passes through, cells in row-major order: a query reads a square of cells as
+    one contiguous slice per row. ``grid_seg`` holds each segment's first vertex.
+
+    A segment is cut into pieces no longer than a cell and listed under the cells of each
+    piece's bounding box (at most 2x2), so a long diagonal costs its length, not its box.
+    """
+    last = np.zeros(len(x), bool)
+    last[geom_indptr[1:] - 1] = True
+    seg = np.flatnonzero(~last)
+    ox, oy = float(x.min()), float(y.min())
+    width, height = float(x.max()) - ox, float(y.max()) - oy
+    cell = max(GRID_CELL_M, math.sqrt(width * height / GRID_MAX_CELLS))
+    nx, ny = int(width // cell) + 1, int(height // cell) + 1
+    dx, dy = x[seg + 1] - x[seg], y[seg + 1] - y[seg]
+    pieces = np.maximum(np.ceil(np.hypot(dx, dy) / cell), 1).astype(np.int64)
+    owner = np.repeat(np.arange(len(seg)), pieces)
+    k = np.arange(int(pieces.sum())) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    t0, t1 = k / pieces[owner], (k + 1) / pieces[owner]
+    ax, bx = x[seg][owner] + t0 * dx[owner], x[seg][owner] + t1 * dx[owner]
+    ay, by = y[seg][owner] + t0 * dy[owner], y[seg][owner] + t1 * dy[owner]
+    cx0 = np.clip((np.minimum(ax, bx) - ox) // cell, 0, nx - 1).astype(np.int64)
+    cx1 = np.clip((np.maximum(ax, bx) - ox) // cell, 0, nx - 1).astype(np.int64)
+    cy0 = np.clip((np.minimum(ay, by) - oy) // cell, 0, ny - 1).astype(np.int64)
+    cy1 = np.clip((np.maximum(ay, by) - oy) // cell, 0, ny - 1).astype(np.int64)
+    w, h = cx1 - cx0 + 1, cy1 - cy0 + 1
+    count = w * h
+    which = np.repeat(np.arange(len(owner)), count)
+    k = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    cells = (cy0[which] + k // w[which]) * nx + cx0[which] + k % w[which]
+    # One entry per (cell, segment), sorted by cell then segment.
+    keys = np.unique(cells * len(seg) + owner[which])
+    cells, segs = keys // len(seg), keys % len(seg)
+    index_type = np.int32 if len(x) < 2**31 else np.int64
+    return {
+        "grid_origin": np.array([ox, oy, cell]),
+        "grid_shape": np.array([nx, ny], np.int64),
+        "grid_ptr": np.concatenate([[0], np.cumsum(np.bincount(cells, minlength=nx * ny))]),
+        "grid_seg": seg[segs].astype(index_type),
+    }
+
+
+def _search_csr(
+    n: int, indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray,
+    keep: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CSR without the entries ``keep`` drops, plus the virtual origin's row of two."""
+    if keep is None:
+        keep = np.ones(len(indices), bool)
+    counts = np.bincount(np.repeat(np.arange(n), np.diff(indptr))[keep], minlength=n)
+    return (np.concatenate([[0], np.cumsum(counts), [keep.sum() + 2]]).astype(np.int32),
+            np.concatenate([indices[keep], [0, 0]]).astype(np.int32),
+            np.concatenate([weights[keep], [0.0, 0.0]]))
 
 
 def _cumulative_metres(lat: np.ndarray, lon: np.ndarray, indptr: np.ndarray) -> np.ndarray:
@@ -680,8 +833,15 @@ _ARRAY_FIELDS = (
     "node_lat", "node_lon", "node_osm_id", "node_component", "indptr", "indices", "weights",
     "csr_edge", "edge_u", "edge_v", "edge_metres", "edge_has_steps", "geom_indptr", "geom_lat",
     "geom_lon", "geom_cum", "hull_lon", "hull_lat", "edge_street", "street_text",
-    "street_indptr", "street_named", "street_kind",
+    "street_indptr", "street_named", "street_kind", "vertex_edge", "geom_x", "geom_y",
+    "grid_origin", "grid_shape", "grid_ptr", "grid_seg", "search_indptr", "search_indices",
+    "search_weights", "stepfree_indptr", "stepfree_indices", "stepfree_weights",
 )
+#: Members start on this boundary in the file, so mapped arrays are aligned for any dtype.
+_ALIGN = 64
+_PAD_FIELD_ID = 0xD935  # a zip "extra field" that only pads (the id Android's zipalign uses)
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... file name length, extra length
+_ZIP64_EXTRA = 20  # zipfile adds this to the local header of a member opened with force_zip64
 
 
 def _arrays(graph: WalkGraph) -> dict[str, np.ndarray]:
@@ -689,7 +849,11 @@ def _arrays(graph: WalkGraph) -> dict[str, np.ndarray]:
 
 
 def save_graph(graph: WalkGraph, path: Path) -> None:
-    """Write the cache atomically: a crash mid-write leaves any previous file intact."""
+    """Write the cache atomically: a crash mid-write leaves any previous file intact.
+
+    An ordinary uncompressed ``.npz`` (``np.load`` reads it), laid out so that
+    :func:`load_graph` can map every array in place.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = np.frombuffer(graph.meta.to_json().encode(), np.uint8)
@@ -697,8 +861,9 @@ def save_graph(graph: WalkGraph, path: Path) -> None:
     try:
         os.fchmod(fd, 0o644)  # mkstemp makes it 0600; other workers must read it
         with os.fdopen(fd, "wb") as fh:
-            # uncompressed: loads faster; numpy's stubs read **arrays as its allow_pickle flag
-            np.savez(fh, meta=meta, **_arrays(graph))  # type: ignore[arg-type]
+            with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+                for name, array in {"meta": meta, **_arrays(graph)}.items():
+                    _write_member(archive, name, np.ascontiguousarray(array))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -707,48 +872,106 @@ def save_graph(graph: WalkGraph, path: Path) -> None:
         raise
 
 
-_DAMAGED = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
+def _write_member(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
+    """One ``name.npy`` member whose array data starts on an ``_ALIGN`` boundary of the file
+    (the .npy header is padded to a multiple of 64 bytes; the zip header is padded here)."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
+    info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    assert archive.fp is not None  # an open archive
+    start = archive.fp.tell() + _LOCAL_HEADER.size + len(info.filename.encode()) + _ZIP64_EXTRA
+    pad = -(start + 4) % _ALIGN  # 4: the padding field's own id and length
+    info.extra = struct.pack("<HH", _PAD_FIELD_ID, pad) + bytes(pad)
+    with archive.open(info, "w", force_zip64=True) as member:
+        member.write(header.getvalue())
+        member.write(array.reshape(-1).view(np.uint8).data if array.size else b"")
+
+
+_DAMAGED = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, struct.error)
 
 
 def read_hull(path: Path) -> tuple[GraphMeta, np.ndarray, np.ndarray]:
-    """Metadata and coverage hull of a cache file, without the graph arrays (npz is lazy)."""
-    with _open_npz(path) as npz:
-        meta = _meta(npz, path)
-        try:
-            return meta, npz["hull_lon"], npz["hull_lat"]
-        except _DAMAGED as exc:
-            raise WalkingNetworkError(f"{Path(path).name} is a damaged network cache") from exc
+    """Metadata and coverage hull of a cache file, copied out (the file is not kept mapped)."""
+    meta, arrays, _ = _map(path, fields=("hull_lon", "hull_lat"))
+    return meta, np.array(arrays["hull_lon"]), np.array(arrays["hull_lat"])
 
 
 def load_graph(path: Path) -> WalkGraph:
-    """Load a cache written by :func:`save_graph` (no pickle: arrays and JSON only)."""
-    with _open_npz(path) as npz:
-        meta = _meta(npz, path)
-        try:
-            arrays = {f: npz[f] for f in _ARRAY_FIELDS}
-        except _DAMAGED as exc:
-            raise WalkingNetworkError(f"{Path(path).name} is a damaged network cache") from exc
-    return WalkGraph(meta=meta, **arrays)
+    """Map a cache written by :func:`save_graph` read-only (no pickle: arrays and JSON only).
+
+    Nothing is read up front: pages come from the page cache as they are used, shared by every
+    process that maps the same file. A file of another format version is refused with a
+    message saying to rebuild it.
+    """
+    meta, arrays, offsets = _map(path, fields=_ARRAY_FIELDS)
+    return WalkGraph(meta=meta, **arrays, mapping=CacheMapping(Path(path), offsets))
 
 
-def _open_npz(path: Path) -> Any:
+def _map(
+    path: Path, fields: tuple[str, ...]
+) -> tuple[GraphMeta, dict[str, np.ndarray], dict[str, int]]:
+    """The meta and the named arrays of a cache file, each a read-only view of one mapping."""
+    path = Path(path)
     try:
-        return np.load(path, allow_pickle=False)
+        with zipfile.ZipFile(path) as archive, path.open("rb") as fh:
+            members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+            if "meta" not in members:
+                raise WalkingNetworkError(f"{path.name} is not a network cache file")
+            layout = {name: _member_layout(fh, members[name]) for name in ("meta", *fields)
+                      if name in members}
+            size = os.fstat(fh.fileno()).st_size
     except FileNotFoundError:
         raise
+    except WalkingNetworkError:
+        raise
     except _DAMAGED as exc:
-        raise WalkingNetworkError(f"{Path(path).name} is not a network cache file") from exc
-
-
-def _meta(npz: Any, path: Path) -> GraphMeta:
+        raise WalkingNetworkError(f"{path.name} is not a network cache file") from exc
+    whole = np.memmap(path, dtype=np.uint8, mode="r")
     try:
-        meta = GraphMeta.from_json(npz["meta"].tobytes().decode())
+        meta = GraphMeta.from_json(_view(whole, size, *layout["meta"]).tobytes().decode())
     except (*_DAMAGED, TypeError) as exc:
-        raise WalkingNetworkError(f"{Path(path).name} is not a network cache file") from exc
+        raise WalkingNetworkError(f"{path.name} is not a network cache file") from exc
     if meta.format_version != FORMAT_VERSION:
         raise WalkingNetworkError(
-            f"{Path(path).name} is network cache format {meta.format_version}, this code reads "
-            f"{FORMAT_VERSION}: rebuild it"
+            f"{path.name} is network cache format {meta.format_version}, this code reads "
+            f"{FORMAT_VERSION}: rebuild it with 'assetmap network build'"
         )
-    return meta
+    try:
+        arrays = {f: _view(whole, size, *layout[f]) for f in fields}
+    except _DAMAGED as exc:
+        raise WalkingNetworkError(f"{path.name} is a damaged network cache") from exc
+    return meta, arrays, {f: layout[f][0] for f in fields}
 
+
+def _member_layout(fh: Any, info: zipfile.ZipInfo) -> tuple[int, np.dtype, tuple[int, ...]]:
+    """(file offset of the array data, dtype, shape) of one stored ``.npy`` member."""
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise ValueError("compressed member: not a network cache written by this code")
+    fh.seek(info.header_offset)
+    signature, name_len, extra_len = _LOCAL_HEADER.unpack(fh.read(_LOCAL_HEADER.size))
+    if signature != b"PK\x03\x04":
+        raise ValueError("bad member header")
+    fh.seek(info.header_offset + _LOCAL_HEADER.size + name_len + extra_len)
+    version = np.lib.format.read_magic(fh)
+    if version != (1, 0):
+        raise ValueError(f"npy format {version}")
+    shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+    if fortran or dtype.hasobject:
+        raise ValueError("not a plain C-ordered array")
+    return fh.tell(), dtype, shape
+
+
+def _view(whole: np.memmap, size: int, offset: int, dtype: np.dtype,
+          shape: tuple[int, ...]) -> np.ndarray:
+    """The array at `offset` as a read-only view of the file's mapping (a plain ndarray
+    whose base is the np.memmap: indexing it costs no more than an array in memory)."""
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if offset + nbytes > size:
+        raise ValueError("member runs past the end of the file")
+    if not nbytes:
+        empty = np.zeros(shape, dtype)
+        empty.flags.writeable = False
+        return empty
+    return whole[offset:offset + nbytes].view(np.ndarray).view(dtype).reshape(shape)

@@ -2,7 +2,7 @@
 
 The directory is the source of truth, so a network built by another process (the CLI while the
 web app runs) is picked up on the next call: listing re-reads only files that changed.
-Loaded graphs stay in memory (Camden is a few MB).
+Loaded graphs stay mapped from their files (read-only, shared by every worker process).
 """
 
 from __future__ import annotations

@@ -1,10 +1,17 @@
 """Walking reach, walking times to many points, isochrones and routes over a :class:`WalkGraph`.
 
 Snapping. A point joins the network at the nearest point of the nearest edge (not the nearest
-node), and the straight line to that point counts as part of the walk. Edges are sampled every
-``SAMPLE_SPACING_M`` metres into a cKDTree; the k nearest samples give candidate segments, each
-is projected onto exactly, and the search widens until the result is provably the nearest
-segment (a segment at distance d always has a sample within sqrt(d² + (s/2)²)).
+node), and the straight line to that point counts as part of the walk. The graph's snapping grid
+lists every street segment under each cell its bounding box touches; a point reads the segments
+of the cells within a radius r, projects onto each exactly, and the nearest one is provably the
+nearest of all when it lies within r (any segment that near touches a cell read). Otherwise r
+grows, up to ``max_snap_m``. All of it reads the graph's stored arrays: nothing per process.
+
+Memory. The router keeps no copy of the graph: the search graphs and the grid come with it
+(memory-mapped from the cache, shared by every worker). Per process there is one flag per edge
+and step rule (is it snappable), and per thread a copy-on-write view of each search graph whose
+last row is rewritten for each query's origin (scipy's dijkstra uses the CSR arrays it is given
+as they are, without copying them).
 
 Components. Only edges of a component holding at least ``min_component_m`` metres of walkable
 way (or of the largest component) are snapped to, so a point beside a 2-node island (an estate
@@ -24,17 +31,16 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from assetmap.errors import ValidationError
-from assetmap.geo import METRES_PER_DEGREE, haversine_m
-from assetmap.walking.graph import WalkGraph
+from assetmap.geo import haversine_m
+from assetmap.walking.graph import WalkGraph, local_frame
 
 if TYPE_CHECKING:  # scipy is imported where it is used: importing this module stays cheap
     from scipy.sparse import csr_matrix
-    from scipy.spatial import cKDTree
 
 #: The walks a search may ask for, in minutes (the matching search and Open Referral UK's
 #: walking_minutes alike).
@@ -42,12 +48,20 @@ MINUTES_RANGE = (1, 60)
 DETOUR_FACTOR = 1.3
 MAX_SNAP_M = 500.0
 MIN_COMPONENT_M = 5_000.0
-SAMPLE_SPACING_M = 10.0
+#: Points snapped at once by :meth:`Router.snap_many` (bounds its temporary arrays).
+SNAP_CHUNK = 4096
 ISOCHRONE_BUFFER_M = 30.0
 #: Holes smaller than this (city blocks inside the walk) are filled in an isochrone.
 ISOCHRONE_MIN_HOLE_M2 = 50_000.0
 #: Concave-hull tightness for the fast isochrone (0 hugs the points, 1 is the convex hull).
 ISOCHRONE_HULL_RATIO = 0.1
+
+
+def preload_libraries() -> None:
+    """Import the libraries routing uses now, not at a worker's first walk: a web server that
+    calls this before forking its workers has them share those pages (about 30 MB each)."""
+    import scipy.sparse.csgraph  # noqa: F401
+    import shapely  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -195,21 +209,17 @@ class Route:
 
 @dataclass(frozen=True, eq=False)
 class _Profile:
-    """Per step rule: the search graph and the snapping index.
+    """Per step rule: which edges may be snapped to, and the search graph.
 
-    The CSR arrays have one extra row, a virtual origin whose two out-edges are rewritten per
-    query to reach both ends of the origin's edge with their walk so far; one Dijkstra from it
-    is then exact. Each thread gets its own copy of the (small) arrays it rewrites.
+    The search graph (stored with the network) has one extra row, a virtual origin whose two
+    out-edges are rewritten per query to reach both ends of the origin's edge with their walk
+    so far; one Dijkstra from it is then exact. Each thread rewrites its own copy-on-write view.
     """
 
     n: int
-    indptr: np.ndarray
-    indices: np.ndarray
-    weights: np.ndarray
+    avoid_steps: bool
+    graph: WalkGraph
     edge_ok: np.ndarray
-    tree: cKDTree
-    sample_seg: np.ndarray
-    seg_start: np.ndarray
     local: threading.local
 
     def matrix(self, u: int, v: int, to_u: float, to_v: float) -> csr_matrix:
@@ -218,7 +228,10 @@ class _Profile:
         if matrix is None:
             from scipy.sparse import csr_matrix
 
-            matrix = csr_matrix((self.weights.copy(), self.indices.copy(), self.indptr),
+            prefix = "stepfree" if self.avoid_steps else "search"
+            indptr = self.graph.search_arrays(self.avoid_steps)[0]
+            matrix = csr_matrix((self.graph.writable_copy(f"{prefix}_weights"),
+                                 self.graph.writable_copy(f"{prefix}_indices"), indptr),
                                 shape=(self.n + 1, self.n + 1))
             self.local.matrix = matrix
         matrix.indices[-2:] = (u, v)
@@ -244,15 +257,14 @@ class Router:
         self.min_component_m = min_component_m
         self.detour_factor = detour_factor
         min_lon, min_lat, max_lon, max_lat = graph.meta.bbox
-        self._lat0 = (min_lat + max_lat) / 2
-        self._lon0 = (min_lon + max_lon) / 2
-        self._ky = METRES_PER_DEGREE
-        self._kx = self._ky * math.cos(math.radians(self._lat0))
+        self._lat0, self._lon0, self._kx, self._ky = local_frame(graph.meta.bbox)
         pad_lat = max_snap_m / self._ky
         pad_lon = max_snap_m / self._kx
         self._bbox = (min_lon - pad_lon, min_lat - pad_lat, max_lon + pad_lon, max_lat + pad_lat)
-        self._gx, self._gy = self._xy(graph.geom_lat, graph.geom_lon)
-        self._vertex_edge = np.repeat(np.arange(graph.n_edges), np.diff(graph.geom_indptr))
+        # Planar distances may differ from haversine by a fraction of a percent: search a little
+        # beyond max_snap_m and let the haversine check decide.
+        self._max_radius = max_snap_m * 1.01 + 1.0
+        self._self_loops = np.flatnonzero(np.asarray(graph.edge_u) == np.asarray(graph.edge_v))
         self._profiles: dict[bool, _Profile] = {}
         self._lock = threading.Lock()
 
@@ -289,47 +301,36 @@ class Router:
         g = self.graph
         n = g.n_nodes
         usable = ~g.edge_has_steps if avoid_steps else np.ones(g.n_edges, bool)
-        keep = usable[g.csr_edge]
-        counts = np.bincount(np.repeat(np.arange(n), np.diff(g.indptr))[keep], minlength=n)
-        indptr = np.concatenate([[0], np.cumsum(counts), [keep.sum() + 2]]).astype(np.int32)
-        indices = np.concatenate([g.indices[keep], [0, 0]]).astype(np.int32)
-        weights = np.concatenate([g.weights[keep], [0.0, 0.0]])
+        indptr, indices, weights = g.search_arrays(avoid_steps)
         matrix = csr_matrix((weights[:-2], indices[:-2], indptr[:-1]), shape=(n, n))
         # Components of this profile's graph, sized by their metres of way.
         labels = connected_components(matrix, directed=False)[1]
         edge_label = labels[g.edge_u]
         size = np.bincount(edge_label, weights=np.where(usable, g.edge_metres, 0.0))
         big = (size >= self.min_component_m) | (size == size.max())
-        edge_ok = usable & big[edge_label] & (g.edge_metres > 0)
-        tree, sample_seg, seg_start = self._snap_index(edge_ok)
-        return _Profile(n, indptr, indices, weights, edge_ok, tree, sample_seg, seg_start,
-                        threading.local())
+        edge_ok = usable & big[edge_label] & (np.asarray(g.edge_metres) > 0)
+        return _Profile(n, avoid_steps, g, edge_ok, threading.local())
 
     def _xy(self, lat: Any, lon: Any) -> tuple[np.ndarray, np.ndarray]:
         """Local equirectangular metres (errors ≪ 1% across a city) for snapping geometry."""
         return ((np.asarray(lon, float) - self._lon0) * self._kx,
                 (np.asarray(lat, float) - self._lat0) * self._ky)
 
-    def _snap_index(self, edge_ok: np.ndarray) -> tuple[cKDTree, np.ndarray, np.ndarray]:
-        """KD-tree of points every SAMPLE_SPACING_M along the snappable segments, with the
-        segment (index into ``seg_start``, the segment's first geometry vertex) of each."""
-        from scipy.spatial import cKDTree
-
+    def _grid_window(self, px: Any, py: Any, radius: float) -> tuple[Any, Any, Any, Any]:
+        """(first column, last column, first row, last row) of the cells within `radius` of
+        each point, clipped to the grid (a point off the grid reads its nearest cells)."""
         g = self.graph
-        last = np.zeros(len(g.geom_lat), bool)
-        last[g.geom_indptr[1:] - 1] = True
-        seg_start = np.flatnonzero(~last & edge_ok[self._vertex_edge])
-        dx = self._gx[seg_start + 1] - self._gx[seg_start]
-        dy = self._gy[seg_start + 1] - self._gy[seg_start]
-        pieces = np.maximum(np.ceil(np.hypot(dx, dy) / SAMPLE_SPACING_M), 1).astype(np.int64)
-        seg_of_sample = np.repeat(np.arange(len(seg_start)), pieces + 1)
-        first = np.concatenate([[0], np.cumsum(pieces + 1)[:-1]])
-        t = (np.arange(len(seg_of_sample)) - np.repeat(first, pieces + 1)) / np.repeat(
-            pieces, pieces + 1)
-        x = self._gx[seg_start][seg_of_sample] + t * dx[seg_of_sample]
-        y = self._gy[seg_start][seg_of_sample] + t * dy[seg_of_sample]
-        # One sentinel entry so "missing neighbour" indices (== n) stay in range.
-        return cKDTree(np.column_stack([x, y])), np.append(seg_of_sample, 0), seg_start
+        ox, oy, cell = (float(v) for v in g.grid_origin)
+        nx, ny = (int(v) for v in g.grid_shape)
+        return (np.clip((px - radius - ox) // cell, 0, nx - 1).astype(np.int64),
+                np.clip((px + radius - ox) // cell, 0, nx - 1).astype(np.int64),
+                np.clip((py - radius - oy) // cell, 0, ny - 1).astype(np.int64),
+                np.clip((py + radius - oy) // cell, 0, ny - 1).astype(np.int64))
+
+    def _radii(self) -> list[float]:
+        """The search radii tried in turn: one cell, three, then all of max_snap_m."""
+        cell = float(self.graph.grid_origin[2])
+        return [r for r in (cell, 3 * cell) if r < self._max_radius] + [self._max_radius]
 
     # --- snapping --------------------------------------------------------------------------
 
@@ -348,54 +349,37 @@ class Router:
         if found is None:
             return Snap(lat, lon, -1, math.nan, math.inf, math.nan, math.nan)
         g = self.graph
-        if found is False:  # not provably nearest among the first candidates: widen the search
-            batch = self.snap_many([lat], [lon], avoid_steps=avoid_steps)
-            if batch.edge[0] < 0:
-                return Snap(lat, lon, -1, math.nan, math.inf, math.nan, math.nan)
-            edge, offset = int(batch.edge[0]), float(batch.offset_m[0])
-            slat, slon = self._point_on_edge(edge, offset)
-        else:
-            j, t = found
-            edge = int(self._vertex_edge[j])
-            c0, c1 = float(g.geom_cum[j]), float(g.geom_cum[j + 1])
-            offset = min(max(c0 + t * (c1 - c0), 0.0), float(g.edge_metres[edge]))
-            la0, la1 = float(g.geom_lat[j]), float(g.geom_lat[j + 1])
-            lo0, lo1 = float(g.geom_lon[j]), float(g.geom_lon[j + 1])
-            slat, slon = la0 + t * (la1 - la0), lo0 + t * (lo1 - lo0)
+        j, t = found
+        edge = int(g.vertex_edge[j])
+        c0, c1 = float(g.geom_cum[j]), float(g.geom_cum[j + 1])
+        offset = min(max(c0 + t * (c1 - c0), 0.0), float(g.edge_metres[edge]))
+        la0, la1 = float(g.geom_lat[j]), float(g.geom_lat[j + 1])
+        lo0, lo1 = float(g.geom_lon[j]), float(g.geom_lon[j + 1])
+        slat, slon = la0 + t * (la1 - la0), lo0 + t * (lo1 - lo0)
         metres = haversine_m(lat, lon, slat, slon)
         if metres > self.max_snap_m:
             return Snap(lat, lon, -1, math.nan, math.inf, math.nan, math.nan)
         return Snap(lat, lon, edge, offset, metres, slat, slon)
 
-    def _nearest_one(
-        self, profile: _Profile, px: float, py: float, k: int = 8
-    ) -> tuple[int, float] | Literal[False] | None:
-        """(segment start vertex, t) of the nearest segment; None if none is near enough,
-        False if the k nearest samples cannot prove which one is nearest."""
-        k = min(k, profile.tree.n)
-        if k == 0:
-            return None
-        dist, idx = profile.tree.query((px, py), k=k,
-                                       distance_upper_bound=self.max_snap_m + SAMPLE_SPACING_M)
-        best_d, best = math.inf, None
-        dists = np.atleast_1d(dist)
-        finite = dists < math.inf
-        starts = profile.seg_start[profile.sample_seg[np.atleast_1d(idx)[finite]]]
-        ax_all, ay_all = self._gx[starts].tolist(), self._gy[starts].tolist()
-        bx_all, by_all = self._gx[starts + 1].tolist(), self._gy[starts + 1].tolist()
-        for j, ax, ay, bx, by in zip(starts.tolist(), ax_all, ay_all, bx_all, by_all,
-                                     strict=True):
-            dx, dy = bx - ax, by - ay
-            len2 = dx * dx + dy * dy
-            t = 0.0 if len2 == 0 else min(1.0, max(0.0, ((px - ax) * dx + (py - ay) * dy) / len2))
-            dd = math.hypot(px - ax - t * dx, py - ay - t * dy)
-            if dd < best_d:
-                best_d, best = dd, (j, float(t))
-        last = float(dists[-1])
-        if k < profile.tree.n and last < math.hypot(min(best_d, self.max_snap_m),
-                                                    SAMPLE_SPACING_M / 2):
-            return False
-        return best
+    def _nearest_one(self, profile: _Profile, px: float, py: float) -> tuple[int, float] | None:
+        """(segment's first vertex, t) of the nearest snappable segment, or None if there is
+        none within the largest search radius. As :meth:`_nearest` for one point (this runs
+        on every request), with the same tie-break: the first segment in grid order."""
+        g = self.graph
+        nx = int(g.grid_shape[0])
+        for radius in self._radii():
+            x0, x1, y0, y1 = (int(v) for v in self._grid_window(px, py, radius))
+            rows = np.arange(y0, y1 + 1) * nx
+            lo, hi = g.grid_ptr[rows + x0], g.grid_ptr[rows + x1 + 1]
+            cand = np.concatenate([g.grid_seg[a:b] for a, b in zip(lo.tolist(), hi.tolist(),
+                                                                    strict=True)])
+            cand = cand[profile.edge_ok[g.vertex_edge[cand]]]
+            if len(cand):
+                d, t = _segment_distance(g.geom_x, g.geom_y, cand, px, py)
+                best = int(np.argmin(d))
+                if d[best] <= radius:
+                    return int(cand[best]), float(t[best])
+        return None
 
     def snap_many(self, lats: Any, lons: Any, *, avoid_steps: bool = False) -> SnapBatch:
         """Snap many points at once (vectorised); keep the result to reuse across queries."""
@@ -413,15 +397,17 @@ class Router:
         todo = np.flatnonzero((lats >= min_lat) & (lats <= max_lat) & (lons >= min_lon)
                               & (lons <= max_lon))
         px, py = self._xy(lats, lons)
-        k = 8
-        while len(todo) and profile.tree.n:
-            k = min(k, profile.tree.n)
-            found, vertex_i, t_i, done = self._nearest(profile, px[todo], py[todo], k)
-            hit[todo[found]] = True
-            vertex[todo[found]] = vertex_i[found]
-            t[todo[found]] = t_i[found]
-            todo = todo[~done]
-            k *= 4
+        for radius in self._radii():
+            if not len(todo):
+                break
+            left = []
+            for chunk in np.array_split(todo, max(1, -(-len(todo) // SNAP_CHUNK))):
+                found, vertex_i, t_i = self._nearest(profile, px[chunk], py[chunk], radius)
+                hit[chunk[found]] = True
+                vertex[chunk[found]] = vertex_i[found]
+                t[chunk[found]] = t_i[found]
+                left.append(chunk[~found])
+            todo = np.concatenate(left)
         start, t = vertex[hit], t[hit]
         snapped_lat = g.geom_lat[start] + t * (g.geom_lat[start + 1] - g.geom_lat[start])
         snapped_lon = g.geom_lon[start] + t * (g.geom_lon[start + 1] - g.geom_lon[start])
@@ -430,7 +416,7 @@ class Router:
         offset = np.zeros(n)
         offset[hit] = g.geom_cum[start] + t * (g.geom_cum[start + 1] - g.geom_cum[start])
         ok = hit & (metres <= self.max_snap_m)
-        edge = np.where(ok, self._vertex_edge[vertex], -1)
+        edge = np.where(ok, g.vertex_edge[vertex], -1)
         e = np.maximum(edge, 0)
         length = g.edge_metres[e]
         offset = np.clip(offset, 0.0, length)  # rounding must not step past an edge's end
@@ -442,31 +428,37 @@ class Router:
         )
 
     def _nearest(
-        self, profile: _Profile, px: np.ndarray, py: np.ndarray, k: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Nearest segment (first vertex, t) among the k nearest samples of each point:
-        ``found`` where one is within reach and provably nearest, ``done`` where settled."""
-        dist, idx = profile.tree.query(np.column_stack([px, py]), k=k,
-                                       distance_upper_bound=self.max_snap_m + SAMPLE_SPACING_M)
-        dist, idx = dist.reshape(len(px), k), idx.reshape(len(px), k)
-        start = profile.seg_start[profile.sample_seg[idx]]  # (n, k) candidate segments
-        ax, ay = self._gx[start], self._gy[start]
-        dx, dy = self._gx[start + 1] - ax, self._gy[start + 1] - ay
-        len2 = dx * dx + dy * dy
-        qx, qy = px[:, None] - ax, py[:, None] - ay
-        t = np.clip(np.divide(qx * dx + qy * dy, len2, out=np.zeros_like(len2),
-                              where=len2 > 0), 0.0, 1.0)
-        d = np.hypot(qx - t * dx, qy - t * dy)
-        d[~np.isfinite(dist)] = np.inf
-        best = np.argmin(d, axis=1)
-        rows = np.arange(len(px))
-        best_d = d[rows, best]
-        if k < profile.tree.n:
-            bound = np.hypot(np.minimum(best_d, self.max_snap_m), SAMPLE_SPACING_M / 2)
-            done = dist[:, -1] >= bound
-        else:
-            done = np.ones(len(px), bool)
-        return np.isfinite(best_d) & done, start[rows, best], t[rows, best], done
+        self, profile: _Profile, px: np.ndarray, py: np.ndarray, radius: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nearest snappable segment (first vertex, t) of each point among those touching
+        the cells within `radius`: ``found`` where it lies within `radius` (then it is the
+        nearest of all), as (found, vertex, t)."""
+        g = self.graph
+        nx = int(g.grid_shape[0])
+        x0, x1, y0, y1 = self._grid_window(px, py, radius)
+        # Each point reads one contiguous slice of grid_seg per row of cells.
+        n_rows = y1 - y0 + 1
+        point = np.repeat(np.arange(len(px)), n_rows)
+        row = y0[point] + _ragged_arange(n_rows)
+        lo = g.grid_ptr[row * nx + x0[point]]
+        hi = g.grid_ptr[row * nx + x1[point] + 1]
+        point = np.repeat(point, hi - lo)
+        cand = np.asarray(g.grid_seg[np.repeat(lo, hi - lo) + _ragged_arange(hi - lo)])
+        ok = profile.edge_ok[g.vertex_edge[cand]]
+        point, cand = point[ok], cand[ok]
+        d, t = _segment_distance(g.geom_x, g.geom_y, cand, px[point], py[point])
+        # First of each point's nearest (ties: the first in grid order, as _nearest_one).
+        order = np.lexsort((d, point))
+        first = order[np.flatnonzero(np.diff(point[order], prepend=-1))]
+        found = np.zeros(len(px), bool)
+        vertex = np.zeros(len(px), np.int64)
+        t_out = np.zeros(len(px))
+        owner = point[first]
+        near = d[first] <= radius
+        found[owner[near]] = True
+        vertex[owner[near]] = cand[first[near]]
+        t_out[owner[near]] = t[first[near]]
+        return found, vertex, t_out
 
     def _point_on_edge(self, edge: int, offset: float) -> tuple[float, float]:
         lat, lon, cum = self._edge_arrays(edge)
@@ -548,7 +540,8 @@ class Router:
         if sources.avoid_steps != targets.avoid_steps:
             raise ValueError("sources and targets were snapped for different step rules")
         profile = self._profile(sources.avoid_steps)
-        n, end = profile.n, int(profile.indptr[profile.n])
+        indptr, indices, weights = self.graph.search_arrays(sources.avoid_steps)
+        n, end = profile.n, int(indptr[profile.n])
         ok = np.flatnonzero(np.isfinite(sources.to_u) & np.isfinite(sources.to_v))
         cols = np.concatenate([sources.u[ok], sources.v[ok]]).astype(np.int32)
         dist = np.concatenate([sources.to_u[ok], sources.to_v[ok]])
@@ -558,9 +551,9 @@ class Router:
         first[1:] = cols[1:] != cols[:-1]
         cols, dist = cols[first], dist[first]
         matrix = csr_matrix(
-            (np.concatenate([profile.weights[:end], dist]),
-             np.concatenate([profile.indices[:end], cols]),
-             np.concatenate([profile.indptr[:n + 1], [end + len(cols)]]).astype(np.int32)),
+            (np.concatenate([weights[:end], dist]),
+             np.concatenate([indices[:end], cols]),
+             np.concatenate([indptr[:n + 1], [end + len(cols)]]).astype(np.int32)),
             shape=(n + 1, n + 1))
         node = dijkstra(matrix, directed=True, indices=n, limit=limit_m)[:n]
         metres = np.minimum(node[targets.u] + targets.to_u, node[targets.v] + targets.to_v)
@@ -632,17 +625,25 @@ class Router:
         nm = reach.node_metres
         assert nm is not None  # only network reaches are drawn this way
         ok = self._profile(reach.pace.avoid_steps).edge_ok
-        from_u = np.where(nm[g.edge_u] <= limit, limit - nm[g.edge_u], -1.0)
-        from_v = np.where(nm[g.edge_v] <= limit, limit - nm[g.edge_v], -1.0)
-        touched = ok & ((from_u >= 0) | (from_v >= 0))
-        full = touched & (np.maximum(from_u, 0) + np.maximum(from_v, 0) >= g.edge_metres)
-        pieces = [g.edge_geometry(int(e)) for e in np.flatnonzero(full)]
-        for e in map(int, np.flatnonzero(touched & ~full)):
-            length = g.edge_metres[e]
-            if from_u[e] >= 0:
-                pieces.append(self._piece(e, 0.0, from_u[e]))
-            if from_v[e] >= 0:
-                pieces.append(self._piece(e, length - from_v[e], length))
+        # Only edges with an end within the limit can be walked: those of the reached nodes
+        # (from the CSR, in edge order), not a pass over every edge of a city's network.
+        reached = np.flatnonzero(nm <= limit)
+        starts, counts = g.indptr[reached], np.diff(g.indptr)[reached]
+        near = g.csr_edge[np.repeat(starts, counts) + _ragged_arange(counts)]
+        cand = np.union1d(near, self._self_loops)  # self-loops are not in the CSR
+        nu, nv = nm[g.edge_u[cand]], nm[g.edge_v[cand]]
+        from_u = np.where(nu <= limit, limit - nu, -1.0)
+        from_v = np.where(nv <= limit, limit - nv, -1.0)
+        metres = g.edge_metres[cand]
+        touched = ok[cand] & ((from_u >= 0) | (from_v >= 0))
+        full = touched & (np.maximum(from_u, 0) + np.maximum(from_v, 0) >= metres)
+        pieces = [g.edge_geometry(int(e)) for e in cand[full]]
+        for i in np.flatnonzero(touched & ~full).tolist():
+            e, length = int(cand[i]), metres[i]
+            if from_u[i] >= 0:
+                pieces.append(self._piece(e, 0.0, from_u[i]))
+            if from_v[i] >= 0:
+                pieces.append(self._piece(e, length - from_v[i], length))
         origin = reach.origin
         left = limit - origin.metres
         if left >= 0:
@@ -748,6 +749,26 @@ class Router:
         if g.edge_u[e] == x:
             return lat, lon, e
         return lat[::-1], lon[::-1], e
+
+
+def _ragged_arange(counts: np.ndarray) -> np.ndarray:
+    """0..c-1 for each count c, concatenated."""
+    counts = np.asarray(counts, np.int64)
+    return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+def _segment_distance(
+    gx: np.ndarray, gy: np.ndarray, start: np.ndarray, px: Any, py: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Planar distance from each point to the segment starting at vertex `start`, and where
+    along it (t in 0..1) the nearest point lies."""
+    ax, ay = gx[start], gy[start]
+    dx, dy = gx[start + 1] - ax, gy[start + 1] - ay
+    len2 = dx * dx + dy * dy
+    qx, qy = px - ax, py - ay
+    t = np.clip(np.divide(qx * dx + qy * dy, len2, out=np.zeros_like(len2), where=len2 > 0),
+                0.0, 1.0)
+    return np.hypot(qx - t * dx, qy - t * dy), t
 
 
 def _check_point(lat: float, lon: float) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import delete
 
 from assetmap.cli import main
@@ -44,6 +46,24 @@ def test_status_counts_what_was_imported(bare_app, runner, camden_cache):
     assert "17 postcodes from ONSPD / NSPL (1 no longer in use)" in out
     assert "covering London Borough of Camden" in out
     assert "Walking networks: 1 network" in out and "camden:" in out
+
+
+def test_a_network_cache_of_an_old_format_is_named_with_what_to_run(bare_app, runner,
+                                                                    camden_cache):
+    folder = Path(bare_app.config["NETWORK_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    cache = next(camden_cache.glob("*.walkgraph.npz"))
+    with np.load(cache) as npz:  # the same network as AssetMap wrote it before format 2
+        meta = json.loads(npz["meta"].tobytes().decode())
+        np.savez(folder / "camden.walkgraph.npz", meta=np.frombuffer(
+            json.dumps({**meta, "format_version": 1}).encode(), np.uint8))
+    out = runner.invoke(main, ["place", "status"]).output
+    assert "Walking networks: 0 networks usable" in out
+    assert "camden: not used (camden.walkgraph.npz is network cache format 1" in out
+    assert "rebuild with `assetmap network build --osm FILE --name NAME`" in out
+    listed = runner.invoke(main, ["network", "list"]).output
+    assert listed.startswith("camden is not used (camden.walkgraph.npz is network cache format")
+    assert "run `assetmap network build --osm FILE --name camden`" in listed
 
 
 def test_admin_page_says_the_same_and_is_for_admins_only(bare_app, client, login, runner):

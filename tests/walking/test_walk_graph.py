@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from assetmap.walking import WalkGraph, WalkingNetworkError, build_graph, load_graph, save_graph
+from assetmap.walking import (
+    Router,
+    WalkGraph,
+    WalkingNetworkError,
+    build_graph,
+    load_graph,
+    save_graph,
+)
 from assetmap.walking import graph as graph_module
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "walking"
 
 
 def osm_ids_on_edges(g: WalkGraph, location: dict[int, tuple[float, float]]) -> set[int]:
@@ -178,11 +189,16 @@ def test_failed_write_leaves_existing_cache_untouched(
     save_graph(granary_graph, path)
     before = hashlib.sha256(path.read_bytes()).hexdigest()
 
-    def broken_savez(fh, **arrays):  # writes half a file, then the disk "fills up"
-        fh.write(b"PK\x03\x04 partial")
-        raise OSError("No space left on device")
+    write_member = graph_module._write_member
+    written: list[str] = []
 
-    monkeypatch.setattr(graph_module.np, "savez", broken_savez)
+    def broken_write(archive, name, array):  # a few members, then the disk "fills up"
+        if len(written) == 3:
+            raise OSError("No space left on device")
+        written.append(name)
+        write_member(archive, name, array)
+
+    monkeypatch.setattr(graph_module, "_write_member", broken_write)
     with pytest.raises(OSError, match="No space"):
         save_graph(rules_graph, path)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
@@ -219,3 +235,131 @@ def test_other_format_version_is_refused(tmp_path: Path, granary_graph: WalkGrap
     monkeypatch.setattr(graph_module, "FORMAT_VERSION", graph_module.FORMAT_VERSION + 1)
     with pytest.raises(WalkingNetworkError, match="rebuild"):
         load_graph(path)
+
+
+# --- the mapped cache: shared by every worker, answers unchanged ---------------------------
+
+
+def test_loaded_arrays_are_read_only_views_of_the_file(tmp_path: Path,
+                                                       granary_graph: WalkGraph) -> None:
+    path = tmp_path / "granary.walkgraph.npz"
+    save_graph(granary_graph, path)
+    loaded = load_graph(path)
+    for field in graph_module._ARRAY_FIELDS:
+        array = getattr(loaded, field)
+        assert not array.flags.owndata and not array.flags.writeable, field
+        if array.size:
+            base = array
+            while not isinstance(base, np.memmap):
+                base = base.base
+            assert Path(base.filename) == path.resolve(), field
+            assert array.ctypes.data % 64 == 0, field  # aligned: no slow unaligned reads
+
+
+def test_cache_is_an_ordinary_npz(tmp_path: Path, granary_graph: WalkGraph) -> None:
+    """np.load reads the aligned file too, and finds the same arrays the mapping does."""
+    path = tmp_path / "granary.walkgraph.npz"
+    save_graph(granary_graph, path)
+    loaded = load_graph(path)
+    with np.load(path, allow_pickle=False) as npz:
+        for field in graph_module._ARRAY_FIELDS:
+            assert np.array_equal(npz[field], getattr(loaded, field)), field
+
+
+def _answers(router: Router, seed: int) -> list:
+    g = router.graph
+    rng = np.random.default_rng(seed)
+    min_lon, min_lat, max_lon, max_lat = g.meta.bbox
+    pts = np.column_stack([rng.uniform(min_lat, max_lat, 60), rng.uniform(min_lon, max_lon, 60)])
+    out: list = []
+    for avoid in (False, True):
+        batch = router.snap_many(pts[:, 0], pts[:, 1], avoid_steps=avoid)
+        out += [batch.edge.tolist(), np.nan_to_num(batch.offset_m, nan=-1).tolist()]
+        out += [router.snap(*p, avoid_steps=avoid) for p in pts[:10]]
+    for pace in router.paces:
+        for i in range(0, 20, 2):
+            out.append(router.route(*pts[i], *pts[i + 1], pace))
+            reach = router.reach(*pts[i], 10, pace)
+            out.append(None if reach.node_metres is None else reach.node_metres.tolist())
+    return out
+
+
+@pytest.mark.parametrize("which", ["granary_graph", "rules_graph", "camden_graph"])
+def test_routes_on_the_mapped_graph_are_those_of_the_built_one(
+    tmp_path: Path, request: pytest.FixtureRequest, which: str,
+) -> None:
+    built: WalkGraph = request.getfixturevalue(which)
+    path = tmp_path / "g.walkgraph.npz"
+    save_graph(built, path)
+    expected = _answers(Router(built), seed=11)
+    assert _answers(Router(load_graph(path)), seed=11) == expected
+
+
+def test_queries_write_nothing_shared(tmp_path: Path, camden_graph: WalkGraph) -> None:
+    """Each thread's search graph is a copy-on-write view of the file: its rewritten origin
+    row never reaches the file or the other threads, and the rest stays the file's pages."""
+    path = tmp_path / "camden.walkgraph.npz"
+    save_graph(camden_graph, path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    graph = load_graph(path)
+    router = Router(graph)
+    lat0, lon0 = (graph.meta.bbox[1] + graph.meta.bbox[3]) / 2, (graph.meta.bbox[0]
+                                                                  + graph.meta.bbox[2]) / 2
+    expected = router.route(lat0, lon0, lat0 + 0.004, lon0 + 0.006).metres
+    results: list[float] = []
+    matrices: list = []
+
+    def work(k: int) -> None:
+        for _ in range(5):
+            results.append(router.route(lat0, lon0, lat0 + 0.004, lon0 + 0.006).metres)
+            router.reach(lat0 - 0.002 * k, lon0, 5)
+        matrices.append(router._profile(False).local.matrix)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [expected] * 15
+    assert len({id(m.indices) for m in matrices}) == 3
+    for m in matrices:
+        assert np.shares_memory(m.indptr, graph.search_indptr)  # used as it is, not copied
+        assert not m.indices.flags.owndata and m.indices.flags.writeable
+    assert graph.search_indices[-2:].tolist() == [0, 0]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+
+
+def test_a_cache_from_before_mapping_says_rebuild(tmp_path: Path,
+                                                  granary_graph: WalkGraph) -> None:
+    """What format 2 wrote (np.savez of the graph with street labels, no search graphs or
+    grid) is refused with what to do, not half-read."""
+    path = tmp_path / "old.walkgraph.npz"
+    meta = {**json.loads(granary_graph.meta.to_json()), "format_version": 2}
+    fields = graph_module._ARRAY_FIELDS[:graph_module._ARRAY_FIELDS.index("vertex_edge")]
+    np.savez(path, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
+             **{f: getattr(granary_graph, f) for f in fields})
+    with pytest.raises(WalkingNetworkError, match="format 2, this code reads 3: rebuild"):
+        load_graph(path)
+
+
+def test_routes_are_those_of_the_code_before_the_mapped_cache(
+    tmp_path: Path, camden_graph: WalkGraph,
+) -> None:
+    """Routes and reaches on Camden from a mapped cache, against what the router answered
+    before (format 2: arrays read into memory, a KD-tree for snapping), written to
+    tests/fixtures/walking/camden-answers-format2.json by that code."""
+    before = json.loads((FIXTURES / "camden-answers-format2.json").read_text())
+    path = tmp_path / "camden.walkgraph.npz"
+    save_graph(camden_graph, path)
+    router = Router(load_graph(path))
+    for old in before["routes"]:
+        route = router.route(*old["from"], *old["to"], old["pace"])
+        assert route.estimated == old["estimated"], old
+        assert route.metres == pytest.approx(old["metres"], rel=1e-9, abs=1e-6), old
+    for old in before["reaches"]:
+        reach = router.reach(*old["at"], 10, old["pace"])
+        assert reach.estimated == old["estimated"], old
+        if reach.node_metres is not None:
+            finite = reach.node_metres[np.isfinite(reach.node_metres)]
+            assert len(finite) == old["reached"], old
+            assert finite.sum() == pytest.approx(old["total_metres"], rel=1e-9), old

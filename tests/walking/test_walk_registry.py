@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assetmap.walking import NetworkRegistry, Router, WalkingNetworkError, save_graph
@@ -97,3 +100,19 @@ def test_unknown_network_and_missing_dir(tmp_path: Path, registry: NetworkRegist
         registry.router("nope")
     empty = NetworkRegistry(tmp_path / "does-not-exist")
     assert empty.networks() == [] and empty.for_point(*GRANARY_SQUARE) is None
+
+
+def test_a_cache_of_an_old_format_is_named_not_silently_dropped(
+    registry: NetworkRegistry, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    old = json.loads(registry.networks()[0].meta.to_json())
+    np.savez(tmp_path / "hackney.walkgraph.npz",
+             meta=np.frombuffer(json.dumps({**old, "format_version": 1}).encode(), np.uint8))
+    with caplog.at_level(logging.WARNING, logger="assetmap.walking.registry"):
+        assert [i.name for i in registry.networks()] == ["granary", "rules"]
+        registry.networks()  # said once, not on every request
+    assert [r.getMessage() for r in caplog.records if "hackney" in r.getMessage()] == [
+        "walking network hackney.walkgraph.npz is left out: hackney.walkgraph.npz is network "
+        "cache format 1, this code reads 3: rebuild it with 'assetmap network build'"]
+    problems = registry.problems()
+    assert "rebuild" in problems["hackney"] and "not a network cache" in problems["broken"]

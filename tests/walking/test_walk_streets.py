@@ -106,7 +106,7 @@ def test_a_cache_from_before_street_labels_is_reported_not_used(tmp_path, names_
            if not f.startswith("street_") and f != "edge_street"}
     np.savez(tmp_path / f"old{NPZ_SUFFIX}",
              meta=np.frombuffer(meta.to_json().encode(), np.uint8), **old)
-    with pytest.raises(WalkingNetworkError, match="format 1, this code reads 2: rebuild"):
+    with pytest.raises(WalkingNetworkError, match="format 1, this code reads 3: rebuild"):
         load_graph(tmp_path / f"old{NPZ_SUFFIX}")
     registry = NetworkRegistry(tmp_path)
     assert registry.networks() == []

@@ -69,7 +69,9 @@ _KNN = 8  # candidates fetched in order of distance in degrees
 _NEAREST_BY_GIST = (select(*_ROWS).where(_LIVE).order_by(LIVE_POINT.op("<->")(func.ST_SetSRID(
     func.ST_MakePoint(bindparam("lon", type_=Float), bindparam("lat", type_=Float)),
     literal_column("4326")))).limit(_KNN))
-_REACHES = (0.002, 0.01, 0.05, 0.25, 1.0, 5.0, 20.0)  # SQLite: half-heights of boxes tried
+# SQLite: half-heights (degrees of latitude) of the boxes tried, doubling: the B-tree reads a
+# whole band of latitude per box, so a box much too big costs more than one more small one.
+_REACHES = tuple(0.002 * 2 ** k for k in range(14))  # 0.002 .. 16 degrees
 
 
 def nearest_live_postcode(session: Session, lat: float, lon: float) -> str | None:

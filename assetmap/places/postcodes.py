@@ -2,11 +2,13 @@
 points derived from an OpenStreetMap extract's addresses.
 
 Files are streamed in chunks of rows (memory stays flat for the full UK's 2.7 million rows),
-checked and converted a whole chunk at a time (pandas, pyproj), and written set-wise: each
-chunk is bulk-loaded (COPY on PostgreSQL) into an unindexed staging table, and the whole file
-is then merged into `postcodes` by one INSERT ... ON CONFLICT that leaves unchanged rows alone.
-Everything happens in the caller's transaction, so a file that turns out to be bad half way
-leaves the stored postcodes exactly as they were.
+checked and converted a whole chunk at a time (pandas' C parser reading only the columns used,
+pyproj on whole arrays, codes and dates converted once per distinct value), and written
+set-wise: each chunk is bulk-loaded (COPY on PostgreSQL, into an UNLOGGED table; one
+executemany on SQLite) into an unindexed staging table, and the whole file is then merged into
+`postcodes` writing only rows new or different (see `_merge_postgres` for a first load, which
+builds the indexes once after the rows are in). Everything happens in the caller's transaction,
+so a file that turns out to be bad half way leaves the stored postcodes exactly as they were.
 """
 
 from __future__ import annotations
@@ -535,7 +537,7 @@ def _store(session: Session, chunks: Iterator[_Rows], *, official: bool, dataset
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
     if sqlite:  # a bigger page cache for the merge, for this import only
-        cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
         connection.exec_driver_sql(f"PRAGMA cache_size = {SQLITE_CACHE_KIB}")
     try:
         _begin_staging(session)

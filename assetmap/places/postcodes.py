@@ -71,7 +71,7 @@ def _staging(prefix: str) -> Table:
 
 _PG_STAGING = _staging("UNLOGGED")  # shared buffers, no WAL; dropped before commit
 _SQLITE_STAGING = _staging("TEMPORARY")
-SQLITE_CACHE_KIB = -256_000  # PRAGMA cache_size for an import (negative: KiB, ~256 MB)
+SQLITE_CACHE_KIB = -64_000  # PRAGMA cache_size for an import (negative: KiB, ~64 MB)
 _COLUMNS = [c.name for c in Postcode.__table__.columns]
 
 
@@ -449,11 +449,19 @@ def _merge(session: Session, *, official: bool) -> int:
     updates = ", ".join(f"{c} = excluded.{c}" for c in others)
     changed = " OR ".join(f"postcodes.{c} IS DISTINCT FROM excluded.{c}" for c in others)
     guard = f"({changed})" + ("" if official else " AND postcodes.derived")
+    connection = session.connection()
+    # A first load: the secondary indexes are built once afterwards, by sorting, instead of
+    # taking millions of random inserts (which want a page cache as big as the index).
+    first_load = (connection.exec_driver_sql("SELECT count(*) FROM postcode_load").scalar_one()
+                  > connection.exec_driver_sql("SELECT count(*) FROM postcodes").scalar_one())
+    rebuild = _drop_indexes(connection) if first_load else []
     # SQLite's DO UPDATE ... WHERE false leaves the row untouched; `WHERE true` is the
     # parser's price for INSERT ... SELECT ... ON CONFLICT.
     result = session.execute(text(f"INSERT INTO postcodes ({names}) SELECT {names} "
                                   f"FROM postcode_load WHERE true ON CONFLICT (postcode) "
                                   f"DO UPDATE SET {updates} WHERE {guard}"))
+    for statement in rebuild:
+        connection.exec_driver_sql(statement)
     return max(cast(CursorResult, result).rowcount, 0)
 
 
@@ -512,8 +520,15 @@ def _merge_postgres(session: Session, *, official: bool) -> int:
 
 
 def _drop_indexes(connection: Connection) -> list[str]:
-    """Drops the primary key and indexes of `postcodes`; returns the statements that make
-    them again, read from the catalogue."""
+    """Drops the indexes of `postcodes` (and on PostgreSQL its primary key, which SQLite
+    cannot drop); returns the statements that make them again, read from the catalogue."""
+    if connection.dialect.name == "sqlite":
+        indexes = connection.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+            "AND tbl_name = 'postcodes' AND sql IS NOT NULL").all()
+        for name, _ in indexes:
+            connection.exec_driver_sql(f'DROP INDEX "{name}"')
+        return [definition for _, definition in indexes]
     key = connection.execute(text(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
         "WHERE conrelid = 'postcodes'::regclass AND contype = 'p'")).one()
@@ -536,7 +551,7 @@ def _store(session: Session, chunks: Iterator[_Rows], *, official: bool, dataset
     """Chunks staged then merged in one statement per kind of change; returns rows changed."""
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
-    if sqlite:  # a bigger page cache for the merge, for this import only
+    if sqlite:  # a bigger page cache (and index sorts) for this import only
         cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
         connection.exec_driver_sql(f"PRAGMA cache_size = {SQLITE_CACHE_KIB}")
     try:

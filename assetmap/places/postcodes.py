@@ -71,7 +71,6 @@ def _staging(prefix: str) -> Table:
 
 _PG_STAGING = _staging("UNLOGGED")  # shared buffers, no WAL; dropped before commit
 _SQLITE_STAGING = _staging("TEMPORARY")
-SQLITE_CACHE_KIB = -64_000  # PRAGMA cache_size for an import (negative: KiB, ~64 MB)
 _COLUMNS = [c.name for c in Postcode.__table__.columns]
 
 
@@ -451,7 +450,8 @@ def _merge(session: Session, *, official: bool) -> int:
     guard = f"({changed})" + ("" if official else " AND postcodes.derived")
     connection = session.connection()
     # A first load: the secondary indexes are built once afterwards, by sorting, instead of
-    # taking millions of random inserts (which want a page cache as big as the index).
+    # taking millions of random inserts (which would want a page cache as big as the index;
+    # with this, SQLite's default cache does and memory stays flat).
     first_load = (connection.exec_driver_sql("SELECT count(*) FROM postcode_load").scalar_one()
                   > connection.exec_driver_sql("SELECT count(*) FROM postcodes").scalar_one())
     rebuild = _drop_indexes(connection) if first_load else []
@@ -549,20 +549,11 @@ def _end_staging(session: Session) -> None:
 
 def _store(session: Session, chunks: Iterator[_Rows], *, official: bool, dataset: str) -> int:
     """Chunks staged then merged in one statement per kind of change; returns rows changed."""
-    connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
-    if sqlite:  # a bigger page cache (and index sorts) for this import only
-        cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
-        connection.exec_driver_sql(f"PRAGMA cache_size = {SQLITE_CACHE_KIB}")
-    try:
-        _begin_staging(session)
-        for rows in chunks:
-            _stage(session, rows, derived=not official, dataset=dataset)
-        changed = _merge(session, official=official)
-        _end_staging(session)
-    finally:
-        if sqlite:
-            connection.exec_driver_sql(f"PRAGMA cache_size = {int(cache_size)}")
+    _begin_staging(session)
+    for rows in chunks:
+        _stage(session, rows, derived=not official, dataset=dataset)
+    changed = _merge(session, official=official)
+    _end_staging(session)
     return changed
 
 

@@ -299,7 +299,7 @@ def _normalised(raw: str) -> str | None:
     return f"{compact[:-3]} {compact[-3:]}" if _COMPACT_RE.match(compact) else None
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1024)  # bounded: a bad file could hold any text
 def _month(raw: str) -> str | None:
     """ONSPD's 'YYYYMM' (doterm) as the first of that month, ISO; None if blank or not one."""
     try:

@@ -11,10 +11,15 @@ from sqlalchemy import Engine
 
 from assetmap.config import PROJECT_ROOT
 
+# Indexes that only migrations manage, because they exist on one backend only.
+MIGRATION_ONLY_INDEXES = frozenset({"ix_postcodes_live_point"})  # PostGIS GiST, 0014
+
 
 def include_object(obj, name, obj_type, reflected, compare_to) -> bool:
     """Leave SpatiaLite's and PostGIS's own tables alone: only our metadata is managed."""
     if obj_type == "table" and reflected and compare_to is None:
+        return False
+    if obj_type == "index" and name in MIGRATION_ONLY_INDEXES:
         return False
     return alembic_helpers.include_object(obj, name, obj_type, reflected, compare_to)
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, and_, bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from assetmap.db import is_sqlite
 from assetmap.errors import GeocodeError
 from assetmap.models.places import Postcode
 from assetmap.values import normalise_postcode
@@ -58,19 +59,67 @@ def _outward_table(data_dir: Path) -> Table:
     return outward
 
 
+# A live postcode's point, exactly as the PostGIS-only GiST index of migration 0014 spells it
+# (the planner matches the expression): SRID as a literal, not a bound parameter.
+LIVE_POINT = func.ST_SetSRID(func.ST_MakePoint(Postcode.lon, Postcode.lat), literal_column("4326"))
+_LIVE = Postcode.terminated.is_(None)
+_ROWS = (Postcode.postcode, Postcode.lat, Postcode.lon)
+_KNN = 8  # candidates fetched in order of distance in degrees
+# Built once: the statement's cache key is then computed once, not on every lookup.
+_NEAREST_BY_GIST = (select(*_ROWS).where(_LIVE).order_by(LIVE_POINT.op("<->")(func.ST_SetSRID(
+    func.ST_MakePoint(bindparam("lon", type_=Float), bindparam("lat", type_=Float)),
+    literal_column("4326")))).limit(_KNN))
+# SQLite: half-heights (degrees of latitude) of the boxes tried, doubling: the B-tree reads a
+# whole band of latitude per box, so a box much too big costs more than one more small one.
+_REACHES = tuple(0.002 * 2 ** k for k in range(14))  # 0.002 .. 16 degrees
+
+
 def nearest_live_postcode(session: Session, lat: float, lon: float) -> str | None:
-    """The live postcode nearest a point: a growing box on the (lat, lon) index, then ranked."""
-    for delta in (0.002, 0.01, 0.05):
-        rows = session.execute(
-            select(Postcode.postcode, Postcode.lat, Postcode.lon)
-            .where(Postcode.terminated.is_(None))
-            .where(Postcode.lat.between(lat - delta, lat + delta))
-            .where(Postcode.lon.between(lon - 2 * delta, lon + 2 * delta))).all()
-        if rows:  # ranked on the local plane: only the order matters within the box
-            shrink = math.cos(math.radians(lat))
-            return min(rows, key=lambda r: (r.lat - lat) ** 2
-                       + ((r.lon - lon) * shrink) ** 2).postcode
+    """The live postcode nearest a point (on the local plane, as the crow flies).
+
+    PostGIS: the few nearest in degrees from the GiST index's K-nearest-neighbour search
+    (`<->`), ranked on the ground; only if one further away in degrees could still be nearer
+    on the ground (degrees of longitude are short) is a box of that reach read as well.
+    SQLite: growing boxes on the (lat, lon) B-tree, which answers a box from the index
+    alone; once a box holds a postcode, one box as wide as its distance makes it exact.
+    """
+    shrink = math.cos(math.radians(lat))  # length of a degree of longitude, relatively
+    if not is_sqlite(session):
+        rows = session.execute(_NEAREST_BY_GIST, {"lat": lat, "lon": lon}).all()
+        found, distance = _closest(rows, lat, lon, shrink)
+        if len(rows) == _KNN and shrink * math.hypot(rows[-1].lat - lat,
+                                                     rows[-1].lon - lon) < distance:
+            found, _ = _closest(_in_box(session, lat, lon, distance, shrink), lat, lon, shrink)
+        return found
+    for reach in _REACHES:
+        found, distance = _closest(_in_box(session, lat, lon, reach, shrink), lat, lon, shrink)
+        if found is not None:
+            if distance > reach:  # a nearer one could lie just outside this box
+                found, _ = _closest(_in_box(session, lat, lon, distance, shrink), lat, lon,
+                                    shrink)
+            return found
     return None
+
+
+def _in_box(session: Session, lat: float, lon: float, reach: float, shrink: float) -> list:
+    """Live postcodes within `reach` (degrees of latitude) north, south, east and west, by
+    the GiST index on PostGIS and the (lat, lon) B-tree on SQLite."""
+    west, east = lon - reach / shrink, lon + reach / shrink
+    if is_sqlite(session):
+        inside = and_(Postcode.lat.between(lat - reach, lat + reach),
+                      Postcode.lon.between(west, east))
+    else:
+        inside = LIVE_POINT.op("&&")(func.ST_MakeEnvelope(west, lat - reach, east, lat + reach,
+                                                          literal_column("4326")))
+    return list(session.execute(select(*_ROWS).where(_LIVE, inside)).all())
+
+
+def _closest(rows, lat: float, lon: float, shrink: float) -> tuple[str | None, float]:
+    """The row nearest the point on the local plane, and its distance in degrees of latitude."""
+    if not rows:
+        return None, math.inf
+    best = min(rows, key=lambda r: (r.lat - lat) ** 2 + ((r.lon - lon) * shrink) ** 2)
+    return best.postcode, math.hypot(best.lat - lat, (best.lon - lon) * shrink)
 
 
 def geocode_postcode(raw: str, data_dir: Path, session: Session) -> Geocoded:

@@ -2,21 +2,26 @@
 points derived from an OpenStreetMap extract's addresses.
 
 Files are streamed in chunks of rows (memory stays flat for the full UK's 2.7 million rows),
-checked and converted a whole chunk at a time (pandas, pyproj), and written set-wise: each
-chunk is bulk-loaded (COPY on PostgreSQL) into an unindexed staging table, and the whole file
-is then merged into `postcodes` by one INSERT ... ON CONFLICT that leaves unchanged rows alone.
-Everything happens in the caller's transaction, so a file that turns out to be bad half way
-leaves the stored postcodes exactly as they were.
+checked and converted a whole chunk at a time (pandas' C parser reading only the columns used,
+pyproj on whole arrays, codes and dates converted once per distinct value), and written
+set-wise: each chunk is bulk-loaded (COPY on PostgreSQL, into an UNLOGGED table; one
+executemany on SQLite) into an unindexed staging table, and the whole file is then merged into
+`postcodes` writing only rows new or different (see `_merge_postgres` for a first load, which
+builds the indexes once after the rows are in). Everything happens in the caller's transaction,
+so a file that turns out to be bad half way leaves the stored postcodes exactly as they were.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import repeat
 from pathlib import Path
 from typing import IO, cast
 
@@ -26,7 +31,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 from sqlalchemy import Column, MetaData, Table, func, select, text
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session
 
 from assetmap.db import copy_csv
@@ -43,6 +48,8 @@ UK_BOUNDS = (-8.9, 49.1, 2.0, 61.0)  # min lon, min lat, max lon, max lat
 # ONSPD's placeholder for a postcode without a grid reference.
 NO_GRID_LAT = 99.0
 _COMPACT_RE = re.compile(rf"^{OUTWARD_CODE}{INWARD_CODE}$")  # the values rule, no space
+_NORMAL_RE = re.compile(rf"{OUTWARD_CODE} {INWARD_CODE}")  # ... as stored: "NW1 2DB"
+_SPACES_RE = re.compile(r"\s+")
 # Column names used by ONSPD and NSPL releases over the years, in order of preference.
 POSTCODE_COLUMNS = ("pcds", "pcd2", "pcd", "postcode")
 LAT_COLUMNS = ("lat", "latitude")
@@ -55,9 +62,15 @@ CODEPOINT_COLUMNS = ("Postcode", "Positional_quality_indicator", "Eastings", "No
                      "Country_code", "NHS_regional_HA_code", "NHS_HA_code", "Admin_county_code",
                      "Admin_district_code", "Admin_ward_code")
 
-STAGING = Table(  # the columns of `postcodes`, without its keys: a chunk on its way in
-    "postcode_load", MetaData(),
-    *(Column(c.name, c.type) for c in Postcode.__table__.columns), prefixes=["TEMPORARY"])
+
+def _staging(prefix: str) -> Table:
+    """The columns of `postcodes`, without its keys or indexes: rows on their way in."""
+    return Table("postcode_load", MetaData(),
+                 *(Column(c.name, c.type) for c in Postcode.__table__.columns), prefixes=[prefix])
+
+
+_PG_STAGING = _staging("UNLOGGED")  # shared buffers, no WAL; dropped before commit
+_SQLITE_STAGING = _staging("TEMPORARY")
 _COLUMNS = [c.name for c in Postcode.__table__.columns]
 
 
@@ -249,23 +262,26 @@ def inspect_file(path: Path) -> PostcodeFile:
 
 def _chunks(source: PostcodeFile, progress: Callable[[int], None] | None
             ) -> Iterator[pd.DataFrame]:
-    """DataFrames of CHUNK_ROWS raw string rows with our column names."""
+    """DataFrames of CHUNK_ROWS raw string rows with our column names (pandas' C parser,
+    only the columns used, plain Python strings: the checks below run on them directly)."""
     for member in source.members:
         with member.open() as raw:
             stream = io.BufferedReader(_Counting(raw, progress), buffer_size=1 << 20)
             if source.dataset == "Code-Point Open":
                 reader = pd.read_csv(stream, header=None, usecols=[0, 2, 3, 8, 9],
-                                     names=list(CODEPOINT_COLUMNS), dtype=str,
+                                     names=list(CODEPOINT_COLUMNS), dtype=object,
                                      keep_default_na=False, chunksize=CHUNK_ROWS,
-                                     encoding="utf-8-sig", encoding_errors="replace")
+                                     encoding="utf-8-sig", encoding_errors="replace",
+                                     engine="c")
                 rename = {"Postcode": "postcode", "Eastings": "easting",
                           "Northings": "northing", "Admin_district_code": "district",
                           "Admin_ward_code": "ward"}
             else:
                 rename = {v: k for k, v in source.columns.items()}
-                reader = pd.read_csv(stream, usecols=list(source.columns.values()), dtype=str,
-                                     keep_default_na=False, chunksize=CHUNK_ROWS,
-                                     encoding="utf-8-sig", encoding_errors="replace")
+                reader = pd.read_csv(stream, usecols=list(source.columns.values()),
+                                     dtype=object, keep_default_na=False,
+                                     chunksize=CHUNK_ROWS, encoding="utf-8-sig",
+                                     encoding_errors="replace", engine="c")
             try:
                 for chunk in reader:
                     yield chunk.rename(columns=rename)
@@ -277,113 +293,268 @@ def _chunks(source: PostcodeFile, progress: Callable[[int], None] | None
 _TO_WGS84 = Transformer.from_crs(27700, 4326, always_xy=True)
 
 
-def _prepare(chunk: pd.DataFrame, source: PostcodeFile, keep: Keep, report: ImportReport,
-             *, derived: bool) -> pd.DataFrame:
-    """Checked rows in the table's columns; raises ValidationError for a file that is wrong."""
+def _normalised(raw: str) -> str | None:
+    """'nw12db' -> 'NW1 2DB'; None for anything that is not a full postcode."""
+    compact = _SPACES_RE.sub("", raw.upper())
+    return f"{compact[:-3]} {compact[-3:]}" if _COMPACT_RE.match(compact) else None
+
+
+@functools.lru_cache(maxsize=1024)  # bounded: a bad file could hold any text
+def _month(raw: str) -> str | None:
+    """ONSPD's 'YYYYMM' (doterm) as the first of that month, ISO; None if blank or not one."""
+    try:
+        return datetime.strptime(raw.strip(), "%Y%m").date().isoformat()
+    except ValueError:
+        return None
+
+
+def _mapped(values: pd.Series, convert: Callable, missing: str | None = None) -> np.ndarray:
+    """`convert` applied once per distinct value (codes and dates repeat a lot); a missing
+    value (None) becomes `missing`."""
+    codes, uniques = pd.factorize(values.to_numpy(object))
+    return np.array([convert(u) for u in uniques] + [missing], dtype=object)[codes]
+
+
+def _code(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+@dataclass
+class _Rows:
+    """A checked chunk, column by column, in the table's terms (dates as ISO text)."""
+
+    postcode: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    terminated: np.ndarray
+    ward_code: np.ndarray
+    district_code: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.postcode)
+
+    def outward(self) -> list[str]:
+        return [p[:-4] for p in self.postcode.tolist()]
+
+
+def _prepare(chunk: pd.DataFrame, source: PostcodeFile, keep: Keep, report: ImportReport
+             ) -> _Rows:
+    """Checked rows in the table's columns; raises ValidationError for a file that is wrong.
+
+    Published files already hold normalised postcodes ('NW1 2DB'), so one C-level match per
+    row accepts them and only the others are rewritten; codes and dates are converted once
+    per distinct value."""
     report.read += len(chunk)
-    compact = chunk["postcode"].str.upper().str.replace(r"\s+", "", regex=True)
-    valid = compact.str.match(_COMPACT_RE.pattern).fillna(False).to_numpy(bool)
+    fast = _NORMAL_RE.fullmatch
+    postcode = np.array([v if fast(v) else _normalised(v) for v in chunk["postcode"].tolist()],
+                        dtype=object)
+    valid = pd.notna(postcode)
     report.skipped_invalid += int((~valid).sum())
-    chunk, compact = chunk[valid], compact[valid]
     if source.dataset == "Code-Point Open":
         easting = pd.to_numeric(chunk["easting"], errors="coerce").to_numpy(float)
         northing = pd.to_numeric(chunk["northing"], errors="coerce").to_numpy(float)
         placed = np.isfinite(easting) & np.isfinite(northing) & ((easting > 0) | (northing > 0))
-        lon, lat = _TO_WGS84.transform(easting, northing)
+        lon, lat = _TO_WGS84.transform(easting, northing)  # the whole chunk in one call
         lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-        terminated = pd.Series([None] * len(chunk), index=chunk.index, dtype=object)
+        terminated = np.full(len(chunk), None, dtype=object)
     else:
         lat = pd.to_numeric(chunk["lat"], errors="coerce").to_numpy(float)
         lon = pd.to_numeric(chunk["lon"], errors="coerce").to_numpy(float)
         placed = np.isfinite(lat) & np.isfinite(lon) & (lat < NO_GRID_LAT)
-        if "terminated" in chunk:
-            when = pd.to_datetime(chunk["terminated"].str.strip(), format="%Y%m",
-                                  errors="coerce")
-            terminated = pd.Series(when.dt.date.where(when.notna(), None), dtype=object)
-        else:
-            terminated = pd.Series([None] * len(chunk), index=chunk.index, dtype=object)
-    report.skipped_no_grid += int((~placed).sum())
+        terminated = (_mapped(chunk["terminated"], _month) if "terminated" in chunk
+                      else np.full(len(chunk), None, dtype=object))
+    placed &= valid
+    report.skipped_no_grid += int((valid & ~placed).sum())
     min_lon, min_lat, max_lon, max_lat = UK_BOUNDS
     outside = placed & ~((lon >= min_lon) & (lon <= max_lon) & (lat >= min_lat)
                          & (lat <= max_lat))
     if outside.any():
         first = int(np.flatnonzero(outside)[0])
-        example = compact.iloc[first][:-3] + " " + compact.iloc[first][-3:]
         raise ValidationError(str(source.path), f"{int(outside.sum()):,} postcodes lie outside "
-                              f"the UK (e.g. {example} at {lat[first]:.5f}, "
+                              f"the UK (e.g. {postcode[first]} at {lat[first]:.5f}, "
                               f"{lon[first]:.5f}): is this a UK postcode file?")
     wanted = placed & keep.mask(lon, lat)
     report.skipped_outside += int((placed & ~wanted).sum())
-    compact = compact[wanted]
-    frame = pd.DataFrame({
-        "postcode": (compact.str[:-3] + " " + compact.str[-3:]).to_numpy(),
-        "outward": compact.str[:-3].to_numpy(),
-        "lat": lat[wanted].round(6), "lon": lon[wanted].round(6),
-        "terminated": terminated[wanted].to_numpy(),
-        "derived": derived, "dataset": source.dataset if not derived else "OpenStreetMap",
-        "ward_code": _codes(chunk, "ward", wanted), "district_code": _codes(chunk, "district",
-                                                                          wanted),
-    })
-    report.terminated += int(frame["terminated"].notna().sum())
-    return frame.drop_duplicates("postcode", keep="last")
+    # A postcode repeated within the chunk: the last one stands.
+    wanted &= ~pd.Index(postcode).duplicated(keep="last")
+    rows = _Rows(postcode[wanted], lat[wanted].round(6), lon[wanted].round(6),
+                 terminated[wanted], _codes(chunk, "ward", wanted),
+                 _codes(chunk, "district", wanted))
+    report.terminated += int(pd.notna(rows.terminated).sum())
+    return rows
 
 
 def _codes(chunk: pd.DataFrame, name: str, wanted: np.ndarray) -> np.ndarray:
     if name not in chunk:
         return np.full(int(wanted.sum()), None, dtype=object)
-    values = chunk[name].str.strip().to_numpy(object)[wanted]
-    return np.where(values == "", np.array(None, dtype=object), values)
+    return _mapped(chunk[name], _code)[wanted]
 
 
 # -- writing -------------------------------------------------------------------------------
 
 def _begin_staging(session: Session) -> None:
+    """An empty staging table. On PostgreSQL it is UNLOGGED (no WAL for rows that only pass
+    through) and `postcodes` is locked against other imports, which would share its name;
+    lookups still read the stored rows meanwhile."""
     connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        connection.execute(text("LOCK TABLE postcodes IN SHARE ROW EXCLUSIVE MODE"))
     connection.execute(text("DROP TABLE IF EXISTS postcode_load"))
-    STAGING.create(connection)
+    (_PG_STAGING if postgres else _SQLITE_STAGING).create(connection)
 
 
-def _stage(session: Session, frame: pd.DataFrame) -> None:
-    """A chunk into the (unindexed) staging table: COPY as CSV on PostgreSQL, one executemany
-    of plain tuples on SQLite."""
-    if frame.empty:
+def _csv_cell(value: str | None) -> str:
+    """A value for COPY's CSV: unquoted empty is NULL, anything awkward is quoted."""
+    if value is None:
+        return ""
+    if value == "" or any(c in value for c in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def _stage(session: Session, rows: _Rows, *, derived: bool, dataset: str) -> None:
+    """A chunk into the (unindexed) staging table: COPY on PostgreSQL, of CSV text built
+    column-wise (floats by repr, codes quoted once per distinct value); one executemany of
+    plain tuples on SQLite."""
+    if not len(rows):
         return
-    frame = frame[_COLUMNS]
+    lat, lon = rows.lat.tolist(), rows.lon.tolist()
     if session.get_bind().dialect.name == "postgresql":
-        copy_csv(session, STAGING, _COLUMNS, frame.to_csv(header=False, index=False))
+        flag, name = ("true" if derived else "false"), _csv_cell(dataset)
+        ward = _mapped(pd.Series(rows.ward_code), _csv_cell, "")
+        district = _mapped(pd.Series(rows.district_code), _csv_cell, "")
+        lines = zip(rows.postcode.tolist(), rows.outward(), map(repr, lat), map(repr, lon),
+                    (t or "" for t in rows.terminated.tolist()), repeat(flag), repeat(name),
+                    ward.tolist(), district.tolist(), strict=False)
+        copy_csv(session, _PG_STAGING, _COLUMNS, "\n".join(map(",".join, lines)) + "\n")
         return
-    columns = [frame[c].tolist() for c in _COLUMNS]
-    for key in ("terminated", "ward_code", "district_code"):  # NaN/NaT are not values
-        index = _COLUMNS.index(key)
-        columns[index] = [None if v is None or v != v else v for v in columns[index]]
     placeholders = ", ".join("?" for _ in _COLUMNS)
     session.connection().exec_driver_sql(
         f"INSERT INTO postcode_load ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
-        list(zip(*columns, strict=True)))
+        list(zip(rows.postcode.tolist(), rows.outward(), lat, lon, rows.terminated.tolist(),
+                 repeat(derived), repeat(dataset), rows.ward_code.tolist(),
+                 rows.district_code.tolist(), strict=False)))
 
 
 def _merge(session: Session, *, official: bool) -> int:
-    """Staged rows into `postcodes` in one statement: official rows replace anything; derived
-    rows only fill gaps and replace other derived rows. Rows already as staged are left
-    alone, so importing the same file again writes nothing. Returns rows new or changed."""
+    """Staged rows into `postcodes`: official rows replace anything; derived rows only fill
+    gaps and replace other derived rows. Rows already as staged are not written at all, so
+    importing the same file again writes nothing. Returns rows new or changed."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _merge_postgres(session, official=official)
     names = ", ".join(_COLUMNS)
     others = [c for c in _COLUMNS if c != "postcode"]
     updates = ", ".join(f"{c} = excluded.{c}" for c in others)
     changed = " OR ".join(f"postcodes.{c} IS DISTINCT FROM excluded.{c}" for c in others)
     guard = f"({changed})" + ("" if official else " AND postcodes.derived")
-    if session.get_bind().dialect.name == "postgresql":
-        # One row per postcode (a file could repeat one), in key order for the index.
-        source = f"SELECT DISTINCT ON (postcode) {names} FROM postcode_load ORDER BY postcode"
-    else:
-        source = f"SELECT {names} FROM postcode_load WHERE true"
-    result = session.execute(text(f"INSERT INTO postcodes ({names}) {source} "
-                                  f"ON CONFLICT (postcode) DO UPDATE SET {updates} "
-                                  f"WHERE {guard}"))
+    connection = session.connection()
+    # A first load: the secondary indexes are built once afterwards, by sorting, instead of
+    # taking millions of random inserts (which would want a page cache as big as the index;
+    # with this, SQLite's default cache does and memory stays flat).
+    first_load = (connection.exec_driver_sql("SELECT count(*) FROM postcode_load").scalar_one()
+                  > connection.exec_driver_sql("SELECT count(*) FROM postcodes").scalar_one())
+    rebuild = _drop_indexes(connection) if first_load else []
+    # SQLite's DO UPDATE ... WHERE false leaves the row untouched; `WHERE true` is the
+    # parser's price for INSERT ... SELECT ... ON CONFLICT.
+    result = session.execute(text(f"INSERT INTO postcodes ({names}) SELECT {names} "
+                                  f"FROM postcode_load WHERE true ON CONFLICT (postcode) "
+                                  f"DO UPDATE SET {updates} WHERE {guard}"))
+    for statement in rebuild:
+        connection.exec_driver_sql(statement)
     return max(cast(CursorResult, result).rowcount, 0)
+
+
+def _merge_postgres(session: Session, *, official: bool) -> int:
+    """PostgreSQL: the staged rows that are new or differ, found by one hash join, go in by
+    INSERT ... ON CONFLICT DO UPDATE; unchanged rows never reach it (DO UPDATE would lock,
+    and so write, every existing row even when nothing changed).
+
+    When the new rows outnumber the stored ones (a first load) the changed rows are updated,
+    the table's indexes and primary key are dropped, the new rows appended, and the indexes
+    built once afterwards (sorted builds, not millions of single inserts), from their own
+    definitions so the migrations stay their only home. Lookups wait for this import to
+    commit meanwhile. Either way the planner's statistics are refreshed after a big change,
+    so the first lookups after an import use the indexes."""
+    connection = session.connection()
+    connection.execute(text("SET LOCAL work_mem = '256MB'"))
+    connection.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+    connection.execute(text("ANALYZE postcode_load"))
+    names = ", ".join(f"s.{c}" for c in _COLUMNS)
+    others = [c for c in _COLUMNS if c != "postcode"]
+
+    def differs(old: str, new: str) -> str:  # derived rows replace only derived rows
+        return ("(" + " OR ".join(f"{old}.{c} IS DISTINCT FROM {new}.{c}" for c in others)
+                + ")" + ("" if official else f" AND {old}.derived"))
+
+    stored = connection.execute(text("SELECT count(*) FROM postcodes")).scalar_one()
+    staged = connection.execute(text("SELECT count(*) FROM postcode_load")).scalar_one()
+    # One row per postcode (a file could repeat one), in key order.
+    new_or_changed = (f"SELECT DISTINCT ON (s.postcode) {names} FROM postcode_load AS s "
+                      "LEFT JOIN postcodes AS p ON p.postcode = s.postcode "
+                      "WHERE p.postcode IS NULL OR {where} ORDER BY s.postcode")
+    if staged <= stored:
+        updates = ", ".join(f"{c} = excluded.{c}" for c in others)
+        result = connection.execute(text(
+            f"INSERT INTO postcodes ({', '.join(_COLUMNS)}) "
+            f"{new_or_changed.format(where=differs('p', 's'))} ON CONFLICT (postcode) "
+            f"DO UPDATE SET {updates} WHERE {differs('postcodes', 'excluded')}"))
+        changed = max(result.rowcount, 0)
+    else:
+        updated = connection.execute(text(
+            f"UPDATE postcodes AS p SET {', '.join(f'{c} = s.{c}' for c in others)} "
+            f"FROM postcode_load AS s WHERE p.postcode = s.postcode AND {differs('p', 's')}")
+        ).rowcount
+        rebuild = _drop_indexes(connection)
+        inserted = connection.execute(text(
+            f"INSERT INTO postcodes ({', '.join(_COLUMNS)}) "
+            f"{new_or_changed.format(where='false')}")).rowcount
+        for statement in rebuild:
+            connection.execute(text(statement))
+        changed = max(updated, 0) + max(inserted, 0)
+    if changed > stored // 10:
+        connection.execute(text("ANALYZE postcodes"))
+    connection.execute(text("SET LOCAL work_mem TO DEFAULT"))
+    connection.execute(text("SET LOCAL maintenance_work_mem TO DEFAULT"))
+    return changed
+
+
+def _drop_indexes(connection: Connection) -> list[str]:
+    """Drops the indexes of `postcodes` (and on PostgreSQL its primary key, which SQLite
+    cannot drop); returns the statements that make them again, read from the catalogue."""
+    if connection.dialect.name == "sqlite":
+        indexes = connection.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+            "AND tbl_name = 'postcodes' AND sql IS NOT NULL").all()
+        for name, _ in indexes:
+            connection.exec_driver_sql(f'DROP INDEX "{name}"')
+        return [definition for _, definition in indexes]
+    key = connection.execute(text(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'postcodes'::regclass AND contype = 'p'")).one()
+    indexes = connection.execute(text(
+        "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index AS x "
+        "JOIN pg_class AS i ON i.oid = x.indexrelid "
+        "WHERE x.indrelid = 'postcodes'::regclass AND NOT x.indisprimary")).all()
+    for name, _ in indexes:
+        connection.execute(text(f'DROP INDEX "{name}"'))
+    connection.execute(text(f'ALTER TABLE postcodes DROP CONSTRAINT "{key[0]}"'))
+    return ([f'ALTER TABLE postcodes ADD CONSTRAINT "{key[0]}" {key[1]}']
+            + [definition for _, definition in indexes])
 
 
 def _end_staging(session: Session) -> None:
     session.connection().execute(text("DROP TABLE IF EXISTS postcode_load"))
+
+
+def _store(session: Session, chunks: Iterator[_Rows], *, official: bool, dataset: str) -> int:
+    """Chunks staged then merged in one statement per kind of change; returns rows changed."""
+    _begin_staging(session)
+    for rows in chunks:
+        _stage(session, rows, derived=not official, dataset=dataset)
+    changed = _merge(session, official=official)
+    _end_staging(session)
+    return changed
 
 
 def import_postcodes(session: Session, path: Path, *, keep: Keep | None = None,
@@ -396,13 +567,14 @@ def import_postcodes(session: Session, path: Path, *, keep: Keep | None = None,
     source = inspect_file(Path(path))
     keep = keep or Keep()
     report = ImportReport(source.dataset)
-    _begin_staging(session)
-    for chunk in _chunks(source, progress):
-        frame = _prepare(chunk, source, keep, report, derived=False)
-        report.kept += len(frame)
-        _stage(session, frame)
-    report.changed = _merge(session, official=True)
-    _end_staging(session)
+
+    def checked() -> Iterator[_Rows]:
+        for chunk in _chunks(source, progress):
+            rows = _prepare(chunk, source, keep, report)
+            report.kept += len(rows)
+            yield rows
+
+    report.changed = _store(session, checked(), official=True, dataset=source.dataset)
     if report.read == 0:
         raise ValidationError(str(path), "holds no postcode rows")
     return report
@@ -476,15 +648,9 @@ def derive_points(osm_path: Path) -> list[DerivedPoint]:
 
 def store_derived(session: Session, points: list[DerivedPoint], *, dataset: str) -> int:
     """Derived points into the table; published (official) rows are never replaced."""
-    frame = pd.DataFrame({
-        "postcode": [p.postcode for p in points],
-        "outward": [p.postcode.split()[0] for p in points],
-        "lat": [p.lat for p in points], "lon": [p.lon for p in points],
-        "terminated": None, "derived": True, "dataset": dataset, "ward_code": None,
-        "district_code": None}, columns=_COLUMNS)
-    _begin_staging(session)
-    _stage(session, frame)
-    changed = _merge(session, official=False)
-    _end_staging(session)
-    return changed
+    none = np.full(len(points), None, dtype=object)
+    rows = _Rows(np.array([p.postcode for p in points], dtype=object),
+                 np.array([p.lat for p in points], dtype=float),
+                 np.array([p.lon for p in points], dtype=float), none, none, none)
+    return _store(session, iter([rows]), official=False, dataset=dataset)
 

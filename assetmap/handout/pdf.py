@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,12 @@ from assetmap.handout.drawing import (
     MapSpec,
     StopMark,
 )
-from assetmap.handout.model import Handout, HandoutItem
+from assetmap.handout.model import (
+    SHEET_FIRST_VISIT,
+    SHEET_WHAT_HAPPENS,
+    Handout,
+    HandoutItem,
+)
 
 if TYPE_CHECKING:
     from reportlab.pdfgen.canvas import Canvas
@@ -39,6 +45,23 @@ BASEMAP = {
     "station": "#c4002f", "bus": "#b3261e",
 }
 BODY_PT = 15
+#: The combined sheet's body text: still large print for older readers.
+SHEET_PT = 11.5
+
+
+@dataclass(frozen=True)
+class SheetFit:
+    """How tightly the combined sheet is set: the overview map's height (a share of the
+    page width) and how much of "what happens" and "first visit" is kept."""
+
+    map_ratio: float
+    what: int
+    first: int
+
+
+#: Tried in turn until the sheet fits one page; the last may take two.
+SHEET_FITS = (SheetFit(0.4, SHEET_WHAT_HAPPENS, SHEET_FIRST_VISIT),
+              SheetFit(0.3, SHEET_WHAT_HAPPENS, SHEET_FIRST_VISIT), SheetFit(0.25, 130, 100))
 
 
 @lru_cache(maxsize=1)
@@ -51,6 +74,9 @@ def _fonts() -> tuple[str, str]:
     if regular.exists() and bold.exists():
         pdfmetrics.registerFont(TTFont("DejaVuSans", str(regular)))
         pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", str(bold)))
+        # <b> in a paragraph (the sheet's run-in labels) picks the bold face.
+        pdfmetrics.registerFontFamily("DejaVuSans", normal="DejaVuSans", bold="DejaVuSans-Bold",
+                                      italic="DejaVuSans", boldItalic="DejaVuSans-Bold")
         return "DejaVuSans", "DejaVuSans-Bold"
     return "Helvetica", "Helvetica-Bold"
 
@@ -59,11 +85,25 @@ def render_pdf(handout: Handout) -> bytes:
     """The handout as an A4 PDF: body text 15 pt, headings larger, maps as vector lines.
 
     With one page per activity, the facts sit in a two-column table and the map takes the
-    room left at the foot of the page, so a typical listing fits on one sheet of paper.
+    room left at the foot of the page, so a typical listing fits on one sheet of paper. The
+    combined sheet is tried at each of :data:`SHEET_FITS` in turn, until it fits one page.
     """
+    if handout.layout != "sheet":
+        return _build(handout, lambda styles, width: _pages_story(handout, styles, width))[0]
+    data = b""
+    for fit in SHEET_FITS:
+        data, pages = _build(handout, lambda styles, width, fit=fit: _sheet_story(
+            handout, styles, width, fit))
+        if pages == 1:
+            break
+    return data
+
+
+def _build(handout: Handout, story_of: Any) -> tuple[bytes, int]:
+    """The PDF of the story `story_of(styles, frame width)` makes, and its page count."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
-    from reportlab.platypus import PageBreak, SimpleDocTemplate
+    from reportlab.platypus import SimpleDocTemplate
 
     regular, bold = _fonts()
     styles = _styles(regular, bold)
@@ -71,16 +111,10 @@ def render_pdf(handout: Handout) -> bytes:
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
                             topMargin=12 * mm, bottomMargin=15 * mm,
                             title="Activities near you", author="AssetMap")
-    story: list[Any] = []
-    if handout.layout == "sheet":
-        story.extend(_sheet_story(handout, styles, doc.width))
-    else:
-        for i, item in enumerate(handout.items):
-            if i:
-                story.append(PageBreak())
-            story.extend(_item_story(item, handout, styles, doc.width, full=True))
+    pages = [0]
 
     def footer(canvas: Canvas, _doc: Any) -> None:
+        pages[0] = canvas.getPageNumber()
         canvas.saveState()
         canvas.setFont(regular, 10)
         canvas.setFillColor(INK)
@@ -88,8 +122,19 @@ def render_pdf(handout: Handout) -> bytes:
         canvas.drawRightString(A4[0] - 15 * mm, 8 * mm, f"Page {canvas.getPageNumber()}")
         canvas.restoreState()
 
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
-    return buffer.getvalue()
+    doc.build(story_of(styles, doc.width), onFirstPage=footer, onLaterPages=footer)
+    return buffer.getvalue(), pages[0]
+
+
+def _pages_story(handout: Handout, styles: dict[str, Any], width: float) -> list[Any]:
+    from reportlab.platypus import PageBreak
+
+    story: list[Any] = []
+    for i, item in enumerate(handout.items):
+        if i:
+            story.append(PageBreak())
+        story.extend(_item_story(item, handout, styles, width, full=True))
+    return story
 
 
 def _styles(regular: str, bold: str) -> dict[str, Any]:
@@ -109,6 +154,17 @@ def _styles(regular: str, bold: str) -> dict[str, Any]:
         "step": ParagraphStyle("step", parent=body, spaceAfter=1),
         "big": ParagraphStyle("big", parent=body, fontName=bold, fontSize=17, leading=22,
                               spaceAfter=1),
+        # The combined sheet: smaller, never under 11 pt, so four activities share a page.
+        "sheet_title": ParagraphStyle("sheet_title", parent=body, fontName=bold, fontSize=20,
+                                      leading=24, spaceAfter=1),
+        "sheet_kicker": ParagraphStyle("sheet_kicker", parent=body, fontSize=SHEET_PT + 1,
+                                       leading=(SHEET_PT + 1) * 1.2, spaceAfter=3),
+        "sheet_h2": ParagraphStyle("sheet_h2", parent=body, fontName=bold, fontSize=13,
+                                   leading=16, spaceBefore=0, spaceAfter=1),
+        "sheet_cell": ParagraphStyle("sheet_cell", parent=body, fontSize=SHEET_PT,
+                                     leading=SHEET_PT * 1.22, spaceBefore=1, spaceAfter=0),
+        "sheet_phone": ParagraphStyle("sheet_phone", parent=body, fontName=bold, fontSize=14.5,
+                                      leading=17, spaceAfter=0, alignment=2),
     }
 
 
@@ -191,7 +247,7 @@ def _item_story(item: HandoutItem, handout: Handout, styles: dict[str, Any], wid
                      colWidths=[inner - map_width, map_width], splitInRow=1)
         side.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                                   ("LEFTPADDING", (0, 0), (0, 0), 0),
-                                  ("RIGHTPADDING", (0, 0), (0, 0), 8),
+                                  ("RIGHTPADDING", (0, 0), (0, 0), 6),
                                   ("LEFTPADDING", (1, 0), (1, 0), 0),
                                   ("RIGHTPADDING", (1, 0), (1, 0), 0)]))
         story.append(KeepTogether([*heading, side]))
@@ -203,21 +259,66 @@ def _item_story(item: HandoutItem, handout: Handout, styles: dict[str, Any], wid
     return story
 
 
-def _sheet_story(handout: Handout, styles: dict[str, Any], width: float) -> list[Any]:
+def _sheet_story(handout: Handout, styles: dict[str, Any], width: float,
+                 fit: SheetFit) -> list[Any]:
+    """Page 1: the overview map with the start and numbered places, then a compact block per
+    activity (the same facts as the page's sheet, :meth:`HandoutItem.sheet_facts`)."""
     from reportlab.lib.units import mm
     from reportlab.platypus import KeepTogether, Spacer
 
-    story: list[Any] = [_p("Activities near you", styles["title"])]
+    story: list[Any] = [_p("Activities near you", styles["sheet_title"])]
     if handout.origin_label:
         story.append(_p(f"Walking from {handout.origin_label}. The numbers on the map are "
-                        "the activities below.", styles["kicker"]))
+                        "the activities below.", styles["sheet_kicker"]))
     if handout.overview is not None:
-        story.append(map_flowable(handout.overview, width, width * 0.5))
-        story.append(Spacer(1, 3 * mm))
-    for item in handout.items:
-        story.append(KeepTogether(_item_story(item, handout, styles, width, full=False)))
-        story.append(Spacer(1, 5 * mm))
+        story.append(map_flowable(handout.overview, width, width * fit.map_ratio))
+        story.append(Spacer(1, 2 * mm))
+    for i, item in enumerate(handout.items):
+        if i:  # between blocks only: a space at the end would spill onto a blank page
+            story.append(Spacer(1, 2.5 * mm))
+        story.append(KeepTogether(_sheet_block(item, styles, width, fit)))
     return story
+
+
+def _sheet_block(item: HandoutItem, styles: dict[str, Any], width: float,
+                 fit: SheetFit) -> list[Any]:
+    """One activity on the combined sheet: its name with the phone number beside it in large
+    type, then the facts as a few paragraphs with bold run-in labels, so a block is about
+    seven lines and four fit under the overview map."""
+    from reportlab.lib.colors import HexColor
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.platypus import Paragraph, Table, TableStyle
+
+    groups = item.sheet_paragraphs(what=fit.what, first=fit.first)
+    facts = dict(groups.pop())  # the way to get in touch: beside the name
+    paragraphs = [Paragraph(".&nbsp; ".join(f"<b>{label}</b> {escape('; '.join(lines))}"
+                                            for label, lines in group), styles["sheet_cell"])
+                  for group in groups]
+    inner = width - 12
+    cell, phone_style = styles["sheet_cell"], styles["sheet_phone"]
+    if "Phone" in facts:
+        number = facts["Phone"][0]
+        phone: Any = Paragraph(f'<font size="{cell.fontSize}" name="{cell.fontName}">Phone'
+                               f"</font> {escape(number)}", phone_style)
+        phone_width = (stringWidth("Phone ", cell.fontName, cell.fontSize)
+                       + stringWidth(number, phone_style.fontName, phone_style.fontSize) + 4)
+    else:
+        phone = Paragraph(f"<b>Contact</b> {escape('; '.join(facts['Contact']))}", cell)
+        phone_width = inner * 0.4
+    phone_width = min(phone_width, inner * 0.45)
+    title = _p(f"{item.number}. {item.activity['name']}", styles["sheet_h2"])
+    head = Table([[title, phone]], colWidths=[inner - phone_width - 6, phone_width + 6])
+    head.setStyle(TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+        ("ALIGN", (1, 0), (1, 0), "RIGHT"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("RIGHTPADDING", (0, 0), (0, 0), 6),
+        ("RIGHTPADDING", (1, 0), (1, 0), 0),
+        ("TOPPADDING", (0, 0), (-1, -1), 0),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+        ("LINEBELOW", (0, 0), (-1, 0), 1.2, HexColor(INK)),
+    ]))
+    return [head, *paragraphs]
 
 
 def map_flowable(spec: MapSpec, width: float, height: float, *,

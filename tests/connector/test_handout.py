@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import re
 import subprocess
+from datetime import UTC, datetime
+from html import unescape as html_unescape
 
 import pytest
+from sqlalchemy.orm import Session
 
 from assetmap.config import PROJECT_ROOT
+from assetmap.handout.model import first_visit_words
+from assetmap.listings.serialize import activity_to_dict
+from assetmap.models import Activity
 from assetmap.walking.stops import build_stops
 from tests.conftest import csrf_token
 from tests.connector.conftest import ORIGIN, search_ids
@@ -26,6 +32,16 @@ def three(client, connector, demo, network, csrf) -> dict:
     lon = re.search(r'name="lon" value="([^"]+)"', html).group(1)
     return {"ids": [str(i) for i in ids], "lat": lat, "lon": lon, "origin_label": ORIGIN,
             "pace": "slow", "layout": "pages", "csrf_token": csrf("/connector")}
+
+
+@pytest.fixture
+def four(three, client) -> dict:
+    """The combined sheet's form for the four nearest matches."""
+    html = client.get(f"/connector?postcode={ORIGIN}&minutes=20&pace=slow").get_data(
+        as_text=True)
+    ids = search_ids(html)[:4]
+    assert len(ids) == 4
+    return three | {"ids": [str(i) for i in ids], "layout": "sheet"}
 
 
 @pytest.fixture
@@ -121,6 +137,63 @@ def test_route_maps_name_streets_near_the_route_and_the_nearest_stop(client, thr
                           check=True).stdout
     first = re.findall(r'class="map-stop-label" [^>]*>([^<]+)<', pages[0])[0]
     assert first.removeprefix("Bus stop ").split()[0] in text
+
+
+def _starts(read, ids: list[str]) -> list[tuple[str, str]]:
+    """Each activity's first words of its description and of its first-visit advice."""
+    def words(s: Session) -> list[tuple[str, str]]:
+        out = []
+        for i in ids:
+            data = activity_to_dict(s.get(Activity, int(i)), now=datetime.now(UTC))
+            out.append((" ".join(data["description"].split()[:6]),
+                        " ".join(first_visit_words(data)[0].split()[:5])))
+        return out
+
+    return read(words)
+
+
+def test_combined_sheet_of_four_keeps_what_happens_first_visit_and_stops(client, four, read,
+                                                                         network):
+    build_stops(PBF, network, "camden")
+    html = client.post("/connector/handout", data=four).get_data(as_text=True)
+    assert html.count('class="sheet-item"') == 4
+    assert html.count('<svg class="route-map"') == 1
+    items = html.split('class="sheet-item"')[1:]
+    for item, (what, first) in zip(items, _starts(read, four["ids"]), strict=True):
+        text = " ".join(html_unescape(re.sub(r"<[^>]+>", " ", item)).split())
+        for label in ("When", "Where", "Cost", "What happens", "First visit", "Walk",
+                      "Bus or train"):
+            assert f"<dt>{label}</dt>" in item, label
+        assert what in text and first in text, (what, first)
+        assert '<p class="phone">Phone <span>' in item or '<p class="contact">' in item
+        assert "Bus stop" in item.split("<dt>Bus or train</dt>")[1].split("</dd>")[0]
+
+
+def test_combined_sheet_pdf_of_four_is_at_most_two_pages_in_large_print(client, four, read,
+                                                                        network, tmp_path):
+    build_stops(PBF, network, "camden")
+    pdf = tmp_path / "sheet.pdf"
+    pdf.write_bytes(client.post("/connector/handout.pdf", data=four).data)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
+                          check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    assert pages <= 2
+    for page in range(1, pages + 1):  # no page left holding only the footer
+        words = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"],
+                               capture_output=True, text=True, check=True).stdout
+        assert "What happens" in words, f"page {page} has no activity"
+    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                   text=True, check=True).stdout.split())
+    for what, first in _starts(read, four["ids"]):
+        assert what in text and first in text, (what, first)
+    assert text.count("What happens") == 4 and text.count("First visit") == 4
+    assert text.count("Bus stop") >= 4
+    boxes = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                           text=True, check=True).stdout
+    heights = sorted(float(m.group(2)) - float(m.group(1)) for m in re.finditer(
+        r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">', boxes))
+    median = heights[len(heights) // 2]
+    assert median >= 11, f"body words are {median:.1f} pt tall"
 
 
 def test_handout_needs_a_shortlist_and_takes_at_most_ten(client, three):

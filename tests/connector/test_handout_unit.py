@@ -12,7 +12,7 @@ import shapely
 from assetmap.geo import haversine_m
 from assetmap.handout.directions import directions, distance_words, route_street_labels
 from assetmap.handout.drawing import NEAR_SIZE, MapSpec, MapStop, Place, _label_shape
-from assetmap.handout.model import first_visit_words, session_words
+from assetmap.handout.model import first_visit_words, session_words, trim_words
 from assetmap.values import cost_in_words
 from assetmap.walking.graph import Street, build_graph
 from assetmap.walking.router import Router
@@ -189,3 +189,14 @@ def test_the_nearest_stop_is_always_in_view_and_named():
     (mark,) = spec.draw(1000, 560).stops
     assert 0 < mark.x < 1000 and 0 < mark.y < 560
     assert mark.text == "Far Town station"
+
+
+@pytest.mark.parametrize("text, limit, trimmed", [
+    ("Soup and  cake\nwith friends.", 40, "Soup and cake with friends."),
+    ("Soup, sandwiches and cake with a small crowd.", 20, "Soup, sandwiches and…"),
+    ("Soup, sandwiches and cake with a small crowd.", 16, "Soup, sandwiches…"),
+    ("Soup, sandwiches and cake with a small crowd.", 18, "Soup, sandwiches…"),
+    ("Extraordinarily long", 5, "Extraordinarily…"),
+])
+def test_trim_words_cuts_at_the_end_of_a_word_and_says_so(text, limit, trimmed):
+    assert trim_words(text, limit) == trimmed

@@ -133,7 +133,7 @@ def _pages_story(handout: Handout, styles: dict[str, Any], width: float) -> list
     for i, item in enumerate(handout.items):
         if i:
             story.append(PageBreak())
-        story.extend(_item_story(item, handout, styles, width, full=True))
+        story.extend(_item_story(item, handout, styles, width))
     return story
 
 
@@ -174,14 +174,14 @@ def _p(text: str, style: Any) -> Any:
     return Paragraph(escape(text), style)
 
 
-def _facts(item: HandoutItem, styles: dict[str, Any], width: float, *, full: bool) -> Any:
+def _facts(item: HandoutItem, styles: dict[str, Any], width: float) -> Any:
     """When / Where / Cost / First visit / Contact as a label and value table."""
     from reportlab.lib.colors import HexColor
     from reportlab.lib.units import mm
     from reportlab.platypus import Table, TableStyle
 
     a = item.activity
-    sessions = list(item.sessions if full else item.sessions[:2])
+    sessions = list(item.sessions)
     when = [_p(s, styles["cell"]) for s in sessions or ["Ask the organiser for the next date."]]
     if a.get("schedule_words"):
         when.append(_p(f"Usually: {a['schedule_words']}", styles["cell"]))
@@ -190,9 +190,8 @@ def _facts(item: HandoutItem, styles: dict[str, Any], width: float, *, full: boo
     rows: list[list[Any]]
     rows = [["When", when], ["Where", [_p(", ".join(item.address) or "Ask the organiser",
                                           styles["cell"])]],
-            ["Cost", [_p(item.cost, styles["cell"])]]]
-    if full:
-        rows.append(["First visit", [_p(line, styles["cell"]) for line in item.first_visit]])
+            ["Cost", [_p(item.cost, styles["cell"])]],
+            ["First visit", [_p(line, styles["cell"]) for line in item.first_visit]]]
     rows.append(["Contact", contact])
     label_width = 31 * mm
     width -= 12  # the frame's padding
@@ -220,25 +219,25 @@ def _directions(item: HandoutItem, styles: dict[str, Any]) -> list[Any]:
         leftIndent=22)]
 
 
-def _item_story(item: HandoutItem, handout: Handout, styles: dict[str, Any], width: float,
-                *, full: bool) -> list[Any]:
+def _item_story(item: HandoutItem, handout: Handout, styles: dict[str, Any],
+                width: float) -> list[Any]:
+    """One activity's page: what happens, the facts, getting there with directions and map."""
     from reportlab.lib.units import mm
     from reportlab.platypus import KeepTogether, Table, TableStyle
 
     a = item.activity
     story: list[Any] = []
-    title = f"{item.number}. {a['name']}" if handout.layout == "sheet" else a["name"]
-    story.append(_p(title, styles["title"]))
+    story.append(_p(a["name"], styles["title"]))
     story.append(_p(a.get("category_label") or "", styles["kicker"]))
-    if full and a.get("description"):
+    if a.get("description"):
         story.extend(_p(para, styles["body"]) for para in a["description"].split("\n\n"))
-    story.append(_facts(item, styles, width, full=full))
+    story.append(_facts(item, styles, width))
     heading = []
     if item.walk is not None:
         heading = [_p("Getting there", styles["h2"]), _p(item.walk.words + (
             f", from {handout.origin_label}" if handout.origin_label else "") + ".",
             styles["body"])]
-    if full and item.map is not None and item.directions is not None:
+    if item.map is not None and item.directions is not None:
         # Directions and map side by side: the whole page usually fits on one sheet.
         inner = width - 12
         map_width = inner * 0.4
@@ -254,7 +253,7 @@ def _item_story(item: HandoutItem, handout: Handout, styles: dict[str, Any], wid
     elif heading:
         story.append(KeepTogether(heading + _directions(item, styles)[:1]))
         story.extend(_directions(item, styles)[1:])
-    if full and item.map is not None and item.directions is None:
+    if item.map is not None and item.directions is None:
         story.append(map_flowable(item.map, width, width * 0.6, min_height=50 * mm))
     return story
 

@@ -122,7 +122,7 @@ def parse_rows(name: str, data: bytes) -> list[tuple[int, dict[str, Any]]]:
     nothing. `name` gives the type by its ending and names the file in errors."""
     suffix = Path(name).suffix.lower()
     if suffix not in (".csv", ".geojson", ".json"):
-        raise ValidationError("file", f"{name}: import takes .csv or .geojson files")
+        raise ValidationError("file", f"import takes .csv or .geojson files, not {name}")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -102,7 +102,7 @@ def test_import_after_the_check_is_recorded_as_the_coordinator(app, client, logi
                                                                lunch_club):
     email = login("coordinator")
     update = (f"id,name,category,cost\n{lunch_club},Tuesday Lunch Club,lunch-club,£2\n"
-              "new,Quiz Night,quiz,lots\n").encode()
+              "new,Quiz Night,bingo,lots\n").encode()
     update = update.replace(b"new,", b",")
     page = text(check(client, "changes.csv", update))
     assert "1</span> listing would be updated" in page
@@ -139,9 +139,10 @@ def test_import_creates_new_listings(app, client, login):
 
 
 @pytest.mark.parametrize(("name", "data", "words"), [
-    ("listings.txt", b"name,category\nA,quiz\n", "import takes .csv or .geojson files"),
-    ("listings.csv", b"Quiz Night,quiz,Mondays 19:00-21:00\n", "has no 'name' column"),
-    ("listings.csv", b"name,category,colour\nA,quiz,red\n",
+    ("listings.txt", b"name,category\nA,bingo\n",
+     "import takes .csv or .geojson files, not listings.txt"),
+    ("listings.csv", b"Quiz Night,bingo,Mondays 19:00-21:00\n", "has no 'name' column"),
+    ("listings.csv", b"name,category,colour\nA,bingo,red\n",
      "has columns AssetMap does not know: 'colour'"),
     ("listings.csv", b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "is not a text file"),
     ("listings.csv", b"", "is empty"),
@@ -169,7 +170,7 @@ def test_no_file_chosen_says_so(client, login):
 def test_a_file_over_the_limit_comes_back_as_the_page(app, client, login):
     login("coordinator")
     app.config["MAX_CONTENT_LENGTH"] = 4000
-    response = check(client, "big.csv", b"name,category\n" + b"Quiz,quiz\n" * 1000)
+    response = check(client, "big.csv", b"name,category\n" + b"Quiz,bingo\n" * 1000)
     assert response.status_code == 413
     page = text(response)
     assert "The file is larger than 4 KB" in page and "Check only" in page
@@ -208,3 +209,27 @@ def test_the_forms_need_the_csrf_token(app, client, login):
         "file": (io.BytesIO(MIXED.read_bytes()), "mixed.csv")},
         content_type="multipart/form-data")
     assert response.status_code == 400
+
+
+def test_the_cli_refuses_a_bad_file_with_the_same_words(client, login, runner, tmp_path):
+    bad = tmp_path / "listings.csv"
+    bad.write_bytes(b"name,category,colour\nA,bingo,red\n")
+    cli = runner.invoke(main, ["import", str(bad)])
+    assert cli.exit_code == 2
+    words = "listings.csv has columns AssetMap does not know: 'colour'"
+    assert words in cli.output
+    login("coordinator")
+    assert words in text(check(client, "listings.csv", bad.read_bytes()))
+
+
+def test_the_check_sees_the_file_as_a_set(app, client, login):
+    """A later row naming a listing an earlier row adds counts as an update, as importing
+    would make it; and still nothing is stored."""
+    login("coordinator")
+    before = stored(app)
+    twice = (b"name,category,postcode,cost\nQuiz Night,bingo,NW5 2AB,free\n"
+             b"Quiz Night,bingo,NW5 2AB,\xc2\xa32\n")
+    page = text(check(client, "twice.csv", twice))
+    assert "1</span> new listing would be added" in page
+    assert "1</span> listing would be updated" in page
+    assert stored(app) == before

@@ -29,6 +29,8 @@ class Config:
         # The basemap: vector tiles built from the local extract (`assetmap tiles build`), or a
         # deployment's own tile service ({z}/{x}/{y} URL; .mvt/.pbf drawn as vector tiles).
         self.TILES_DIR: Path = Path(_env("TILES_DIR") or INSTANCE_DIR / "tiles")
+        # An uploaded import file waits here between "check" and "import" (minutes, not days).
+        self.UPLOAD_DIR: Path = Path(_env("UPLOAD_DIR") or INSTANCE_DIR / "uploads")
         self.BASEMAP: str = _env("BASEMAP", "") or ""
         self.TILE_URL: str = _env("TILE_URL", "") or ""
         self.SESSION_COOKIE_HTTPONLY = True

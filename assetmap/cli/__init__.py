@@ -17,7 +17,7 @@ from assetmap import db as dbmod
 from assetmap.db import session_scope
 from assetmap.demo import load_demo
 from assetmap.errors import AssetMapError, ConfigError, ValidationError
-from assetmap.listings.transfer import export_rows, import_file, to_csv, to_geojson
+from assetmap.listings.transfer import export_rows, import_file, to_csv, to_geojson_text
 from assetmap.models import Activity
 from assetmap.people.accounts import find_areas
 from assetmap.people.users import create_user, deactivate, find_user, set_password
@@ -185,8 +185,7 @@ def export(fmt: str, output: Path | None) -> None:
     """Export every listing (public fields only) as GeoJSON or CSV; re-importable."""
     with session_scope(app_from_env()) as session:
         rows = export_rows(session)
-    text = to_csv(rows) if fmt == "csv" else json.dumps(to_geojson(rows), indent=1,
-                                                          ensure_ascii=False)
+    text = to_csv(rows) if fmt == "csv" else to_geojson_text(rows)
     if output:
         output.write_text(text, encoding="utf-8")
         click.echo(f"{len(rows)} listings written to {output}", err=True)

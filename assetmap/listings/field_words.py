@@ -36,6 +36,9 @@ FIELD_WORDS: dict[str, str] = {
     "ids": "Shortlist",
     "csrf_token": "The form's security token (csrf_token): reload the page and try again",
     "assigned_user_id": "Assigned to", "weeks": "Weeks the trends show",
+    "id": "AssetMap number", "organisation": "Organisation", "address": "Venue address",
+    "lat": "Latitude", "lon": "Longitude", "last_verified_at": "Last checked",
+    "verified_method": "How it was checked", "file": "File",
 }
 
 

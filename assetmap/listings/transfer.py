@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import InvalidOperation
@@ -77,6 +77,9 @@ class RowResult:
     activity_id: int | None = None
     reason: str | None = None
     changed: list[str] = field(default_factory=list)
+    # A rejected row's column and the problem without it (the web says the column in words).
+    column: str | None = None
+    problem: str | None = None
 
     def line(self) -> str:
         what = f"row {self.row}: {self.outcome}"
@@ -108,42 +111,67 @@ class ImportReport:
                 "rows": [r.__dict__ for r in self.rows]}
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """(row number as a person counts it, fields) from a CSV or GeoJSON file."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames or "name" not in [f.strip().lower()
-                                                       for f in reader.fieldnames]:
-                raise ValidationError("file", f"{path.name} has no 'name' column; columns are "
-                                              + ", ".join(COLUMNS))
-            for number, row in enumerate(reader, start=2):  # row 1 is the header
-                yield number, {
-                    strip_controls(k or "").strip().lower():
-                        from_spreadsheet_cell(strip_controls(v or "").strip())
-                    for k, v in row.items() if k and isinstance(v, str | None)}
-    elif suffix in (".geojson", ".json"):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValidationError("file", f"{path.name} is not valid JSON ({exc})") from None
-        if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
-            raise ValidationError("file", f"{path.name} is not a GeoJSON FeatureCollection")
-        for number, feature in enumerate(data.get("features") or [], start=1):
-            props = {strip_controls(k).lower(): strip_controls(v) if isinstance(v, str) else v
-                     for k, v in (feature.get("properties") or {}).items()}
-            geometry = feature.get("geometry") or {}
-            if geometry.get("type") == "Point":
-                coords = geometry.get("coordinates") or [None, None]
-                props["lon"], props["lat"] = coords[0], coords[1]
-            if isinstance(props.get("tags"), list):
-                props["tags"] = ";".join(props["tags"])
-            yield number, props
-    else:
-        raise ValidationError("file", f"{path.name}: import takes .csv or .geojson files")
+    return parse_rows(path.name, path.read_bytes())
 
 
+def parse_rows(name: str, data: bytes) -> list[tuple[int, dict[str, Any]]]:
+    """The rows of a CSV or GeoJSON file's bytes (the CLI's file, the web's upload): all read
+    before any is applied, so a bad file (wrong type, no header, unknown columns) changes
+    nothing. `name` gives the type by its ending and names the file in errors."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".csv", ".geojson", ".json"):
+        raise ValidationError("file", f"import takes .csv or .geojson files, not {name}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError("file", f"{name} is not a text file (CSV or GeoJSON saved as "
+                                      "UTF-8)") from None
+    if not text.strip():
+        raise ValidationError("file", f"{name} is empty")
+    return _csv_rows(name, text) if suffix == ".csv" else _geojson_rows(name, text)
+
+
+def _csv_rows(name: str, text: str) -> list[tuple[int, dict[str, Any]]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    headers = [strip_controls(f or "").strip().lower() for f in reader.fieldnames or ()]
+    if "name" not in headers:
+        raise ValidationError("file", f"{name} has no 'name' column in its first row (the "
+                                      "header row of column names is missing or wrong)",
+                              allowed=list(COLUMNS))
+    unknown = [h for h in headers if h and h not in COLUMNS]
+    if unknown:
+        raise ValidationError("file", f"{name} has columns AssetMap does not know: "
+                                      + ", ".join(repr(h) for h in unknown),
+                              allowed=list(COLUMNS))
+    return [(number, {strip_controls(k or "").strip().lower():
+                      from_spreadsheet_cell(strip_controls(v or "").strip())
+                      for k, v in row.items() if k and isinstance(v, str | None)})
+            for number, row in enumerate(reader, start=2)]  # row 1 is the header
+
+
+def _geojson_rows(name: str, text: str) -> list[tuple[int, dict[str, Any]]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError("file", f"{name} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        raise ValidationError("file", f"{name} is not a GeoJSON FeatureCollection")
+    rows = []
+    for number, feature in enumerate(data.get("features") or [], start=1):
+        if not isinstance(feature, dict):
+            raise ValidationError("file", f"{name}: feature {number} is not a JSON object")
+        props = {strip_controls(k).lower(): strip_controls(v) if isinstance(v, str) else v
+                 for k, v in (feature.get("properties") or {}).items()}
+        geometry = feature.get("geometry") or {}
+        if geometry.get("type") == "Point":
+            coords = geometry.get("coordinates") or [None, None]
+            props["lon"], props["lat"] = coords[0], coords[1]
+        if isinstance(props.get("tags"), list):
+            props["tags"] = ";".join(props["tags"])
+        rows.append((number, props))
+    return rows
 
 
 def _date(raw: str, column: str) -> datetime:
@@ -200,15 +228,35 @@ _CHECKS = {
 def import_file(session: Session, path: Path, *, data_dir: Path,
                 actor: Actor | None = None) -> ImportReport:
     actor = actor or Actor(IMPORT_ACTOR_TYPE, f"import of {path.name}")
+    return import_rows(session, read_rows(path), data_dir=data_dir, actor=actor)
+
+
+def import_rows(session: Session, rows: Sequence[tuple[int, dict[str, Any]]], *,
+                data_dir: Path, actor: Actor, check_only: bool = False) -> ImportReport:
+    """Apply each row in its own savepoint. `check_only` applies the whole set inside one
+    more savepoint and rolls it back: the report is what importing would do (a later row
+    that matches an earlier new one counts as an update, as it would), and nothing stays."""
+    if not check_only:
+        return _apply_rows(session, rows, data_dir=data_dir, actor=actor)
+    everything = session.begin_nested()
+    try:
+        return _apply_rows(session, rows, data_dir=data_dir, actor=actor)
+    finally:
+        everything.rollback()
+
+
+def _apply_rows(session: Session, rows: Sequence[tuple[int, dict[str, Any]]], *,
+                data_dir: Path, actor: Actor) -> ImportReport:
     report = ImportReport()
-    for number, row in read_rows(path):
+    for number, row in rows:
         try:
             with session.begin_nested():
                 result = _import_row(session, row, data_dir=data_dir, actor=actor)
         except (AssetMapError, ValueError, InvalidOperation) as exc:
-            reason = str(exc)
-            report.rows.append(RowResult(number, "rejected", row.get("name") or None,
-                                         reason=reason))
+            report.rows.append(RowResult(
+                number, "rejected", row.get("name") or None, reason=str(exc),
+                column=exc.field if isinstance(exc, ValidationError) else None,
+                problem=exc.message if isinstance(exc, ValidationError) else str(exc)))
             continue
         result.row = number
         report.rows.append(result)
@@ -332,6 +380,11 @@ def export_rows(session: Session, flt: ActivityFilter | None = None) -> list[dic
             "join_how": activity.join_how or "",
         })
     return rows
+
+
+def to_geojson_text(rows: Sequence[dict[str, Any]]) -> str:
+    """The GeoJSON file as the CLI writes it and the web downloads it."""
+    return json.dumps(to_geojson(rows), indent=1, ensure_ascii=False)
 
 
 def to_csv(rows: Sequence[dict[str, Any]]) -> str:

@@ -19,4 +19,5 @@ from assetmap.web.coordinator import (  # noqa: E402, F401
     place,  # noqa: E402, F401
     sources,
     suggestions,
+    transfer,
 )

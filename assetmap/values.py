@@ -128,6 +128,15 @@ def span(days: int) -> str:
     return f"{days // 365} years"
 
 
+def size_words(limit_bytes: int | None) -> str:
+    """'2.1 MB', '20 KB': a size limit as people read it (decimal units, as file managers)."""
+    if not limit_bytes:
+        return "the server's limit"
+    if limit_bytes >= 1_000_000:
+        return f"{limit_bytes / 1_000_000:.1f} MB"
+    return f"{limit_bytes // 1000} KB"
+
+
 def ago(then: datetime, now: datetime) -> str:
     """'today', 'yesterday', '3 days ago', '3 weeks ago', '14 months ago', '2 years ago'."""
     days = max(0, (now - then).days)

@@ -53,6 +53,7 @@ from assetmap.community.suggestions import (
 from assetmap.db import get_session
 from assetmap.errors import ConfigError, ValidationError
 from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON
+from assetmap.values import size_words
 from assetmap.web.errors import error_response, wants_json
 from assetmap.web.extensions import csrf
 from assetmap.web.inputs import received_form
@@ -116,12 +117,10 @@ def too_large(exc: RequestEntityTooLarge) -> Response:
         secret = current_app.config["SECRET_KEY"]
         return _render(form, errors=errors, notice="too-large", status=413,
                        token=token if seconds_to_fill(secret, token, time.time()) is not None
-                       else None, size_words=(
-                           f"{limit / 1_000_000:.1f} MB" if limit and limit >= 1_000_000
-                           else f"{(limit or 0) // 1000} KB"))
-    words = f"{limit} bytes ({limit / 1024 / 1024:.1f} MB)" if limit else "the server's limit"
+                       else None, size_words=size_words(limit))
     return error_response(413, {"error": "too-large", "limit_bytes": limit,
-                                "message": f"The request is larger than the limit of {words}. "
+                                "message": "The request is larger than the limit of "
+                                           f"{size_words(limit)}. "
                                            "Shorten the text and send it again."})
 
 

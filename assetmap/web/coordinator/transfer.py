@@ -38,6 +38,7 @@ from assetmap.listings.transfer import (
     to_csv,
     to_geojson_text,
 )
+from assetmap.values import size_words
 from assetmap.web.auth import role_required
 from assetmap.web.coordinator import bp
 from assetmap.web.suggest import too_large as too_large_elsewhere
@@ -56,7 +57,7 @@ def _page(*, status: int = 200, errors: dict[str, str] | None = None,
         labels=LABELS, report=report, done=done, token=token, file_name=file_name,
         row_words=row_words, field_words=field_words,
         columns=[(c, COLUMN_HELP.get(c, "")) for c in COLUMNS],
-        limit_words=_size_words(current_app.config.get("MAX_CONTENT_LENGTH")),
+        limit_words=size_words(current_app.config.get("MAX_CONTENT_LENGTH")),
     ), status
 
 
@@ -68,12 +69,6 @@ def row_words(row: RowResult, file_name: str) -> str:
         what += f", {field_words(row.column)}"
     problem = row.problem or row.reason or "could not be read"
     return f"{what}: {problem}"
-
-
-def _size_words(limit: int | None) -> str:
-    if not limit:
-        return "the server's limit"
-    return f"{limit / 1_000_000:.1f} MB" if limit >= 1_000_000 else f"{limit // 1000} KB"
 
 
 # -- export --------------------------------------------------------------------------------
@@ -170,7 +165,7 @@ def too_large(exc: RequestEntityTooLarge):
     coordinator page answers as the rest of the app does."""
     if request.endpoint == "coordinator.transfer_check":
         return _page(status=413, errors={"file": (
-            f"The file is larger than {_size_words(current_app.config.get('MAX_CONTENT_LENGTH'))}"
+            f"The file is larger than {size_words(current_app.config.get('MAX_CONTENT_LENGTH'))}"
             ": split it into smaller files and import each")})
     return too_large_elsewhere(exc)
 

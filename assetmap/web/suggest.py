@@ -118,9 +118,9 @@ def too_large(exc: RequestEntityTooLarge) -> Response:
         return _render(form, errors=errors, notice="too-large", status=413,
                        token=token if seconds_to_fill(secret, token, time.time()) is not None
                        else None, size_words=size_words(limit))
+    words = f"{limit} bytes ({size_words(limit)})" if limit else size_words(limit)
     return error_response(413, {"error": "too-large", "limit_bytes": limit,
-                                "message": "The request is larger than the limit of "
-                                           f"{size_words(limit)}. "
+                                "message": f"The request is larger than the limit of {words}. "
                                            "Shorten the text and send it again."})
 
 

@@ -43,7 +43,7 @@ def test_results_first_shortlist_in_view(browser, live_server, app, demo, networ
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"session-{width}x{height}-searched.png"))
         # Straight after the search the first result's name is in view, not under the bar.
-        assert 0 <= heading["y"] and heading["y"] + heading["height"] <= height
+        assert heading["y"] >= 0 and heading["y"] + heading["height"] <= height
         if width <= 900:
             assert heading["y"] + heading["height"] <= bar["y"]
             # An empty shortlist is one line at the foot of the screen.

@@ -301,17 +301,18 @@ def load_demo(session: Session, data_dir: Path, *, count: int = 72, seed: int = 
             session.add(organisation)
             session.flush()
             organisations[venue.id] = organisation
-        fields = {
+        phone = f"020 7946 {index:04d}"
+        fields: dict[str, object] = {
             "name": f"{name} at {venue.name}", "category": category,
             "description": f"{description}\n\n{DEMO_NOTE}", "schedules": [schedule],
             "tags": [t for t in tags.split(";") if t], "venue_id": venue.id,
             "organisation_id": organisation.id,
             "contact_email": f"hello+{index}@example.org",
-            "contact_phone": f"020 7946 {index:04d}",
+            "contact_phone": phone,
             "first_visit": "Someone will meet you at the door; come ten minutes early.",
         }
         if category in REMOTE_CATEGORIES:
-            fields |= _remote_fields(remote, fields["contact_phone"])
+            fields |= _remote_fields(remote, phone)
             remote += 1
         fields |= _demo_cost(cost)
         created_at = now - timedelta(days=rng.randint(400, 900))

@@ -313,6 +313,7 @@ def load_demo(session: Session, data_dir: Path, *, count: int = 72, seed: int = 
         }
         if category in REMOTE_CATEGORIES:
             fields |= _remote_fields(remote, phone)
+            fields["name"] = f"{name} from {venue.name}"  # run from there, not held there
             remote += 1
         fields |= _demo_cost(cost)
         created_at = now - timedelta(days=rng.randint(400, 900))
@@ -339,8 +340,8 @@ def _mend_remote(session: Session) -> int:
         select(Activity).where(Activity.demo, Activity.category.in_(REMOTE_CATEGORIES))
         .order_by(Activity.id)) if not a.service_area]
     for nth, activity in enumerate(stale):
-        apply_changes(session, activity, _remote_fields(nth, activity.contact_phone or ""),
-                      DEMO_ACTOR)
+        apply_changes(session, activity, _remote_fields(nth, activity.contact_phone or "") | {
+            "name": activity.name.replace(" at ", " from ", 1)}, DEMO_ACTOR)
     session.flush()
     return len(stale)
 

@@ -106,7 +106,7 @@ def test_phone_and_online_listings_are_not_held_to_a_bus_stop(client, demo, stop
     assert body["matches"] and all("Bus stop" in m["why"][1] for m in body["matches"])
     names = {m["name"] for m in body["remote"]}
     # The fixture's two, and the demo's two phone befriending listings (they serve here too).
-    demo_phone = {n for n in names if n.startswith("Telephone Befriending at ")}
+    demo_phone = {n for n in names if n.startswith("Telephone Befriending from ")}
     assert names - demo_phone == {"Telephone Befriending", "Online Book Chat"}
     assert len(demo_phone) == 2
     assert not any("bus" in line.lower() for m in body["remote"] for line in m["why"])

@@ -110,3 +110,10 @@ def test_it_gives_up_after_a_day_of_tries(app):
         assert (message.status, message.next_attempt_at) == ("failed", None)
         assert "could not be delivered after 29 tries" in mail.delivery_words(
             message, now=app.config["FRESHNESS_NOW"])
+
+
+def test_the_page_says_how_it_retries(client, login):
+    login("coordinator")
+    page = client.get("/coordinator/outbox").get_data(as_text=True)
+    assert "after 1, 2, 5, 10, 30 and 60 minutes, then every hour" in page
+    assert "up to 5 times" not in page

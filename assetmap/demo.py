@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assetmap.geo import haversine_m
-from assetmap.listings.changes import Actor, create_activity
+from assetmap.listings.changes import Actor, apply_changes, create_activity
 from assetmap.listings.verification import record_verification
 from assetmap.models import Activity, Area, Organisation, Venue, utcnow
 from assetmap.places.geocode import MAX_SPREAD_M, geocode_postcode
@@ -152,6 +152,24 @@ TEMPLATES: tuple[tuple[str, str, str, str, str, str, tuple[str, ...]], ...] = (
 METHODS = ("connector-visited", "phoned", "organiser-confirmed", "client-attended",
            "coordinator-checked", "source-assured")
 
+#: The areas the demo's phone listings serve, in turn: the whole borough, then the north's
+#: wards (Cantelowes, Gospel Oak, Haverstock, Highgate, Kentish Town). Both cover NW5 1TL,
+#: so a demo search from there shows them under "Without travelling".
+REMOTE_AREAS: tuple[list[str], ...] = (
+    ["E09000007"], ["E05000131", "E05000134", "E05000136", "E05000137", "E05000139"])
+REMOTE_CATEGORIES = {"befriending"}
+
+
+def _remote_fields(nth: int, phone: str) -> dict:
+    """A phone listing: no venue, the area it serves and how to join (the `nth` of them)."""
+    return {
+        "mode": "phone", "venue_id": None, "service_area": REMOTE_AREAS[nth % len(REMOTE_AREAS)],
+        "join_how": f"Ring {phone} (weekdays, 10am to 4pm) and ask for a befriender. A "
+                    "volunteer then calls you once a week at a time that suits you.",
+        "first_visit": "The first call is a short chat to get to know you; say if you would "
+                       "like someone who speaks your language.",
+    }
+
 
 def load_areas(session: Session, data_dir: Path) -> int:
     """Camden's wards (ONS 2013 boundaries) and the borough (OSM), skipping those loaded."""
@@ -262,6 +280,7 @@ def load_demo(session: Session, data_dir: Path, *, count: int = 72, seed: int = 
     load_postcodes(session, data_dir)
     load_venues(session, data_dir)
     if session.scalar(select(func.count()).select_from(Activity).where(Activity.demo)):
+        _mend_remote(session)
         return 0
     rng = random.Random(seed)
     venues_by_kind: dict[str, list[Venue]] = {}
@@ -270,6 +289,7 @@ def load_demo(session: Session, data_dir: Path, *, count: int = 72, seed: int = 
     now = utcnow()
     created = 0
     organisations: dict[int, Organisation] = {}
+    remote = 0
     for index in range(count):
         category, name, description, schedule, cost, tags, kinds = TEMPLATES[
             index % len(TEMPLATES)]
@@ -281,17 +301,20 @@ def load_demo(session: Session, data_dir: Path, *, count: int = 72, seed: int = 
             session.add(organisation)
             session.flush()
             organisations[venue.id] = organisation
-        fields = {
+        phone = f"020 7946 {index:04d}"
+        fields: dict[str, object] = {
             "name": f"{name} at {venue.name}", "category": category,
             "description": f"{description}\n\n{DEMO_NOTE}", "schedules": [schedule],
             "tags": [t for t in tags.split(";") if t], "venue_id": venue.id,
             "organisation_id": organisation.id,
             "contact_email": f"hello+{index}@example.org",
-            "contact_phone": f"020 7946 {index:04d}",
+            "contact_phone": phone,
             "first_visit": "Someone will meet you at the door; come ten minutes early.",
         }
-        if category == "befriending":
-            fields["mode"] = "phone"
+        if category in REMOTE_CATEGORIES:
+            fields |= _remote_fields(remote, phone)
+            fields["name"] = f"{name} from {venue.name}"  # run from there, not held there
+            remote += 1
         fields |= _demo_cost(cost)
         created_at = now - timedelta(days=rng.randint(400, 900))
         activity = create_activity(session, fields, DEMO_ACTOR, at=created_at, demo=True)
@@ -306,6 +329,21 @@ def load_demo(session: Session, data_dir: Path, *, count: int = 72, seed: int = 
         created += 1
     session.flush()
     return created
+
+
+def _mend_remote(session: Session) -> int:
+    """Demo data loaded before the phone listings said their area (they had a venue and no
+    area, so "Without travelling" stayed empty): give them what a new load gives. A second
+    run finds nothing to mend."""
+    # In Python: an emptied JSON column may hold JSON null rather than SQL NULL.
+    stale = [a for a in session.scalars(
+        select(Activity).where(Activity.demo, Activity.category.in_(REMOTE_CATEGORIES))
+        .order_by(Activity.id)) if not a.service_area]
+    for nth, activity in enumerate(stale):
+        apply_changes(session, activity, _remote_fields(nth, activity.contact_phone or "") | {
+            "name": activity.name.replace(" at ", " from ", 1)}, DEMO_ACTOR)
+    session.flush()
+    return len(stale)
 
 
 def _demo_cost(cost: str) -> dict:

@@ -34,18 +34,21 @@ def _at(raw: str | None, app) -> datetime:
 @click.option("--source", help="A feed's id: only listings it carries.")
 @click.option("--state", help="attention (default: all but fresh), all, or states "
                               "separated by commas.")
+@click.option("--assigned", help="any, nobody, or a person's id or e-mail: only checks "
+                                 "assigned so.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500),
               help="How many queue entries to print.")
 @click.option("--at", "at", help="Work the states out as of this date (default: now).")
 @click.option("--json", "as_json", is_flag=True, help="Print summary and queue as JSON, as "
                                                       "GET /api/v1/freshness does.")
-def stale(area, category, source, state, limit, at, as_json) -> None:
+def stale(area, category, source, state, assigned, limit, at, as_json) -> None:
     """What is going stale: counts by state and by ward, then the most overdue listings."""
     app = app_from_env()
     with app.app_context(), session_scope(app) as session:
         now = _at(at, app)
         flt = fq.QueueFilter.checked(
             session, area=area or "", category=category or "", state=state or "",
+            assigned=assigned or "",
             source_id=id_param(source, "source", what="source") if (source or "").strip()
             else None)
         summary = fq.summary(session, flt, now=now)

@@ -12,13 +12,31 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from assetmap.freshness.due import clock
 from assetmap.models import OutboxMessage, utcnow
 
-MAX_ATTEMPTS = 5
 SEND_EVERY = timedelta(minutes=1)  # the scheduler's outbox job (assetmap.jobs.scheduler)
+#: The waits after the first, second, ... refused try; then RETRY_EVERY, until the waits add
+#: up to more than GIVE_UP_AFTER. A mail server down for a few minutes or an hour then needs
+#: nobody: the message goes when it is back.
+RETRY_AFTER = tuple(timedelta(minutes=m) for m in (1, 2, 5, 10, 30, 60))
+RETRY_EVERY = timedelta(hours=1)
+GIVE_UP_AFTER = timedelta(hours=24)
+
+
+def _wait(attempt: int) -> timedelta:
+    return RETRY_AFTER[attempt - 1] if attempt <= len(RETRY_AFTER) else RETRY_EVERY
+
+
+def retry_delay(attempts: int) -> timedelta | None:
+    """How long to wait after the `attempts`-th refused try; None: give up (the waits would
+    pass GIVE_UP_AFTER, about 29 tries)."""
+    if sum((_wait(n) for n in range(1, attempts + 1)), timedelta()) > GIVE_UP_AFTER:
+        return None
+    return _wait(attempts)
 
 
 def reason(message: OutboxMessage) -> str:
@@ -32,8 +50,13 @@ def reason(message: OutboxMessage) -> str:
 
 
 def next_try(message: OutboxMessage, now: datetime) -> datetime:
-    """When the scheduler will next pick the message up (it runs every minute)."""
-    return now + SEND_EVERY
+    """When the scheduler will next pick the message up: its next try, to the minute above
+    (the job runs every minute), or the next run for a message not tried yet."""
+    due = message.next_attempt_at if message.status == "retry" else None
+    if due is None or due <= now:
+        return now + SEND_EVERY
+    rounded = due.replace(second=0, microsecond=0)
+    return rounded if rounded == due else rounded + timedelta(minutes=1)
 
 
 def delivery_words(message: OutboxMessage, *, now: datetime, what: str | None = None) -> str:
@@ -81,24 +104,31 @@ def _smtp_send(message: OutboxMessage, config: Mapping) -> None:
 
 
 def send(session: Session, message: OutboxMessage, config: Mapping) -> bool:
-    """Try once; the outbox row says what happened. Never raises for delivery failures."""
+    """Try once; the outbox row says what happened and, if refused, when the next try is.
+    Never raises for delivery failures."""
     message.attempts += 1
     try:
         _smtp_send(message, config)
     except (OSError, smtplib.SMTPException) as exc:
-        message.status = "failed" if message.attempts >= MAX_ATTEMPTS else "retry"
+        wait = retry_delay(message.attempts)
+        message.status = "failed" if wait is None else "retry"
+        message.next_attempt_at = None if wait is None else clock(config) + wait
         message.error = f"{type(exc).__name__}: {exc}"[:2000]
         return False
     message.status = "sent"
     message.sent_at = utcnow()
+    message.next_attempt_at = None
     message.error = None
     return True
 
 
 def send_pending(session: Session, config: Mapping, *, limit: int = 200) -> tuple[int, int]:
-    """Send queued and retryable messages; (sent, failed) counts."""
+    """Send queued messages and refused ones whose next try has come; (sent, failed)."""
     pending = session.scalars(select(OutboxMessage).where(
-        OutboxMessage.status.in_(("queued", "retry"))).order_by(OutboxMessage.id).limit(limit))
+        OutboxMessage.status.in_(("queued", "retry")),
+        or_(OutboxMessage.next_attempt_at.is_(None),
+            OutboxMessage.next_attempt_at <= clock(config)))
+        .order_by(OutboxMessage.id).limit(limit))
     sent = failed = 0
     for message in pending:
         if send(session, message, config):

@@ -1,4 +1,10 @@
-"""TODO docstring."""
+"""Reminding organisers to check their listing: rounds that escalate after the due date.
+
+A listing's round is its due date; within it the daily job sends level 0 on the due date,
+then each later level (FRESHNESS_REMINDER_DAYS), never one already sent. A coordinator's
+manual reminder counts as the level the round has reached, so the job does not send the
+organiser a second e-mail seconds or days later.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +39,11 @@ def reminder_offsets(config: Mapping) -> tuple[timedelta, ...]:
     return tuple(timedelta(days=d) for d in days)
 
 
+def level_reached(due_at: datetime, when: datetime, offsets: tuple[timedelta, ...]) -> int:
+    """The reminder level a round has reached at `when` (-1 before the due date)."""
+    return max((i for i, offset in enumerate(offsets) if when >= due_at + offset), default=-1)
+
+
 def send_reminders(session: Session, config: Mapping, *, now: datetime
                    ) -> tuple[dict[int, int], int]:
     """Remind the organisers of listings that came due; ({level: sent}, failed)."""
@@ -51,7 +62,7 @@ def send_reminders(session: Session, config: Mapping, *, now: datetime
             break
         rounds = _sent_levels(session, [c[0] for c in chunk])
         for activity_id, due_at in chunk:
-            level = max(i for i, offset in enumerate(offsets) if now >= due_at + offset)
+            level = level_reached(due_at, now, offsets)
             if rounds.get((activity_id, due_at.isoformat()), -1) >= level:
                 continue
             activity = session.get(Activity, activity_id)
@@ -75,16 +86,22 @@ def _sent_levels(session: Session, ids: list[int]) -> dict[tuple[int, str], int]
         due = (meta or {}).get("due_at")
         if due:
             key = (activity_id, due)
-            out[key] = max(out.get(key, -1), int(meta.get("reminder_level") or 0))
+            out[key] = max(out.get(key, -1), int(meta.get("reminder_level") or 0),
+                           int(meta.get("counts_for_level") or 0))
     return out
 
 
 def remind(session: Session, activity: Activity, config: Mapping, *, level: int = 0,
-           due_at: datetime | None = None) -> OutboxMessage:
+           due_at: datetime | None = None, now: datetime | None = None) -> OutboxMessage:
     """Send the organiser their "Is this still right?" link (a reminder from level 1 on),
-    noting the round it belongs to. ValidationError when the listing has no e-mail."""
+    noting the round it belongs to. A person's reminder (`now` given) reads as a check but
+    counts as the level the round has reached by `now`, so the job does not repeat it.
+    ValidationError when the listing has no e-mail."""
     message = send_organiser_check(session, activity, config, reminder_level=level)
     due_at = due_at or activity.freshness_due_at
-    message.meta = {**(message.meta or {}),
+    counts_for = level
+    if now is not None and due_at is not None:
+        counts_for = max(level, level_reached(due_at, now, reminder_offsets(config)))
+    message.meta = {**(message.meta or {}), "counts_for_level": counts_for,
                     "due_at": due_at.isoformat() if due_at else None}
     return message

@@ -85,7 +85,7 @@ def apply_action(session: Session, ids: Iterable[int], action: str, *, user: Use
         who = session.get(User, assignee_id)
         return f"{n} {plural} assigned to {who.email if who else assignee_id}."
     sent = [a for a in listings if (a.contact_email or "").strip()]
-    messages = [remind(session, activity, config) for activity in sent]
+    messages = [remind(session, activity, config, now=now) for activity in sent]
     words = outbox.summarise(messages, now=now,
                              sent_words="Reminder sent to the organisers of {n} listing{s}.")
     if len(sent) < n:

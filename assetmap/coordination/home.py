@@ -17,7 +17,8 @@ from assetmap.community import moderation
 from assetmap.coordination import outbox
 from assetmap.coverage import gaps as coverage
 from assetmap.freshness import queue as fq
-from assetmap.models import Activity, ScrapeRun, Source, User
+from assetmap.freshness.rules import STATES
+from assetmap.models import ScrapeRun, Source, User
 from assetmap.people.areas import my_areas
 
 
@@ -59,10 +60,13 @@ def failing_sources(session: Session) -> int:
         .where(Source.enabled.is_(True), ScrapeRun.status == "failed")) or 0
 
 
-def outstanding_assignments(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Activity).where(
-        Activity.assigned_user_id.is_not(None),
-        Activity.status.in_(fq.LIVE_STATUSES))) or 0
+#: The queue of checks assigned and not done: the home's count and where it links agree.
+ASSIGNED = {"area": "all", "state": "all", "assigned": "any"}
+
+
+def outstanding_assignments(session: Session, now: datetime) -> int:
+    """Live listings with a check assigned to someone (every state, every area)."""
+    return fq.count(session, fq.QueueFilter(states=STATES, assigned="any"), now=now)
 
 
 def _needs_check(session: Session, user: User, now: datetime) -> list[Need]:
@@ -84,7 +88,7 @@ def build(session: Session, user: User, config: Mapping, *, now: datetime) -> Ho
     waiting = moderation.pending_count(session)
     failing = failing_sources(session)
     undelivered = outbox.undelivered_count(session)
-    assigned = outstanding_assignments(session)
+    assigned = outstanding_assignments(session, now)
     needs = [
         *_needs_check(session, user, now),
         Need("moderation", waiting, _plural(waiting, "suggestion or report", "suggestions and "
@@ -96,7 +100,7 @@ def build(session: Session, user: User, config: Mapping, *, now: datetime) -> Ho
              + " not delivered", "coordinator.outbox", attention=undelivered > 0),
         Need("assignments", assigned, _plural(assigned, "check", "checks")
              + " assigned to connectors and not done yet", "coordinator.freshness",
-             {"area": "all", "state": "all"}),
+             ASSIGNED),
     ]
     minutes = int(config.get("COVERAGE_MINUTES") or 15)
     gaps = coverage.worst_gaps(session, minutes=minutes, limit=1)

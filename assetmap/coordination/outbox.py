@@ -1,7 +1,8 @@
 """The outbox as people see it: what was not delivered, and retry or cancel it.
 
-Statuses (see `services.mail`): queued (not tried yet), retry (refused; the scheduler tries
-again every minute), failed (gave up after MAX_ATTEMPTS), sent, cancelled (by a person).
+Statuses (see `community.outbox`): queued (not tried yet), retry (refused; the scheduler tries
+again after a wait that grows: 1, 2, 5, 10, 30, 60 minutes, then hourly), failed (gave up
+after about 24 hours), sent, cancelled (by a person).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def retry(session: Session, message: OutboxMessage, config: Mapping, *, now: dat
     if message.status == "sent":
         return f"The message to {message.to_address} was already sent; nothing to retry."
     if message.status == "failed":
-        message.attempts = 0  # a person asked: give it a fresh set of scheduled tries
+        message.attempts = 0  # a person asked: give it a fresh day of scheduled tries
     mail.send(session, message, config)
     session.flush()
     return mail.delivery_words(message, now=now)
@@ -89,7 +90,7 @@ def summarise(messages: list[OutboxMessage], *, sent_words: str, now: datetime) 
         parts.append(sent_words.format(n=len(sent), s="" if len(sent) == 1 else "s"))
     if waiting:
         reasons = sorted({mail.reason(m) for m in waiting if m.status == "retry"})
-        at = (now + mail.SEND_EVERY).strftime("%H:%M")
+        at = min(mail.next_try(m, now) for m in waiting).strftime("%H:%M")
         n = len(waiting)
         if reasons:
             parts.append(f"{n} {'message' if n == 1 else 'messages'} queued, not sent: "

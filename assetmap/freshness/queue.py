@@ -120,20 +120,27 @@ def _in_area_sqlite(element, compiler, **kw) -> str:
 
 @dataclass(frozen=True)
 class QueueFilter:
-    """Which listings: by ward, category, feed and state (validated; 400s name the field)."""
+    """Which listings: by ward, category, feed, state and who a check is assigned to
+    (validated; 400s name the field)."""
 
     area_id: int | None = None
     area_name: str | None = None
     category: str | None = None
     source_id: int | None = None
     states: tuple[str, ...] = QUEUE_STATES
+    #: "" anyone or nobody, "any" assigned to someone, "nobody", or a person's id (as text).
+    assigned: str = ""
+    assigned_name: str | None = None
 
     @classmethod
     def checked(cls, session: Session, *, area: str = "", category: str = "",
-                source_id: int | None = None, state: str = "") -> QueueFilter:
+                source_id: int | None = None, state: str = "",
+                assigned: str = "") -> QueueFilter:
         """A filter from typed values (the web form and the CLI parse text into these):
         `area` a ward or borough's id, code or name; `state` "attention" (the default),
-        "all" or states separated by commas. ValidationError names the field."""
+        "all" or states separated by commas; `assigned` "any", "nobody" or a person's id or
+        e-mail. ValidationError names the field."""
+        assigned, assigned_name = _assigned(session, assigned.strip())
         area_id = area_name = None
         if area.strip():
             found = find_area(session, area.strip())
@@ -144,7 +151,8 @@ class QueueFilter:
                                   allowed=sorted(vocab.CATEGORY_IDS))
         if source_id is not None and session.get(Source, source_id) is None:
             raise ValidationError("source", f"there is no source with id {source_id}")
-        return cls(area_id, area_name, category or None, source_id, _states(state.strip()))
+        return cls(area_id, area_name, category or None, source_id, _states(state.strip()),
+                   assigned, assigned_name)
 
     def to_args(self) -> dict[str, str]:
         """Back to query parameters (for links that keep the filters)."""
@@ -157,7 +165,25 @@ class QueueFilter:
             args["source"] = str(self.source_id)
         if self.states != QUEUE_STATES:
             args["state"] = "all" if self.states == STATES else ",".join(self.states)
+        if self.assigned:
+            args["assigned"] = self.assigned
         return args
+
+
+#: The `assigned` choices that are not a person.
+ASSIGNED_CHOICES: dict[str, str] = {"any": "Assigned to someone", "nobody": "Not assigned"}
+
+
+def _assigned(session: Session, raw: str) -> tuple[str, str | None]:
+    """The `assigned` filter's value and the person's name or e-mail (for the page's words)."""
+    if raw in ("", *ASSIGNED_CHOICES):
+        return raw, None
+    user = session.get(User, as_id(raw)) if as_id(raw) is not None else session.scalar(
+        select(User).where(func.lower(User.email) == raw.lower()))
+    if user is None:
+        raise ValidationError("assigned", f"nobody with the id or e-mail {raw!r}",
+                              allowed=[*ASSIGNED_CHOICES, "a person's id or e-mail"])
+    return str(user.id), user.name or user.email
 
 
 def _states(raw: str) -> tuple[str, ...]:
@@ -201,6 +227,12 @@ def _where(stmt: Select, flt: QueueFilter, now: datetime, *, states: bool = True
         stmt = stmt.where(Activity.venue_id.in_(
             select(Venue.id).join(Area, venue_in_area(Venue.geom, Area.geom))
             .where(Area.id == flt.area_id)))
+    if flt.assigned == "any":
+        stmt = stmt.where(Activity.assigned_user_id.is_not(None))
+    elif flt.assigned == "nobody":
+        stmt = stmt.where(Activity.assigned_user_id.is_(None))
+    elif flt.assigned:
+        stmt = stmt.where(Activity.assigned_user_id == int(flt.assigned))
     if states and set(flt.states) != set(STATES):
         stmt = stmt.where(or_(*(state_condition(s, now) for s in flt.states)))
     return stmt
@@ -290,10 +322,16 @@ class QueuePage:
 def queue(session: Session, flt: QueueFilter, *, now: datetime, page: int = 1,
           per_page: int = 50, rules: Rules | None = None) -> QueuePage:
     """Listings needing attention, most overdue first (never-checked ones by listing date)."""
-    total = session.scalar(_where(select(func.count()).select_from(Activity), flt, now))
+    total = count(session, flt, now=now)
     items = queue_items(session, flt, now=now, limit=per_page, offset=(page - 1) * per_page,
                         rules=rules)
-    return QueuePage(items, int(total or 0), page, per_page)
+    return QueuePage(items, total, page, per_page)
+
+
+def count(session: Session, flt: QueueFilter, *, now: datetime) -> int:
+    """How many listings the queue holds for this filter (the home's counts link to it)."""
+    return int(session.scalar(_where(select(func.count()).select_from(Activity), flt,
+                                     now)) or 0)
 
 
 def queue_items(session: Session, flt: QueueFilter, *, now: datetime, limit: int | None = None,

@@ -89,6 +89,8 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A refused message waits longer after each try (`community.outbox.retry_delay`).
+    next_attempt_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     meta: Mapped[dict] = mapped_column(JSON, default=dict)
 

@@ -95,12 +95,13 @@ def route_query(args: Args, *, data_dir: Path, session: Session) -> MatchQuery:
 
 
 def queue_filter(session: Session, args: Args) -> QueueFilter:
-    """The freshness queue's `area`, `category`, `source` (an id) and `state`."""
+    """The freshness queue's `area`, `category`, `source` (an id), `state` and `assigned`
+    ("any", "nobody" or a person's id or e-mail)."""
     raw_source = (args.get("source") or "").strip()
     return QueueFilter.checked(
         session, area=args.get("area") or "", category=args.get("category") or "",
         source_id=id_param(raw_source, "source", what="source") if raw_source else None,
-        state=args.get("state") or "")
+        state=args.get("state") or "", assigned=args.get("assigned") or "")
 
 
 def search_form(args: Mapping[str, Sequence[str]]) -> SearchForm:

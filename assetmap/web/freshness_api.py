@@ -28,6 +28,8 @@ def freshness() -> Response:
         - {name: category, in: query, schema: {type: string}}
         - {name: source, in: query, schema: {type: integer}}
         - {name: state, in: query, schema: {type: string}}
+        - {name: assigned, in: query, schema: {type: string},
+           description: "any, nobody, or a person's id or e-mail"}
         - {name: page, in: query, schema: {type: integer, minimum: 1}}
         - {name: per_page, in: query, schema: {type: integer, minimum: 1, maximum: 500}}
       responses:

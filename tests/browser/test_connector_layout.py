@@ -38,6 +38,19 @@ def test_results_first_shortlist_in_view(browser, live_server, app, demo, networ
         page.wait_for_selector("#map[data-marker-ids]", state="attached")
         assert urlsplit(page.url).path == "/connector" and not urlsplit(page.url).query
         first = page.locator("#result-list > li").first
+        heading = first.locator("h3").bounding_box()
+        bar = page.locator("#shortlist").bounding_box()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"session-{width}x{height}-searched.png"))
+        # Straight after the search the first result's name is in view, not under the bar.
+        assert heading["y"] >= 0 and heading["y"] + heading["height"] <= height
+        if width <= 900:
+            assert heading["y"] + heading["height"] <= bar["y"]
+            # An empty shortlist is one line at the foot of the screen.
+            assert bar["height"] < 60, bar
+            assert page.locator("#shortlist-bar-empty").inner_text() == (
+                "Shortlist: none yet — tick Shortlist on a result")
+            assert not page.locator("#open-handout").is_visible()
         first.locator("input[name=ids]").check()
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"session-{width}x{height}.png"))
@@ -51,6 +64,20 @@ def test_results_first_shortlist_in_view(browser, live_server, app, demo, networ
             # The shortlist is a bar at the foot of the screen; a result shows above it.
             assert shortlist["y"] + shortlist["height"] <= height + 1
             assert shortlist["y"] > height / 2
+            # One line until opened, by keyboard too; Escape closes it again.
+            toggle = page.locator("#shortlist-toggle")
+            assert shortlist["height"] < 70, shortlist
+            assert toggle.inner_text() == "Shortlist (1) · Handout ▸"
+            assert toggle.get_attribute("aria-expanded") == "false"
+            toggle.focus()
+            page.keyboard.press("Enter")
+            assert toggle.get_attribute("aria-expanded") == "true"
+            assert page.locator("#open-handout").is_visible()
+            assert page.locator("#shortlist-items li").count() == 1
+            page.screenshot(path=str(SHOTS / f"session-{width}x{height}-open.png"))
+            page.keyboard.press("Escape")
+            assert toggle.get_attribute("aria-expanded") == "false"
+            assert not page.locator("#open-handout").is_visible()
         assert "1" in page.locator("#shortlist-count").inner_text()
         # Reload keeps the search (and the shortlist), still without a query string.
         page.reload()
@@ -59,6 +86,40 @@ def test_results_first_shortlist_in_view(browser, live_server, app, demo, networ
         assert not urlsplit(page.url).query
         page.locator("#result-list").scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / f"session-{width}x{height}-full.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_phone_without_script_shortlist_in_the_page(browser, live_server, app, demo, network):
+    """Without JavaScript the shortlist is part of the page after the results (no bar over
+    them), with its handout buttons usable."""
+    from assetmap.db import session_scope
+    from assetmap.people.users import create_user
+
+    email = "noscript@example.org"
+    with session_scope(app) as s:
+        create_user(s, email=email, role="connector", password=PASSWORD)
+    context = browser.new_context(viewport={"width": 390, "height": 844},
+                                  java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(live_server + "/connector")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.fill("#postcode", "NW1 2DB")
+        page.click("button.search-button")
+        page.wait_for_selector("#result-list > li")
+        assert page.locator("#shortlist").evaluate("el => getComputedStyle(el).position") == (
+            "static")
+        assert not page.locator("#shortlist-bar").is_visible()
+        last = page.locator("#result-list > li").last.bounding_box()
+        assert page.locator("#shortlist").bounding_box()["y"] > last["y"]
+        page.locator("#result-list > li").first.locator("input[name=ids]").check()
+        page.locator("#open-handout").scroll_into_view_if_needed()
+        assert page.locator("#open-handout").is_visible()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "session-390x844-noscript.png"))
     finally:
         context.close()
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
 from assetmap.db import session_scope
-from assetmap.demo import load_areas
+from assetmap.demo import load_areas, load_demo
 from assetmap.listings.changes import SYSTEM, create_activity
 from assetmap.listings.service_area import origin_areas
 from assetmap.models import Activity
@@ -132,3 +133,44 @@ def test_combined_sheet_keeps_what_happens_and_the_first_visit(app, client, conn
     for n in range(4):
         assert f"Coffee and a chat number {n}." in html
         assert f"Ask for Sam at the door ({n})." in html
+
+
+def test_the_demo_shows_its_phone_listings_without_travelling(app, client, demo):
+    """The demo's phone befriending listings have no venue, serve areas around NW5 1TL and
+    say how to join; a second load changes nothing."""
+    assert demo == 72
+    body = client.get("/api/v1/match?postcode=NW5 1TL&minutes=15").get_json()
+    phone = [m for m in body["remote"] if m["mode"] == "phone"]
+    assert len(phone) == 2
+    assert all(m["name"].startswith("Telephone Befriending from ") for m in phone)
+    assert all(m["join_how"].startswith("Ring 020 7946 ") for m in phone)
+    words = sorted(m["service_area_words"] for m in phone)
+    assert "Camden" in words[1] and "Kentish Town" in words[0], words
+    assert all(not m["name"].startswith("Telephone") for m in body["matches"])
+    with session_scope(app) as s:
+        before = {a.id: (a.mode, a.venue_id, a.service_area, a.version)
+                  for a in s.query(Activity).filter(Activity.category == "befriending")}
+        assert all(v is None and area for _m, v, area, _n in before.values())
+        assert load_demo(s, app.config["DATA_DIR"]) == 0
+    with session_scope(app) as s:
+        assert before == {a.id: (a.mode, a.venue_id, a.service_area, a.version) for a in
+                          s.query(Activity).filter(Activity.category == "befriending")}
+
+
+def test_demo_loaded_before_is_mended_once(app, demo):
+    """A demo database from before: its phone listings had a venue and no area."""
+    with session_scope(app) as s:
+        listings = s.query(Activity).filter(Activity.category == "befriending").all()
+        venue = s.scalar(select(Activity.venue_id).where(Activity.venue_id.is_not(None))
+                         .limit(1))
+        for a in listings:
+            a.service_area, a.join_how, a.venue_id = None, None, venue
+            a.name = a.name.replace(" from ", " at ")
+    with session_scope(app) as s:
+        assert load_demo(s, app.config["DATA_DIR"]) == 0
+        mended = s.query(Activity).filter(Activity.category == "befriending").all()
+        assert all(a.service_area and a.venue_id is None and a.join_how for a in mended)
+        assert all(" from " in a.name and " at " not in a.name for a in mended)
+        versions = {a.id: a.version for a in mended}
+        assert load_demo(s, app.config["DATA_DIR"]) == 0
+        assert versions == {a.id: a.version for a in mended}

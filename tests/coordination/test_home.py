@@ -45,6 +45,13 @@ def test_home_counts_for_an_admin(app, client, login, scenario):
     assert _count(page, "feeds") == 1
     assert _count(page, "outbox") == 1
     assert _count(page, "assignments") == 1
+    # The count links to the queue of exactly those checks, the filter shown in words.
+    link = re.search(r'id="need-assignments">\s*<a href="([^"]+)"', page).group(1)
+    queue = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert "Work queue <span class=\"muted\">(1 assigned to someone," in queue
+    assert '<option value="any" selected>Assigned to someone</option>' in queue
+    assert queue.count('name="ids" value=') == 1
+    assert f'name="ids" value="{scenario["Phoned quiz"]}"' in queue
     assert "People</a>" in page
     assert "Coverage has not been worked out yet" in page
 

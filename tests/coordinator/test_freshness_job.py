@@ -131,3 +131,25 @@ def test_the_scheduler_runs_it_daily(app, make_listing, mailbox, caplog):
     scheduler.run_freshness()  # as the scheduler calls it: as of FRESHNESS_NOW here
     assert mailbox.wait_for(1)[0]["To"] == "lunch@example.org"
     assert any("reminders: 1 sent" in r.getMessage() for r in caplog.records)
+
+
+def test_a_coordinators_reminder_counts_for_the_round(app, client, login, make_listing,
+                                                      mailbox):
+    """A manual "remind the organiser" counts as the reminder the round has reached, so the
+    daily job does not send the same organiser a second e-mail seconds later; the next level
+    still comes when it is due."""
+    from tests.coordinator.test_freshness_web import post_action
+
+    overdue = make_listing("Chair yoga", checks=((400, "phoned"),), email="yoga@example.org")
+    due = make_listing("Lunch club", checks=((190, "phoned"),), email="lunch@example.org",
+                       at=HIGHGATE)
+    login("coordinator")
+    response = post_action(client, {"action": "remind", "ids": [overdue.id, due.id]})
+    assert response.status_code == 302
+    assert len(mailbox.wait_for(2)) == 2
+    assert run(app).reminders == {}  # before the fix: {2: 1, 0: 1}
+    assert run(app, 84).reminders == {1: 1}  # the lunch club's next level, when it is due
+    mails = mailbox.wait_for(3)
+    assert [m["To"] for m in mails].count("yoga@example.org") == 1
+    rows = [m for m in outbox(app) if m.activity_id == overdue.id]
+    assert [(m.kind, m.meta["counts_for_level"]) for m in rows] == [("organiser-check", 2)]

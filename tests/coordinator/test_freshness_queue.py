@@ -90,9 +90,39 @@ def test_filters_by_ward_category_feed_and_state(app, scenario):
         assert summary["total"] == 3 and [r["name"] for r in summary["by_area"]] == ["Highgate"]
 
 
+def test_filters_by_who_the_check_is_assigned_to(app, scenario):
+    from assetmap.people.users import create_user
+
+    with app.app_context(), session_scope(app) as s:
+        ann = create_user(s, email="ann@example.org", role="connector", name="Ann",
+                          password="correct horse battery")
+        bob = create_user(s, email="bob@example.org", role="connector",
+                          password="correct horse battery")
+        s.flush()
+        for name, who in (("Old tea dance", ann), ("Answered club", ann), ("New walk", bob)):
+            s.get(Activity, scenario[name]).assigned_user_id = who.id
+        s.flush()
+
+        def names(**args) -> list[str]:
+            flt = forms.queue_filter(s, {k: str(v) for k, v in args.items()})
+            return sorted(i["name"] for i in fq.queue(s, flt, now=NOW).items)
+
+        # Fresh listings are in only when every state is asked for.
+        assert names(assigned="any") == ["New walk", "Old tea dance"]
+        assert names(assigned="any", state="all") == ["Answered club", "New walk",
+                                                      "Old tea dance"]
+        assert names(assigned=ann.id, state="all") == ["Answered club", "Old tea dance"]
+        assert names(assigned="BOB@example.org") == ["New walk"]
+        nobody = names(assigned="nobody", state="all")
+        assert len(nobody) == 10 - 3 and "New walk" not in nobody
+        flt = forms.queue_filter(s, {"assigned": "ann@example.org"})
+        assert flt.assigned_name == "Ann" and flt.to_args() == {"assigned": str(ann.id)}
+
+
 @pytest.mark.parametrize("args, field", [
     ({"area": "Atlantis"}, "area"), ({"category": "juggling"}, "category"),
     ({"source": "abc"}, "source"), ({"source": "999"}, "source"), ({"state": "mouldy"}, "state"),
+    ({"assigned": "nobody@example.org"}, "assigned"), ({"assigned": "999"}, "assigned"),
 ])
 def test_bad_filters_name_the_field(app, wards, args, field):
     with app.app_context(), session_scope(app) as s, pytest.raises(ValidationError) as info:

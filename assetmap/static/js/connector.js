@@ -80,6 +80,12 @@
 
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
+  // After a search on a phone the results come first: the form above is a scroll away.
+  var resultsHeading = document.querySelector("#results-heading[data-searched]");
+  if (!summary && resultsHeading && window.matchMedia("(max-width: 900px)").matches) {
+    resultsHeading.scrollIntoView({ block: "start" });
+    resultsHeading.focus({ preventScroll: true });
+  }
 
   // -- the shortlist (this browser tab only) --------------------------------------------------
   var handoutForm = document.getElementById("handout-form");
@@ -123,10 +129,46 @@
       list.appendChild(li);
     });
     document.getElementById("shortlist-count").textContent = "(" + items.length + ")";
+    renderBar(items.length);
     document.getElementById("shortlist-empty").hidden = items.length > 0;
     document.getElementById("shortlist-clear").hidden = items.length === 0;
     Array.prototype.forEach.call(shortlistBoxes(), function (box) {
       box.checked = ids.indexOf(box.value) !== -1;
+    });
+  }
+
+  // On a phone the shortlist is one line at the foot of the screen: "none yet", or a button
+  // opening onto the list and the handout choices (CSS shows the bar only on narrow screens;
+  // without this script the panel stays in the page after the results).
+  var shortlistPanel = document.getElementById("shortlist");
+  var shortlistToggle = document.getElementById("shortlist-toggle");
+
+  function setBarOpen(open) {
+    if (!shortlistPanel) { return; }
+    shortlistPanel.classList.toggle("open", open);
+    shortlistToggle.setAttribute("aria-expanded", open ? "true" : "false");
+    shortlistToggle.querySelector(".toggle-mark").textContent = open ? "\u25BE" : "\u25B8";
+  }
+
+  function renderBar(count) {
+    if (!shortlistPanel) { return; }
+    document.getElementById("shortlist-bar-count").textContent = "(" + count + ")";
+    document.getElementById("shortlist-bar-empty").hidden = count > 0;
+    shortlistToggle.hidden = count === 0;
+    if (count === 0) { setBarOpen(false); }
+  }
+
+  if (shortlistPanel && shortlistToggle) {
+    shortlistPanel.classList.add("has-bar");
+    document.getElementById("shortlist-bar").hidden = false;
+    shortlistToggle.addEventListener("click", function () {
+      setBarOpen(!shortlistPanel.classList.contains("open"));
+    });
+    shortlistPanel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && shortlistPanel.classList.contains("open")) {
+        setBarOpen(false);
+        shortlistToggle.focus();
+      }
     });
   }
 

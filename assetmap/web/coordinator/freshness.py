@@ -78,6 +78,9 @@ def _choices() -> dict:
         "categories": vocab.CATEGORIES,
         "sources": session.execute(select(Source.id, Source.name).order_by(Source.name)).all(),
         "states": [(s, STATE_LABELS[s]) for s in STATES],
+        "assigned_choices": fq.ASSIGNED_CHOICES,
+        "assignable": [(str(u.id), u.name or u.email)
+                       for u in actions.assignable_users(session)],
     }
 
 

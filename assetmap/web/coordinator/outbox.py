@@ -19,7 +19,8 @@ def outbox():
     now = due.clock(current_app.config)
     return render_template("coordinator/outbox.html", view=svc.load(get_session()), now=now,
                            reason=mail.reason, kinds=svc.KIND_WORDS,
-                           statuses=svc.STATUS_WORDS, next_try=now + mail.SEND_EVERY)
+                           statuses=svc.STATUS_WORDS,
+                           next_try=lambda message: mail.next_try(message, now))
 
 
 @bp.post("/outbox/<int:message_id>")

@@ -1,7 +1,7 @@
 """the outbox's next try: retries back off (1, 2, 5, 10, 30, 60 minutes, then hourly)
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-11-26
 """
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import assetmap.models.base
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -34,6 +34,8 @@ VENUE_KINDS = {
     "amenity=events_venue", "club=social", "leisure=park", "leisure=dance", "amenity=theatre",
 }
 
+#: The languages some demo groups run in (codes), beside English: what "spoken in" finds.
+DEMO_LANGUAGES: dict[str, tuple[str, ...]] = {"womens-group": ("en", "bn", "so")}
 # (category, name, description, schedule, cost, tags, venue kinds)
 TEMPLATES: tuple[tuple[str, str, str, str, str, str, tuple[str, ...]], ...] = (
     ("lunch-club", "Lunch Club", "A hot two-course lunch and a chat; volunteers serve at the "
@@ -112,7 +114,7 @@ TEMPLATES: tuple[tuple[str, str, str, str, str, str, tuple[str, ...]], ...] = (
      ("amenity=community_centre",)),
     ("womens-group", "Women's Wellbeing Circle", "A relaxed group for women to talk, craft "
      "and share.", "every other Monday 11:00-13:00", "free",
-     "women-only;small-quiet;languages-spoken;free", ("amenity=community_centre",
+     "women-only;small-quiet;free", ("amenity=community_centre",
                                                      "amenity=social_facility")),
     ("friendship-group", "Friendship Club", "Games, quizzes and a good natter.",
      "Wednesdays 14:00-16:00", "small fee", "welcoming-newcomers;over-50s;transport-available",
@@ -311,6 +313,8 @@ def load_demo(session: Session, data_dir: Path, *, count: int = 72, seed: int = 
             "contact_phone": phone,
             "first_visit": "Someone will meet you at the door; come ten minutes early.",
         }
+        if category in DEMO_LANGUAGES:
+            fields["languages"] = list(DEMO_LANGUAGES[category])
         if category in REMOTE_CATEGORIES:
             fields |= _remote_fields(remote, phone)
             fields["name"] = f"{name} from {venue.name}"  # run from there, not held there

@@ -45,10 +45,18 @@ def _pages(handout: Handout, tmp_path: Path) -> int:
                     if line.startswith("Pages:")))
 
 
-@pytest.mark.parametrize("layout", ["pages", "sheet"])
-def test_directions_taller_than_a_page_split_across_pages(layout, tmp_path):
-    handout = Handout((_item(120),), "home", layout, "1 December 2026")
+def test_directions_taller_than_a_page_split_across_pages(tmp_path):
+    handout = Handout((_item(120),), "home", "pages", "1 December 2026")
     assert _pages(handout, tmp_path) >= 3
+
+
+def test_the_combined_sheet_keeps_overlong_listings_to_two_pages(tmp_path):
+    """The combined sheet prints no turn-by-turn directions (its map shows every walk) and
+    trims what happens and the first visit, so even four overlong listings stay within the
+    two pages it promises."""
+    items = tuple(_item(120, sessions=80, first_visit=60) for _ in range(4))
+    handout = Handout(items, "home", "sheet", "1 December 2026")
+    assert 1 <= _pages(handout, tmp_path) <= 2
 
 
 def test_facts_taller_than_a_page_split_across_pages(tmp_path):

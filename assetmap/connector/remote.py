@@ -32,6 +32,7 @@ from assetmap.matching.rank import (
     SESSION_POINTS,
     STALE_STATES,
     MatchQuery,
+    day_clause,
     fits_time,
     reasons,
     search_window,
@@ -70,6 +71,9 @@ def find_remote(session: Session, query: MatchQuery, *, now: datetime,
         stmt = stmt.where(Activity.cost_kind == "free")
     if query.newcomers:
         stmt = stmt.where(or_(Activity.intake.is_(None), Activity.intake.not_in(NOT_TAKING)))
+    day = day_clause(query, now)
+    if day is not None:
+        stmt = stmt.where(day)
     codes = set(here)
     # Active is checked here, not in SQL: SQLite, without statistics, would then read every
     # active listing through the status index rather than these few through the mode index.

@@ -6,13 +6,13 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import ColumnElement, Row, Select, Text, cast, exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from assetmap import vocab
 from assetmap.errors import ValidationError
 from assetmap.models import Activity, ActivityTag, ScheduleEntry, Venue
-from assetmap.schedule import ScheduleRule
+from assetmap.schedule import DAY_CODES, ScheduleRule
 from assetmap.spatial import BBox, in_bbox, lat_of, lon_of
 
 
@@ -116,6 +116,19 @@ class ListingSummary:
     venue: Row[Any] | None
     tags: list[str]
     rules: list[ScheduleRule]
+
+
+def may_run_on(weekday: int) -> ColumnElement[bool]:
+    """Listings with a schedule rule that could hold a session on that weekday (0 = Monday).
+
+    A superset, so SQL drops the listings that never meet that day (six in seven, for a day
+    filter) before their rules are read and worked out: daily and one-off rules always pass,
+    weekly and monthly ones when their days name it. `occurrences` still decides.
+    """
+    return exists().where(
+        ScheduleEntry.activity_id == Activity.id,
+        or_(ScheduleEntry.kind.in_(("daily", "once")),
+            cast(ScheduleEntry.rule, Text).like(f'%"{DAY_CODES[weekday]}"%')))
 
 
 def schedule_rules(session: Session, ids: Collection[int]) -> dict[int, list[ScheduleRule]]:

@@ -15,14 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Row, null, or_, select
+from sqlalchemy import ColumnElement, Row, null, or_, select
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
 from assetmap.errors import ValidationError
 from assetmap.freshness.rules import current_state
 from assetmap.geo import METRES_PER_DEGREE, haversine_m
-from assetmap.listings.query import ListingSummary, listing_summaries, schedule_rules
+from assetmap.listings.query import (
+    ListingSummary,
+    listing_summaries,
+    may_run_on,
+    schedule_rules,
+)
 from assetmap.listings.serialize import summary_to_dict
 from assetmap.matching.suitability import (
     WELCOMING_POINTS,
@@ -188,6 +193,15 @@ def search_window(query: MatchQuery, now: datetime) -> tuple[datetime, datetime]
     return _window(query, now)
 
 
+def day_clause(query: MatchQuery, now: datetime) -> ColumnElement[bool] | None:
+    """When one day is asked for, the SQL condition that drops listings never meeting on
+    that weekday before their schedules are read (the window is that day: its sessions
+    start on it); None otherwise."""
+    if query.day in (None, "week"):
+        return None
+    return may_run_on(_window(query, now)[0].astimezone(LONDON).weekday())
+
+
 def fits_time(sitting: Sitting, query: MatchQuery) -> bool:
     """Whether a session starts in the asked-for time of day."""
     if query.time_of_day is None:
@@ -327,10 +341,13 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
         base = base.where(need_clause(need))
     if query.free_only:
         base = base.where(Activity.cost_kind == "free")
+    start, end = _window(query, now)
+    day = day_clause(query, now)
+    if day is not None:
+        base = base.where(day)
     venues = sorted(walk, key=lambda v: (walk[v][1], v))
     best_bonus = BEST_FRESHNESS + SESSION_POINTS + BEST_INTAKE_POINTS + (
         WELCOMING_POINTS) + (INTEREST_POINTS if query.interests else 0)
-    start, end = _window(query, now)
     needs_session = bool(query.day or query.time_of_day)
     kept: list[tuple[float, int, list[Sitting]]] = []
     rules: dict[int, list[ScheduleRule]] = {}

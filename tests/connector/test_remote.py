@@ -70,6 +70,18 @@ def test_remote_listings_take_the_same_filters(client, remote):
     assert _remote(client, INSIDE, "&free=1") == ["Telephone Befriending"]
 
 
+def test_a_day_filter_keeps_remote_listings_that_run_daily(app, client, remote):
+    # SQL drops listings whose rules never name the asked-for weekday; a daily rule names
+    # none and meets every day.
+    with session_scope(app) as s:
+        create_activity(s, {
+            "name": "Daily Phone Check-in", "category": "befriending", "mode": "phone",
+            "service_area": "anywhere", "join_how": "Ring 020 7946 0002",
+            "schedules": [{"kind": "daily", "start_time": "23:30"}]}, SYSTEM)
+    assert _remote(client, INSIDE, "&day=thu") == ["Daily Phone Check-in", "Online Book Chat"]
+    assert _remote(client, INSIDE, "&day=wed") == ["Daily Phone Check-in"]
+
+
 def test_connector_sets_a_listing_to_phone_with_an_area(app, client, connector, remote,
                                                         session):
     aid = remote["online"]

@@ -1,4 +1,10 @@
+from datetime import datetime, time, timedelta
+
 import pytest
+
+from assetmap.listings.changes import SYSTEM, apply_changes
+from assetmap.models import Activity
+from assetmap.schedule import LONDON, ScheduleRule
 
 
 def test_match_ranks_by_walk_and_explains(client, demo, network):
@@ -46,6 +52,38 @@ def test_day_and_time_filter_sessions(client, demo, network):
         assert any("on Tuesday in the morning" in w for w in m["why"])
 
 
+def test_a_day_filter_keeps_daily_monthly_and_one_off_sessions(client, demo, network, session):
+    # SQL drops listings that never meet on the asked-for weekday before their schedules are
+    # read (by the rules' days): daily and one-off rules, which name no day, must get through.
+    today = datetime.now(LONDON).date()
+    tuesday = today + timedelta(days=(1 - today.weekday()) % 7)
+    late = time(23, 30)  # still to come whenever the test runs
+    rules = {
+        "daily": ScheduleRule("daily", start_time=late),
+        "monthly": ScheduleRule("monthly", start_time=late, days=("TU",),
+                                positions=(1, 2, 3, 4, 5)),
+        "once": ScheduleRule("once", start_time=late, on_date=tuesday),
+        "wednesday": ScheduleRule("weekly", start_time=late, days=("WE",)),
+    }
+    near = client.get("/api/v1/match?postcode=NW1 2DB&minutes=20").get_json()["matches"]
+    ids = dict(zip(rules, (m["id"] for m in near), strict=False))
+    assert len(ids) == len(rules)
+    for kind, activity_id in ids.items():
+        apply_changes(session, session.get(Activity, activity_id),
+                      {"schedules": [rules[kind]]}, SYSTEM)
+    session.commit()
+    for day in ["tue"] + (["today"] if today == tuesday else []):
+        found = {m["id"] for m in client.get(
+            f"/api/v1/match?postcode=NW1 2DB&minutes=20&day={day}&limit=200"
+        ).get_json()["matches"]}
+        assert {ids["daily"], ids["monthly"], ids["once"]} <= found
+        assert ids["wednesday"] not in found
+    wednesday = {m["id"] for m in client.get(
+        "/api/v1/match?postcode=NW1 2DB&minutes=20&day=wed&limit=200").get_json()["matches"]}
+    assert ids["wednesday"] in wednesday and ids["daily"] in wednesday
+    assert ids["once"] not in wednesday and ids["monthly"] not in wednesday
+
+
 @pytest.mark.parametrize("extra", ["", "&time=afternoon", "&needs=step-free&pace=slow"])
 def test_a_short_list_is_the_top_of_a_long_one(client, demo, network, extra):
     # The ranking stops reading venues and listings that cannot beat the last one kept, which
@@ -73,9 +111,6 @@ def test_a_match_shows_what_the_listing_says(client, demo, network):
 
 
 def test_ended_activities_never_appear(client, demo, network, session):
-    from assetmap.listings.changes import SYSTEM, apply_changes
-    from assetmap.models import Activity
-
     first = client.get("/api/v1/match?postcode=NW1 2DB&minutes=20").get_json()["matches"][0]
     apply_changes(session, session.get(Activity, first["id"]), {"status": "ended"}, SYSTEM)
     session.commit()

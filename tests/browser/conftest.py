@@ -49,3 +49,24 @@ def watched(browser, live_server):
     page = context.new_page()
     yield WatchedPage(page, live_server)
     context.close()
+
+
+#: The password of the people browser tests make.
+PASSWORD = "correct horse battery"
+
+
+def sign_in_connector(page, base_url: str, email: str, password: str = PASSWORD) -> None:
+    """Sign in at the connector's page and wait for the search form."""
+    page.goto(base_url + "/connector")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#search-form")
+
+
+def search_from(page, postcode: str, *, minutes: str = "15") -> None:
+    """Run a connector's search and wait until its results are on the map."""
+    page.fill("#postcode", postcode)
+    page.fill("#minutes", minutes)
+    page.click("button.search-button")
+    page.wait_for_selector("#map[data-marker-ids]", state="attached")

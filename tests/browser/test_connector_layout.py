@@ -10,8 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser.conftest import PASSWORD, search_from, sign_in_connector
+
 pytestmark = pytest.mark.browser
-PASSWORD = "correct horse battery"
 SHOTS = Path(os.environ.get("ASSETMAP_SCREENSHOTS", "/tmp/assetmap-screenshots"))
 
 
@@ -27,15 +28,8 @@ def test_results_first_shortlist_in_view(browser, live_server, app, demo, networ
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     try:
-        page.goto(live_server + "/connector")
-        page.fill("#email", email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_selector("#search-form")
-        page.fill("#postcode", "NW1 2DB")
-        page.fill("#minutes", "15")
-        page.click("button.search-button")
-        page.wait_for_selector("#map[data-marker-ids]", state="attached")
+        sign_in_connector(page, live_server, email)
+        search_from(page, "NW1 2DB", minutes="15")
         assert urlsplit(page.url).path == "/connector" and not urlsplit(page.url).query
         first = page.locator("#result-list > li").first
         heading = first.locator("h3").bounding_box()
@@ -200,15 +194,8 @@ def test_recording_a_visit_updates_the_why_in_place(browser, live_server, app, d
     loads: list[str] = []
     page.on("load", lambda p: loads.append(p.url))
     try:
-        page.goto(live_server + "/connector")
-        page.fill("#email", email)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_selector("#search-form")
-        page.fill("#postcode", "NW1 2DB")
-        page.fill("#minutes", "15")
-        page.click("button.search-button")
-        page.wait_for_selector("#map[data-marker-ids]", state="attached")
+        sign_in_connector(page, live_server, email)
+        search_from(page, "NW1 2DB", minutes="15")
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"why-search-{width}x{height}.png"))
         card = page.locator("#result-list > li").nth(1)

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from tests.browser.conftest import PASSWORD, search_from, sign_in_connector
+
 pytestmark = pytest.mark.browser
-PASSWORD = "correct horse battery"
 
 
 def test_never_checked_and_possibly_closed_differ_without_colour(browser, live_server, app,
@@ -21,15 +22,8 @@ def test_never_checked_and_possibly_closed_differ_without_colour(browser, live_s
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
     try:
-        page.goto(live_server + "/connector")
-        page.fill("#email", "key@example.org")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_selector("#search-form")
-        page.fill("#postcode", "NW5 1TL")
-        page.fill("#minutes", "30")
-        page.click("button.search-button")
-        page.wait_for_selector("#map[data-marker-ids]", state="attached")
+        sign_in_connector(page, live_server, "key@example.org")
+        search_from(page, "NW5 1TL", minutes="30")
         style = ("el => { const s = getComputedStyle(el); return [s.borderTopStyle,"
                  " s.backgroundColor]; }")
         never = page.locator(".legend .swatch-unknown").evaluate(style)

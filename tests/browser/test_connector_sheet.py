@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import PASSWORD, sign_in_connector
+
 pytestmark = pytest.mark.browser
-PASSWORD = "correct horse battery"
 SHOTS = Path(os.environ.get("ASSETMAP_SCREENSHOTS", "/tmp/assetmap-screenshots"))
 
 
@@ -28,11 +29,7 @@ def test_four_activities_on_one_sheet(browser, live_server, app, demo, network):
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
     try:
-        page.goto(live_server + "/connector")
-        page.fill("#email", "sheet@example.org")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_selector("#search-form")
+        sign_in_connector(page, live_server, "sheet@example.org")
         page.evaluate("""(ids) => {
             const form = document.getElementById('handout-form');
             form.target = '_self';

@@ -7,7 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from assetmap.db import session_scope
 from assetmap.maps import points
+from assetmap.models import Activity, Venue
+from assetmap.spatial import point
 
 CAMDEN = "-0.22,51.50,-0.10,51.58"
 
@@ -142,3 +145,33 @@ def test_json_and_scripts_are_gzipped_for_clients_that_accept_it(client, demo):
                         headers={"Accept-Encoding": "gzip"})
     assert script.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(script.data).startswith(b'"use strict";var protomapsL')
+
+
+def test_list_spans_venues_with_several_listings_and_ties(app, client):
+    """The list is read at the nearest venues only: it must still be the nearest listings in
+    (distance, id) order when venues hold several, and when two venues are equally near."""
+    centre_lon, centre_lat = 1.5, 52.5  # far from any demo listing; offsets exact in binary
+    # (offset east in degrees, listings there): B and C are equally near, D is farthest.
+    layout = [(0.0625, 1), (0.125, 2), (-0.125, 2), (0.25, 3)]
+    with session_scope(app) as s:
+        venues = [Venue(name=f"Tie venue {i}", geom=point(centre_lat, centre_lon + east))
+                  for i, (east, _n) in enumerate(layout)]
+        s.add_all(venues)
+        s.flush()
+        # Listings made farthest venue first, so C's ids come before B's: a tie at the edge
+        # of the venues read is then decided by a venue not read.
+        for venue, (_east, n) in reversed(list(zip(venues, layout, strict=True))):
+            s.add_all(Activity(name=f"{venue.name} {k}", category="lunch-club",
+                               venue_id=venue.id) for k in range(n))
+            s.flush()
+    box = f"{centre_lon - 0.5},{centre_lat - 0.5},{centre_lon + 0.5},{centre_lat + 0.5}"
+    everything = get(client, f"/api/v1/map?bbox={box}&zoom=16").get_json()["features"]
+    assert len(everything) == 8
+
+    def key(f):
+        return (abs(f["geometry"]["coordinates"][0] - centre_lon), f["id"])
+
+    nearest = [f["id"] for f in sorted(everything, key=key)]
+    for size in range(1, 11):
+        body = get(client, f"/api/v1/map?bbox={box}&zoom=13&list={size}").get_json()
+        assert [f["id"] for f in body["items"]] == nearest[:size], size

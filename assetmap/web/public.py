@@ -13,6 +13,7 @@ from assetmap.freshness.rules import method_words
 from assetmap.handout.model import session_words
 from assetmap.listings.query import activity_with_point
 from assetmap.listings.serialize import activity_to_dict
+from assetmap.listings.service_area import area_names, area_words
 from assetmap.maps.nearby import find_nearby, walk_from
 from assetmap.models import utcnow
 from assetmap.places.addresses import index_for
@@ -62,7 +63,11 @@ def activity(activity_id: int):
                              places=index_for(current_app.config["TILES_DIR"]))
         except ValidationError as exc:
             error = exc.message
-    return render_template("public/activity.html", a=data, attribution=ATTRIBUTION,
+    serves = None
+    if data["mode"] != "in-person":  # phone and online groups say who can join, not where
+        codes = data["service_area"] or []
+        serves = area_words(codes, area_names(get_session(), codes))
+    return render_template("public/activity.html", a=data, attribution=ATTRIBUTION, serves=serves,
                            sessions=[session_words(s) for s in data["next_sessions"]],
                            checks=[(date_words(datetime.fromisoformat(v["verified_at"]).date()),
                                     method_words(v["method"]), v)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from assetmap.handout.directions import Directions
 from assetmap.handout.drawing import MapSpec, Place
 from assetmap.handout.model import Handout, HandoutItem, Walk

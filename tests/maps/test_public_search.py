@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from assetmap.db import session_scope
@@ -89,3 +90,13 @@ def test_activity_page_says_when_in_words_not_as_typed(client, app, demo):
     when = re.search(r"<dt>When</dt><dd>(.*?)</dd>", page).group(1)
     assert re.search(r"\d{1,2}(:\d\d)?(am|pm)|12 noon", when), when
     assert not re.search(r"\d\d:\d\d", when), when
+
+
+def test_a_phone_group_page_says_who_can_join_and_how(client, app, demo):
+    with session_scope(app) as s:
+        activity = s.query(Activity).filter(Activity.mode == "phone").first()
+        activity_id, join_how = activity.id, activity.join_how
+    page = client.get(f"/activities/{activity_id}").get_data(as_text=True)
+    where = re.search(r"<dt>Where</dt><dd>(.*?)</dd>", page, re.S).group(1)
+    assert where.startswith("By phone, for people in: ") and "No area given" not in where
+    assert "<dt>How to join</dt>" in page and html.escape(join_how.splitlines()[0]) in page

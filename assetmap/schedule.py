@@ -8,10 +8,12 @@ in Europe/London; occurrences are computed with zoneinfo so British Summer Time 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -95,6 +97,14 @@ class ScheduleRule:
             except_dates=tuple(date.fromisoformat(x) for x in data.get("except_dates") or ()),
             on_date=d(data.get("on_date")),
         )
+
+
+@lru_cache(maxsize=4096)
+def rule_from_json(text: str) -> ScheduleRule:
+    """A stored rule from its JSON text, parsed once per distinct text: a search reads the
+    rules of hundreds of listings and most say the same few things ("Tuesdays 10-11"). Rules
+    are frozen, so sharing one is safe."""
+    return ScheduleRule.from_dict(json.loads(text))
 
 
 @dataclass(frozen=True, order=True)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from assetmap import vocab
 from assetmap.errors import ValidationError
 from assetmap.models import Activity, ActivityTag, ScheduleEntry, Venue
-from assetmap.schedule import DAY_CODES, ScheduleRule
+from assetmap.schedule import DAY_CODES, ScheduleRule, rule_from_json
 from assetmap.spatial import BBox, in_bbox, lat_of, lon_of
 
 
@@ -136,11 +136,12 @@ def schedule_rules(session: Session, ids: Collection[int]) -> dict[int, list[Sch
     rules: dict[int, list[ScheduleRule]] = {}
     if not ids:
         return rules
-    for activity_id, rule in session.execute(
-            select(ScheduleEntry.activity_id, ScheduleEntry.rule)
+    # As text, so each distinct rule is decoded and parsed once (rule_from_json).
+    for activity_id, text in session.execute(
+            select(ScheduleEntry.activity_id, cast(ScheduleEntry.rule, Text))
             .where(ScheduleEntry.activity_id.in_(ids))
             .order_by(ScheduleEntry.activity_id, ScheduleEntry.position)):
-        rules.setdefault(activity_id, []).append(ScheduleRule.from_dict(rule))
+        rules.setdefault(activity_id, []).append(rule_from_json(text))
     return rules
 
 

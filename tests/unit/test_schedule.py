@@ -1,3 +1,4 @@
+import json
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from assetmap.schedule import (
     next_sessions,
     occurrences,
     parse_schedule,
+    rule_from_json,
     rule_words,
     schedule_words,
     with_exceptions,
@@ -169,3 +171,15 @@ def test_schedule_in_words_for_people(text: str, words: str) -> None:
 def test_schedule_words_name_the_exceptions_and_midnight() -> None:
     rule = with_exceptions(parse_schedule("Thursdays 00:00-01:00")[0], [date(2026, 12, 24)])
     assert rule_words(rule) == "Thursdays, midnight to 1am (not on Thursday 24 December 2026)"
+
+
+def test_a_stored_rule_read_as_text_is_the_rule_and_parsed_once():
+    rule = ScheduleRule("monthly", time(10), time(11), days=("TU",), positions=(1, -1),
+                        valid_from=date(2026, 1, 1), except_dates=(date(2026, 3, 3),))
+    stored = rule.to_dict()
+    stored.pop("text")
+    text = json.dumps(stored)
+    assert rule_from_json(text) == rule
+    assert rule_from_json(text) is rule_from_json(json.dumps(stored))
+    with pytest.raises(ScheduleError):
+        rule_from_json(json.dumps({"kind": "weekly", "days": []}))

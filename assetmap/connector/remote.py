@@ -32,8 +32,8 @@ from assetmap.matching.rank import (
     SESSION_POINTS,
     STALE_STATES,
     MatchQuery,
+    SessionsIn,
     day_clause,
-    fits_time,
     reasons,
     search_window,
 )
@@ -42,7 +42,6 @@ from assetmap.models import Activity
 from assetmap.referral.intake import INTAKE_POINTS, NOT_TAKING
 from assetmap.referral.languages import runs_in
 from assetmap.schedule import Session as Sitting
-from assetmap.schedule import occurrences
 
 MAX_REMOTE = 50
 
@@ -81,12 +80,11 @@ def find_remote(session: Session, query: MatchQuery, *, now: datetime,
                if row.status == "active" and serves(row.service_area, codes)
                and not (query.language and not runs_in(row.languages, query.language))]
     rules = schedule_rules(session, [row.id for row in serving])
-    start, end = search_window(query, now)
+    sessions = SessionsIn(query, *search_window(query, now))
     needs_session = bool(query.day or query.time_of_day)
     found = []
     for row in serving:
-        sittings = [s for s in occurrences(rules.get(row.id, []), start, end)
-                    if fits_time(s, query)]
+        sittings = sessions(rules.get(row.id, []))
         if needs_session and not sittings:
             continue
         state = current_state(now, cached_state=row.freshness_state,

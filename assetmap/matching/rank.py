@@ -210,6 +210,23 @@ def fits_time(sitting: Sitting, query: MatchQuery) -> bool:
     return lo <= sitting.start.astimezone(LONDON).time() < hi
 
 
+class SessionsIn:
+    """A listing's sessions in a search's window and time of day, worked out once per distinct
+    set of rules: the hundreds of listings one search reads share a handful of schedules."""
+
+    def __init__(self, query: MatchQuery, start: datetime, end: datetime) -> None:
+        self._query, self._start, self._end = query, start, end
+        self._seen: dict[tuple[ScheduleRule, ...], list[Sitting]] = {}
+
+    def __call__(self, rules: Sequence[ScheduleRule]) -> list[Sitting]:
+        key = tuple(rules)
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = [x for x in occurrences(rules, self._start, self._end)
+                                       if fits_time(x, self._query)]
+        return list(found)  # a copy: callers own their list
+
+
 def when_words(query: MatchQuery) -> str:
     if query.day in DAYS:
         day = "on " + DAY_NAMES[DAY_CODES[DAYS[query.day]]]
@@ -341,7 +358,7 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
         base = base.where(need_clause(need))
     if query.free_only:
         base = base.where(Activity.cost_kind == "free")
-    start, end = _window(query, now)
+    sessions = SessionsIn(query, *_window(query, now))
     day = day_clause(query, now)
     if day is not None:
         base = base.where(day)
@@ -385,7 +402,7 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
                 intake, 0) + welcoming_points(welcoming)
             candidates.append((score, aid))
         candidates.sort(key=lambda c: (-c[0], c[1]))
-        _keep_best(session, candidates, kept, rules, query, start, end, needs_session, limit)
+        _keep_best(session, candidates, kept, rules, sessions, needs_session, limit)
     if not kept:
         return []
     shown = listing_summaries(session, [aid for _score, aid, _sittings in kept], rules=rules)
@@ -400,8 +417,8 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
 
 def _keep_best(session: Session, candidates: list[tuple[float, int]],
                kept: list[tuple[float, int, list[Sitting]]],
-               rules: dict[int, list[ScheduleRule]], query: MatchQuery,
-               start: datetime, end: datetime, needs_session: bool, limit: int) -> None:
+               rules: dict[int, list[ScheduleRule]], sessions: SessionsIn,
+               needs_session: bool, limit: int) -> None:
     """Fold scored candidates (best first) into `kept`, reading schedules in batches (into
     `rules`, which the description of the winners reuses)."""
     position = 0
@@ -413,8 +430,7 @@ def _keep_best(session: Session, candidates: list[tuple[float, int]],
         rules_by_id = schedule_rules(session, [c[1] for c in batch])
         rules.update(rules_by_id)
         for score, aid in batch:
-            sittings = [x for x in occurrences(rules_by_id.get(aid, []), start, end)
-                        if fits_time(x, query)]
+            sittings = sessions(rules_by_id.get(aid, []))
             if needs_session and not sittings:
                 continue
             kept.append((score + (SESSION_POINTS if sittings else 0), aid, sittings))

@@ -289,21 +289,30 @@ def assetmap_serve(env: dict[str, str], *, workers: int, log_path: Path,
             process.wait(timeout=30)
 
 
-@pytest.fixture
-def lunch_club(app) -> int:
-    """An existing listing: Tuesday lunch club at a Kentish Town hall (NW5 2AB)."""
+#: The hall most fixtures' listings meet at (a Camden venue, inside the demo network).
+MORTIMER_HALL = {"name": "Mortimer Hall", "lat": 51.5366, "lon": -0.1885}
+
+
+def create_listing(app, fields: dict, *, venue: dict | None = None) -> int:
+    """One listing made by the system at `venue` (name and lat/lon or postcode; default
+    Mortimer Hall): the common step of the listing fixtures."""
     from assetmap.db import session_scope
     from assetmap.listings.changes import SYSTEM, create_activity
     from assetmap.listings.venues import find_or_create_venue
 
     with session_scope(app) as s:
-        venue = find_or_create_venue(s, name="Busby Place Hall", postcode="NW5 2AB",
+        place = find_or_create_venue(s, **(venue or MORTIMER_HALL),
                                      data_dir=app.config["DATA_DIR"])
-        activity = create_activity(s, {
-            "name": "Tuesday Lunch Club", "category": "lunch-club", "venue_id": venue.id,
-            "schedules": ["Tuesdays 12:00-14:00"], "contact_email": "club@example.org",
-            "cost_kind": "free"}, SYSTEM)
-        return activity.id
+        return create_activity(s, {**fields, "venue_id": place.id}, SYSTEM).id
+
+
+@pytest.fixture
+def lunch_club(app) -> int:
+    """An existing listing: Tuesday lunch club at a Kentish Town hall (NW5 2AB)."""
+    return create_listing(app, {
+        "name": "Tuesday Lunch Club", "category": "lunch-club",
+        "schedules": ["Tuesdays 12:00-14:00"], "contact_email": "club@example.org",
+        "cost_kind": "free"}, venue={"name": "Busby Place Hall", "postcode": "NW5 2AB"})
 
 
 @pytest.fixture

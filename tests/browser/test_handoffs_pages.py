@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import create_listing
 from tests.handoffs.conftest import ANSWER_URL, make_handoff
 
 pytestmark = pytest.mark.browser
@@ -28,17 +29,10 @@ def _shot(page, tmp_path: Path, name: str) -> None:
 
 @pytest.fixture
 def listing(app) -> int:
-    from assetmap.db import session_scope
-    from assetmap.listings.changes import SYSTEM, create_activity
-    from assetmap.listings.venues import find_or_create_venue
-
-    with session_scope(app) as s:
-        venue = find_or_create_venue(s, name="Mortimer Hall", lat=51.5366, lon=-0.1885,
-                                     data_dir=app.config["DATA_DIR"])
-        return create_activity(s, {
-            "name": "Kilburn Lunch Club", "category": "lunch-club", "venue_id": venue.id,
-            "schedules": ["Tuesdays 12:00-14:00"], "cost_kind": "free",
-            "contact_email": "lunch@example.org"}, SYSTEM).id
+    return create_listing(app, {
+        "name": "Kilburn Lunch Club", "category": "lunch-club",
+        "schedules": ["Tuesdays 12:00-14:00"], "cost_kind": "free",
+        "contact_email": "lunch@example.org"})
 
 
 @pytest.mark.parametrize("size", list(SIZES))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import csrf_token
+from tests.conftest import create_listing, csrf_token
 
 # Camden postcode near the demo venues, used by no venue in the demo data.
 ORIGIN = "NW1 2DB"
@@ -19,20 +19,12 @@ def connector(login) -> str:
 @pytest.fixture
 def listing(app) -> int:
     """One listing with known details (quicker than the whole demo data)."""
-    from assetmap.db import session_scope
-    from assetmap.listings.changes import SYSTEM, create_activity
-    from assetmap.listings.venues import find_or_create_venue
-
-    with session_scope(app) as s:
-        venue = find_or_create_venue(s, name="Mortimer Hall", lat=51.5366, lon=-0.1885,
-                                     data_dir=app.config["DATA_DIR"])
-        activity = create_activity(s, {
-            "name": "Lunch Club", "category": "lunch-club", "venue_id": venue.id,
-            "description": "A hot two-course lunch and a chat.",
-            "schedules": ["Tuesdays 12:00-14:00"], "cost_kind": "amount", "cost_amount": "4",
-            "contact_phone": "020 7946 0000", "contact_email": "hello@example.org",
-            "tags": ["over-50s", "welcoming-newcomers"]}, SYSTEM)
-        return activity.id
+    return create_listing(app, {
+        "name": "Lunch Club", "category": "lunch-club",
+        "description": "A hot two-course lunch and a chat.",
+        "schedules": ["Tuesdays 12:00-14:00"], "cost_kind": "amount", "cost_amount": "4",
+        "contact_phone": "020 7946 0000", "contact_email": "hello@example.org",
+        "tags": ["over-50s", "welcoming-newcomers"]})
 
 
 def search_ids(html: str) -> list[int]:

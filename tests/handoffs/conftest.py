@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.conftest import csrf_token
+from tests.conftest import create_listing, csrf_token
 
 # A point inside Kilburn ward (checked against the ward boundaries by the tests that use it).
 KILBURN = (51.5455, -0.1985)
@@ -23,18 +23,10 @@ def connector(login) -> str:
 @pytest.fixture
 def listing(app) -> int:
     """A Tuesday lunch club whose organiser has an e-mail address."""
-    from assetmap.db import session_scope
-    from assetmap.listings.changes import SYSTEM, create_activity
-    from assetmap.listings.venues import find_or_create_venue
-
-    with session_scope(app) as s:
-        venue = find_or_create_venue(s, name="Mortimer Hall", lat=51.5366, lon=-0.1885,
-                                     data_dir=app.config["DATA_DIR"])
-        return create_activity(s, {
-            "name": "Lunch Club", "category": "lunch-club", "venue_id": venue.id,
-            "schedules": ["Tuesdays 12:00-14:00"], "cost_kind": "free",
-            "contact_email": "lunch@example.org", "tags": ["welcoming-newcomers"]},
-            SYSTEM).id
+    return create_listing(app, {
+        "name": "Lunch Club", "category": "lunch-club",
+        "schedules": ["Tuesdays 12:00-14:00"], "cost_kind": "free",
+        "contact_email": "lunch@example.org", "tags": ["welcoming-newcomers"]})
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from assetmap.listings.changes import SYSTEM, create_activity
 from assetmap.listings.transfer import export_rows, import_file, to_csv
 from assetmap.listings.venues import find_or_create_venue
 from assetmap.models import Activity, ChangeRecord
+from tests.conftest import create_listing
 
 BAD = [
     ("contact_url", "javascript:alert(document.cookie)"),
@@ -33,12 +34,8 @@ BAD = [
 
 @pytest.fixture
 def listing(app) -> int:
-    with session_scope(app) as s:
-        venue = find_or_create_venue(s, name="Mortimer Hall", lat=51.5366, lon=-0.1885,
-                                     data_dir=app.config["DATA_DIR"])
-        return create_activity(s, {"name": "Lunch Club", "category": "lunch-club",
-                                   "venue_id": venue.id, "contact_email": "hello@example.org"},
-                               SYSTEM).id
+    return create_listing(app, {"name": "Lunch Club", "category": "lunch-club",
+                                "contact_email": "hello@example.org"})
 
 
 def _edit_form(client, activity_id: int) -> dict[str, str]:

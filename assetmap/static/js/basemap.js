@@ -125,6 +125,7 @@
     var renderer = L.canvas({ pane: "streets" });
     var group = L.layerGroup().addTo(map);
     var drawn = 0;
+    var pending = 0;  // cells asked for and not yet answered
     function load() {
       if (map.getZoom() < STREETS_MINZOOM) { return; }
       var b = map.getBounds();
@@ -136,6 +137,7 @@
           var bbox = [x * CELL, y * CELL, (x + 1) * CELL, (y + 1) * CELL].map(function (v) {
             return v.toFixed(2);
           }).join(",");
+          pending += 1;
           fetch(url + "?bbox=" + bbox, { credentials: "same-origin",
                                          headers: { "Accept": "application/json" } })
             .then(function (r) { return r.ok ? r.json() : { features: [] }; })
@@ -148,7 +150,10 @@
                 }).addTo(group);
               });
               drawn += lines.length;
-              el.dataset.streetsDrawn = String(drawn);
+              pending -= 1;
+              // Marked once every cell in view has answered, so the count is the whole view's
+              // (an empty cell answering first must not read as "nothing drawn").
+              if (pending === 0) { el.dataset.streetsDrawn = String(drawn); }
             });
         }
       }

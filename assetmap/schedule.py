@@ -107,6 +107,26 @@ def rule_from_json(text: str) -> ScheduleRule:
     return ScheduleRule.from_dict(json.loads(text))
 
 
+ALL_WEEKDAYS = 0b1111111
+
+
+def session_weekdays(rules: Iterable[ScheduleRule]) -> int:
+    """The weekdays these rules' sessions can fall on, as bits (Monday 1, Tuesday 2 … Sunday
+    64): stored beside a listing's rules so that a day filter is a plain column test in SQL.
+    A superset: `occurrences` still decides (a fortnight's off week, validity, exceptions)."""
+    days = 0
+    for rule in rules:
+        if rule.kind == "once":
+            assert rule.on_date is not None  # a one-off rule always has its date
+            days |= 1 << rule.on_date.weekday()
+        elif rule.kind == "daily" or not rule.days:
+            return ALL_WEEKDAYS
+        else:
+            for code in rule.days:
+                days |= 1 << DAY_CODES.index(code)
+    return days
+
+
 @dataclass(frozen=True, order=True)
 class Session:
     start: datetime

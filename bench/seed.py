@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from assetmap import db, migrate, vocab
 from assetmap.demo import load_areas
 from assetmap.models import Activity, ActivityTag, Area, ScheduleEntry, Venue
-from assetmap.schedule import DAY_CODES, ScheduleRule
+from assetmap.schedule import DAY_CODES, ScheduleRule, session_weekdays
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -87,8 +87,8 @@ def _fill(url: str, rng: np.random.Generator, n_activities: int, n_random: int,
             "updated_at": now})
         for tag in rng.choice(TAGS, int(rng.integers(0, 4)), replace=False):
             tags.append({"activity_id": i, "tag": str(tag)})
-        start = int(rng.integers(9, 19))
-        schedules.append(_weekly(i, start))
+        schedules.append(_weekly(i, int(rng.integers(9, 19))))
+        rows[-1]["session_weekdays"] = _weekdays(schedules[-1])
     with Session(engine) as session, session.begin():
         load_areas(session, REPO / "data")
         wards = sorted(session.scalars(select(Area.code).where(Area.kind == "ward")))
@@ -111,6 +111,7 @@ def _fill(url: str, rng: np.random.Generator, n_activities: int, n_random: int,
         for tag in rng.choice(TAGS, int(rng.integers(0, 4)), replace=False):
             tags.append({"activity_id": i, "tag": str(tag)})
         schedules.append(_weekly(i, int(rng.integers(9, 19))))
+        remote_rows[-1]["session_weekdays"] = _weekdays(schedules[-1])
     with engine.begin() as conn:
         for table, data in ((Activity.__table__, rows), (Activity.__table__, remote_rows),
                             (ActivityTag.__table__, tags),
@@ -131,3 +132,8 @@ def _weekly(activity_id: int, start: int) -> dict:
                         days=(DAY_CODES[activity_id % 7],)).to_dict()
     rule.pop("text")
     return {"activity_id": activity_id, "position": 0, "kind": "weekly", "rule": rule}
+
+
+def _weekdays(schedule: dict) -> int:
+    """The listing's `session_weekdays`, as the app stores it with its rules."""
+    return session_weekdays([ScheduleRule.from_dict(schedule["rule"])])

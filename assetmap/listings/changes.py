@@ -25,7 +25,7 @@ from assetmap.listings.service_area import parse_service_area
 from assetmap.models import Activity, ActivityTag, ChangeRecord, ScheduleEntry, utcnow
 from assetmap.referral.intake import parse_intake
 from assetmap.referral.languages import parse_languages, parse_yes_no
-from assetmap.schedule import ScheduleRule, parse_schedule
+from assetmap.schedule import ScheduleRule, parse_schedule, session_weekdays
 
 HUMAN_ACTORS = frozenset({"user", "organiser", "community", "import"})
 
@@ -205,6 +205,11 @@ def _schedule_dict(value: ScheduleRule | Mapping | str) -> dict:
     return data
 
 
+def _weekdays(rules: Sequence[Mapping]) -> int:
+    """The `session_weekdays` column for validated schedule rules, wherever they are written."""
+    return session_weekdays(ScheduleRule.from_dict(dict(rule)) for rule in rules)
+
+
 def _set(session: Session, activity: Activity, field: str, value: Any) -> None:
     if field == "tags":
         activity.tag_rows = [ActivityTag(tag=t) for t in value]
@@ -215,6 +220,7 @@ def _set(session: Session, activity: Activity, field: str, value: Any) -> None:
             session.flush()  # free the (activity, position) keys before reusing them
         activity.schedule_rows = [ScheduleEntry(position=i, kind=rule["kind"], rule=rule)
                                   for i, rule in enumerate(value)]
+        activity.session_weekdays = _weekdays(value)
     else:
         setattr(activity, field, value)
 
@@ -291,7 +297,7 @@ def create_activities(session: Session, many: Sequence[Mapping[str, Any]], actor
         "updated_at": at, **new_listing_cache(at), **(columns or {})}  # as Activity(...)
     rows, history = [], []
     for clean in cleans:
-        row = dict(blank)
+        row = dict(blank, session_weekdays=_weekdays(clean.get("schedules") or ()))
         changes = []
         for name, value in clean.items():
             new = value if name in LIST_FIELDS else jsonable(value)

@@ -6,13 +6,13 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Text, cast, exists, or_, select
+from sqlalchemy import ColumnElement, Row, Select, Text, cast, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from assetmap import vocab
 from assetmap.errors import ValidationError
 from assetmap.models import Activity, ActivityTag, ScheduleEntry, Venue
-from assetmap.schedule import DAY_CODES, ScheduleRule, rule_from_json
+from assetmap.schedule import ScheduleRule, rule_from_json
 from assetmap.spatial import BBox, in_bbox, lat_of, lon_of
 
 
@@ -119,16 +119,14 @@ class ListingSummary:
 
 
 def may_run_on(weekday: int) -> ColumnElement[bool]:
-    """Listings with a schedule rule that could hold a session on that weekday (0 = Monday).
+    """Listings whose schedule could hold a session on that weekday (0 = Monday).
 
     A superset, so SQL drops the listings that never meet that day (six in seven, for a day
-    filter) before their rules are read and worked out: daily and one-off rules always pass,
-    weekly and monthly ones when their days name it. `occurrences` still decides.
+    filter) before their rules are read and worked out, on a column of the row it reads
+    anyway; a listing whose days were never worked out passes. `occurrences` still decides.
     """
-    return exists().where(
-        ScheduleEntry.activity_id == Activity.id,
-        or_(ScheduleEntry.kind.in_(("daily", "once")),
-            cast(ScheduleEntry.rule, Text).like(f'%"{DAY_CODES[weekday]}"%')))
+    return or_(Activity.session_weekdays.is_(None),
+               Activity.session_weekdays.bitwise_and(1 << weekday) != 0)
 
 
 def schedule_rules(session: Session, ids: Collection[int]) -> dict[int, list[ScheduleRule]]:

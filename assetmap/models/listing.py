@@ -110,6 +110,9 @@ class Activity(Timestamps, Base):
     # column: "welcoming to newcomers? yes" and "accessible as listed? no".
     welcoming_yes: Mapped[int | None] = mapped_column(Integer)
     accessible_no: Mapped[int | None] = mapped_column(Integer)
+    # The weekdays its schedule rules can meet on (assetmap.schedule.session_weekdays), kept
+    # with them so a search for one day drops the others on a column; None: not worked out.
+    session_weekdays: Mapped[int | None] = mapped_column(Integer)
     # Derived from verification events, kept here so lists and maps need no aggregate query.
     last_verified_at: Mapped[datetime | None] = mapped_column(index=True)
     last_verified_method: Mapped[str | None] = mapped_column(String(30))

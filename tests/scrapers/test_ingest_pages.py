@@ -85,6 +85,7 @@ def test_bulk_created_listings_are_stored_as_one_by_one_creation_stores_them(ses
     assert stored["columns"]["freshness_state"] == "unknown"
     assert stored["tags"] == ["free", "over-50s"]
     assert [rule["days"] for rule in stored["schedules"]] == [["TU"], ["FR"]]
+    assert stored["columns"]["session_weekdays"] == 0b0010010  # Tuesday and Friday
     # History holds what the listing was given, not the defaults nobody said.
     fields_recorded = {change[0] for change in stored["history"]}
     assert {"cost_amount", "tags", "schedules", "age_min"} <= fields_recorded

@@ -15,6 +15,7 @@ from assetmap.schedule import (
     rule_from_json,
     rule_words,
     schedule_words,
+    session_weekdays,
     with_exceptions,
 )
 
@@ -183,3 +184,20 @@ def test_a_stored_rule_read_as_text_is_the_rule_and_parsed_once():
     assert rule_from_json(text) is rule_from_json(json.dumps(stored))
     with pytest.raises(ScheduleError):
         rule_from_json(json.dumps({"kind": "weekly", "days": []}))
+
+
+@pytest.mark.parametrize(("rules", "weekdays"), [
+    ([], 0),  # no rules, no sessions: no day
+    (["Tuesdays 10:00-12:00"], 0b0000010),
+    (["Tuesdays 10:00-12:00", "Fridays and Sundays 14:00"], 0b1010010),
+    (["first Monday of the month 10:00"], 0b0000001),
+    (["daily 09:00"], 0b1111111),
+])
+def test_session_weekdays_are_the_days_a_rule_can_meet_on(rules, weekdays):
+    parsed = [rule for text in rules for rule in parse_schedule(text)]
+    assert session_weekdays(parsed) == weekdays
+
+
+def test_a_one_off_session_meets_on_its_date_s_weekday():
+    once = ScheduleRule("once", start_time=time(10), on_date=date(2026, 11, 26))  # a Thursday
+    assert session_weekdays([once]) == 1 << 3

@@ -72,6 +72,9 @@ def test_a_day_filter_keeps_daily_monthly_and_one_off_sessions(client, demo, net
         apply_changes(session, session.get(Activity, activity_id),
                       {"schedules": [rules[kind]]}, SYSTEM)
     session.commit()
+    stored = {kind: session.get(Activity, aid).session_weekdays for kind, aid in ids.items()}
+    assert stored == {"daily": 0b1111111, "monthly": 0b0000010, "once": 0b0000010,
+                      "wednesday": 0b0000100}
     for day in ["tue"] + (["today"] if today == tuesday else []):
         found = {m["id"] for m in client.get(
             f"/api/v1/match?postcode=NW1 2DB&minutes=20&day={day}&limit=200"

@@ -590,14 +590,12 @@ class Router:
             raise ValueError(f"minutes must be between 0 and the reach's {reach.minutes}")
         limit = minutes * reach.pace.metres_per_minute
         kx = self._ky * math.cos(math.radians(reach.lat))
-        pieces = [] if reach.estimated else self._walked_pieces(reach, limit)
-        if pieces:
-            lat = np.concatenate([p[0] for p in pieces])
-            lon = np.concatenate([p[1] for p in pieces])
+        walked = None if reach.estimated else self._walked_pieces(reach, limit)
+        if walked is not None and len(walked[0]):
+            lat, lon, piece = walked
             x, y = (lon - reach.lon) * kx, (lat - reach.lat) * self._ky
             if precise:
-                lines = shapely.linestrings(
-                    x, y, indices=np.repeat(np.arange(len(pieces)), [len(p[0]) for p in pieces]))
+                lines = shapely.linestrings(x, y, indices=piece)
                 shape = shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=4))
             else:
                 # One point per 10 m cell is plenty for a hull buffered by 30 m.
@@ -619,8 +617,11 @@ class Router:
 
     def _walked_pieces(
         self, reach: Reach, limit: float
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(lats, lons) of every stretch walked within ``limit`` metres, snap line included."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(lats, lons, piece) of every stretch walked within ``limit`` metres, snap line
+        included: each stretch's points in order, ``piece`` numbering the stretches 0, 1, …
+
+        Whole edges (most of them) are gathered in one index of the geometry arrays."""
         g = self.graph
         nm = reach.node_metres
         assert nm is not None  # only network reaches are drawn this way
@@ -637,22 +638,32 @@ class Router:
         metres = g.edge_metres[cand]
         touched = ok[cand] & ((from_u >= 0) | (from_v >= 0))
         full = touched & (np.maximum(from_u, 0) + np.maximum(from_v, 0) >= metres)
-        pieces = [g.edge_geometry(int(e)) for e in cand[full]]
+        whole = cand[full]
+        first, sizes = g.geom_indptr[whole], np.diff(g.geom_indptr)[whole]
+        at = np.repeat(first, sizes) + _ragged_arange(sizes)
+        lats, lons = [g.geom_lat[at]], [g.geom_lon[at]]
+        pieces = [np.repeat(np.arange(len(whole)), sizes)]
+
+        def add(lat: np.ndarray, lon: np.ndarray) -> None:
+            lats.append(lat)
+            lons.append(lon)
+            pieces.append(np.full(len(lat), len(whole) + len(pieces) - 1))
+
         for i in np.flatnonzero(touched & ~full).tolist():
             e, length = int(cand[i]), metres[i]
             if from_u[i] >= 0:
-                pieces.append(self._piece(e, 0.0, from_u[i]))
+                add(*self._piece(e, 0.0, from_u[i]))
             if from_v[i] >= 0:
-                pieces.append(self._piece(e, length - from_v[i], length))
+                add(*self._piece(e, length - from_v[i], length))
         origin = reach.origin
         left = limit - origin.metres
         if left >= 0:
             e = int(origin.edge)
-            pieces.append((np.array([reach.lat, origin.snapped_lat]),
-                           np.array([reach.lon, origin.snapped_lon])))
-            pieces.append(self._piece(e, max(origin.offset_m - left, 0.0),
-                                      min(origin.offset_m + left, g.edge_metres[e])))
-        return pieces
+            add(np.array([reach.lat, origin.snapped_lat]),
+                np.array([reach.lon, origin.snapped_lon]))
+            add(*self._piece(e, max(origin.offset_m - left, 0.0),
+                             min(origin.offset_m + left, g.edge_metres[e])))
+        return np.concatenate(lats), np.concatenate(lons), np.concatenate(pieces)
 
     def _piece(self, edge: int, start: float, end: float) -> tuple[np.ndarray, np.ndarray]:
         """(lats, lons) along an edge from ``start`` to ``end`` metres (reversed if end<start)."""

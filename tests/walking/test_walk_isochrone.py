@@ -52,7 +52,10 @@ def test_walked_streets_are_found_from_the_reached_nodes_alone(camden_graph, pac
         if reach.estimated:
             continue
         for limit in (reach.limit_m, reach.limit_m / 3):
-            got = router._walked_pieces(reach, limit)
+            lat, lon, piece = router._walked_pieces(reach, limit)
+            cuts = np.flatnonzero(np.diff(piece)) + 1
+            assert np.array_equal(np.unique(piece), np.arange(len(cuts) + 1))  # in order
+            got = list(zip(np.split(lat, cuts), np.split(lon, cuts), strict=True))
             if limit >= reach.origin.metres:
                 got = got[:-2]  # the origin's snap line and its own edge come last
             want = _pieces_over_every_edge(router, reach, limit)

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Row, null, or_, select
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
+from assetmap.db import column_rows
 from assetmap.errors import ValidationError
 from assetmap.freshness.rules import current_state
 from assetmap.geo import METRES_PER_DEGREE, haversine_m
@@ -249,13 +250,14 @@ def find_matches(session: Session, service: WalkingService, query: MatchQuery, *
         return _estimated(session, query, origin, now=now)
     assert name is not None  # router_for names every router it finds
     reach = router.reach(query.lat, query.lon, query.minutes, pace.name)
+    drawing = None if reach.estimated else service.isochrone_meanwhile(router, reach)
     walk = _network_walk(session, service, name, router, reach, pace)
     if vocab.NEAR_BUS_STOP in query.needs:
         near = service.near_bus_stop(session, name, router, query.pace) or set()
         walk = {venue: w for venue, w in walk.items() if venue in near}
-    isochrone = router.isochrone(reach) if not reach.estimated else _circle(query, pace)
     matches = _rank(session, query, walk, now=now, limit=query.limit)
     _say_bus_stop(service, query, matches)
+    isochrone = _circle(query, pace) if drawing is None else drawing.result()
     return MatchResult(origin, isochrone, name, reach.estimated, matches)
 
 
@@ -386,8 +388,8 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
         batch_size = min(batch_size * 2, CHUNK)
         candidates = []
         for (aid, venue_id, category, verified_at, method, closed, cached_state,
-             due_at, intake, languages, welcoming) in session.execute(
-                base.where(Activity.venue_id.in_(chunk))):
+             due_at, intake, languages, welcoming) in column_rows(
+                session, base.where(Activity.venue_id.in_(chunk))):
             if query.language and not runs_in(languages, query.language):
                 continue
             if _base_score(walk[venue_id][1], query) + BEST_FRESHNESS + SESSION_POINTS + (

@@ -4,6 +4,7 @@ place that decides between a walk on the network and the straight-line estimate.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from assetmap.models import Venue
 from assetmap.spatial import lat_of, lon_of
 from assetmap.walking import PACES, NetworkRegistry, Route, Router
-from assetmap.walking.router import estimated_route
+from assetmap.walking.router import Reach, estimated_route
 from assetmap.walking.stops import StopIndex, near_bus_stop_metres, stop_index
 
 
@@ -37,6 +38,17 @@ class WalkingService:
         self._snaps: dict[tuple[str, bool], VenueSnaps] = {}
         self._bus: dict[tuple[str, bool], tuple[VenueSnaps, StopIndex, np.ndarray]] = {}
         self._lock = threading.Lock()
+        self._drawing: ThreadPoolExecutor | None = None
+
+    def isochrone_meanwhile(self, router: Router, reach: Reach) -> Future[dict[str, Any]]:
+        """The walking area of a reach, drawn on a worker thread while the caller reads and
+        ranks the listings: its polygon work (shapely) lets go of the interpreter, so with a
+        core free it adds little to a search's wait. `.result()` gives the GeoJSON."""
+        with self._lock:
+            if self._drawing is None:
+                self._drawing = ThreadPoolExecutor(max_workers=2,
+                                                   thread_name_prefix="assetmap-isochrone")
+        return self._drawing.submit(router.isochrone, reach)
 
     def router_for(self, lat: float, lon: float) -> tuple[str | None, Router | None]:
         router = self.registry.for_point(lat, lon)

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from assetmap.db import column_rows
 from assetmap.freshness.rules import current_state
 from assetmap.listings.query import ListingSummary, listing_summaries, schedule_rules
 from assetmap.listings.serialize import summary_to_dict
@@ -46,14 +47,6 @@ from assetmap.schedule import Session as Sitting
 MAX_REMOTE = 50
 
 
-
-
-
-
-
-
-
-
 def find_remote(session: Session, query: MatchQuery, *, now: datetime,
                 limit: int = MAX_REMOTE) -> list[dict]:
     """Phone and online listings serving the search's origin, best first, with reasons."""
@@ -76,7 +69,7 @@ def find_remote(session: Session, query: MatchQuery, *, now: datetime,
     codes = set(here)
     # Active is checked here, not in SQL: SQLite, without statistics, would then read every
     # active listing through the status index rather than these few through the mode index.
-    serving = [row for row in session.execute(stmt)
+    serving = [row for row in column_rows(session, stmt)
                if row.status == "active" and serves(row.service_area, codes)
                and not (query.language and not runs_in(row.languages, query.language))]
     rules = schedule_rules(session, [row.id for row in serving])

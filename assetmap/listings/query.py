@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Row, Select, Text, cast, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from assetmap import vocab
+from assetmap.db import column_rows
 from assetmap.errors import ValidationError
 from assetmap.models import Activity, ActivityTag, ScheduleEntry, Venue
 from assetmap.schedule import ScheduleRule, rule_from_json
@@ -135,7 +136,7 @@ def schedule_rules(session: Session, ids: Collection[int]) -> dict[int, list[Sch
     if not ids:
         return rules
     # As text, so each distinct rule is decoded and parsed once (rule_from_json).
-    for activity_id, text in session.execute(
+    for activity_id, text in column_rows(session,
             select(ScheduleEntry.activity_id, cast(ScheduleEntry.rule, Text))
             .where(ScheduleEntry.activity_id.in_(ids))
             .order_by(ScheduleEntry.activity_id, ScheduleEntry.position)):
@@ -150,12 +151,12 @@ def listing_summaries(session: Session, ids: Collection[int], *,
     `rules` when the caller has read them already."""
     if not ids:
         return {}
-    rows = session.execute(select(*SUMMARY_COLUMNS).where(Activity.id.in_(ids))).all()
+    rows = column_rows(session, select(*SUMMARY_COLUMNS).where(Activity.id.in_(ids))).all()
     venue_ids = {row.venue_id for row in rows if row.venue_id is not None}
-    venues = {venue.id: venue for venue in session.execute(
+    venues = {venue.id: venue for venue in column_rows(session,
         select(*VENUE_COLUMNS).where(Venue.id.in_(venue_ids)))} if venue_ids else {}
     tags: dict[int, list[str]] = {}
-    for activity_id, tag in session.execute(
+    for activity_id, tag in column_rows(session,
             select(ActivityTag.activity_id, ActivityTag.tag)
             .where(ActivityTag.activity_id.in_(ids)).order_by(ActivityTag.tag)):
         tags.setdefault(activity_id, []).append(tag)

@@ -94,8 +94,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         # generic plan chosen without the parameters: for the IN lists of a feed page over a
         # freshly loaded table that plan was 20x slower. Our statements are planned for
         # their values; the server's own cached plans (foreign-key checks) are left alone.
+        # Sessions in UTC, whatever the server's default: datetimes come back in UTC as they
+        # are stored (models.base.UTCDateTime relies on it).
         engine = create_engine(parsed, echo=echo, pool_pre_ping=True,
-                               connect_args={"prepare_threshold": None})
+                               connect_args={"prepare_threshold": None,
+                                             "options": "-c TimeZone=UTC"})
     else:
         raise ConfigError(f"database backend {backend!r} is not supported; use sqlite "
                           "(SpatiaLite) or postgresql (PostGIS)")

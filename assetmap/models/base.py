@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from geoalchemy2 import Geometry
-from sqlalchemy import DateTime, MetaData, Table
+from sqlalchemy import DateTime, Dialect, MetaData, Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -41,6 +41,14 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        if dialect.name == "postgresql":
+            # Every connection's TimeZone is UTC (assetmap.db.make_engine), so psycopg hands
+            # back aware datetimes in UTC already: nothing to do for the thousands of rows a
+            # search reads.
+            return None
+        return super().result_processor(dialect, coltype)
 
 
 class Base(DeclarativeBase):

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import CursorResult, Engine, Select, Table, create_engine, event, insert, text
@@ -23,9 +21,6 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from assetmap.errors import ConfigError
-
-T = TypeVar("T")
-_POOL_LOCK = threading.Lock()
 
 
 @functools.cache
@@ -150,25 +145,6 @@ def get_engine(app: Flask | None = None) -> Engine:
     return state["engine"]
 
 
-def read_meanwhile(app: Flask, read: Callable[[Session], T]) -> Future[T]:
-    """Run `read` on a worker thread, in a session of its own, while the request goes on with
-    its own: a search's two lists each spend part of their time waiting on the database.
-    `.result()` gives what `read` returned (or raises what it raised)."""
-    state = app.extensions["assetmap.db"]
-    get_engine(app)
-    with _POOL_LOCK:
-        if state.get("readers") is None:
-            state["readers"] = ThreadPoolExecutor(max_workers=4,
-                                                  thread_name_prefix="assetmap-read")
-    factory = state["factory"]
-
-    def run() -> T:
-        with factory() as session:
-            return read(session)
-
-    return state["readers"].submit(run)
-
-
 def get_session() -> Session:
     """The session of the current request or app context, removed at teardown."""
     if "db_session" not in g:
@@ -273,8 +249,6 @@ def insert_returning_ids(session: Session, table: Table, rows: Sequence[Mapping]
 
 def dispose(app: Flask) -> None:
     state = app.extensions.get("assetmap.db")
-    if state and state.get("readers") is not None:
-        state.pop("readers").shutdown(wait=True)
     if state and state["engine"] is not None:
         state["engine"].dispose()
         state["engine"] = None

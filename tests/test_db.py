@@ -28,14 +28,3 @@ def test_datetimes_come_back_in_utc_whatever_they_were_stored_in(app, session):
         # PostgreSQL sessions run in UTC, whatever the server's own setting says.
         assert session.execute(text("SHOW TimeZone")).scalar() == "UTC"
 
-
-def test_a_read_meanwhile_runs_in_a_session_of_its_own(app, session):
-    session.add(Venue(name="Uncommitted Hall", geom=point(51.55, -0.14)))
-    session.flush()
-    counted = db.read_meanwhile(app, lambda own: (own is not session, own.scalar(
-        select(Venue.id).where(Venue.name == "Uncommitted Hall")))).result()
-    assert counted == (True, None)  # its own transaction: what this one has not committed
-    session.commit()
-    seen = db.read_meanwhile(app, lambda own: own.scalar(
-        select(Venue.name).where(Venue.name == "Uncommitted Hall"))).result()
-    assert seen == "Uncommitted Hall"

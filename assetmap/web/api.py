@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from assetmap import vocab
 from assetmap.connector.remote import find_remote
-from assetmap.db import get_session, read_meanwhile
+from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
 from assetmap.listings.query import ActivityFilter, activities_query, activity_with_point
 from assetmap.listings.serialize import to_feature
@@ -187,10 +187,8 @@ def match() -> Response:
 
     query = forms.match_query(request.args.to_dict(), data_dir=current_app.config["DATA_DIR"],
                               session=get_session())
-    now = utcnow()
-    remote = read_meanwhile(current_app, lambda session: find_remote(session, query, now=now))
-    result = find_matches(get_session(), walking_service(current_app), query, now=now)
-    result.remote = remote.result()
+    result = find_matches(get_session(), walking_service(current_app), query, now=utcnow())
+    result.remote = find_remote(get_session(), query, now=utcnow())
     return no_store(jsonify(result.to_dict()))
 
 

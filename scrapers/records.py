@@ -49,7 +49,6 @@ IssueLevel = Literal["skipped", "warning"]
 Validators = dict[str, str]
 
 
-
 # -- text fit to store -----------------------------------------------------------------------
 
 # C0 controls but tab and line breaks, DEL, C1 controls: PostgreSQL text cannot hold NUL, and
@@ -454,33 +453,9 @@ class EmptyFeed(ScrapeError):
     """A full run found nothing where a source should have items (STYLE habit 9)."""
 
 
-
-
 # -- the polite HTTP client ----------------------------------------------------------------
 
 
-
-
-
-
-
-
-
-
-
-
-
 # -- content checks ------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
 
 

@@ -183,7 +183,6 @@ def trapped(form: Mapping[str, Any]) -> bool:
 # -- parsing pieces shared with organiser changes -----------------------------------------
 
 
-
 def _rule_dicts(rules: list[ScheduleRule]) -> list[dict]:
     out = []
     for rule in rules:

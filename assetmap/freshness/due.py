@@ -58,8 +58,6 @@ CLOSURE_REVIEW_KINDS: tuple[str, ...] = ("report-closed", "organiser-stopped")
 RULE_FIELDS: frozenset[str] = frozenset({"category", "schedules", "possibly_closed"})
 
 
-
-
 def current_rules() -> Rules:
     """The rules of the app in use, or those the environment configures (CLI, jobs)."""
     if has_app_context():

@@ -59,36 +59,13 @@ QUEUE_STATES: tuple[str, ...] = ("due-soon", "stale", "very-stale", "possibly-cl
 MAX_PER_PAGE = 500
 
 
-
-
-
-
 # -- evidence, in bulk ---------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
 
 
 # -- the cache -----------------------------------------------------------------------------
 
 
-
-
-
-
-
-
-
 # -- state in SQL --------------------------------------------------------------------------
-
-
-
 
 
 class venue_in_area(FunctionElement):  # noqa: N801 - reads like the SQL it stands for
@@ -424,13 +401,6 @@ def ward_map(session: Session, flt: QueueFilter, *, now: datetime) -> dict[str, 
     return {"type": "FeatureCollection", "features": features}
 
 
-
-
 # -- actions on one or many listings --------------------------------------------------------
-
-
-
-
-
 
 

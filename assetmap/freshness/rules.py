@@ -198,10 +198,6 @@ class Freshness:
         }
 
 
-
-
-
-
 def one_off_end(rules: Iterable[ScheduleRule]) -> datetime | None:
     """When the last session of a listing made only of one-off dates ends; else None."""
     rules = list(rules)

@@ -236,8 +236,6 @@ def when_words(query: MatchQuery) -> str:
     return day + (f" in the {query.time_of_day}" if query.time_of_day else "")
 
 
-
-
 def find_matches(session: Session, service: WalkingService, query: MatchQuery, *,
                  now: datetime) -> MatchResult:
     name, router = service.router_for(query.lat, query.lon)

@@ -53,8 +53,6 @@ def entity_id(public_url: str, kind: str, number: int) -> str:
     return f"{_prefix(public_url, kind)}{number:012x}"
 
 
-
-
 def entity_number(public_url: str, kind: str, raw: str) -> int | None:
     """The integer a `kind` id stands for (a UUID from `entity_id`, or a plain integer), or
     None when it stands for nothing AssetMap could hold."""

@@ -17,8 +17,6 @@ pytestmark = pytest.mark.browser
 NASTY = "<img src=x onerror=alert(1)> Pin group ${alert(2)}"
 
 
-
-
 @pytest.fixture(autouse=True)
 def _one_second_fill_time(app):
     """The real fill-time trap, shortened: each test waits a second before sending."""

@@ -122,6 +122,13 @@ def test_a_coordinators_freshness_queue_opens_on_their_area(app, client, login, 
     everything = client.get("/coordinator/freshness?area=all").get_data(as_text=True)
     assert "selected>Highgate" not in everything and " selected>" not in everything.split(
         'id="f-area"')[1].split("</select>")[0]
+    # An empty choice (a link or a form that left the ward blank) is every ward too, and the
+    # map, the downloads and the ward figures say the same as the page, not the own ward.
+    for asked in ("all", ""):
+        page = client.get(f"/coordinator/freshness?area={asked}").get_data(as_text=True)
+        assert " selected>" not in page.split('id="f-area"')[1].split("</select>")[0]
+        for endpoint in ("wards.json", "queue.csv", "queue.geojson"):
+            assert f"/coordinator/freshness/{endpoint}?area=all" in page, (asked, endpoint)
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     login("admin")
     page = client.get("/coordinator/freshness").get_data(as_text=True)

@@ -93,8 +93,10 @@ def _page(form: ActionForm, chosen: set[int], status: int = 200):
     queue = fq.queue(session, flt, now=now, page=page, per_page=per_page)
     form.assignee.choices = _assignees()
     filter_args: dict[str, Any] = flt.to_args()
-    if flt.area_id is None and args.get("area") == "all":
-        filter_args["area"] = "all"  # a coordinator with areas chose every area
+    if flt.area_id is None and request.args.get("area") is not None:
+        # Every ward was chosen ("all", or left blank): the map and downloads must not fall
+        # back to a coordinator's own ward.
+        filter_args["area"] = "all"
     biggest = max(summary["counts"].values()) or 1
     bars = [{"state": s, "label": STATE_LABELS[s], "count": summary["counts"][s],
              "width": round(100 * summary["counts"][s] / biggest, 1),

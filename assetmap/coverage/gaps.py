@@ -284,7 +284,7 @@ def results(session: Session, *, minutes: int, category: str | None = None
     """Stored results for one walk length and one category (None: any), by ward name."""
     stmt = (select(CoverageResult, Area.name, Area.code)
             .join(Area, Area.id == CoverageResult.area_id)
-            .where(CoverageResult.minutes == minutes)
+            .where(CoverageResult.minutes == minutes, Area.retired.is_(False))
             .order_by(Area.name))
     stmt = stmt.where(CoverageResult.category.is_(None) if category is None
                       else CoverageResult.category == category)
@@ -313,6 +313,7 @@ def worst_gaps(session: Session, *, minutes: int, limit: int = 12) -> list[Cover
     stmt = (select(CoverageResult, Area.name, Area.code, Area.population)
             .join(Area, Area.id == CoverageResult.area_id)
             .where(CoverageResult.minutes == minutes, CoverageResult.street_metres > 0,
+                   Area.retired.is_(False),
                    or_(CoverageResult.category.in_(present),
                        and_(CoverageResult.category.is_(None),
                             share <= 1 - HEADLINE_SHARE))))

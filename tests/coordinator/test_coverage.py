@@ -257,3 +257,25 @@ def test_only_active_fresh_listings_in_person_count(app, make_listing, tmp_path)
     assert bingo.share == 0 and bingo.sentence == (
         "no bingo within 5 minutes' walk anywhere in Grid West")
     assert stored == 1 + len(vocab.CATEGORY_IDS)  # one ward: any + every category
+
+
+def test_a_retired_ward_leaves_the_coverage_map_table_and_gaps(app, client, login, wards):
+    # Results stored before a boundary review retired a ward stay in the database (history)
+    # but the page, its map and its gaps show the wards there are now.
+    from assetmap.db import session_scope
+    from assetmap.models import Area, CoverageResult
+
+    with session_scope(app) as s:
+        for name, covered in (("Kilburn", 100.0), ("Highgate", 200.0)):
+            s.add(CoverageResult(area_id=wards[name], category=None, minutes=15,
+                                 street_metres=1000.0, covered_metres=covered))
+        s.get(Area, wards["Highgate"]).retired = True
+    login("coordinator")
+    shapes = client.get("/coordinator/coverage/wards.json?minutes=15").get_json()["features"]
+    names = {f["properties"]["name"] for f in shapes}
+    assert "Kilburn" in names and "Highgate" not in names
+    with session_scope(app) as s:
+        assert [r.ward for r in cov.results(s, minutes=15)] == ["Kilburn"]
+        assert [r.ward for r in cov.worst_gaps(s, minutes=15)] == ["Kilburn"]
+    page = client.get("/coordinator/coverage?minutes=15").get_data(as_text=True)
+    assert "Kilburn" in page and "Highgate" not in page.split("<main")[1]

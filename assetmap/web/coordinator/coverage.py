@@ -122,7 +122,7 @@ def coverage_wards() -> Response:
     minutes = _minutes(cov.stored_minutes(session))
     rows = {r.area_id: r for r in cov.results(session, minutes=minutes, category=_category())}
     shapes = session.execute(select(Area.id, Area.name, Area.geom.ST_AsGeoJSON())
-                             .where(Area.kind == "ward")).all()
+                             .where(Area.kind == "ward", Area.retired.is_(False))).all()
     features = []
     for area_id, name, geo in shapes:
         row = rows.get(area_id)

@@ -39,14 +39,26 @@ def retry_delay(attempts: int) -> timedelta | None:
     return _wait(attempts)
 
 
+NO_ANSWER = "the mail server did not answer"
+
+
 def reason(message: OutboxMessage) -> str:
     """The mail server's answer in a few words, without the exception's class name."""
     text = (message.error or "").split(":", 1)[-1].strip()
     if not text:
-        return "no answer"
+        return NO_ANSWER
     if "Connection refused" in text or "Errno 111" in text:
-        return "the mail server did not answer"
+        return NO_ANSWER
     return text[:160]
+
+
+def trouble(message: OutboxMessage) -> str:
+    """What stopped a message, said once: "the mail server did not answer", or "the mail
+    server did not accept it (550 no such mailbox)"."""
+    why = reason(message)
+    if why == NO_ANSWER:
+        return why
+    return f"the mail server did not accept it ({why})"
 
 
 def next_try(message: OutboxMessage, now: datetime) -> datetime:
@@ -74,8 +86,7 @@ def delivery_words(message: OutboxMessage, *, now: datetime, what: str | None = 
                 "or cancel it.")
     at = next_try(message, now).strftime("%H:%M")
     if message.status == "retry":
-        return (f"{what} is queued: the mail server did not accept it ({reason(message)}); "
-                f"it will be tried again at {at} UTC.")
+        return f"{what} is queued: {trouble(message)}; it will be tried again at {at} UTC."
     return f"{what} is queued; it will be sent by {at} UTC."
 
 

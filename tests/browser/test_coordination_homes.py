@@ -69,7 +69,7 @@ def test_outbox_shows_waiting_then_sent(app, watched, live_server, mailbox):  # 
     page.click("button:has-text('Send the invitation')")
     page.wait_for_selector(".flash")
     flash = page.locator(".flash").inner_text()
-    assert "is queued: the mail server did not accept it" in flash and " sent." not in flash
+    assert "is queued: the mail server did not answer;" in flash and " sent." not in flash
     page.goto(live_server + "/coordinator/")
     outbox = page.locator("#need-outbox")
     assert outbox.locator(".count").inner_text() == "1" and "Needs you" in outbox.inner_text()

@@ -34,7 +34,7 @@ def test_refused_then_retried_once_the_server_answers(app, client, login, mailbo
     token = csrf_token(client, "/coordinator/outbox")
     still = client.post(f"/coordinator/outbox/{message_id}", data={
         "csrf_token": token, "action": "retry"}, follow_redirects=True).get_data(as_text=True)
-    assert "E-mail to org@example.org is queued: the mail server did not accept it" in still
+    assert "E-mail to org@example.org is queued: the mail server did not answer;" in still
     app.config["SMTP_PORT"] = real_port
     done = client.post(f"/coordinator/outbox/{message_id}", data={
         "csrf_token": token, "action": "retry"}, follow_redirects=True).get_data(as_text=True)

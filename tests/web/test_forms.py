@@ -101,8 +101,12 @@ def test_delivery_words_one_sentence_per_state():
         "E-mail with the link for a@b.org sent.")
     message.status = "retry"
     assert delivery_words(message, now=now) == (
-        "E-mail to org@example.org is queued: the mail server did not accept it (the mail "
-        "server did not answer); it will be tried again at 12:01 UTC.")
+        "E-mail to org@example.org is queued: the mail server did not answer; it will be "
+        "tried again at 12:01 UTC.")
+    message.error = "SMTPRecipientsRefused: 550 no such mailbox"
+    assert delivery_words(message, now=now) == (
+        "E-mail to org@example.org is queued: the mail server did not accept it (550 no such "
+        "mailbox); it will be tried again at 12:01 UTC.")
     message.status, message.attempts = "failed", 5
     assert "could not be delivered after 5 tries" in delivery_words(message, now=now)
     message.status = "cancelled"

@@ -33,6 +33,7 @@ _INTERVAL_ANCHOR = date(2024, 1, 1)
 INTERVAL_ANCHOR = _INTERVAL_ANCHOR  # for publishers that must state a start date
 
 Kind = Literal["weekly", "monthly", "daily", "once"]
+EVERY_WEEKDAY: frozenset[int] = frozenset(range(7))
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,15 @@ class ScheduleRule:
             raise ScheduleError("interval must be 1 or more")
         if any(p == 0 or not -5 <= p <= 5 for p in self.positions):
             raise ScheduleError("monthly positions are 1 to 5, or -1 for the last")
+
+    @property
+    def weekdays(self) -> frozenset[int]:
+        """The weekdays (0 = Monday) its sessions can fall on: a one-off's date's, else the
+        days it names, or every day when it names none (daily)."""
+        if self.kind == "once":
+            assert self.on_date is not None  # a one-off rule always has its date
+            return frozenset({self.on_date.weekday()})
+        return frozenset(DAY_CODES.index(d) for d in self.days) or EVERY_WEEKDAY
 
     # -- serialisation (JSON column / API) -------------------------------------------------
     def to_dict(self) -> dict:
@@ -107,23 +117,14 @@ def rule_from_json(text: str) -> ScheduleRule:
     return ScheduleRule.from_dict(json.loads(text))
 
 
-ALL_WEEKDAYS = 0b1111111
-
-
 def session_weekdays(rules: Iterable[ScheduleRule]) -> int:
     """The weekdays these rules' sessions can fall on, as bits (Monday 1, Tuesday 2 … Sunday
     64): stored beside a listing's rules so that a day filter is a plain column test in SQL.
     A superset: `occurrences` still decides (a fortnight's off week, validity, exceptions)."""
     days = 0
     for rule in rules:
-        if rule.kind == "once":
-            assert rule.on_date is not None  # a one-off rule always has its date
-            days |= 1 << rule.on_date.weekday()
-        elif rule.kind == "daily" or not rule.days:
-            return ALL_WEEKDAYS
-        else:
-            for code in rule.days:
-                days |= 1 << DAY_CODES.index(code)
+        for weekday in rule.weekdays:
+            days |= 1 << weekday
     return days
 
 
@@ -151,7 +152,7 @@ def _dates(rule: ScheduleRule, first: date, last: date) -> Iterator[date]:
     skip = set(rule.except_dates)
     if rule.kind in ("weekly", "daily"):
         # Plain date arithmetic: most listings are weekly, and rrule costs ~10x as much.
-        weekdays = {DAY_CODES.index(d) for d in rule.days} or set(range(7))
+        weekdays = rule.weekdays
         anchor = rule.valid_from or _INTERVAL_ANCHOR
         period = 7 if rule.kind == "weekly" else 1
         anchor_week = anchor - timedelta(days=anchor.weekday()) if period == 7 else anchor

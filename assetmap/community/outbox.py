@@ -45,9 +45,7 @@ NO_ANSWER = "the mail server did not answer"
 def reason(message: OutboxMessage) -> str:
     """The mail server's answer in a few words, without the exception's class name."""
     text = (message.error or "").split(":", 1)[-1].strip()
-    if not text:
-        return NO_ANSWER
-    if "Connection refused" in text or "Errno 111" in text:
+    if not text or "Connection refused" in text or "Errno 111" in text:
         return NO_ANSWER
     return text[:160]
 

@@ -105,7 +105,8 @@ def bench_match_api(osm: Path, homes: np.ndarray, rng: np.random.Generator,
     with the real Camden venues plus random points, 100,000 activities with schedules, tags
     and verification dates, 300 phone and online listings serving wards, the borough or
     anywhere, then times 15-minute matches from the given homes, cycling through
-    ``MATCH_FILTERS``. With ``profile``, the timed requests run under cProfile.
+    ``MATCH_FILTERS``, on an app readied as the server readies it (`prepare_to_serve`).
+    With ``profile``, the timed requests run under cProfile.
     """
     import cProfile
 
@@ -114,10 +115,12 @@ def bench_match_api(osm: Path, homes: np.ndarray, rng: np.random.Generator,
     from assetmap import create_app
     from assetmap.config import TestConfig
     from assetmap.walking import NetworkRegistry
+    from assetmap.web.serving import prepare_to_serve
 
     with tempfile.TemporaryDirectory() as tmp, seeded_database(backend, Path(tmp), rng) as url:
         NetworkRegistry(Path(tmp) / "networks").build(osm, "camden")
         app = create_app(TestConfig(url, NETWORK_DIR=Path(tmp) / "networks"))
+        prepare_to_serve(app)  # as `assetmap serve` readies the app before its workers fork
         client = app.test_client()
         profiler = cProfile.Profile() if profile else None
         samples, cpu, found, remote = [], [], [], []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import subprocess
 import sys
@@ -10,7 +9,6 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from sqlalchemy.orm import configure_mappers
 
 from assetmap import create_app, migrate
 from assetmap import db as dbmod
@@ -21,7 +19,7 @@ from assetmap.listings.transfer import export_rows, import_file, to_csv, to_geoj
 from assetmap.models import Activity
 from assetmap.people.accounts import find_areas
 from assetmap.people.users import create_user, deactivate, find_user, set_password
-from assetmap.walking.router import preload_libraries
+from assetmap.web.serving import prepare_to_serve
 
 
 class AssetMapGroup(click.Group):
@@ -49,18 +47,6 @@ def main() -> None:
     """
 
 
-def _share_with_workers(app: Flask) -> None:
-    """Do in the master what each worker would otherwise do for itself at its first requests,
-    then freeze the garbage collector's view of it: the forked workers share those pages
-    (copy-on-write) instead of each dirtying a copy. Routing's libraries, SQLAlchemy's mappers,
-    every compiled template."""
-    preload_libraries()
-    configure_mappers()
-    for name in app.jinja_env.list_templates(filter_func=lambda n: n.endswith(".html")):
-        app.jinja_env.get_template(name)
-    gc.freeze()
-
-
 # -- serve ---------------------------------------------------------------------------------
 
 @main.command()
@@ -80,7 +66,7 @@ def serve(host: str, port: int, workers: int, with_scheduler: bool) -> None:
     if migrate.pending(engine):
         raise ConfigError("the database schema is out of date: run 'assetmap db upgrade'")
     dbmod.dispose(app)  # each worker opens its own connections after the fork
-    _share_with_workers(app)
+    prepare_to_serve(app)
 
     class Server(BaseApplication):
         def load_config(self) -> None:

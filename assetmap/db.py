@@ -9,16 +9,29 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import CursorResult, Engine, Select, Table, create_engine, event, insert, text
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    CursorResult,
+    Engine,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
 
 from assetmap.errors import ConfigError
 
@@ -175,6 +188,18 @@ def column_rows(session: Session, stmt: Select) -> CursorResult[Any]:
     if session.autoflush:
         session.flush()
     return session.connection().execute(stmt)
+
+
+def one_of(session: Session, column: QueryableAttribute[Any] | ColumnElement[Any],
+           values: Collection[Any]) -> ColumnElement[bool]:
+    """`column IN values` for a list whose length changes from call to call (the ids a search
+    reads). PostgreSQL gets the list as one array, `= ANY(:values)`: an IN list there is a
+    new statement for every length, which psycopg converts again and SQLAlchemy renders
+    again, cast by cast, about a millisecond each time. SQLite has no arrays; its IN costs
+    little either way."""
+    if is_sqlite(session):
+        return column.in_(values)
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
 
 
 def begin_write(session: Session) -> None:

@@ -28,3 +28,19 @@ def test_datetimes_come_back_in_utc_whatever_they_were_stored_in(app, session):
         # PostgreSQL sessions run in UTC, whatever the server's own setting says.
         assert session.execute(text("SHOW TimeZone")).scalar() == "UTC"
 
+
+
+def test_one_of_picks_the_same_rows_as_in_whatever_the_list_length(app, session):
+    halls = [Venue(name=f"Hall {n}", geom=point(51.55, -0.14)) for n in range(6)]
+    session.add_all(halls)
+    session.commit()
+    ids = [hall.id for hall in halls]
+    for wanted in (ids[:1], ids[1:4], [ids[5], ids[0], 999_999]):
+        stmt = select(Venue.name).where(db.one_of(session, Venue.id, wanted)).order_by(Venue.id)
+        assert list(session.scalars(stmt)) == [h.name for h in halls if h.id in wanted]
+    # The names come through too, where one list of text is one parameter on PostgreSQL.
+    names = select(Venue.id).where(db.one_of(session, Venue.name, ["Hall 2", "Hall 4"]))
+    assert sorted(session.scalars(names)) == [ids[2], ids[4]]
+    sql = str(select(Venue.id).where(db.one_of(session, Venue.id, ids)).compile(
+        bind=session.get_bind()))
+    assert (" IN " in sql) if db.is_sqlite(session) else (" ANY " in sql and " IN " not in sql)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Row, Select, Text, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from assetmap import vocab
-from assetmap.db import column_rows
+from assetmap.db import column_rows, one_of
 from assetmap.errors import ValidationError
 from assetmap.models import Activity, ActivityTag, ScheduleEntry, Venue
 from assetmap.schedule import ScheduleRule, rule_from_json
@@ -100,12 +100,28 @@ SUMMARY_COLUMNS = (
     Activity.last_verified_at, Activity.last_verified_method, Activity.last_seen_by_source_at,
     Activity.freshness_state, Activity.freshness_due_at, Activity.possibly_closed,
 )
-VENUE_COLUMNS = (
-    Venue.id, Venue.name, Venue.address, Venue.postcode, Venue.address_derived,
-    Venue.location_approximate, Venue.step_free, Venue.accessible_toilet, Venue.hearing_loop,
-    Venue.parking, Venue.near_public_transport, Venue.wheelchair,
-    lat_of(Venue.geom).label("lat"), lon_of(Venue.geom).label("lon"),
-)
+class VenueShown(NamedTuple):
+    """A listing's venue as a search shows it (`serialize.venue_to_dict`), read with the
+    listing: the venue's columns of these names, then its point."""
+
+    id: int
+    name: str
+    address: str | None
+    postcode: str | None
+    address_derived: bool
+    location_approximate: bool
+    step_free: bool | None
+    accessible_toilet: bool | None
+    hearing_loop: bool | None
+    parking: bool | None
+    near_public_transport: bool | None
+    wheelchair: str | None
+    lat: float
+    lon: float
+
+
+VENUE_COLUMNS = (*(getattr(Venue, name) for name in VenueShown._fields[:-2]),
+                 lat_of(Venue.geom), lon_of(Venue.geom))
 
 
 @dataclass(frozen=True)
@@ -114,7 +130,7 @@ class ListingSummary:
     tags (sorted) and its schedule rules (in order)."""
 
     row: Row[Any]
-    venue: Row[Any] | None
+    venue: VenueShown | None
     tags: list[str]
     rules: list[ScheduleRule]
 
@@ -138,7 +154,7 @@ def schedule_rules(session: Session, ids: Collection[int]) -> dict[int, list[Sch
     # As text, so each distinct rule is decoded and parsed once (rule_from_json).
     for activity_id, text in column_rows(session,
             select(ScheduleEntry.activity_id, cast(ScheduleEntry.rule, Text))
-            .where(ScheduleEntry.activity_id.in_(ids))
+            .where(one_of(session, ScheduleEntry.activity_id, ids))
             .order_by(ScheduleEntry.activity_id, ScheduleEntry.position)):
         rules.setdefault(activity_id, []).append(rule_from_json(text))
     return rules
@@ -147,22 +163,25 @@ def schedule_rules(session: Session, ids: Collection[int]) -> dict[int, list[Sch
 def listing_summaries(session: Session, ids: Collection[int], *,
                       rules: Mapping[int, list[ScheduleRule]] | None = None
                       ) -> dict[int, ListingSummary]:
-    """Listing id -> summary, in three or four queries whatever the number of listings;
-    `rules` when the caller has read them already."""
+    """Listing id -> summary, with its venue, in one query (two when the rules are not given:
+    `rules` when the caller has read them already)."""
     if not ids:
         return {}
-    # Each listing's tags come in its row, joined by commas (tag ids have none): a round trip
-    # fewer for every list a search shows.
+    # Each listing's tags come in its row, joined by commas (tag ids have none), and so do
+    # its venue's columns: round trips fewer for every list a search shows.
     joined = (select(func.aggregate_strings(ActivityTag.tag, ","))
               .where(ActivityTag.activity_id == Activity.id).scalar_subquery())
-    rows = column_rows(session, select(*SUMMARY_COLUMNS, joined.label("joined_tags"))
-                       .where(Activity.id.in_(ids))).all()
-    venue_ids = {row.venue_id for row in rows if row.venue_id is not None}
-    venues = {venue.id: venue for venue in column_rows(session,
-        select(*VENUE_COLUMNS).where(Venue.id.in_(venue_ids)))} if venue_ids else {}
+    first_venue_column = len(SUMMARY_COLUMNS) + 1
+    rows = column_rows(session, select(*SUMMARY_COLUMNS, joined.label("joined_tags"),
+                                       *(column.label(f"venue__{name}") for column, name
+                                         in zip(VENUE_COLUMNS, VenueShown._fields, strict=True)))
+                       .select_from(Activity).outerjoin(Venue, Venue.id == Activity.venue_id)
+                       .where(one_of(session, Activity.id, ids))).all()
     if rules is None:
         rules = schedule_rules(session, ids)
-    return {row.id: ListingSummary(row, venues.get(row.venue_id),
-                                   sorted(row.joined_tags.split(",")) if row.joined_tags
-                                   else [], list(rules.get(row.id, ())))
+    return {row.id: ListingSummary(
+                row, VenueShown._make(row[first_venue_column:]) if row.venue_id is not None
+                else None,
+                sorted(row.joined_tags.split(",")) if row.joined_tags else [],
+                list(rules.get(row.id, ())))
             for row in rows}

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Row, null, or_, select
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
-from assetmap.db import column_rows
+from assetmap.db import column_rows, one_of
 from assetmap.errors import ValidationError
 from assetmap.freshness.rules import current_state
 from assetmap.geo import METRES_PER_DEGREE, haversine_m
@@ -387,7 +387,7 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
         candidates = []
         for (aid, venue_id, category, verified_at, method, closed, cached_state,
              due_at, intake, languages, welcoming) in column_rows(
-                session, base.where(Activity.venue_id.in_(chunk))):
+                session, base.where(one_of(session, Activity.venue_id, chunk))):
             if query.language and not runs_in(languages, query.language):
                 continue
             if _base_score(walk[venue_id][1], query) + BEST_FRESHNESS + SESSION_POINTS + (

@@ -55,6 +55,10 @@ ISOCHRONE_BUFFER_M = 30.0
 ISOCHRONE_MIN_HOLE_M2 = 50_000.0
 #: Concave-hull tightness for the fast isochrone (0 hugs the points, 1 is the convex hull).
 ISOCHRONE_HULL_RATIO = 0.1
+#: The fast isochrone keeps one walked point per square of this side: within 15 m of where it
+#: was, under the 30 m buffer. Measured on 60 Camden searches against the precise shape: IoU
+#: the same as with 10 m squares (median 0.90), the hull 30% quicker (a third fewer points).
+ISOCHRONE_CELL_M = 20.0
 
 
 def preload_libraries() -> None:
@@ -598,8 +602,8 @@ class Router:
                 lines = shapely.linestrings(x, y, indices=piece)
                 shape = shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=4))
             else:
-                # One point per 10 m cell is plenty for a hull buffered by 30 m.
-                cells = _unique_cells(np.round(x / 10.0), np.round(y / 10.0)) * 10.0
+                cells = _unique_cells(np.round(x / ISOCHRONE_CELL_M),
+                                      np.round(y / ISOCHRONE_CELL_M)) * ISOCHRONE_CELL_M
                 hull = shapely.concave_hull(shapely.multipoints(cells),
                                             ratio=ISOCHRONE_HULL_RATIO)
                 shape = hull.buffer(buffer_m, quad_segs=2)

@@ -14,14 +14,14 @@ from sqlalchemy import Row
 
 from assetmap import vocab
 from assetmap.freshness.rules import of_listing
-from assetmap.listings.query import ListingSummary
+from assetmap.listings.query import ListingSummary, VenueShown
 from assetmap.models import Activity, Venue
 from assetmap.referral.intake import intake_dict
 from assetmap.referral.languages import languages_words
 from assetmap.schedule import ScheduleRule, Session, describe_all, next_sessions, schedule_words
 
 
-def venue_to_dict(venue: Venue | Row[Any] | None, lat: float | None,
+def venue_to_dict(venue: Venue | VenueShown | None, lat: float | None,
                   lon: float | None) -> dict | None:
     if venue is None:
         return None
@@ -91,7 +91,7 @@ def summary_to_dict(summary: ListingSummary, *, now: datetime, sessions: int = 3
                   sessions=sessions, upcoming=upcoming)
 
 
-def _shown(listing: Activity | Row[Any], venue: Venue | Row[Any] | None, lat: float | None,
+def _shown(listing: Activity | Row[Any], venue: Venue | VenueShown | None, lat: float | None,
            lon: float | None, tags: list[str], rules: list[ScheduleRule], *, now: datetime,
            sessions: int, upcoming: Sequence[Session] = ()) -> dict[str, Any]:
     """The part of a listing's JSON that searches show too: one home for both."""

@@ -49,7 +49,6 @@ class BBox:
                                          "minLon,minLat,maxLon,maxLat")
         return cls(min_lon, min_lat, max_lon, max_lat)
 
-
     @classmethod
     def around(cls, lat: float, lon: float, metres: float) -> BBox:
         """The smallest lon/lat box holding a circle of `metres` round a point (for an index

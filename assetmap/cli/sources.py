@@ -93,7 +93,6 @@ def scheduler() -> None:
     """The single long-running process that runs every enabled source on its schedule."""
     import logging
 
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = app_from_env()
     with single_instance(app):

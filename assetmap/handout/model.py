@@ -119,7 +119,6 @@ class HandoutItem:
                 ("E-mail", c.get("email")), ("Website", c.get("url"))]
         return [(k, v) for k, v in rows if v]
 
-
     def sheet_facts(self, *, what: int = SHEET_WHAT_HAPPENS, first: int = SHEET_FIRST_VISIT
                     ) -> list[tuple[str, list[str]]]:
         """The combined sheet's block for this activity, as (label, lines), for the page and
@@ -161,7 +160,6 @@ class HandoutItem:
             other = [f"{k}: {v}" for k, v in self.contact]
             rows.append(("Contact", other or ["Ask your connector."]))
         return rows
-
 
     def sheet_paragraphs(self, *, what: int = SHEET_WHAT_HAPPENS, first: int = SHEET_FIRST_VISIT
                          ) -> list[list[tuple[str, list[str]]]]:

@@ -95,6 +95,13 @@ def _describe(doc: str | None) -> tuple[str, str]:
     return " ".join(summary.split()), rest.strip()
 
 
+def _shared_query(operation: dict[str, Any]) -> list[str]:
+    """The names of an operation's `x-query`: a list (`[search, page]`), or `service-list`
+    for every filter of the lists of services."""
+    query = operation.pop("x-query", [])
+    return list(oruk_query.SERVICE_LIST_QUERY if query == "service-list" else query)
+
+
 def build(app: Flask, *, server_url: str | None = None) -> dict[str, Any]:
     """The document, built afresh from the app's routes and views."""
     spec = APISpec(title="AssetMap API", version="1", openapi_version="3.1.0", info={
@@ -122,9 +129,9 @@ def build(app: Flask, *, server_url: str | None = None) -> dict[str, Any]:
             if method not in METHODS:
                 continue
             operation = copy.deepcopy(documented.get(method, {}))
-            # Shorthands: `x-query: [search, page]` for the shared query parameters and
-            # `x-json: Service` for the 200 answer's schema.
-            operation["parameters"] = list(operation.pop("x-query", [])) + operation.get(
+            # Shorthands: `x-query` for the shared query parameters and `x-json: Service`
+            # for the 200 answer's schema.
+            operation["parameters"] = _shared_query(operation) + operation.get(
                 "parameters", [])  # names are apispec's references to components
             if "x-json" in operation:
                 operation.setdefault("responses", {})["200"] = _json(operation.pop("x-json"))

@@ -421,7 +421,7 @@ PAGING = {
     "per_page": _param("per_page", "Items per page, 1-500 (0 means the default, 50).",
                        {"type": "integer", "minimum": 0, "maximum": 500}),
 }
-PARAMETERS = PAGING | {
+SERVICE_FILTERS = {
     "search": _param("search", "Words that must all appear in the name or description "
                      "(any case).", {"type": "string"}),
     "taxonomy_term_id": _param(
@@ -458,3 +458,6 @@ PARAMETERS = PAGING | {
     "modified_after": _param("modified_after", "Services changed at or after this ISO "
                              "date-time.", {"type": "string", "format": "date-time"}),
 }
+PARAMETERS = SERVICE_FILTERS | PAGING
+#: What both lists of services take: `x-query: service-list` in their views' docstrings.
+SERVICE_LIST_QUERY = tuple(PARAMETERS)

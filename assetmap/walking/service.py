@@ -86,7 +86,6 @@ class WalkingService:
             self._snaps[key] = snaps
         return snaps
 
-
     def stops(self, name: str | None) -> StopIndex | None:
         """The bus stops and stations kept beside a network (None before a build made them)."""
         return stop_index(self.registry.cache_dir, name)

@@ -184,7 +184,6 @@ def match() -> Response:
     """
     from flask import current_app
 
-
     query = forms.match_query(request.args.to_dict(), data_dir=current_app.config["DATA_DIR"],
                               session=get_session())
     result = find_matches(get_session(), walking_service(current_app), query, now=utcnow())

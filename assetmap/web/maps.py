@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request, url_for
 
 from assetmap.db import get_session
-from assetmap.errors import ValidationError
 from assetmap.maps.points import view_features
 from assetmap.maps.tiles import Tileset, TileStore
 from assetmap.models import utcnow
+from assetmap.params import int_param
 from assetmap.web import forms
 from assetmap.web.api import include_private
 
@@ -63,19 +63,14 @@ def external_origin() -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _checked(name: str, value: str, low: int, high: int) -> int:
-    if not value.isdigit() or not low <= int(value) <= high:
-        raise ValidationError(name, f"must be a whole number from {low} to {high}")
-    return int(value)
-
-
 @bp.get("/tiles/<name>/<z>/<x>/<y>.mvt")
 def tile(name: str, z: str, x: str, y: str) -> Response:
     """One vector tile. Tiles are stored gzip-compressed and sent as they are to clients that
     accept gzip (every browser), so serving costs one indexed read."""
-    zoom = _checked("z", z, 0, 22)
-    col = _checked("x", x, 0, (1 << zoom) - 1)
-    row = _checked("y", y, 0, (1 << zoom) - 1)
+    # A path's parts are never empty, so the defaults are never taken.
+    zoom = int_param(z, "z", default=0, low=0, high=22)
+    col = int_param(x, "x", default=0, low=0, high=(1 << zoom) - 1)
+    row = int_param(y, "y", default=0, low=0, high=(1 << zoom) - 1)
     data = store().tile(name, zoom, col, row)
     if data is None:
         abort(404)

@@ -85,9 +85,7 @@ def services() -> Response:
     first, previous, next and last pages with the same filters.
     ---
     get:
-      x-query: [search, taxonomy_term_id, taxonomy_id, minimum_age, maximum_age, age, day,
-                start_time, end_time, postcode, proximity, walking_minutes, pace,
-                organization_id, modified_after, page, per_page]
+      x-query: service-list
       x-json: ServicePage
     """
     return _service_list(oruk_query.service_page)
@@ -108,9 +106,7 @@ def service_at_locations() -> Response:
     """Services at their locations, with the same filters as services.
     ---
     get:
-      x-query: [search, taxonomy_term_id, taxonomy_id, minimum_age, maximum_age, age, day,
-                start_time, end_time, postcode, proximity, walking_minutes, pace,
-                organization_id, modified_after, page, per_page]
+      x-query: service-list
       x-json: ServiceAtLocationPage
     """
     return _service_list(oruk_query.service_at_location_page)

@@ -46,9 +46,12 @@ run: install
 	@command -v tilemaker >/dev/null || echo "tilemaker is not installed (apt-get install tilemaker): the maps will draw the walking network's streets"
 	$(VENV)/bin/assetmap serve --with-scheduler --host $(HOST) --port $(PORT)
 
+# One pytest worker per core (pytest-xdist), each with its own databases; a file's tests stay
+# together on one worker, so its fixtures are set up once. PYTEST_WORKERS=0 runs them in turn.
+PYTEST_WORKERS ?= auto
 test: install lint
 	bash .ci/start-services
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # ruff (style, complexity), the import contract (layers, no cycles: pyproject.toml), mypy (types:
 # pyproject.toml), no unused or undeclared dependency.

@@ -99,6 +99,37 @@ def _in_bbox_sqlite(element: in_bbox, compiler, **kw) -> str:
             f"AND MbrWithin({geom}, {frame}))")
 
 
+class contains_point(FunctionElement):  # noqa: N801 - reads like the SQL it stands for
+    """`geom` (a table's polygon column) contains the point, through each backend's spatial
+    index: PostGIS uses its index for `ST_Contains` by itself; SpatiaLite must be asked
+    through `SpatialIndex`, else every polygon of the table is tested (a search places its
+    start in its wards this way, and a place may load thousands of them). Untyped, for the
+    reason `in_bbox` is."""
+
+    inherit_cache = True
+
+    def __init__(self, geom: ColumnElement[Any] | QueryableAttribute[Any], lat: float,
+                 lon: float) -> None:
+        super().__init__(geom, literal(lon), literal(lat))
+
+
+@compiles(contains_point, "postgresql")
+def _contains_point_pg(element: contains_point, compiler, **kw) -> str:
+    geom, lon, lat = (compiler.process(c, **kw) for c in element.clauses)
+    return f"ST_Contains({geom}, ST_SetSRID(ST_MakePoint({lon}, {lat}), {SRID}))"
+
+
+@compiles(contains_point, "sqlite")
+def _contains_point_sqlite(element: contains_point, compiler, **kw) -> str:
+    geom_clause = list(element.clauses)[0]
+    geom, lon, lat = (compiler.process(c, **kw) for c in element.clauses)
+    table = geom_clause.table.name
+    here = f"MakePoint({lon}, {lat}, {SRID})"
+    return (f"({table}.ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = "
+            f"'{table}' AND f_geometry_column = 'geom' AND search_frame = {here}) "
+            f"AND ST_Contains({geom}, {here}) = 1)")
+
+
 class lon_of(FunctionElement):  # noqa: N801
     type = Float()
     inherit_cache = True

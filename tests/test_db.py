@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+from geoalchemy2 import WKTElement
 from sqlalchemy import select, text
 
 from assetmap import db
-from assetmap.models import Venue
-from assetmap.spatial import point
+from assetmap.models import Area, Venue
+from assetmap.spatial import contains_point, point
 
 
 def test_datetimes_come_back_in_utc_whatever_they_were_stored_in(app, session):
@@ -44,3 +45,29 @@ def test_one_of_picks_the_same_rows_as_in_whatever_the_list_length(app, session)
     sql = str(select(Venue.id).where(db.one_of(session, Venue.id, ids)).compile(
         bind=session.get_bind()))
     assert (" IN " in sql) if db.is_sqlite(session) else (" ANY " in sql and " IN " not in sql)
+
+
+def _square(code: str, west: float, south: float, size: float) -> Area:
+    ring = (f"{west} {south}, {west + size} {south}, {west + size} {south + size}, "
+            f"{west} {south + size}, {west} {south}")
+    return Area(code=code, name=f"Ward {code}", kind="ward",
+                geom=WKTElement(f"MULTIPOLYGON((({ring})))", srid=4326))
+
+
+def test_contains_point_finds_the_areas_around_a_point_through_the_spatial_index(app, session):
+    session.add_all([_square("W1", -0.20, 51.50, 0.05), _square("W2", -0.15, 51.50, 0.05),
+                     _square("B1", -0.20, 51.50, 0.10)])
+    session.commit()
+    inside = select(Area.code).where(contains_point(Area.geom, 51.52, -0.17)).order_by(Area.code)
+    assert list(session.scalars(inside)) == ["B1", "W1"]
+    # In the second square, and outside every square.
+    assert list(session.scalars(select(Area.code).where(
+        contains_point(Area.geom, 51.52, -0.12)).order_by(Area.code))) == ["B1", "W2"]
+    assert not list(session.scalars(select(Area.code).where(
+        contains_point(Area.geom, 51.70, -0.17))))
+    if db.is_sqlite(session):
+        # SpatiaLite is asked through its R*Tree, not by testing every polygon.
+        sql = str(inside.compile(bind=session.get_bind(),
+                                 compile_kwargs={"literal_binds": True}))
+        plan = " ".join(str(row) for row in session.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+        assert "SpatialIndex" in plan or "VIRTUAL TABLE" in plan, plan

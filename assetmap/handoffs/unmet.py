@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
@@ -24,7 +24,7 @@ from assetmap.errors import ValidationError
 from assetmap.matching.rank import DAYS, TIMES, MatchQuery, find_matches
 from assetmap.models import Area, UnmetNeed
 from assetmap.schedule import LONDON
-from assetmap.spatial import point
+from assetmap.spatial import contains_point
 from assetmap.walking.service import WalkingService
 
 HANDFUL = 5
@@ -108,7 +108,7 @@ def near_misses(session: Session, service: WalkingService, outcome: SearchOutcom
 def ward_at(session: Session, lat: float, lon: float) -> Area | None:
     """The ward a point lies in (the search origin), so only the ward need be kept."""
     return session.scalars(select(Area).where(
-        Area.kind == "ward", func.ST_Contains(Area.geom, point(lat, lon)))
+        Area.kind == "ward", contains_point(Area.geom, lat, lon))
         .order_by(Area.id).limit(1)).first()
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetmap.errors import ValidationError
 from assetmap.models import Area
-from assetmap.spatial import point
+from assetmap.spatial import contains_point
 
 ANYWHERE = "anywhere"
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$")
@@ -63,10 +63,8 @@ def check_remote_area(mode: str | None, service_area: list[str] | None) -> None:
 
 def origin_areas(session: Session, lat: float, lon: float) -> dict[str, str]:
     """{code: name} of every area (ward, borough) the point lies in."""
-    here = point(lat, lon)
     rows = session.execute(select(Area.code, Area.name).where(
-        func.ST_Contains(Area.geom, here) == 1 if session.get_bind().dialect.name == "sqlite"
-        else func.ST_Contains(Area.geom, here)))
+        contains_point(Area.geom, lat, lon)))
     return {code: name for code, name in rows}
 
 

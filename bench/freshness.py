@@ -200,11 +200,13 @@ def _measure(url: str, backend: str, args: argparse.Namespace, network_dir: Path
     from assetmap.freshness import due
     from assetmap.freshness import queue as fq
     from assetmap.walking import NetworkRegistry
+    from assetmap.web.serving import prepare_to_serve
 
     engine = db.make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
     app = create_app(TestConfig(url, NETWORK_DIR=network_dir, FRESHNESS_NOW=NOW))
+    prepare_to_serve(app)  # as `assetmap serve` readies its workers
     figures: dict = {"backend": backend}
     rng = random.Random(7)
     with session_scope(app) as session:

@@ -38,6 +38,7 @@ from werkzeug.serving import make_server  # noqa: E402
 from assetmap import create_app, db  # noqa: E402
 from assetmap.config import TestConfig  # noqa: E402
 from assetmap.maps.tiles import build_tiles, tile_for  # noqa: E402
+from assetmap.web.serving import prepare_to_serve  # noqa: E402
 
 OSM = REPO / "data" / "osm" / "camden.osm.pbf"
 CAMDEN_VIEW = "-0.2276,51.5113,-0.0925,51.5786"
@@ -151,6 +152,7 @@ def main() -> None:
                                      random_venues=min(size // 4, 5000)) as url:
                     app = create_app(TestConfig(url, TILES_DIR=tiles,
                                                 NETWORK_DIR=folder / "networks"))
+                    prepare_to_serve(app)  # as `assetmap serve` readies its workers
                     r = bench_requests(app, args.repeat)
                     print(f"{backend} {size} listings: first view {r['total']} in view "
                           f"({'clusters' if r['clustered'] else 'points'}), "

@@ -78,25 +78,32 @@ class in_bbox(FunctionElement):  # noqa: N801 - reads like the SQL function it s
                          literal(box.max_lon), literal(box.max_lat))
 
 
-def _bbox_parts(element: in_bbox, compiler, **kw) -> tuple[str, str, list[str]]:
-    geom, *corners = list(element.clauses)
+def indexed_rows(table: str, frame: str) -> str:
+    """SpatiaLite SQL: the rows of `table` whose geometry's box meets `frame` (SQL for a
+    geometry), from its R*Tree. SQLite's planner never consults that index by itself."""
+    return (f"{table}.ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = "
+            f"'{table}' AND f_geometry_column = 'geom' AND search_frame = {frame})")
+
+
+def _geometry_parts(element: in_bbox | contains_point, compiler, **kw
+                ) -> tuple[str, str, list[str]]:
+    """The geometry column's SQL, its table's name and the other arguments' SQL."""
+    geom, *others = list(element.clauses)
     return (compiler.process(geom, **kw), geom.table.name,
-            [compiler.process(c, **kw) for c in corners])
+            [compiler.process(c, **kw) for c in others])
 
 
 @compiles(in_bbox, "postgresql")
 def _in_bbox_pg(element: in_bbox, compiler, **kw) -> str:
-    geom, _table, c = _bbox_parts(element, compiler, **kw)
+    geom, _table, c = _geometry_parts(element, compiler, **kw)
     return f"({geom} && ST_MakeEnvelope({c[0]}, {c[1]}, {c[2]}, {c[3]}, {SRID}))"
 
 
 @compiles(in_bbox, "sqlite")
 def _in_bbox_sqlite(element: in_bbox, compiler, **kw) -> str:
-    geom, table, c = _bbox_parts(element, compiler, **kw)
+    geom, table, c = _geometry_parts(element, compiler, **kw)
     frame = f"BuildMbr({c[0]}, {c[1]}, {c[2]}, {c[3]}, {SRID})"
-    return (f"({table}.ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = "
-            f"'{table}' AND f_geometry_column = 'geom' AND search_frame = {frame}) "
-            f"AND MbrWithin({geom}, {frame}))")
+    return f"({indexed_rows(table, frame)} AND MbrWithin({geom}, {frame}))"
 
 
 class contains_point(FunctionElement):  # noqa: N801 - reads like the SQL it stands for
@@ -121,13 +128,9 @@ def _contains_point_pg(element: contains_point, compiler, **kw) -> str:
 
 @compiles(contains_point, "sqlite")
 def _contains_point_sqlite(element: contains_point, compiler, **kw) -> str:
-    geom_clause = list(element.clauses)[0]
-    geom, lon, lat = (compiler.process(c, **kw) for c in element.clauses)
-    table = geom_clause.table.name
+    geom, table, (lon, lat) = _geometry_parts(element, compiler, **kw)
     here = f"MakePoint({lon}, {lat}, {SRID})"
-    return (f"({table}.ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = "
-            f"'{table}' AND f_geometry_column = 'geom' AND search_frame = {here}) "
-            f"AND ST_Contains({geom}, {here}) = 1)")
+    return f"({indexed_rows(table, here)} AND ST_Contains({geom}, {here}) = 1)"
 
 
 class lon_of(FunctionElement):  # noqa: N801

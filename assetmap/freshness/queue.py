@@ -48,7 +48,7 @@ from assetmap.models import (
     Venue,
 )
 from assetmap.params import as_id
-from assetmap.spatial import lat_of, lon_of
+from assetmap.spatial import indexed_rows, lat_of, lon_of
 from assetmap.values import ago, chunks
 
 #: Listings that need keeping fresh; ended and pending (not yet approved) ones do not.
@@ -88,9 +88,7 @@ def _in_area_pg(element, compiler, **kw) -> str:
 @compiles(venue_in_area, "sqlite")
 def _in_area_sqlite(element, compiler, **kw) -> str:
     point, area = (compiler.process(c, **kw) for c in element.clauses)
-    return (f"(venues.ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = 'venues' "
-            f"AND f_geometry_column = 'geom' AND search_frame = {area}) "
-            f"AND ST_Contains({area}, {point}) = 1)")
+    return f"({indexed_rows('venues', area)} AND ST_Contains({area}, {point}) = 1)"
 
 
 # -- filters -------------------------------------------------------------------------------

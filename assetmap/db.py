@@ -103,10 +103,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         # freshly loaded table that plan was 20x slower. Our statements are planned for
         # their values; the server's own cached plans (foreign-key checks) are left alone.
         # Sessions in UTC, whatever the server's default: datetimes come back in UTC as they
-        # are stored (models.base.UTCDateTime relies on it).
+        # are stored (models.base.UTCDateTime relies on it). A random page read costed as
+        # on SSD or in memory, where a place's listings live, not PostgreSQL's spinning-disk
+        # default (4): with it, fifty listings and their venues were read by hashing every
+        # venue (4 ms) instead of fifty index lookups (0.5 ms).
         engine = create_engine(parsed, echo=echo, pool_pre_ping=True,
                                connect_args={"prepare_threshold": None,
-                                             "options": "-c TimeZone=UTC"})
+                                             "options": "-c TimeZone=UTC "
+                                                        "-c random_page_cost=1.1"})
     else:
         raise ConfigError(f"database backend {backend!r} is not supported; use sqlite "
                           "(SpatiaLite) or postgresql (PostGIS)")

@@ -119,13 +119,20 @@ def rule_from_json(text: str) -> ScheduleRule:
 
 def session_weekdays(rules: Iterable[ScheduleRule]) -> int:
     """The weekdays these rules' sessions can fall on, as bits (Monday 1, Tuesday 2 … Sunday
-    64): stored beside a listing's rules so that a day filter is a plain column test in SQL.
+    64): stored beside a listing's rules so that a day filter is a test of one number.
     A superset: `occurrences` still decides (a fortnight's off week, validity, exceptions)."""
     days = 0
     for rule in rules:
         for weekday in rule.weekdays:
             days |= 1 << weekday
     return days
+
+
+def may_meet_on(weekdays: int | None, weekday: int) -> bool:
+    """Whether a listing whose `session_weekdays` are these could meet on `weekday` (0 =
+    Monday): a superset, so a day filter drops six listings in seven before their rules are
+    worked out; a listing whose days were never worked out (None) passes."""
+    return weekdays is None or bool(weekdays & (1 << weekday))
 
 
 @dataclass(frozen=True, order=True)

@@ -4,44 +4,41 @@ A search's origin is placed in the wards and borough that contain it (the `areas
 a listing run by phone or online appears when its service area is one of those, or
 "anywhere". The same needs, day, time, cost, newcomers and language filters apply as to
 listings with a venue. The list is short by nature (a borough has dozens, not thousands), so
-it is filtered and ordered in Python after one query of plain columns; what is shown is read
-set-wise for the listings that made the list.
+it is filtered and ordered from the listings held in memory (`assetmap.matching.candidates`);
+what is shown is read set-wise for the listings that made the list.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from assetmap.db import column_rows
 from assetmap.freshness.rules import current_state
-from assetmap.listings.query import ListingSummary, listing_summaries, schedule_rules
+from assetmap.listings.query import ListingSummary, listing_summaries
 from assetmap.listings.serialize import summary_to_dict
 from assetmap.listings.service_area import (
     ANYWHERE,
     MODE_WORDS,
-    REMOTE_MODES,
     area_names,
     area_words,
     origin_areas,
     serves,
 )
+from assetmap.matching.candidates import candidates
 from assetmap.matching.rank import (
     FRESHNESS_POINTS,
+    INTEREST_POINTS,
     SESSION_POINTS,
     STALE_STATES,
     MatchQuery,
     SessionsIn,
-    day_clause,
     reasons,
     search_window,
+    wanted,
 )
-from assetmap.matching.suitability import need_clause, welcoming_points
-from assetmap.models import Activity
-from assetmap.referral.intake import INTAKE_POINTS, NOT_TAKING
-from assetmap.referral.languages import runs_in
+from assetmap.matching.suitability import welcoming_points
+from assetmap.referral.intake import INTAKE_POINTS
 from assetmap.schedule import Session as Sitting
 
 MAX_REMOTE = 50
@@ -51,47 +48,30 @@ def find_remote(session: Session, query: MatchQuery, *, now: datetime,
                 limit: int = MAX_REMOTE) -> list[dict]:
     """Phone and online listings serving the search's origin, best first, with reasons."""
     here = origin_areas(session, query.lat, query.lon)
-    stmt = (select(Activity.id, Activity.name, Activity.category, Activity.service_area,
-                   Activity.languages, Activity.intake, Activity.welcoming_yes,
-                   Activity.freshness_state, Activity.freshness_due_at,
-                   Activity.last_verified_at, Activity.last_verified_method,
-                   Activity.possibly_closed, Activity.status)
-            .where(Activity.mode.in_(REMOTE_MODES), Activity.service_area.is_not(None)))
-    for need in query.tag_needs:  # no travel, so "near a bus stop" asks nothing of them
-        stmt = stmt.where(need_clause(need))
-    if query.free_only:
-        stmt = stmt.where(Activity.cost_kind == "free")
-    if query.newcomers:
-        stmt = stmt.where(or_(Activity.intake.is_(None), Activity.intake.not_in(NOT_TAKING)))
-    day = day_clause(query, now)
-    if day is not None:
-        stmt = stmt.where(day)
     codes = set(here)
-    # Active is checked here, not in SQL: SQLite, without statistics, would then read every
-    # active listing through the status index rather than these few through the mode index.
-    serving = [row for row in column_rows(session, stmt)
-               if row.status == "active" and serves(row.service_area, codes)
-               and not (query.language and not runs_in(row.languages, query.language))]
-    rules = schedule_rules(session, [row.id for row in serving])
+    wants = wanted(query, now)  # no travel, so "near a bus stop" asks nothing of them
+    serving = [listing for listing in candidates(session).remote
+               if serves(listing.service_area, codes) and wants.accepts(listing)]
     sessions = SessionsIn(query, *search_window(query, now))
     needs_session = bool(query.day or query.time_of_day)
     found = []
     for row in serving:
-        sittings = sessions(rules.get(row.id, []))
+        sittings = sessions(row.rules)
         if needs_session and not sittings:
             continue
         state = current_state(now, cached_state=row.freshness_state,
                               due_at=row.freshness_due_at,
                               last_verified_at=row.last_verified_at,
                               method=row.last_verified_method, category=row.category,
-                              possibly_closed=bool(row.possibly_closed))
+                              possibly_closed=row.possibly_closed)
         score = FRESHNESS_POINTS[state] + INTAKE_POINTS.get(row.intake, 0) + (
             SESSION_POINTS if sittings else 0) + welcoming_points(row.welcoming_yes) + (
-            25 if row.category in query.interests else 0)
+            INTEREST_POINTS if row.category in query.interests else 0)
         found.append((score, row, sittings))
-    found.sort(key=lambda f: (-f[0], f[1].name.lower(), f[1].id))
+    found.sort(key=lambda f: (-f[0], (f[1].name or "").lower(), f[1].id))
     found = found[:limit]
-    shown = listing_summaries(session, [row.id for _s, row, _x in found], rules=rules)
+    shown = listing_summaries(session, [row.id for _s, row, _x in found],
+                              rules={row.id: list(row.rules) for _s, row, _x in found})
     names = area_names(session, {c for _s, row, _x in found for c in row.service_area or ()})
     return [_describe(shown[row.id], sittings, score, query, here, names, now)
             for score, row, sittings in found]

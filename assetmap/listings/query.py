@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, Select, Text, cast, func, or_, select
+from sqlalchemy import Row, Select, Text, cast, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from assetmap import vocab
@@ -133,17 +133,6 @@ class ListingSummary:
     venue: VenueShown | None
     tags: list[str]
     rules: list[ScheduleRule]
-
-
-def may_run_on(weekday: int) -> ColumnElement[bool]:
-    """Listings whose schedule could hold a session on that weekday (0 = Monday).
-
-    A superset, so SQL drops the listings that never meet that day (six in seven, for a day
-    filter) before their rules are read and worked out, on a column of the row it reads
-    anyway; a listing whose days were never worked out passes. `occurrences` still decides.
-    """
-    return or_(Activity.session_weekdays.is_(None),
-               Activity.session_weekdays.bitwise_and(1 << weekday) != 0)
 
 
 def schedule_rules(session: Session, ids: Collection[int]) -> dict[int, list[ScheduleRule]]:

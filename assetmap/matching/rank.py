@@ -7,6 +7,7 @@ Stale listings stay in the answer, ranked lower and marked.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,27 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Row, null, or_, select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
-from assetmap.db import column_rows, one_of
 from assetmap.errors import ValidationError
 from assetmap.freshness.rules import current_state
 from assetmap.geo import METRES_PER_DEGREE, haversine_m
-from assetmap.listings.query import (
-    ListingSummary,
-    listing_summaries,
-    may_run_on,
-    schedule_rules,
-)
+from assetmap.listings.query import ListingSummary, listing_summaries
 from assetmap.listings.serialize import summary_to_dict
-from assetmap.matching.suitability import (
-    WELCOMING_POINTS,
-    need_clause,
-    welcoming_points,
-    welcoming_words,
-)
+from assetmap.matching.candidates import Wanted, candidates
+from assetmap.matching.suitability import WELCOMING_POINTS, welcoming_points, welcoming_words
 from assetmap.models import Activity, Venue
 from assetmap.params import in_range
 from assetmap.places.geocode import geocode_postcode
@@ -45,7 +36,7 @@ from assetmap.referral.intake import (
     INTAKE_POINTS,
     NOT_TAKING,
 )
-from assetmap.referral.languages import LANGUAGES, language_code, runs_in
+from assetmap.referral.languages import LANGUAGES, language_code
 from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleRule, occurrences
 from assetmap.schedule import Session as Sitting
 from assetmap.spatial import lat_of, lon_of
@@ -65,7 +56,9 @@ BEST_FRESHNESS = max(FRESHNESS_POINTS.values())
 INTEREST_POINTS = 25
 SESSION_POINTS = 10
 FIRST_VENUE_BATCH = 40
-SCHEDULE_BATCH = 100
+#: A listing kept for the answer: score, its id negated (a heap's top is the last kept: the
+#: lowest score, then the highest id), its sessions in the window and its schedule rules.
+Kept = tuple[float, int, list[Sitting], tuple[ScheduleRule, ...]]
 
 
 #: How many matches a search may return.
@@ -194,13 +187,14 @@ def search_window(query: MatchQuery, now: datetime) -> tuple[datetime, datetime]
     return _window(query, now)
 
 
-def day_clause(query: MatchQuery, now: datetime) -> ColumnElement[bool] | None:
-    """When one day is asked for, the SQL condition that drops listings never meeting on
-    that weekday before their schedules are read (the window is that day: its sessions
-    start on it); None otherwise."""
-    if query.day in (None, "week"):
-        return None
-    return may_run_on(_window(query, now)[0].astimezone(LONDON).weekday())
+def wanted(query: MatchQuery, now: datetime) -> Wanted:
+    """What the search asks of every listing, near or far, by phone or online. When one
+    day is asked for, listings never meeting on that weekday are dropped before their
+    schedules are read (the window is that day: its sessions start on it)."""
+    weekday = None if query.day in (None, "week") else (
+        _window(query, now)[0].astimezone(LONDON).weekday())
+    return Wanted(frozenset(query.tag_needs), query.free_only, query.newcomers, weekday,
+                  query.language)
 
 
 def fits_time(sitting: Sitting, query: MatchQuery) -> bool:
@@ -336,43 +330,27 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
           now: datetime, limit: int) -> list[dict]:
     """Exact top `limit`, touching as little as possible.
 
-    Venues are read nearest first, in growing batches; each listing is first scored from
-    plain columns (walk, interests, freshness), schedules are read only for candidates that
-    could still make the list, and reading stops once no listing at a farther venue could
-    beat the last one kept even with every bonus. What is shown is read, set-wise, only for
-    the winners.
+    Venues are taken nearest first, in growing batches, with the listings held in memory
+    (`candidates`); each listing is first scored from plain columns (walk, interests,
+    freshness), sessions are worked out only for those that could still make the list, and the
+    batches stop once no listing at a farther venue could beat the last one kept even with
+    every bonus. What is shown is read, set-wise, only for the winners.
     """
     if not walk:
         return []
-    base = (select(Activity.id, Activity.venue_id, Activity.category,
-                   Activity.last_verified_at, Activity.last_verified_method,
-                   Activity.possibly_closed, Activity.freshness_state,
-                   Activity.freshness_due_at, Activity.intake,
-                   # decoding every candidate's JSON list costs: only when asked about
-                   Activity.languages if query.language else null(),
-                   Activity.welcoming_yes)
-            .where(Activity.status == "active"))
-    if query.newcomers:
-        base = base.where(or_(Activity.intake.is_(None), Activity.intake.not_in(NOT_TAKING)))
-    for need in query.tag_needs:
-        base = base.where(need_clause(need))
-    if query.free_only:
-        base = base.where(Activity.cost_kind == "free")
+    listed = candidates(session)
+    wants = wanted(query, now)
     sessions = SessionsIn(query, *_window(query, now))
-    day = day_clause(query, now)
-    if day is not None:
-        base = base.where(day)
     venues = sorted(walk, key=lambda v: (walk[v][1], v))
     best_bonus = BEST_FRESHNESS + SESSION_POINTS + BEST_INTAKE_POINTS + (
         WELCOMING_POINTS) + (INTEREST_POINTS if query.interests else 0)
     needs_session = bool(query.day or query.time_of_day)
-    kept: list[tuple[float, int, list[Sitting]]] = []
-    rules: dict[int, list[ScheduleRule]] = {}
+    kept: list[Kept] = []
     read, batch_size = 0, FIRST_VENUE_BATCH
     while read < len(venues):
         chunk = venues[read:read + batch_size]
         # The score to beat: no listing scoring below the last one kept can make the list.
-        floor = kept[-1][0] if len(kept) >= limit else -math.inf
+        floor = kept[0][0] if len(kept) >= limit else -math.inf
         # Venues are nearest first, so those where a listing could still get there with
         # every bonus are a prefix of the chunk; none at all means nothing farther can.
         near = 0
@@ -384,58 +362,52 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
         chunk = chunk[:near]
         read += len(chunk)
         batch_size = min(batch_size * 2, CHUNK)
-        candidates = []
-        for (aid, venue_id, category, verified_at, method, closed, cached_state,
-             due_at, intake, languages, welcoming) in column_rows(
-                session, base.where(one_of(session, Activity.venue_id, chunk))):
-            if query.language and not runs_in(languages, query.language):
-                continue
-            if _base_score(walk[venue_id][1], query) + BEST_FRESHNESS + SESSION_POINTS + (
-                    INTEREST_POINTS if category in query.interests else 0) + (
-                    INTAKE_POINTS.get(intake, 0) + welcoming_points(welcoming)) < floor - 1e-9:
-                continue  # even fresh and with a session it would not make the list
-            state = current_state(now, cached_state=cached_state, due_at=due_at,
-                                  last_verified_at=verified_at, method=method,
-                                  category=category, possibly_closed=bool(closed))
-            score = _base_score(walk[venue_id][1], query) + FRESHNESS_POINTS[state] + (
-                INTEREST_POINTS if category in query.interests else 0) + INTAKE_POINTS.get(
-                intake, 0) + welcoming_points(welcoming)
-            candidates.append((score, aid))
-        candidates.sort(key=lambda c: (-c[0], c[1]))
-        _keep_best(session, candidates, kept, rules, sessions, needs_session, limit)
+        scored = []
+        for venue_id in chunk:
+            walked = _base_score(walk[venue_id][1], query)
+            for listing in listed.at(venue_id, wants):
+                score = walked + (INTEREST_POINTS if listing.category in query.interests
+                                  else 0) + (INTAKE_POINTS.get(listing.intake, 0)
+                                             + welcoming_points(listing.welcoming_yes))
+                if score + BEST_FRESHNESS + SESSION_POINTS < floor - 1e-9:
+                    continue  # even fresh and with a session it would not make the list
+                state = current_state(now, cached_state=listing.freshness_state,
+                                      due_at=listing.freshness_due_at,
+                                      last_verified_at=listing.last_verified_at,
+                                      method=listing.last_verified_method,
+                                      category=listing.category,
+                                      possibly_closed=listing.possibly_closed)
+                scored.append((score + FRESHNESS_POINTS[state], listing.id, listing.rules))
+        scored.sort(key=lambda c: (-c[0], c[1]))
+        _keep_best(scored, kept, sessions, needs_session, limit)
     if not kept:
         return []
-    shown = listing_summaries(session, [aid for _score, aid, _sittings in kept], rules=rules)
+    shown = listing_summaries(session, [-negated for _score, negated, _s, _r in kept],
+                              rules={-negated: list(rules) for _s, negated, _x, rules in kept})
     results = []
-    for score, aid, sittings in kept:
-        summary = shown[aid]
+    for score, negated, sittings, _rules in kept:
+        summary = shown[-negated]
         metres, minutes = walk[summary.row.venue_id]
         results.append(_describe(summary, metres, minutes, query, sittings, now, score))
     results.sort(key=lambda m: (-m["score"], m["walk_minutes"], m["id"]))
     return results
 
 
-def _keep_best(session: Session, candidates: list[tuple[float, int]],
-               kept: list[tuple[float, int, list[Sitting]]],
-               rules: dict[int, list[ScheduleRule]], sessions: SessionsIn,
-               needs_session: bool, limit: int) -> None:
-    """Fold scored candidates (best first) into `kept`, reading schedules in batches (into
-    `rules`, which the description of the winners reuses)."""
-    position = 0
-    while position < len(candidates):
-        if len(kept) >= limit and candidates[position][0] + SESSION_POINTS < kept[-1][0]:
+def _keep_best(scored: list[tuple[float, int, tuple[ScheduleRule, ...]]], kept: list[Kept],
+               sessions: SessionsIn, needs_session: bool, limit: int) -> None:
+    """Fold scored listings (best first) into `kept`, a heap of the best `limit` so far with
+    the last of them on top, working sessions out only while a listing could still get in."""
+    for score, aid, rules in scored:
+        if len(kept) >= limit and score + SESSION_POINTS < kept[0][0]:
             return
-        batch = candidates[position:position + SCHEDULE_BATCH]
-        position += len(batch)
-        rules_by_id = schedule_rules(session, [c[1] for c in batch])
-        rules.update(rules_by_id)
-        for score, aid in batch:
-            sittings = sessions(rules_by_id.get(aid, []))
-            if needs_session and not sittings:
-                continue
-            kept.append((score + (SESSION_POINTS if sittings else 0), aid, sittings))
-        kept.sort(key=lambda k: (-k[0], k[1]))
-        del kept[limit:]
+        sittings = sessions(rules)
+        if needs_session and not sittings:
+            continue
+        entry = (score + (SESSION_POINTS if sittings else 0), -aid, sittings, rules)
+        if len(kept) < limit:
+            heapq.heappush(kept, entry)
+        elif entry[:2] > kept[0][:2]:
+            heapq.heapreplace(kept, entry)
 
 
 def _base_score(minutes: float, query: MatchQuery) -> float:

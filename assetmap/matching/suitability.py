@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from assetmap.listings.changes import Actor
-from assetmap.models import Activity, ActivityTag, ReviewItem, Venue
+from assetmap.models import Activity, ReviewItem, Venue
 
 VENUE_NEEDS: dict[str, ColumnElement[bool]] = {
     "step-free": Venue.step_free.is_(True),
@@ -26,18 +26,6 @@ VENUE_NEEDS: dict[str, ColumnElement[bool]] = {
 REPEATS = 2  # "repeated": at least this many answers
 WELCOMING_POINTS = 8
 NOT_ACCESSIBLE_KIND = "not-accessible"
-
-
-def need_clause(need: str) -> ColumnElement[bool]:
-    """Listings meeting one need: tagged with it, or at a venue recorded as having it.
-
-    Correlated EXISTS, so each candidate listing is one primary-key probe: `id IN (every
-    listing with the tag)` made both databases read all of a common tag's rows per query."""
-    tagged = exists().where(ActivityTag.activity_id == Activity.id, ActivityTag.tag == need)
-    venue = VENUE_NEEDS.get(need)
-    if venue is None:
-        return tagged
-    return or_(tagged, exists().where(Venue.id == Activity.venue_id, venue))
 
 
 def welcoming_points(welcoming_yes: int | None) -> float:

@@ -1,6 +1,7 @@
 """ORM models, one module per aggregate. Import from here."""
 
 from assetmap.models.base import Base, utcnow
+from assetmap.models.changes import ChangeToken
 from assetmap.models.community import (
     CoverageResult,
     OrganiserLink,
@@ -22,6 +23,7 @@ __all__ = [
     "Area",
     "Base",
     "ChangeRecord",
+    "ChangeToken",
     "CoverageResult",
     "FreshnessSnapshot",
     "Handoff",

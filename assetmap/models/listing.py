@@ -69,10 +69,6 @@ class Venue(Timestamps, Base):
 
     activities: Mapped[list[Activity]] = relationship(back_populates="venue")
 
-    # Every search asks whether a venue was added or moved since the venues were snapped onto
-    # the walking network (assetmap.walking.service): the latest change, read off an index.
-    __table_args__ = (Index("ix_venues_updated_at", "updated_at"),)
-
 
 class Activity(Timestamps, Base):
     """A listing: something a person can go to (or join online / by phone)."""

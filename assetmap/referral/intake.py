@@ -26,6 +26,12 @@ NOT_TAKING = frozenset({"full", "waiting-list"})
 INTAKE_POINTS: dict[str | None, float] = {"open": 6, "few-places": 3, None: 0,
                                           "waiting-list": -20, "full": -30}
 BEST_INTAKE_POINTS = max(INTAKE_POINTS.values())
+
+
+def takes_newcomers(intake: str | None) -> bool:
+    """Whether the "taking newcomers" filter keeps a listing (see `NOT_TAKING`)."""
+    return intake not in NOT_TAKING
+
 #: Words for who said so, by the kind of person or system.
 ROLE_WORDS = {"organiser": "organiser", "connector": "connector",
               "coordinator": "coordinator", "admin": "coordinator"}
@@ -77,5 +83,5 @@ def intake_dict(intake: str | None, by: str | None, at: datetime | None,
         return None
     return {"value": intake, "label": INTAKE_LABELS[intake], "by": by,
             "at": at.isoformat() if at else None,
-            "taking_newcomers": intake not in NOT_TAKING,
+            "taking_newcomers": takes_newcomers(intake),
             "words": intake_words(intake, by, at, now)}

@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetmap.models import Venue
+from assetmap.models.changes import VENUES, change_token
 from assetmap.spatial import lat_of, lon_of
 from assetmap.walking import PACES, NetworkRegistry, Route, Router
 from assetmap.walking.router import Reach, estimated_route
@@ -27,7 +28,7 @@ class VenueSnaps:
 
     venue_ids: np.ndarray
     batch: Any
-    stamp: tuple
+    token: int | None  # the venues' change token they were snapped at
 
 
 class WalkingService:
@@ -67,21 +68,19 @@ class WalkingService:
 
     def venue_snaps(self, session: Session, name: str, router: Router,
                     avoid_steps: bool) -> VenueSnaps:
-        # One query per search (two index lookups) says whether any venue was added or moved
-        # since the snaps were made: the latest change and the highest id. A deleted venue is
-        # not noticed, and needs not be: no listing can point at it.
-        stamp_key = tuple(session.execute(select(
-            func.max(Venue.updated_at), func.max(Venue.id))).one())
+        # One primary-key read per search says whether any venue was added, moved or removed
+        # since the snaps were made (assetmap.models.changes); read before the venues are.
+        token = change_token(session, VENUES)
         key = (name, avoid_steps)
         with self._lock:
             cached = self._snaps.get(key)
-            if cached is not None and cached.stamp == stamp_key:
+            if cached is not None and token is not None and cached.token == token:
                 return cached
         rows = session.execute(select(Venue.id, lat_of(Venue.geom), lon_of(Venue.geom))).all()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         lats = np.array([r[1] for r in rows], dtype=np.float64)
         lons = np.array([r[2] for r in rows], dtype=np.float64)
-        snaps = VenueSnaps(ids, router.snap_many(lats, lons, avoid_steps=avoid_steps), stamp_key)
+        snaps = VenueSnaps(ids, router.snap_many(lats, lons, avoid_steps=avoid_steps), token)
         with self._lock:
             self._snaps[key] = snaps
         return snaps

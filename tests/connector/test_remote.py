@@ -71,8 +71,8 @@ def test_remote_listings_take_the_same_filters(client, remote):
 
 
 def test_a_day_filter_keeps_remote_listings_that_run_daily(app, client, remote):
-    # SQL drops listings whose rules never name the asked-for weekday; a daily rule names
-    # none and meets every day.
+    # A day filter drops listings whose rules never name the asked-for weekday; a daily
+    # rule names none and meets every day.
     with session_scope(app) as s:
         create_activity(s, {
             "name": "Daily Phone Check-in", "category": "befriending", "mode": "phone",

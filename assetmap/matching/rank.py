@@ -25,7 +25,7 @@ from assetmap.freshness.rules import current_state
 from assetmap.geo import METRES_PER_DEGREE, haversine_m
 from assetmap.listings.query import ListingSummary, listing_summaries
 from assetmap.listings.serialize import summary_to_dict
-from assetmap.matching.candidates import Wanted, candidates
+from assetmap.matching.candidates import Candidate, Wanted, candidates
 from assetmap.matching.suitability import WELCOMING_POINTS, welcoming_points, welcoming_words
 from assetmap.models import Activity, Venue
 from assetmap.params import in_range
@@ -59,6 +59,9 @@ FIRST_VENUE_BATCH = 40
 #: A listing kept for the answer: score, its id negated (a heap's top is the last kept: the
 #: lowest score, then the highest id), its sessions in the window and its schedule rules.
 Kept = tuple[float, int, list[Sitting], tuple[ScheduleRule, ...]]
+#: A listing that might make the answer: the best it could score (fresh, with a session),
+#: its id, the part of its score known without freshness or sessions, and the listing.
+Hope = tuple[float, int, float, Candidate]
 
 
 #: How many matches a search may return.
@@ -331,10 +334,11 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
     """Exact top `limit`, touching as little as possible.
 
     Venues are taken nearest first, in growing batches, with the listings held in memory
-    (`candidates`); each listing is first scored from plain columns (walk, interests,
-    freshness), sessions are worked out only for those that could still make the list, and the
-    batches stop once no listing at a farther venue could beat the last one kept even with
-    every bonus. What is shown is read, set-wise, only for the winners.
+    (`candidates`); each listing is first scored from plain columns (walk, interests, intake,
+    welcome), freshness and sessions are worked out, best hope first, only for those that
+    could still make the list, and the batches stop once no listing at a farther venue could
+    beat the last one kept even with every bonus. What is shown is read, set-wise, only for
+    the winners.
     """
     if not walk:
         return []
@@ -362,24 +366,18 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
         chunk = chunk[:near]
         read += len(chunk)
         batch_size = min(batch_size * 2, CHUNK)
-        scored = []
+        hopes: list[Hope] = []
         for venue_id in chunk:
             walked = _base_score(walk[venue_id][1], query)
             for listing in listed.at(venue_id, wants):
-                score = walked + (INTEREST_POINTS if listing.category in query.interests
+                known = walked + (INTEREST_POINTS if listing.category in query.interests
                                   else 0) + (INTAKE_POINTS.get(listing.intake, 0)
                                              + welcoming_points(listing.welcoming_yes))
-                if score + BEST_FRESHNESS + SESSION_POINTS < floor - 1e-9:
-                    continue  # even fresh and with a session it would not make the list
-                state = current_state(now, cached_state=listing.freshness_state,
-                                      due_at=listing.freshness_due_at,
-                                      last_verified_at=listing.last_verified_at,
-                                      method=listing.last_verified_method,
-                                      category=listing.category,
-                                      possibly_closed=listing.possibly_closed)
-                scored.append((score + FRESHNESS_POINTS[state], listing.id, listing.rules))
-        scored.sort(key=lambda c: (-c[0], c[1]))
-        _keep_best(scored, kept, sessions, needs_session, limit)
+                best = known + BEST_FRESHNESS + SESSION_POINTS
+                if best >= floor - 1e-9:  # else even fresh and with a session it would not
+                    hopes.append((best, listing.id, known, listing))
+        hopes.sort(key=lambda h: (-h[0], h[1]))
+        _keep_best(hopes, kept, sessions, needs_session, limit, now)
     if not kept:
         return []
     shown = listing_summaries(session, [-negated for _score, negated, _s, _r in kept],
@@ -393,17 +391,24 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
     return results
 
 
-def _keep_best(scored: list[tuple[float, int, tuple[ScheduleRule, ...]]], kept: list[Kept],
-               sessions: SessionsIn, needs_session: bool, limit: int) -> None:
-    """Fold scored listings (best first) into `kept`, a heap of the best `limit` so far with
-    the last of them on top, working sessions out only while a listing could still get in."""
-    for score, aid, rules in scored:
-        if len(kept) >= limit and score + SESSION_POINTS < kept[0][0]:
+def _keep_best(hopes: list[Hope], kept: list[Kept], sessions: SessionsIn,
+               needs_session: bool, limit: int, now: datetime) -> None:
+    """Fold listings, the best they could score first, into `kept`: a heap of the best `limit`
+    so far with the last of them on top. Freshness and sessions are worked out only while a
+    listing could still get in, so most of a search's candidates never need them."""
+    for best, aid, known, listing in hopes:
+        if len(kept) >= limit and best < kept[0][0] - 1e-9:
             return
-        sittings = sessions(rules)
+        sittings = sessions(listing.rules)
         if needs_session and not sittings:
             continue
-        entry = (score + (SESSION_POINTS if sittings else 0), -aid, sittings, rules)
+        state = current_state(now, cached_state=listing.freshness_state,
+                              due_at=listing.freshness_due_at,
+                              last_verified_at=listing.last_verified_at,
+                              method=listing.last_verified_method, category=listing.category,
+                              possibly_closed=listing.possibly_closed)
+        entry = (known + FRESHNESS_POINTS[state] + (SESSION_POINTS if sittings else 0), -aid,
+                 sittings, listing.rules)
         if len(kept) < limit:
             heapq.heappush(kept, entry)
         elif entry[:2] > kept[0][:2]:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assetmap.models.base import Base
 
-#: Replaced by writes to activities, their tags and venues (what ranking reads).
+#: Replaced by writes to activities, their tags, schedules and venues (what ranking reads).
 LISTINGS = "listings"
 #: Replaced by writes to venues (where they are, for the walking network's snaps).
 VENUES = "venues"

@@ -1,4 +1,4 @@
-"""change tokens: every write to listings, their tags or venues replaces a token, so caches
+"""change tokens: every write to listings, their tags, schedules or venues replaces a token, so caches
 kept in each process (the listings a search ranks, venues snapped onto a walking network) know
 at once, on one primary-key read, whether they still hold what the database holds; the
 index 0017 added for the venues' old stamp (their latest change) goes
@@ -19,7 +19,7 @@ depends_on = None
 
 # Which tokens a write to each table replaces (assetmap.models.changes names them).
 WATCHED = {"activities": ("listings",), "activity_tags": ("listings",),
-           "venues": ("listings", "venues")}
+           "activity_schedules": ("listings",), "venues": ("listings", "venues")}
 OPERATIONS = ("INSERT", "UPDATE", "DELETE")
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import delete, inspect, select, update
 
 from assetmap import db, migrate
 from assetmap.db import session_scope
-from assetmap.listings.changes import SYSTEM, create_activity
+from assetmap.listings.changes import SYSTEM, apply_changes, create_activity
 from assetmap.listings.venues import find_or_create_venue
 from assetmap.matching.candidates import candidates
 from assetmap.matching.rank import MatchQuery, Origin, find_matches
@@ -131,3 +131,17 @@ def test_revision_0018_goes_down_and_up_again_with_its_triggers(app):
                              data_dir=app.config["DATA_DIR"])
     after = _tokens(app)
     assert after[0] != before[0] and after[1] != before[1]
+
+
+def test_a_schedule_rewritten_alone_reaches_the_next_search(app, group, network):
+    # Wednesday noon to Wednesday evening: the listing's weekdays stay as they were, so only
+    # its schedule rows are written.
+    with session_scope(app) as s:
+        assert _names(app, s, day="wed", time_of_day="afternoon") == ["Crescent Lunch Club"]
+        assert _names(app, s, day="wed", time_of_day="evening") == []
+    with session_scope(app) as s:
+        apply_changes(s, s.get(Activity, group), {"schedules": ["Wednesdays 18:00-20:00"]},
+                      SYSTEM)
+    with session_scope(app) as s:
+        assert _names(app, s, day="wed", time_of_day="evening") == ["Crescent Lunch Club"]
+        assert _names(app, s, day="wed", time_of_day="afternoon") == []

@@ -65,8 +65,7 @@ def serve(host: str, port: int, workers: int, with_scheduler: bool) -> None:
     engine = dbmod.get_engine(app)
     if migrate.pending(engine):
         raise ConfigError("the database schema is out of date: run 'assetmap db upgrade'")
-    dbmod.dispose(app)  # each worker opens its own connections after the fork
-    prepare_to_serve(app)
+    prepare_to_serve(app)  # ends by closing its connections: each worker opens its own
 
     class Server(BaseApplication):
         def load_config(self) -> None:

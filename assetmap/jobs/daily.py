@@ -13,6 +13,8 @@ same day does no harm:
 * digest: once a week each coordinator gets what became stale or very stale in the past week
   in their wards (all wards if they have none), and what is possibly closed.
 * coverage: recomputed for every ward a walking network covers.
+* change log: the listing change log (`models.changes`, which keeps each process's listings
+  up to date) keeps its latest `KEEP_CHANGES` entries; a process further behind reads all.
 * trend: how many live listings are fresh, kept (`coordination.trends`) for the freshness
   page's chart (a second run the same day adds a later count; the chart reads a week's last),
   and, once, the weeks before the first count worked out from the checks recorded.
@@ -35,6 +37,7 @@ from assetmap.coverage import gaps as cov
 from assetmap.db import session_scope
 from assetmap.freshness import due
 from assetmap.freshness.rules import STATE_LABELS, Rules
+from assetmap.models.changes import prune_changes
 from assetmap.walking.service import walking_service
 
 
@@ -47,6 +50,7 @@ class JobReport:
     reminders_failed: int = 0
     digests: int = 0
     coverage: str | None = None
+    changes_pruned: int = 0  # listing change log entries deleted
 
     def lines(self) -> list[str]:
         out = []
@@ -70,6 +74,8 @@ class JobReport:
         else:
             out.append(f"reminders: {written} sent" + (f" ({levels})" if levels else ""))
         out.append(f"digests: {self.digests} sent")
+        if self.changes_pruned:
+            out.append(f"change log: {self.changes_pruned} older entries deleted")
         if self.coverage:
             out.append(f"coverage: {self.coverage}")
         return out
@@ -92,6 +98,8 @@ def run_daily(app: Flask, *, now: datetime | None = None, coverage: bool = True)
                 session, app.config, now=now)
         with session_scope(app) as session:
             report.digests = send_digests(session, app.config, now=now)
+        with session_scope(app) as session:
+            report.changes_pruned = prune_changes(session)
         if coverage:
             report.coverage = _coverage(app, now)
     return report

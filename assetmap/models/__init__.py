@@ -1,7 +1,7 @@
 """ORM models, one module per aggregate. Import from here."""
 
 from assetmap.models.base import Base, utcnow
-from assetmap.models.changes import ChangeToken
+from assetmap.models.changes import ChangeToken, ListingChange
 from assetmap.models.community import (
     CoverageResult,
     OrganiserLink,
@@ -27,6 +27,7 @@ __all__ = [
     "CoverageResult",
     "FreshnessSnapshot",
     "Handoff",
+    "ListingChange",
     "Organisation",
     "OrganiserLink",
     "OutboxMessage",

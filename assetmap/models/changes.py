@@ -1,17 +1,22 @@
-"""Change tokens: a value that every write to a watched table replaces, in the same transaction.
+"""Change tokens and the listing change log, both written by database triggers (migration
+0018) in the transaction that writes, so every write path is seen, whoever writes.
 
-Caches held in a process (the venues snapped onto a walking network, the listings a search
-ranks) compare the token they were built at with the current one, one primary-key read per
-use. Database triggers (migration 0018) replace it, so every write path is seen, whoever
-writes. A token is random, not a count: a transaction that wrote and rolled back leaves no
-token behind that a later write could repeat. On PostgreSQL the token's row lock also
-orders the writers of listings, so a token read before rows are read is never newer than
-them: a cache built that way is at worst rebuilt once too often, never stale.
+A token is a value every write to a watched table replaces. Caches held in a process (the
+venues snapped onto a walking network, the listings a search ranks) compare the token they
+were built at with the current one, one primary-key read per use. It is random, not a count:
+a transaction that wrote and rolled back leaves no token behind that a later write could
+repeat. The change log says which listing or venue each write touched, numbered in the order
+the writers commit (SQLite has one writer at a time; on PostgreSQL the token's row lock,
+taken before any listing row's, orders them), so a cache reads only what changed since the
+number it was built at. Read the token first, then the log, then the rows: a cache built that
+way is at worst brought up to date once too often, never stale.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, String, select
+from typing import Any
+
+from sqlalchemy import BigInteger, Integer, Row, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assetmap.models.base import Base
@@ -20,16 +25,65 @@ from assetmap.models.base import Base
 LISTINGS = "listings"
 #: Replaced by writes to venues (where they are, for the walking network's snaps).
 VENUES = "venues"
+#: Not replaced by writes: the highest change number pruned from the log (`prune_changes`).
+PRUNED = "listing_changes_pruned"
+#: How many of the latest changes the daily job keeps: a process whose listings are older
+#: than the oldest kept reads them all again, as after a start.
+KEEP_CHANGES = 100_000
 
 
 class ChangeToken(Base):
     __tablename__ = "change_tokens"
 
-    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
     token: Mapped[int] = mapped_column(BigInteger)
+
+
+class ListingChange(Base):
+    """A write touched this listing (itself, its tags or schedule) or this venue; a row naming
+    neither says everything changed (a table was emptied)."""
+
+    __tablename__ = "listing_changes"
+    __table_args__ = {"sqlite_autoincrement": True}  # numbers never reused after a prune
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    activity_id: Mapped[int | None] = mapped_column(Integer)
+    venue_id: Mapped[int | None] = mapped_column(Integer)
 
 
 def change_token(session: Session, name: str) -> int | None:
     """The current token (as this session sees it: its own unflushed and uncommitted writes
-    count); None when no write has made one yet, which a cache takes as "always rebuild"."""
+    count); None when none was ever made, which a cache takes as "always read again"."""
     return session.scalar(select(ChangeToken.token).where(ChangeToken.name == name))
+
+
+def last_change(session: Session) -> int:
+    """The number of the latest change logged (0 for none)."""
+    return session.scalar(select(func.coalesce(func.max(ListingChange.seq), 0))) or 0
+
+
+def changes_since(session: Session, seq: int) -> list[Row[Any]] | None:
+    """(seq, activity_id, venue_id) of every change after `seq`, in order; None when some of
+    them were pruned (read everything again)."""
+    changes = list(session.execute(
+        select(ListingChange.seq, ListingChange.activity_id, ListingChange.venue_id)
+        .where(ListingChange.seq > seq).order_by(ListingChange.seq)))
+    pruned = change_token(session, PRUNED)  # after the log: a prune in between is seen here
+    return None if pruned is not None and pruned > seq else changes
+
+
+def prune_changes(session: Session, keep: int = KEEP_CHANGES) -> int:
+    """Delete all but the latest `keep` changes, noting the highest number deleted; how many
+    were deleted."""
+    below = last_change(session) - keep
+    if below <= 0:
+        return 0
+    deleted = session.connection().execute(
+        delete(ListingChange).where(ListingChange.seq <= below)).rowcount
+    if deleted:
+        pruned = session.get(ChangeToken, PRUNED)
+        if pruned is None:
+            session.add(ChangeToken(name=PRUNED, token=below))
+        else:
+            pruned.token = max(pruned.token, below)
+    return deleted

@@ -11,11 +11,18 @@ from assetmap import db, migrate
 from assetmap.db import session_scope
 from assetmap.listings.changes import SYSTEM, apply_changes, create_activity
 from assetmap.listings.venues import find_or_create_venue
-from assetmap.matching.candidates import candidates
+from assetmap.matching.candidates import _read, candidates
 from assetmap.matching.rank import MatchQuery, Origin, find_matches
 from assetmap.models import Activity, ActivityTag, Venue
 from assetmap.models.base import utcnow
-from assetmap.models.changes import LISTINGS, VENUES, change_token
+from assetmap.models.changes import (
+    LISTINGS,
+    VENUES,
+    change_token,
+    changes_since,
+    prune_changes,
+)
+from assetmap.schedule import parse_schedule
 from assetmap.walking.service import walking_service
 
 HERE = (51.5343, -0.1389)  # Mornington Crescent
@@ -145,3 +152,91 @@ def test_a_schedule_rewritten_alone_reaches_the_next_search(app, group, network)
     with session_scope(app) as s:
         assert _names(app, s, day="wed", time_of_day="evening") == ["Crescent Lunch Club"]
         assert _names(app, s, day="wed", time_of_day="afternoon") == []
+
+
+def _as_read_afresh(s) -> tuple[dict, dict, set]:
+    listings = _read(s, None)
+    by_venue: dict[int, set[int]] = {}
+    for listing in listings:
+        if listing.venue_id is not None:
+            by_venue.setdefault(listing.venue_id, set()).add(listing.id)
+    return ({c.id: c for c in listings}, by_venue, {c.id for c in listings if c.remote})
+
+
+def _as_held(index) -> tuple[dict, dict, set]:
+    return (index.by_id, {v: {c.id for c in listed} for v, listed in index.by_venue.items()},
+            {c.id for c in index.remote})
+
+
+def test_listings_brought_up_to_date_from_the_change_log_match_a_fresh_read(app, group):
+    with session_scope(app) as s:
+        first = candidates(s)
+        other = find_or_create_venue(s, name="Other Hall", lat=51.5360, lon=-0.1400,
+                                     data_dir=app.config["DATA_DIR"])
+        phone = create_activity(s, {
+            "name": "Phone Chat", "category": "befriending", "mode": "phone",
+            "service_area": "anywhere", "join_how": "Ring 020 7946 0003",
+            "schedules": ["Fridays 10:00-11:00"]}, SYSTEM).id
+        gone = create_activity(s, {"name": "Soon Gone", "category": "book-club",
+                                   "venue_id": other.id}, SYSTEM).id
+    with session_scope(app) as s:
+        assert candidates(s).seq > first.seq
+        # Moved to another venue, its tag dropped, its schedule rewritten; a venue's
+        # accessibility changed; a listing deleted; another ended.
+        apply_changes(s, s.get(Activity, group), {
+            "venue_id": other.id, "tags": [], "schedules": ["Thursdays 09:00-10:00"]}, SYSTEM)
+        s.execute(update(Venue).where(Venue.id == other.id).values(step_free=True))
+        s.execute(delete(Activity).where(Activity.id == gone))
+        s.execute(update(Activity).where(Activity.id == phone).values(intake="open"))
+    with session_scope(app) as s:
+        held = candidates(s)
+        assert _as_held(held) == _as_read_afresh(s)
+        assert held.by_id[group].venue_id == other.id
+        assert held.by_id[group].meets == {"step-free"}
+        assert held.by_id[group].rules == tuple(parse_schedule("Thursdays 09:00-10:00"))
+        assert gone not in held.by_id and held.by_id[phone].intake == "open"
+        assert [c.id for c in held.remote] == [phone]
+
+
+def test_a_pruned_change_log_means_reading_every_listing_again(app, group):
+    with session_scope(app) as s:
+        first = candidates(s)
+    with session_scope(app) as s:
+        s.execute(update(Activity).where(Activity.id == group).values(intake="full"))
+    with session_scope(app) as s:
+        assert prune_changes(s, keep=0) > 0
+    with session_scope(app) as s:
+        assert changes_since(s, first.seq) is None
+        held = candidates(s)
+        assert held.by_id[group].intake == "full"
+        assert _as_held(held) == _as_read_afresh(s)
+        assert prune_changes(s, keep=0) == 0  # nothing more to delete
+
+
+def test_what_a_writing_session_sees_is_not_held_for_others(app, group):
+    with session_scope(app) as s:
+        held = candidates(s)
+    with session_scope(app) as s:
+        s.execute(update(Activity).where(Activity.id == group).values(intake="full"))
+        assert candidates(s).by_id[group].intake == "full"
+        s.rollback()
+    with session_scope(app) as s:
+        assert candidates(s) is held  # the token is back to the one it was read at
+
+
+def test_the_server_reads_the_listings_before_its_workers_fork(app, group):
+    import gc
+
+    from assetmap.matching.candidates import _HELD
+    from assetmap.web.serving import prepare_to_serve
+
+    engine = db.get_engine(app)
+    try:
+        prepare_to_serve(app)
+    finally:
+        gc.unfreeze()  # the test process goes on collecting as before
+    held = _HELD[engine].index
+    assert held is not None and group in held.by_id
+    assert engine.pool.checkedout() == 0  # no connection carried into the workers
+    with session_scope(app) as s:
+        assert candidates(s) is held  # a worker's first search uses it as it is

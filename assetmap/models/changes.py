@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Integer, Row, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from assetmap.db import column_rows
 from assetmap.models.base import Base
 
 #: Replaced by writes to activities, their tags, schedules and venues (what ranking reads).
@@ -54,7 +55,10 @@ class ListingChange(Base):
 def change_token(session: Session, name: str) -> int | None:
     """The current token (as this session sees it: its own unflushed and uncommitted writes
     count); None when none was ever made, which a cache takes as "always read again"."""
-    return session.scalar(select(ChangeToken.token).where(ChangeToken.name == name))
+    # Through Core (`column_rows`, which flushes first): read on every search, and the ORM's
+    # handling of a one-column select costs more than the read.
+    return column_rows(session, select(ChangeToken.token).where(
+        ChangeToken.name == name)).scalar()
 
 
 def last_change(session: Session) -> int:

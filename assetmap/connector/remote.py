@@ -14,7 +14,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from assetmap.freshness.rules import current_state
 from assetmap.listings.query import ListingSummary, listing_summaries
 from assetmap.listings.serialize import summary_to_dict
 from assetmap.listings.service_area import (
@@ -28,17 +27,15 @@ from assetmap.listings.service_area import (
 from assetmap.matching.candidates import candidates
 from assetmap.matching.rank import (
     FRESHNESS_POINTS,
-    INTEREST_POINTS,
     SESSION_POINTS,
     STALE_STATES,
     MatchQuery,
     SessionsIn,
     reasons,
     search_window,
+    standing_points,
     wanted,
 )
-from assetmap.matching.suitability import welcoming_points
-from assetmap.referral.intake import INTAKE_POINTS
 from assetmap.schedule import Session as Sitting
 
 MAX_REMOTE = 50
@@ -59,14 +56,8 @@ def find_remote(session: Session, query: MatchQuery, *, now: datetime,
         sittings = sessions(row.rules)
         if needs_session and not sittings:
             continue
-        state = current_state(now, cached_state=row.freshness_state,
-                              due_at=row.freshness_due_at,
-                              last_verified_at=row.last_verified_at,
-                              method=row.last_verified_method, category=row.category,
-                              possibly_closed=row.possibly_closed)
-        score = FRESHNESS_POINTS[state] + INTAKE_POINTS.get(row.intake, 0) + (
-            SESSION_POINTS if sittings else 0) + welcoming_points(row.welcoming_yes) + (
-            INTEREST_POINTS if row.category in query.interests else 0)
+        score = FRESHNESS_POINTS[row.state(now)] + standing_points(row, query) + (
+            SESSION_POINTS if sittings else 0)
         found.append((score, row, sittings))
     found.sort(key=lambda f: (-f[0], (f[1].name or "").lower(), f[1].id))
     found = found[:limit]

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from assetmap import vocab
 from assetmap.db import column_rows, one_of
+from assetmap.freshness.rules import current_state
 from assetmap.listings.service_area import REMOTE_MODES
 from assetmap.matching.suitability import VENUE_NEEDS
 from assetmap.models import Activity, ActivityTag, ScheduleEntry, Venue
@@ -64,6 +65,14 @@ class Candidate(NamedTuple):
     name: str | None
     mode: str | None
     service_area: list[str] | None
+
+    def state(self, now: datetime) -> str:
+        """Its freshness state at `now`."""
+        return current_state(now, cached_state=self.freshness_state,
+                             due_at=self.freshness_due_at,
+                             last_verified_at=self.last_verified_at,
+                             method=self.last_verified_method, category=self.category,
+                             possibly_closed=self.possibly_closed)
 
     @property
     def remote(self) -> bool:

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from assetmap import vocab
 from assetmap.errors import ValidationError
-from assetmap.freshness.rules import current_state
 from assetmap.geo import METRES_PER_DEGREE, haversine_m
 from assetmap.listings.query import ListingSummary, listing_summaries
 from assetmap.listings.serialize import summary_to_dict
@@ -193,7 +192,7 @@ def search_window(query: MatchQuery, now: datetime) -> tuple[datetime, datetime]
 def wanted(query: MatchQuery, now: datetime) -> Wanted:
     """What the search asks of every listing, near or far, by phone or online. When one
     day is asked for, listings never meeting on that weekday are dropped before their
-    schedules are read (the window is that day: its sessions start on it)."""
+    sessions are worked out (the window is that day: its sessions start on it)."""
     weekday = None if query.day in (None, "week") else (
         _window(query, now)[0].astimezone(LONDON).weekday())
     return Wanted(frozenset(query.tag_needs), query.free_only, query.newcomers, weekday,
@@ -350,9 +349,9 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
         WELCOMING_POINTS) + (INTEREST_POINTS if query.interests else 0)
     needs_session = bool(query.day or query.time_of_day)
     kept: list[Kept] = []
-    read, batch_size = 0, FIRST_VENUE_BATCH
-    while read < len(venues):
-        chunk = venues[read:read + batch_size]
+    taken, batch_size = 0, FIRST_VENUE_BATCH
+    while taken < len(venues):
+        chunk = venues[taken:taken + batch_size]
         # The score to beat: no listing scoring below the last one kept can make the list.
         floor = kept[0][0] if len(kept) >= limit else -math.inf
         # Venues are nearest first, so those where a listing could still get there with
@@ -364,15 +363,13 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
         if not near:
             break
         chunk = chunk[:near]
-        read += len(chunk)
+        taken += len(chunk)
         batch_size = min(batch_size * 2, CHUNK)
         hopes: list[Hope] = []
         for venue_id in chunk:
             walked = _base_score(walk[venue_id][1], query)
             for listing in listed.at(venue_id, wants):
-                known = walked + (INTEREST_POINTS if listing.category in query.interests
-                                  else 0) + (INTAKE_POINTS.get(listing.intake, 0)
-                                             + welcoming_points(listing.welcoming_yes))
+                known = walked + standing_points(listing, query)
                 best = known + BEST_FRESHNESS + SESSION_POINTS
                 if best >= floor - 1e-9:  # else even fresh and with a session it would not
                     hopes.append((best, listing.id, known, listing))
@@ -402,17 +399,20 @@ def _keep_best(hopes: list[Hope], kept: list[Kept], sessions: SessionsIn,
         sittings = sessions(listing.rules)
         if needs_session and not sittings:
             continue
-        state = current_state(now, cached_state=listing.freshness_state,
-                              due_at=listing.freshness_due_at,
-                              last_verified_at=listing.last_verified_at,
-                              method=listing.last_verified_method, category=listing.category,
-                              possibly_closed=listing.possibly_closed)
-        entry = (known + FRESHNESS_POINTS[state] + (SESSION_POINTS if sittings else 0), -aid,
+        entry = (known + FRESHNESS_POINTS[listing.state(now)]
+                 + (SESSION_POINTS if sittings else 0), -aid,
                  sittings, listing.rules)
         if len(kept) < limit:
             heapq.heappush(kept, entry)
         elif entry[:2] > kept[0][:2]:
             heapq.heapreplace(kept, entry)
+
+
+def standing_points(listing: Candidate, query: MatchQuery) -> float:
+    """The points a listing earns wherever it is: an interest asked about, room for
+    newcomers (or none), a welcome connectors found (walking and phone or online alike)."""
+    return (INTEREST_POINTS if listing.category in query.interests else 0) + INTAKE_POINTS.get(
+        listing.intake, 0) + welcoming_points(listing.welcoming_yes)
 
 
 def _base_score(minutes: float, query: MatchQuery) -> float:

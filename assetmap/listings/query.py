@@ -135,16 +135,19 @@ class ListingSummary:
     rules: list[ScheduleRule]
 
 
-def schedule_rules(session: Session, ids: Collection[int]) -> dict[int, list[ScheduleRule]]:
-    """Listing id -> its schedule rules in order, for many listings in one query."""
+def schedule_rules(session: Session, ids: Collection[int] | None
+                   ) -> dict[int, list[ScheduleRule]]:
+    """Listing id -> its schedule rules in order, for many listings (None: every listing) in
+    one query."""
     rules: dict[int, list[ScheduleRule]] = {}
-    if not ids:
+    if ids is not None and not ids:
         return rules
     # As text, so each distinct rule is decoded and parsed once (rule_from_json).
-    for activity_id, text in column_rows(session,
-            select(ScheduleEntry.activity_id, cast(ScheduleEntry.rule, Text))
-            .where(one_of(session, ScheduleEntry.activity_id, ids))
-            .order_by(ScheduleEntry.activity_id, ScheduleEntry.position)):
+    stmt = (select(ScheduleEntry.activity_id, cast(ScheduleEntry.rule, Text))
+            .order_by(ScheduleEntry.activity_id, ScheduleEntry.position))
+    if ids is not None:
+        stmt = stmt.where(one_of(session, ScheduleEntry.activity_id, ids))
+    for activity_id, text in column_rows(session, stmt):
         rules.setdefault(activity_id, []).append(rule_from_json(text))
     return rules
 

@@ -23,19 +23,20 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, Row, Text, case, cast, or_, select
+from sqlalchemy import Engine, Row, case, or_, select
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
 from assetmap.db import column_rows, one_of
 from assetmap.freshness.rules import current_state
+from assetmap.listings.query import schedule_rules
 from assetmap.listings.service_area import REMOTE_MODES
 from assetmap.matching.suitability import VENUE_NEEDS
-from assetmap.models import Activity, ActivityTag, ScheduleEntry, Venue
+from assetmap.models import Activity, ActivityTag, Venue
 from assetmap.models.changes import LISTINGS, change_token, changes_since, last_change
 from assetmap.referral.intake import takes_newcomers
 from assetmap.referral.languages import runs_in
-from assetmap.schedule import ScheduleRule, may_meet_on, rule_from_json
+from assetmap.schedule import ScheduleRule, may_meet_on
 
 #: The needs a listing meets by a tag (the others are judged from where its venue is).
 TAG_NEEDS = vocab.NEED_IDS - vocab.PLACE_NEED_IDS
@@ -153,7 +154,8 @@ def _brought_up_to_date(session: Session, base: CandidateIndex | None,
                 seq = changes[-1].seq if changes else base.seq
                 return _patched(base, token, seq, touched, _read(session, touched))
     seq = last_change(session)  # before the rows: they are at least as new
-    return _patched(None, token, seq, set(), _read(session, None))
+    return _patched(CandidateIndex(token, seq, {}, {}, ()), token, seq, set(),
+                    _read(session, None))
 
 
 def _touched(session: Session, base: CandidateIndex, changes: Sequence[Row[Any]]) -> set[int]:
@@ -168,12 +170,12 @@ def _touched(session: Session, base: CandidateIndex, changes: Sequence[Row[Any]]
     return ids
 
 
-def _patched(base: CandidateIndex | None, token: int | None, seq: int, touched: set[int],
+def _patched(base: CandidateIndex, token: int | None, seq: int, touched: set[int],
              fresh: list[Candidate]) -> CandidateIndex:
     """`base` with the touched listings replaced by their fresh reading (gone when not in
-    it); without a base, the fresh listings alone."""
-    by_id = dict(base.by_id) if base else {}
-    by_venue = dict(base.by_venue) if base else {}
+    it)."""
+    by_id = dict(base.by_id)
+    by_venue = dict(base.by_venue)
     venues: set[int] = set()
     for listing_id in touched:
         old = by_id.pop(listing_id, None)
@@ -186,13 +188,13 @@ def _patched(base: CandidateIndex | None, token: int | None, seq: int, touched: 
             arriving.setdefault(listing.venue_id, []).append(listing)
     venues.update(arriving)
     for venue in venues:
-        staying = [c for c in by_venue.get(venue, ()) if c.id not in touched] if base else []
+        staying = [c for c in by_venue.get(venue, ()) if c.id not in touched]
         listed = (*staying, *arriving.get(venue, ()))
         if listed:
             by_venue[venue] = listed
         else:
             by_venue.pop(venue, None)
-    remote = [c for c in base.remote if c.id not in touched] if base else []
+    remote = [c for c in base.remote if c.id not in touched]
     remote.extend(c for c in fresh if c.remote)
     return CandidateIndex(token, seq, by_id, by_venue, tuple(remote))
 
@@ -255,23 +257,12 @@ def _need_tags(session: Session, ids: Collection[int] | None) -> dict[int, set[s
 
 def _schedules(session: Session, ids: Collection[int] | None
                ) -> dict[int, tuple[ScheduleRule, ...]]:
-    """Listing id -> its schedule rules in order. Rules and whole schedules are shared
-    between the listings saying the same ("Tuesdays 10-11"), so a search works each distinct
-    schedule out once (`SessionsIn`) and a hundred thousand listings hold a few thousand."""
-    stmt = (select(ScheduleEntry.activity_id, cast(ScheduleEntry.rule, Text))
-            .order_by(ScheduleEntry.activity_id, ScheduleEntry.position))
-    if ids is not None:
-        stmt = stmt.where(one_of(session, ScheduleEntry.activity_id, ids))
-    rules: dict[int, list[ScheduleRule]] = {}
-    parsed: dict[str, ScheduleRule] = {}
-    for activity_id, text in column_rows(session, stmt):
-        rule = parsed.get(text)
-        if rule is None:
-            rule = parsed[text] = rule_from_json(text)
-        rules.setdefault(activity_id, []).append(rule)
+    """Listing id -> its schedule rules in order (`schedule_rules`), each distinct schedule
+    one shared tuple: listings saying the same ("Tuesdays 10-11") share it, so a search works
+    it out once (`SessionsIn`) and a hundred thousand listings hold a few thousand."""
     shared: dict[tuple[ScheduleRule, ...], tuple[ScheduleRule, ...]] = {}
     return {activity_id: shared.setdefault(tuple(listed), tuple(listed))
-            for activity_id, listed in rules.items()}
+            for activity_id, listed in schedule_rules(session, ids).items()}
 
 
 def _venue_needs(session: Session, ids: Collection[int] | None

@@ -185,13 +185,14 @@ def session_scope(app: Flask) -> Iterator[Session]:
         session.close()
 
 
-def column_rows(session: Session, stmt: Select) -> CursorResult[Any]:
+def column_rows(session: Session, stmt: Select,
+                params: Mapping[str, Any] | None = None) -> CursorResult[Any]:
     """The rows of a select of plain columns, run through Core: the ORM's result handling
     costs microseconds a row and adds nothing to column tuples, and a search reads thousands.
     Pending changes are flushed first, as an ORM query would."""
     if session.autoflush:
         session.flush()
-    return session.connection().execute(stmt)
+    return session.connection().execute(stmt, params)
 
 
 def one_of(session: Session, column: QueryableAttribute[Any] | ColumnElement[Any],
@@ -204,6 +205,15 @@ def one_of(session: Session, column: QueryableAttribute[Any] | ColumnElement[Any
     if is_sqlite(session):
         return column.in_(values)
     return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+
+
+def one_of_param(column: QueryableAttribute[Any] | ColumnElement[Any], name: str, *,
+                 sqlite: bool) -> ColumnElement[bool]:
+    """`one_of` in a statement built once and run often: the values come at execution, as
+    the parameter `name` (a list). Building a wide select costs more than running it."""
+    if sqlite:
+        return column.in_(bindparam(name, expanding=True))
+    return column == any_(bindparam(name, type_=ARRAY(column.type)))
 
 
 def begin_write(session: Session) -> None:

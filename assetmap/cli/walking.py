@@ -10,10 +10,10 @@ import click
 
 from assetmap.cli import app_from_env, main
 from assetmap.cli.maps import fill_addresses
-from assetmap.connector.remote import find_remote
 from assetmap.db import session_scope
 from assetmap.errors import ValidationError
-from assetmap.matching.rank import MatchQuery, find_matches, origin_at
+from assetmap.matching.rank import MatchQuery, origin_at
+from assetmap.matching.search import find_matches
 from assetmap.models import utcnow
 from assetmap.params import int_param, list_param
 from assetmap.places.geocode import optional_lat_lon
@@ -106,8 +106,8 @@ def match(postcode, lat, lon, minutes, pace, needs, interests, day, time_of_day,
                                       high=MINUTES_RANGE[1]),
             pace=pace, needs=list_param(needs), interests=list_param(interests), day=day,
             time_of_day=time_of_day, free_only=free, newcomers=newcomers, language=language)
-        result = find_matches(session, walking_service(app), query, now=utcnow())
-        result.remote = find_remote(session, query, now=utcnow())
+        result = find_matches(session, walking_service(app), query, now=utcnow(),
+                              remote=True)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=1))
         return

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from assetmap import values
-from assetmap.connector.remote import find_remote
 from assetmap.errors import NotFound, ScheduleError, ValidationError, ValidationErrors
 from assetmap.freshness.due import refresh
 from assetmap.freshness.rules import STATE_LABELS
@@ -32,7 +31,8 @@ from assetmap.listings.query import activity_with_point
 from assetmap.listings.serialize import activity_to_dict
 from assetmap.listings.venues import find_or_create_venue
 from assetmap.listings.verification import record_verification
-from assetmap.matching.rank import MatchQuery, MatchResult, find_matches, origin_at
+from assetmap.matching.rank import MatchQuery, origin_at
+from assetmap.matching.search import MatchResult, find_matches
 from assetmap.matching.suitability import count_answers
 from assetmap.models import Activity, ChangeRecord, ReviewItem, User, VerificationEvent
 from assetmap.params import id_param
@@ -139,14 +139,13 @@ def search(session: Session, service: WalkingService, form: SearchForm, *, data_
         return outcome
     if outcome.errors:
         return outcome
-    result = find_matches(session, service, query, now=now)
+    result = find_matches(session, service, query, now=now, remote=True)
     outcome.result = result
     outcome.origin_words = _origin_words(query)
     outcome.matches = enrich(session, result.matches, now=now)
     for m in outcome.matches:
         m["getting_there"] = service.getting_there(m["venue"]["lat"], m["venue"]["lon"],
                                                    query.pace) if m.get("venue") else []
-    result.remote = find_remote(session, query, now=now)
     outcome.remote = enrich(session, result.remote, now=now)
     return outcome
 

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from assetmap import vocab
 from assetmap.connector.session import MINUTES, SearchForm, SearchOutcome, enrich
 from assetmap.errors import ValidationError
-from assetmap.matching.rank import DAYS, TIMES, MatchQuery, find_matches
+from assetmap.matching.rank import DAYS, TIMES, MatchQuery
+from assetmap.matching.search import find_matches
 from assetmap.models import Area, UnmetNeed
 from assetmap.schedule import LONDON
 from assetmap.spatial import contains_point

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -10,7 +11,7 @@ from sqlalchemy import Row, Select, Text, cast, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from assetmap import vocab
-from assetmap.db import column_rows, one_of
+from assetmap.db import column_rows, is_sqlite, one_of, one_of_param
 from assetmap.errors import ValidationError
 from assetmap.models import Activity, ActivityTag, ScheduleEntry, Venue
 from assetmap.schedule import ScheduleRule, rule_from_json
@@ -159,21 +160,30 @@ def listing_summaries(session: Session, ids: Collection[int], *,
     `rules` when the caller has read them already)."""
     if not ids:
         return {}
-    # Each listing's tags come in its row, joined by commas (tag ids have none), and so do
-    # its venue's columns: round trips fewer for every list a search shows.
-    joined = (select(func.aggregate_strings(ActivityTag.tag, ","))
-              .where(ActivityTag.activity_id == Activity.id).scalar_subquery())
-    first_venue_column = len(SUMMARY_COLUMNS) + 1
-    rows = column_rows(session, select(*SUMMARY_COLUMNS, joined.label("joined_tags"),
-                                       *(column.label(f"venue__{name}") for column, name
-                                         in zip(VENUE_COLUMNS, VenueShown._fields, strict=True)))
-                       .select_from(Activity).outerjoin(Venue, Venue.id == Activity.venue_id)
-                       .where(one_of(session, Activity.id, ids))).all()
+    rows = column_rows(session, _summaries(is_sqlite(session)), {"ids": list(ids)}).all()
     if rules is None:
         rules = schedule_rules(session, ids)
     return {row.id: ListingSummary(
-                row, VenueShown._make(row[first_venue_column:]) if row.venue_id is not None
+                row, VenueShown._make(row[_FIRST_VENUE_COLUMN:]) if row.venue_id is not None
                 else None,
                 sorted(row.joined_tags.split(",")) if row.joined_tags else [],
                 list(rules.get(row.id, ())))
             for row in rows}
+
+
+_FIRST_VENUE_COLUMN = len(SUMMARY_COLUMNS) + 1
+
+
+@functools.cache
+def _summaries(sqlite: bool) -> Select:
+    """The summaries of the listings whose ids are the parameter `ids`: built once per
+    dialect, as every search runs it."""
+    # Each listing's tags come in its row, joined by commas (tag ids have none), and so do
+    # its venue's columns: round trips fewer for every list a search shows.
+    joined = (select(func.aggregate_strings(ActivityTag.tag, ","))
+              .where(ActivityTag.activity_id == Activity.id).scalar_subquery())
+    return (select(*SUMMARY_COLUMNS, joined.label("joined_tags"),
+                   *(column.label(f"venue__{name}") for column, name
+                     in zip(VENUE_COLUMNS, VenueShown._fields, strict=True)))
+            .select_from(Activity).outerjoin(Venue, Venue.id == Activity.venue_id)
+            .where(one_of_param(Activity.id, "ids", sqlite=sqlite)))

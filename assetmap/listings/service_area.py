@@ -1,6 +1,6 @@
 """Where a phone or online listing serves: a list of area codes (wards, boroughs, as loaded
 into `areas`) or ["anywhere"]. Checked for form here; whether the codes exist is checked
-where a database session is at hand (`assetmap.connector.remote.resolve_areas`)."""
+where a database session is at hand (`resolve_areas`)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from assetmap.errors import GeocodeError, ValidationError
 from assetmap.handout.model import session_words
-from assetmap.matching.rank import MatchQuery, Origin, find_matches, origin_at
+from assetmap.matching.rank import MatchQuery, Origin, origin_at
+from assetmap.matching.search import find_matches
 from assetmap.places.addresses import AddressIndex
 from assetmap.values import cost_in_words
 from assetmap.walking.service import WalkingService

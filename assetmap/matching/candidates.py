@@ -33,7 +33,13 @@ from assetmap.listings.query import schedule_rules
 from assetmap.listings.service_area import REMOTE_MODES
 from assetmap.matching.suitability import VENUE_NEEDS
 from assetmap.models import Activity, ActivityTag, Venue
-from assetmap.models.changes import LISTINGS, change_token, changes_since, last_change
+from assetmap.models.changes import (
+    LISTINGS,
+    Tokens,
+    change_token,
+    changes_since,
+    last_change,
+)
 from assetmap.referral.intake import takes_newcomers
 from assetmap.referral.languages import runs_in
 from assetmap.schedule import ScheduleRule, may_meet_on
@@ -123,16 +129,17 @@ _HELD: WeakKeyDictionary[Engine, _Held] = WeakKeyDictionary()
 _HELD_LOCK = threading.Lock()
 
 
-def candidates(session: Session) -> CandidateIndex:
+def candidates(session: Session, tokens: Tokens | None = None) -> CandidateIndex:
     """The listings as this session sees them now (one update at a time per database, the
-    other searches waiting for it)."""
+    other searches waiting for it); `tokens`, when the search has read them, hold the
+    listings' change token."""
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     with _HELD_LOCK:
         held = _HELD.get(engine)
         if held is None:
             held = _HELD[engine] = _Held()
-    token = change_token(session, LISTINGS)
+    token = change_token(session, LISTINGS) if tokens is None else tokens[LISTINGS]
     with held.lock:
         base = held.index
         if token is not None and base is not None and base.token == token:

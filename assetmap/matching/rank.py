@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,12 @@ from sqlalchemy.orm import Session
 from assetmap import vocab
 from assetmap.errors import ValidationError
 from assetmap.geo import METRES_PER_DEGREE, haversine_m
-from assetmap.listings.query import ListingSummary, listing_summaries
+from assetmap.listings.query import ListingSummary
 from assetmap.listings.serialize import summary_to_dict
-from assetmap.matching.candidates import Candidate, Wanted, candidates
+from assetmap.matching.candidates import Candidate, CandidateIndex, Wanted
 from assetmap.matching.suitability import WELCOMING_POINTS, welcoming_points, welcoming_words
 from assetmap.models import Activity, Venue
+from assetmap.models.changes import Tokens
 from assetmap.params import in_range
 from assetmap.places.geocode import geocode_postcode
 from assetmap.referral.intake import (
@@ -43,7 +44,6 @@ from assetmap.values import CHUNK
 from assetmap.walking import MINUTES_RANGE, PACES, Router
 from assetmap.walking.router import crow_flies_metres, detour_metres
 from assetmap.walking.service import WalkingService
-from assetmap.walking.stops import NEAR_BUS_STOP_MINUTES
 
 DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 TIMES = {"morning": (time(5), time(12)), "afternoon": (time(12), time(17)),
@@ -61,6 +61,8 @@ Kept = tuple[float, int, list[Sitting], tuple[ScheduleRule, ...]]
 #: A listing that might make the answer: the best it could score (fresh, with a session),
 #: its id, the part of its score known without freshness or sessions, and the listing.
 Hope = tuple[float, int, float, Candidate]
+#: Venue id -> (metres, minutes) walked to it.
+Walk = dict[int, tuple[float, float]]
 
 
 #: How many matches a search may return.
@@ -157,21 +159,6 @@ def _terms(given: Sequence[str], name: str, allowed: frozenset[str]) -> tuple[st
     return values
 
 
-@dataclass
-class MatchResult:
-    origin: dict
-    isochrone: dict | None
-    network: str | None
-    estimated: bool
-    matches: list[dict] = field(default_factory=list)
-    # Phone and online listings serving the origin (assetmap.connector.remote), apart.
-    remote: list[dict] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"origin": self.origin, "network": self.network, "estimated": self.estimated,
-                "isochrone": self.isochrone, "matches": self.matches, "remote": self.remote}
-
-
 def _window(query: MatchQuery, now: datetime) -> tuple[datetime, datetime]:
     local = now.astimezone(LONDON)
     if query.day in (None, "week"):
@@ -232,65 +219,17 @@ def when_words(query: MatchQuery) -> str:
     return day + (f" in the {query.time_of_day}" if query.time_of_day else "")
 
 
-def find_matches(session: Session, service: WalkingService, query: MatchQuery, *,
-                 now: datetime) -> MatchResult:
-    name, router = service.router_for(query.lat, query.lon)
-    pace = PACES[query.pace]
-    origin = {"lat": query.lat, "lon": query.lon, "method": query.origin_method,
-              "approximate": query.origin_approximate, "postcode": query.postcode}
-    if query.origin_note:
-        origin["note"] = query.origin_note
-    if router is None:
-        return _estimated(session, query, origin, now=now)
-    assert name is not None  # router_for names every router it finds
-    reach = router.reach(query.lat, query.lon, query.minutes, pace.name)
-    drawing = None if reach.estimated else service.isochrone_meanwhile(router, reach)
-    walk = _network_walk(session, service, name, router, reach, pace)
-    if vocab.NEAR_BUS_STOP in query.needs:
-        near = service.near_bus_stop(session, name, router, query.pace) or set()
-        walk = {venue: w for venue, w in walk.items() if venue in near}
-    matches = _rank(session, query, walk, now=now, limit=query.limit)
-    _say_bus_stop(service, query, matches)
-    isochrone = _circle(query, pace) if drawing is None else drawing.result()
-    return MatchResult(origin, isochrone, name, reach.estimated, matches)
-
-
-def _say_bus_stop(service: WalkingService, query: MatchQuery, matches: list[dict]) -> None:
-    """When "near a bus stop" was asked, the why names the stop and the walk to it."""
-    if vocab.NEAR_BUS_STOP not in query.needs:
-        return
-    for m in matches:
-        venue = m["venue"]
-        bus = next((s for s in service.getting_there(venue["lat"], venue["lon"], query.pace)
-                    if s["kind"] == "bus"), None)
-        m["why"].insert(1, bus["words"] if bus else
-                        f"a bus stop within {NEAR_BUS_STOP_MINUTES} min walk")
-
-
-def _estimated(session: Session, query: MatchQuery, origin: dict, *,
-               now: datetime) -> MatchResult:
-    """No network covers the origin: straight line × detour factor, marked estimated."""
-    pace = PACES[query.pace]
-    walk = _estimated_walk(session, query.lat, query.lon, query.minutes, pace)
-    if vocab.NEAR_BUS_STOP in query.needs:
-        walk = {}  # stops are kept beside a network: none covers this start to judge by
-    matches = _rank(session, query, walk, now=now, limit=query.limit)
-    for m in matches:
-        m["estimated"] = True
-    return MatchResult(origin, _circle(query, pace), None, True, matches)
-
-
-def _network_walk(session: Session, service: WalkingService, name: str, router: Router,
-                  reach: Any, pace: Any) -> dict[int, tuple[float, float]]:
+def network_walk(session: Session, service: WalkingService, name: str, router: Router,
+                 reach: Any, pace: Any, tokens: Tokens | None = None) -> Walk:
     """Venue id -> (metres, minutes) for every venue the reach gets to on the network."""
-    snaps = service.venue_snaps(session, name, router, pace.avoid_steps)
+    snaps = service.venue_snaps(session, name, router, pace.avoid_steps, tokens)
     metres, minutes = router.walk_to_snaps(reach, snaps.batch)
     within = np.flatnonzero(np.isfinite(metres))
     return {int(snaps.venue_ids[i]): (float(metres[i]), float(minutes[i])) for i in within}
 
 
-def _estimated_walk(session: Session, lat0: float, lon0: float, minutes: int,
-                    pace: Any) -> dict[int, tuple[float, float]]:
+def estimated_walk(session: Session, lat0: float, lon0: float, minutes: int,
+                   pace: Any) -> Walk:
     """Venue id -> (metres, minutes) by straight line x detour factor (no network here)."""
     limit_m = minutes * pace.metres_per_minute
     radius_deg = crow_flies_metres(limit_m) / METRES_PER_DEGREE
@@ -306,19 +245,20 @@ def _estimated_walk(session: Session, lat0: float, lon0: float, minutes: int,
 
 
 def venues_within_walk(session: Session, service: WalkingService, lat: float, lon: float, *,
-                       minutes: int, pace: str) -> tuple[dict[int, tuple[float, float]], bool]:
+                       minutes: int, pace: str) -> tuple[Walk, bool]:
     """Venue id -> (metres, minutes) for the venues within `minutes` walk of a point, and
     whether that is estimated (no street network covers the point)."""
     name, router = service.router_for(lat, lon)
     chosen = PACES[pace]
     if router is None:
-        return _estimated_walk(session, lat, lon, minutes, chosen), True
+        return estimated_walk(session, lat, lon, minutes, chosen), True
     assert name is not None  # router_for names every router it finds
     reach = router.reach(lat, lon, minutes, chosen.name)
-    return _network_walk(session, service, name, router, reach, chosen), reach.estimated
+    return network_walk(session, service, name, router, reach, chosen), reach.estimated
 
 
-def _circle(query: MatchQuery, pace) -> dict:
+def circle(query: MatchQuery, pace: Any) -> dict:
+    """The walking area where no network draws it: the straight-line reach."""
     radius = crow_flies_metres(query.minutes * pace.metres_per_minute) / METRES_PER_DEGREE
     ring = []
     for step in range(65):
@@ -328,20 +268,19 @@ def _circle(query: MatchQuery, pace) -> dict:
     return {"type": "Polygon", "coordinates": [ring]}
 
 
-def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, float]], *,
-          now: datetime, limit: int) -> list[dict]:
-    """Exact top `limit`, touching as little as possible.
+def rank_walking(query: MatchQuery, walk: Walk, listed: CandidateIndex, *, now: datetime,
+                 limit: int) -> list[Kept]:
+    """The exact top `limit` of the listings at the venues walked to, touching as little as
+    possible (what is shown of them is read by the caller, set-wise).
 
     Venues are taken nearest first, in growing batches, with the listings held in memory
     (`candidates`); each listing is first scored from plain columns (walk, interests, intake,
     welcome), freshness and sessions are worked out, best hope first, only for those that
     could still make the list, and the batches stop once no listing at a farther venue could
-    beat the last one kept even with every bonus. What is shown is read, set-wise, only for
-    the winners.
+    beat the last one kept even with every bonus.
     """
     if not walk:
         return []
-    listed = candidates(session)
     wants = wanted(query, now)
     sessions = SessionsIn(query, *_window(query, now))
     venues = sorted(walk, key=lambda v: (walk[v][1], v))
@@ -375,10 +314,12 @@ def _rank(session: Session, query: MatchQuery, walk: dict[int, tuple[float, floa
                     hopes.append((best, listing.id, known, listing))
         hopes.sort(key=lambda h: (-h[0], h[1]))
         _keep_best(hopes, kept, sessions, needs_session, limit, now)
-    if not kept:
-        return []
-    shown = listing_summaries(session, [-negated for _score, negated, _s, _r in kept],
-                              rules={-negated: list(rules) for _s, negated, _x, rules in kept})
+    return kept
+
+
+def describe_walking(kept: list[Kept], shown: Mapping[int, ListingSummary], walk: Walk,
+                     query: MatchQuery, *, now: datetime) -> list[dict]:
+    """The kept listings as a search shows them, best first, with their reasons."""
     results = []
     for score, negated, sittings, _rules in kept:
         summary = shown[-negated]

@@ -14,9 +14,10 @@ way is at worst brought up to date once too often, never stale.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Row, String, delete, func, select
+from sqlalchemy import BigInteger, Integer, Row, String, bindparam, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assetmap.db import column_rows
@@ -52,13 +53,30 @@ class ListingChange(Base):
     venue_id: Mapped[int | None] = mapped_column(Integer)
 
 
+#: Tokens read together, by name (a name with no token maps to None).
+Tokens = Mapping[str, int | None]
+
+# Built once: a search reads tokens first thing, and building the statement cost more than
+# running it.
+_TOKENS = select(ChangeToken.name, ChangeToken.token).where(
+    ChangeToken.name.in_(bindparam("names", expanding=True)))
+
+
+def change_tokens(session: Session, *names: str) -> Tokens:
+    """The current tokens of `names`, in one read (as this session sees them: its own
+    unflushed and uncommitted writes count); None for a name whose token was never made,
+    which a cache takes as "always read again". A search reads the tokens of every cache it
+    uses once, at its start."""
+    # Through Core (`column_rows`, which flushes first): the ORM's handling of a small select
+    # costs more than the read.
+    found = {name: token for name, token in
+             column_rows(session, _TOKENS, {"names": list(names)})}
+    return {name: found.get(name) for name in names}
+
+
 def change_token(session: Session, name: str) -> int | None:
-    """The current token (as this session sees it: its own unflushed and uncommitted writes
-    count); None when none was ever made, which a cache takes as "always read again"."""
-    # Through Core (`column_rows`, which flushes first): read on every search, and the ORM's
-    # handling of a one-column select costs more than the read.
-    return column_rows(session, select(ChangeToken.token).where(
-        ChangeToken.name == name)).scalar()
+    """The current token of one name (`change_tokens`)."""
+    return change_tokens(session, name)[name]
 
 
 def last_change(session: Session) -> int:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetmap.models import Venue
-from assetmap.models.changes import VENUES, change_token
+from assetmap.models.changes import VENUES, Tokens, change_token
 from assetmap.spatial import lat_of, lon_of
 from assetmap.walking import PACES, NetworkRegistry, Route, Router
 from assetmap.walking.router import Reach, estimated_route
@@ -67,10 +67,12 @@ class WalkingService:
         return router, router.route(lat1, lon1, lat2, lon2, pace)
 
     def venue_snaps(self, session: Session, name: str, router: Router,
-                    avoid_steps: bool) -> VenueSnaps:
-        # One primary-key read per search says whether any venue was added, moved or removed
-        # since the snaps were made (assetmap.models.changes); read before the venues are.
-        token = change_token(session, VENUES)
+                    avoid_steps: bool, tokens: Tokens | None = None) -> VenueSnaps:
+        """The venues snapped onto the network; `tokens`, when the search has read them,
+        hold the venues' change token."""
+        # The token says whether any venue was added, moved or removed since the snaps were
+        # made (assetmap.models.changes); it is read before the venues are.
+        token = change_token(session, VENUES) if tokens is None else tokens[VENUES]
         key = (name, avoid_steps)
         with self._lock:
             cached = self._snaps.get(key)
@@ -99,14 +101,14 @@ class WalkingService:
         return stops.nearest(lat, lon, router=router, pace=PACES[pace])
 
     def near_bus_stop(self, session: Session, name: str, router: Router,
-                      pace: str) -> set[int] | None:
+                      pace: str, tokens: Tokens | None = None) -> set[int] | None:
         """Ids of the venues with a bus stop within a few minutes' walk at `pace` (the
         "near a bus stop" need); None where the network has no stops to judge by."""
         stops = self.stops(name)
         if stops is None:
             return None
         chosen = PACES[pace]
-        snaps = self.venue_snaps(session, name, router, chosen.avoid_steps)
+        snaps = self.venue_snaps(session, name, router, chosen.avoid_steps, tokens)
         key = (name, chosen.avoid_steps)
         with self._lock:
             cached = self._bus.get(key)

@@ -11,12 +11,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from assetmap import vocab
-from assetmap.connector.remote import find_remote
 from assetmap.db import get_session
 from assetmap.errors import NotFound, ValidationError
 from assetmap.listings.query import ActivityFilter, activities_query, activity_with_point
 from assetmap.listings.serialize import to_feature
-from assetmap.matching.rank import find_matches
+from assetmap.matching.search import find_matches
 from assetmap.models import Activity, Area, utcnow
 from assetmap.params import id_param, int_param
 from assetmap.places.status import attribution_text
@@ -186,8 +185,8 @@ def match() -> Response:
 
     query = forms.match_query(request.args.to_dict(), data_dir=current_app.config["DATA_DIR"],
                               session=get_session())
-    result = find_matches(get_session(), walking_service(current_app), query, now=utcnow())
-    result.remote = find_remote(get_session(), query, now=utcnow())
+    result = find_matches(get_session(), walking_service(current_app), query, now=utcnow(),
+                          remote=True)
     return no_store(jsonify(result.to_dict()))
 
 

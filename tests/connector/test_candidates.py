@@ -12,7 +12,8 @@ from assetmap.db import session_scope
 from assetmap.listings.changes import SYSTEM, apply_changes, create_activity
 from assetmap.listings.venues import find_or_create_venue
 from assetmap.matching.candidates import _read, candidates
-from assetmap.matching.rank import MatchQuery, Origin, find_matches
+from assetmap.matching.rank import MatchQuery, Origin
+from assetmap.matching.search import find_matches
 from assetmap.models import Activity, ActivityTag, Venue
 from assetmap.models.base import utcnow
 from assetmap.models.changes import (

@@ -17,7 +17,8 @@ from assetmap.db import session_scope
 from assetmap.listings.changes import SYSTEM, Actor, apply_changes, create_activity
 from assetmap.listings.venues import haversine_m, venue_point
 from assetmap.listings.verification import record_verification
-from assetmap.matching.rank import MatchQuery, find_matches
+from assetmap.matching.rank import MatchQuery
+from assetmap.matching.search import find_matches
 from assetmap.models import Activity, Venue, utcnow
 from assetmap.opendata import oruk
 from assetmap.places.geocode import geocode_postcode

@@ -10,11 +10,12 @@ what is shown is read set-wise for the listings that made the list.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from assetmap.listings.query import ListingSummary, listing_summaries
+from assetmap.listings.query import ListingSummary
 from assetmap.listings.serialize import summary_to_dict
 from assetmap.listings.service_area import (
     ANYWHERE,
@@ -24,7 +25,7 @@ from assetmap.listings.service_area import (
     origin_areas,
     serves,
 )
-from assetmap.matching.candidates import candidates
+from assetmap.matching.candidates import Candidate, CandidateIndex
 from assetmap.matching.rank import (
     FRESHNESS_POINTS,
     SESSION_POINTS,
@@ -38,20 +39,27 @@ from assetmap.matching.rank import (
 )
 from assetmap.schedule import Session as Sitting
 
+#: The areas a search's origin lies in: code -> name.
+Here = dict[str, str]
+
 MAX_REMOTE = 50
+#: A phone or online listing kept for the answer: its score, the listing, its sessions in
+#: the window.
+RemoteKept = tuple[float, Candidate, list[Sitting]]
 
 
-def find_remote(session: Session, query: MatchQuery, *, now: datetime,
-                limit: int = MAX_REMOTE) -> list[dict]:
-    """Phone and online listings serving the search's origin, best first, with reasons."""
+def rank_remote(session: Session, query: MatchQuery, listed: CandidateIndex, *,
+                now: datetime, limit: int = MAX_REMOTE) -> tuple[list[RemoteKept], Here]:
+    """Phone and online listings serving the search's origin, best first, and the areas the
+    origin lies in (what is shown of them is read with the walking list's, by the caller)."""
     here = origin_areas(session, query.lat, query.lon)
     codes = set(here)
     wants = wanted(query, now)  # no travel, so "near a bus stop" asks nothing of them
-    serving = [listing for listing in candidates(session).remote
+    serving = [listing for listing in listed.remote
                if serves(listing.service_area, codes) and wants.accepts(listing)]
     sessions = SessionsIn(query, *search_window(query, now))
     needs_session = bool(query.day or query.time_of_day)
-    found = []
+    found: list[RemoteKept] = []
     for row in serving:
         sittings = sessions(row.rules)
         if needs_session and not sittings:
@@ -60,16 +68,20 @@ def find_remote(session: Session, query: MatchQuery, *, now: datetime,
             SESSION_POINTS if sittings else 0)
         found.append((score, row, sittings))
     found.sort(key=lambda f: (-f[0], (f[1].name or "").lower(), f[1].id))
-    found = found[:limit]
-    shown = listing_summaries(session, [row.id for _s, row, _x in found],
-                              rules={row.id: list(row.rules) for _s, row, _x in found})
+    return found[:limit], here
+
+
+def describe_remote(session: Session, found: list[RemoteKept], here: Here,
+                    shown: Mapping[int, ListingSummary], query: MatchQuery, *,
+                    now: datetime) -> list[dict]:
+    """The ranked phone and online listings as a search shows them, with reasons."""
     names = area_names(session, {c for _s, row, _x in found for c in row.service_area or ()})
     return [_describe(shown[row.id], sittings, score, query, here, names, now)
             for score, row, sittings in found]
 
 
 def _describe(summary: ListingSummary, sittings: list[Sitting], score: float,
-              query: MatchQuery, here: dict[str, str], names: dict[str, str],
+              query: MatchQuery, here: Here, names: dict[str, str],
               now: datetime) -> dict:
     listing = summary.row
     data = summary_to_dict(summary, now=now, upcoming=sittings)

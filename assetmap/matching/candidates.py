@@ -38,6 +38,7 @@ from assetmap.models.changes import (
     Tokens,
     change_token,
     changes_since,
+    has_written,
     last_change,
 )
 from assetmap.referral.intake import takes_newcomers
@@ -145,7 +146,7 @@ def candidates(session: Session, tokens: Tokens | None = None) -> CandidateIndex
         if token is not None and base is not None and base.token == token:
             return base
         index = _brought_up_to_date(session, base, token)
-        if not _has_written(session):
+        if not has_written(session):
             held.index = index
         return index
 
@@ -204,18 +205,6 @@ def _patched(base: CandidateIndex, token: int | None, seq: int, touched: set[int
     remote = [c for c in base.remote if c.id not in touched]
     remote.extend(c for c in fresh if c.remote)
     return CandidateIndex(token, seq, by_id, by_venue, tuple(remote))
-
-
-def _has_written(session: Session) -> bool:
-    """Whether the session's transaction has written: what it sees is then its own."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        return bool(connection.exec_driver_sql(
-            "SELECT txid_current_if_assigned() IS NOT NULL").scalar())
-    # SQLite begins a transaction at a transaction's first write (or BEGIN IMMEDIATE).
-    driver = connection.connection.driver_connection
-    assert driver is not None  # an open connection always has its SQLite connection
-    return bool(driver.in_transaction)
 
 
 def _read(session: Session, ids: Collection[int] | None) -> list[Candidate]:

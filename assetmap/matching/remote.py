@@ -1,6 +1,6 @@
 """Phone and online listings: found by the area they serve, not by a walk.
 
-A search's origin is placed in the wards and borough that contain it (the `areas` table);
+A search's origin is placed in the wards and borough that contain it (`held_areas`);
 a listing run by phone or online appears when its service area is one of those, or
 "anywhere". The same needs, day, time, cost, newcomers and language filters apply as to
 listings with a venue. The list is short by nature (a borough has dozens, not thousands), so
@@ -37,6 +37,7 @@ from assetmap.matching.rank import (
     standing_points,
     wanted,
 )
+from assetmap.models.changes import Tokens
 from assetmap.schedule import Session as Sitting
 
 #: The areas a search's origin lies in: code -> name.
@@ -48,11 +49,11 @@ MAX_REMOTE = 50
 RemoteKept = tuple[float, Candidate, list[Sitting]]
 
 
-def rank_remote(session: Session, query: MatchQuery, listed: CandidateIndex, *,
-                now: datetime, limit: int = MAX_REMOTE) -> tuple[list[RemoteKept], Here]:
+def rank_remote(session: Session, query: MatchQuery, listed: CandidateIndex, tokens: Tokens,
+                *, now: datetime, limit: int = MAX_REMOTE) -> tuple[list[RemoteKept], Here]:
     """Phone and online listings serving the search's origin, best first, and the areas the
     origin lies in (what is shown of them is read with the walking list's, by the caller)."""
-    here = origin_areas(session, query.lat, query.lon)
+    here = origin_areas(session, query.lat, query.lon, tokens)
     codes = set(here)
     wants = wanted(query, now)  # no travel, so "near a bus stop" asks nothing of them
     serving = [listing for listing in listed.remote
@@ -72,10 +73,11 @@ def rank_remote(session: Session, query: MatchQuery, listed: CandidateIndex, *,
 
 
 def describe_remote(session: Session, found: list[RemoteKept], here: Here,
-                    shown: Mapping[int, ListingSummary], query: MatchQuery, *,
-                    now: datetime) -> list[dict]:
+                    shown: Mapping[int, ListingSummary], query: MatchQuery, tokens: Tokens,
+                    *, now: datetime) -> list[dict]:
     """The ranked phone and online listings as a search shows them, with reasons."""
-    names = area_names(session, {c for _s, row, _x in found for c in row.service_area or ()})
+    names = area_names(session, {c for _s, row, _x in found for c in row.service_area or ()},
+                       tokens)
     return [_describe(shown[row.id], sittings, score, query, here, names, now)
             for score, row, sittings in found]
 

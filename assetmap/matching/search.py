@@ -2,7 +2,7 @@
 place, each with the reasons it ranks where it does.
 
 A search reads the change tokens of the caches it uses once, at its start (the listings held
-in memory, the venues snapped onto the network), ranks both lists from memory, and reads
+in memory, the venues snapped onto the network, the areas), ranks both lists from memory, and reads
 what is shown of the winners of both in one query: on PostgreSQL each round trip is a
 noticeable part of a search.
 """
@@ -26,7 +26,7 @@ from assetmap.matching.rank import (
     rank_walking,
 )
 from assetmap.matching.remote import describe_remote, rank_remote
-from assetmap.models.changes import LISTINGS, VENUES, change_tokens
+from assetmap.models.changes import AREAS, LISTINGS, VENUES, change_tokens
 from assetmap.walking import PACES
 from assetmap.walking.service import WalkingService
 from assetmap.walking.stops import NEAR_BUS_STOP_MINUTES
@@ -51,7 +51,7 @@ def find_matches(session: Session, service: WalkingService, query: MatchQuery, *
                  now: datetime, remote: bool = False) -> MatchResult:
     """The listings within the query's walk, best first; with `remote`, also the phone and
     online listings serving its origin (the "Without travelling" list)."""
-    tokens = change_tokens(session, LISTINGS, VENUES)
+    tokens = change_tokens(session, LISTINGS, VENUES, AREAS)
     listed = candidates(session, tokens)
     name, router = service.router_for(query.lat, query.lon)
     pace = PACES[query.pace]
@@ -75,7 +75,7 @@ def find_matches(session: Session, service: WalkingService, query: MatchQuery, *
             walk = {venue: w for venue, w in walk.items() if venue in near}
         estimated = reach.estimated
     kept = rank_walking(query, walk, listed, now=now, limit=query.limit)
-    far, here = rank_remote(session, query, listed, now=now) if remote else ([], {})
+    far, here = rank_remote(session, query, listed, tokens, now=now) if remote else ([], {})
     rules = {-negated: list(rules) for _s, negated, _x, rules in kept}
     rules.update((row.id, list(row.rules)) for _s, row, _x in far)
     shown = listing_summaries(session, list(rules), rules=rules)
@@ -87,7 +87,7 @@ def find_matches(session: Session, service: WalkingService, query: MatchQuery, *
         _say_bus_stop(service, query, matches)
     isochrone = circle(query, pace) if drawing is None else drawing.result()
     return MatchResult(origin, isochrone, name, estimated, matches,
-                       describe_remote(session, far, here, shown, query, now=now))
+                       describe_remote(session, far, here, shown, query, tokens, now=now))
 
 
 def _say_bus_stop(service: WalkingService, query: MatchQuery, matches: list[dict]) -> None:

@@ -27,6 +27,8 @@ from assetmap.models.base import Base
 LISTINGS = "listings"
 #: Replaced by writes to venues (where they are, for the walking network's snaps).
 VENUES = "venues"
+#: Replaced by writes to areas (the wards and boroughs a search places its start in).
+AREAS = "areas"
 #: Not replaced by writes: the highest change number pruned from the log (`prune_changes`).
 PRUNED = "listing_changes_pruned"
 #: How many of the latest changes the daily job keeps: a process whose listings are older
@@ -77,6 +79,20 @@ def change_tokens(session: Session, *names: str) -> Tokens:
 def change_token(session: Session, name: str) -> int | None:
     """The current token of one name (`change_tokens`)."""
     return change_tokens(session, name)[name]
+
+
+def has_written(session: Session) -> bool:
+    """Whether the session's transaction has written. What it sees is then its own, and is
+    not to be held for others: on PostgreSQL a token is replaced once per transaction, so a
+    later write of the same transaction leaves the token as it was."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return bool(connection.exec_driver_sql(
+            "SELECT txid_current_if_assigned() IS NOT NULL").scalar())
+    # SQLite begins a transaction at a transaction's first write (or BEGIN IMMEDIATE).
+    driver = connection.connection.driver_connection
+    assert driver is not None  # an open connection always has its SQLite connection
+    return bool(driver.in_transaction)
 
 
 def last_change(session: Session) -> int:

@@ -9,7 +9,9 @@ from sqlalchemy import delete, inspect, select, update
 
 from assetmap import db, migrate
 from assetmap.db import session_scope
+from assetmap.demo import load_areas
 from assetmap.listings.changes import SYSTEM, apply_changes, create_activity
+from assetmap.listings.service_area import held_areas
 from assetmap.listings.venues import find_or_create_venue
 from assetmap.matching.candidates import _read, candidates
 from assetmap.matching.rank import MatchQuery, Origin
@@ -228,9 +230,12 @@ def test_what_a_writing_session_sees_is_not_held_for_others(app, group):
 def test_the_server_reads_the_listings_before_its_workers_fork(app, group):
     import gc
 
+    from assetmap.listings.service_area import _HELD as _HELD_AREAS
     from assetmap.matching.candidates import _HELD
     from assetmap.web.serving import prepare_to_serve
 
+    with session_scope(app) as s:
+        load_areas(s, app.config["DATA_DIR"])  # a write: the tests' tables start with no token
     engine = db.get_engine(app)
     try:
         prepare_to_serve(app)
@@ -238,6 +243,9 @@ def test_the_server_reads_the_listings_before_its_workers_fork(app, group):
         gc.unfreeze()  # the test process goes on collecting as before
     held = _HELD[engine].index
     assert held is not None and group in held.by_id
+    areas = _HELD_AREAS[engine]
+    assert len(areas.names) > 1 and areas.token is not None
     assert engine.pool.checkedout() == 0  # no connection carried into the workers
     with session_scope(app) as s:
         assert candidates(s) is held  # a worker's first search uses it as it is
+        assert held_areas(s) is areas

@@ -341,11 +341,28 @@ def current_state(now: datetime, *, cached_state: str | None, due_at: datetime |
                   category: str | None = None, possibly_closed: bool = False) -> str:
     """`current(...).state` without the words: a search ranks a thousand listings and shows
     fifty, so only those fifty need their freshness in words."""
+    due, sticky = standing_due(cached_state=cached_state, due_at=due_at,
+                               last_verified_at=last_verified_at, method=method,
+                               category=category, possibly_closed=possibly_closed)
+    return state_at(now if due is None else due, now, sticky)
+
+
+def standing_due(*, cached_state: str | None, due_at: datetime | None,
+                 last_verified_at: datetime | None, method: str | None,
+                 category: str | None = None, possibly_closed: bool = False
+                 ) -> tuple[datetime | None, str | None]:
+    """The due date and sticky state a listing's columns give, whatever the time: the state
+    at any moment is then `state_at` (what `current_state` does). The due date is None for a
+    listing never checked (due from now: its sticky state decides)."""
     if due_at is not None:
-        return state_at(due_at, now, _sticky(cached_state))
-    due = _one_check(last_verified_at, method, now, DEFAULT_RULES.interval_for(category),
-                     possibly_closed)
-    return state_at(due.due_at, now, due.sticky)
+        return due_at, _sticky(cached_state)
+    due = _one_check(last_verified_at, method, _NEVER_CHECKED,
+                     DEFAULT_RULES.interval_for(category), possibly_closed)
+    return (None if last_verified_at is None else due.due_at), due.sticky
+
+
+#: Stands for "now" where a listing was never checked: its due date is then not used.
+_NEVER_CHECKED = datetime.min.replace(tzinfo=UTC)
 
 
 def of_listing(activity: Activity | Row[Any], now: datetime) -> Freshness:

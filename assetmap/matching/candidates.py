@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from assetmap import vocab
 from assetmap.db import column_rows, one_of
-from assetmap.freshness.rules import current_state
+from assetmap.freshness.rules import standing_due, state_at
 from assetmap.listings.query import schedule_rules
 from assetmap.listings.service_area import REMOTE_MODES
 from assetmap.matching.suitability import VENUE_NEEDS
@@ -57,11 +57,8 @@ class Candidate(NamedTuple):
     id: int
     venue_id: int | None
     category: str
-    last_verified_at: datetime | None
-    last_verified_method: str | None
-    possibly_closed: bool
-    freshness_state: str | None
-    freshness_due_at: datetime | None
+    due_at: datetime | None  # as `standing_due` gives it: with `sticky`, its freshness
+    sticky: str | None
     intake: str | None
     languages: list[str] | None
     welcoming_yes: int | None
@@ -76,11 +73,7 @@ class Candidate(NamedTuple):
 
     def state(self, now: datetime) -> str:
         """Its freshness state at `now`."""
-        return current_state(now, cached_state=self.freshness_state,
-                             due_at=self.freshness_due_at,
-                             last_verified_at=self.last_verified_at,
-                             method=self.last_verified_method, category=self.category,
-                             possibly_closed=self.possibly_closed)
+        return state_at(now if self.due_at is None else self.due_at, now, self.sticky)
 
     @property
     def remote(self) -> bool:
@@ -230,10 +223,13 @@ def _read(session: Session, ids: Collection[int] | None) -> list[Candidate]:
     listings = []
     for row in rows:
         meets = venue_needs.get(row.venue_id, frozenset()).union(tags.get(row.id, ()))
+        due_at, sticky = standing_due(
+            cached_state=row.freshness_state, due_at=row.freshness_due_at,
+            last_verified_at=row.last_verified_at, method=row.last_verified_method,
+            category=row.category, possibly_closed=bool(row.possibly_closed))
         listings.append(Candidate(
-            row.id, row.venue_id, sys.intern(row.category), row.last_verified_at,
-            _word(row.last_verified_method), bool(row.possibly_closed),
-            _word(row.freshness_state), row.freshness_due_at, _word(row.intake),
+            row.id, row.venue_id, sys.intern(row.category), due_at, _word(sticky),
+            _word(row.intake),
             row.languages, row.welcoming_yes, row.cost_kind == "free", row.session_weekdays,
             shared.setdefault(meets, meets), schedules.get(row.id, ()), row.name,
             _word(row.mode), row.service_area))

@@ -249,3 +249,43 @@ def test_the_server_reads_the_listings_before_its_workers_fork(app, group):
     with session_scope(app) as s:
         assert candidates(s) is held  # a worker's first search uses it as it is
         assert held_areas(s) is areas
+
+
+def test_a_held_listing_has_the_freshness_its_columns_give_at_any_time(app, group):
+    """Held listings keep their due date and sticky state, not the columns they come from:
+    the state at any moment is the one `of_listing` gives from the columns themselves."""
+    from datetime import timedelta
+
+    from assetmap.freshness.rules import of_listing
+
+    now = utcnow()
+    shapes = [  # the freshness job's cached due date, or only the last check, or neither
+        {"freshness_due_at": now + timedelta(days=20), "freshness_state": "fresh"},
+        {"freshness_due_at": now - timedelta(days=3), "freshness_state": "possibly-closed"},
+        {"freshness_due_at": None, "last_verified_at": now - timedelta(days=100),
+         "last_verified_method": "phoned"},
+        {"freshness_due_at": None, "last_verified_at": now - timedelta(days=400),
+         "last_verified_method": "source-feed"},
+        {"freshness_due_at": None, "last_verified_at": now - timedelta(days=5),
+         "last_verified_method": "visited", "possibly_closed": True},
+        {"freshness_due_at": None, "last_verified_at": None, "last_verified_method": None},
+        {"freshness_due_at": None, "last_verified_at": None, "possibly_closed": True},
+    ]
+    with session_scope(app) as s:
+        venue = s.get(Activity, group).venue_id
+        ids = [create_activity(s, {"name": f"Group {i}", "category": "walking-group",
+                                   "venue_id": venue}, SYSTEM).id for i in range(len(shapes))]
+    with session_scope(app) as s:
+        for listing_id, columns in zip(ids, shapes, strict=True):
+            s.execute(update(Activity).where(Activity.id == listing_id).values(**columns))
+    with session_scope(app) as s:
+        held = candidates(s)
+        seen = set()
+        for listing_id in ids:
+            row = s.get(Activity, listing_id)
+            for days in (-30, 0, 1, 60, 200, 800):
+                moment = now + timedelta(days=days)
+                state = held.by_id[listing_id].state(moment)
+                assert state == of_listing(row, moment).state, (listing_id, days)
+                seen.add(state)
+    assert {"fresh", "due-soon", "stale", "very-stale", "unknown", "possibly-closed"} <= seen

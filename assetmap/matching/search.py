@@ -79,6 +79,10 @@ def find_matches(session: Session, service: WalkingService, query: MatchQuery, *
     rules = {-negated: list(rules) for _s, negated, _x, rules in kept}
     rules.update((row.id, list(row.rules)) for _s, row, _x in far)
     shown = listing_summaries(session, list(rules), rules=rules)
+    # On PostgreSQL each statement sees what was committed before it: a listing deleted
+    # since the tokens were read has no summary, and is left out rather than shown half.
+    kept = [k for k in kept if -k[1] in shown]
+    far = [f for f in far if f[1].id in shown]
     matches = describe_walking(kept, shown, walk, query, now=now)
     if router is None:
         for m in matches:

@@ -289,3 +289,24 @@ def test_a_held_listing_has_the_freshness_its_columns_give_at_any_time(app, grou
                 assert state == of_listing(row, moment).state, (listing_id, days)
                 seen.add(state)
     assert {"fresh", "due-soon", "stale", "very-stale", "unknown", "possibly-closed"} <= seen
+
+
+def test_a_listing_deleted_between_ranking_and_reading_its_summary_is_left_out(
+        app, group, network, monkeypatch):
+    """On PostgreSQL a search's statements each see what was committed before them: a
+    listing deleted after the tokens were read has no summary, and the search shows the rest
+    rather than failing."""
+    import assetmap.matching.search as search
+
+    with session_scope(app) as s:
+        venue = s.get(Activity, group).venue_id
+        other = create_activity(s, {"name": "Crescent Walkers", "category": "walking-group",
+                                    "venue_id": venue, "tags": ["free"]}, SYSTEM).id
+    real = search.listing_summaries
+
+    def as_if_deleted_meanwhile(session, ids, **kwargs):
+        return {i: v for i, v in real(session, ids, **kwargs).items() if i != other}
+
+    monkeypatch.setattr(search, "listing_summaries", as_if_deleted_meanwhile)
+    with session_scope(app) as s:
+        assert _names(app, s) == ["Crescent Lunch Club"]

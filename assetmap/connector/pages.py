@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from assetmap.db import get_session
-from assetmap.listings.service_area import area_names, area_words
+from assetmap.listings.service_area import area_words
+from assetmap.places.area_index import area_names
 from assetmap.referral.intake import INTAKE_LABELS
 from assetmap.referral.languages import LANGUAGE_CHOICES, LANGUAGES
 

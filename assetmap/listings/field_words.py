@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
-from assetmap.listings.service_area import MODE_WORDS, area_names, area_words
+from assetmap.listings.service_area import MODE_WORDS, area_words
 from assetmap.models import Organisation, Venue
+from assetmap.places.area_index import area_names
 from assetmap.referral.intake import INTAKE_LABELS
 from assetmap.referral.languages import language_names
 from assetmap.schedule import ScheduleRule, describe_all

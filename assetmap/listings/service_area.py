@@ -5,20 +5,14 @@ where a database session is at hand (`resolve_areas`)."""
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
-from weakref import WeakKeyDictionary
 
-import shapely
-from sqlalchemy import Engine, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetmap.errors import ValidationError
 from assetmap.models import Area
-from assetmap.models.changes import AREAS, Tokens, change_token, has_written
+from assetmap.places.area_index import ANYWHERE
 
-ANYWHERE = "anywhere"
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$")
 
 
@@ -45,13 +39,6 @@ def parse_service_area(raw: object, field: str = "service_area") -> list[str] | 
     return list(dict.fromkeys(code.upper() for code in codes))
 
 
-def serves(service_area: list[str] | None, origin_codes: set[str]) -> bool:
-    """Whether a listing's area covers a point inside the areas `origin_codes`."""
-    if not service_area:
-        return False
-    return service_area == [ANYWHERE] or bool(origin_codes & set(service_area))
-
-
 REMOTE_MODES = ("phone", "online")
 
 
@@ -63,61 +50,6 @@ def check_remote_area(mode: str | None, service_area: list[str] | None) -> None:
     if mode in REMOTE_MODES and not service_area:
         raise ValidationError("service_area", "say which wards or borough it serves, or "
                                               "anywhere, so it is found by phone or online")
-
-
-def origin_areas(session: Session, lat: float, lon: float,
-                 tokens: Tokens | None = None) -> dict[str, str]:
-    """{code: name} of every area (ward, borough) the point lies in."""
-    return held_areas(session, tokens).containing(lat, lon)
-
-
-def area_names(session: Session, codes: Iterable[str],
-               tokens: Tokens | None = None) -> dict[str, str]:
-    """{code: name} of the areas with these codes (unknown codes and "anywhere" left out)."""
-    names = held_areas(session, tokens).names
-    return {code: names[code] for code in codes if code in names}
-
-
-@dataclass(frozen=True)
-class AreaIndex:
-    """Every area's name and shape, as held in memory: a search places its start in its
-    areas and names the areas its phone and online listings serve, and a place's few
-    hundred wards are read once, not searched in SQL search after search."""
-
-    token: int | None  # the areas' change token it was read at
-    names: dict[str, str]  # code -> name
-    codes: tuple[str, ...]  # the code of each shape in the tree
-    tree: shapely.STRtree
-
-    def containing(self, lat: float, lon: float) -> dict[str, str]:
-        """{code: name} of the areas containing the point (not on their edge: as
-        `ST_Contains`)."""
-        inside = self.tree.query(shapely.Point(lon, lat), predicate="within")
-        return {self.codes[i]: self.names[self.codes[i]] for i in sorted(inside.tolist())}
-
-
-_HELD: WeakKeyDictionary[Engine, AreaIndex] = WeakKeyDictionary()
-_HELD_LOCK = threading.Lock()
-
-
-def held_areas(session: Session, tokens: Tokens | None = None) -> AreaIndex:
-    """The areas as this session sees them now; `tokens`, when the caller has read them,
-    hold the areas' change token (`assetmap.models.changes`)."""
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    token = change_token(session, AREAS) if tokens is None else tokens[AREAS]
-    with _HELD_LOCK:
-        held = _HELD.get(engine)
-    if held is not None and token is not None and held.token == token:
-        return held
-    rows = session.execute(select(Area.code, Area.name, func.ST_AsBinary(Area.geom))).all()
-    index = AreaIndex(token, {code: name for code, name, _shape in rows},
-                      tuple(code for code, _name, _shape in rows),
-                      shapely.STRtree(shapely.from_wkb([bytes(shape) for *_x, shape in rows])))
-    if not has_written(session):
-        with _HELD_LOCK:
-            _HELD[engine] = index
-    return index
 
 
 def resolve_areas(session: Session, raw: object, field: str = "service_area"

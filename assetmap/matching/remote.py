@@ -17,14 +17,7 @@ from sqlalchemy.orm import Session
 
 from assetmap.listings.query import ListingSummary
 from assetmap.listings.serialize import summary_to_dict
-from assetmap.listings.service_area import (
-    ANYWHERE,
-    MODE_WORDS,
-    area_names,
-    area_words,
-    origin_areas,
-    serves,
-)
+from assetmap.listings.service_area import MODE_WORDS, area_words
 from assetmap.matching.candidates import Candidate, CandidateIndex
 from assetmap.matching.rank import (
     FRESHNESS_POINTS,
@@ -38,6 +31,7 @@ from assetmap.matching.rank import (
     wanted,
 )
 from assetmap.models.changes import Tokens
+from assetmap.places.area_index import ANYWHERE, area_names, origin_areas, serves
 from assetmap.schedule import Session as Sitting
 
 #: The areas a search's origin lies in: code -> name.

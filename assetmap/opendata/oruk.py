@@ -17,6 +17,7 @@ approved) are not published.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -29,6 +30,7 @@ from assetmap import values, vocab
 from assetmap.errors import NotFound, ValidationError
 from assetmap.models import Activity, Organisation, Venue
 from assetmap.params import as_id, datetime_param
+from assetmap.places.area_index import ANYWHERE, area_names
 from assetmap.referral.languages import LANGUAGES
 from assetmap.schedule import LONDON, ScheduleRule, describe, occurrences
 from assetmap.spatial import lat_of, lon_of
@@ -38,6 +40,8 @@ STATUSES: Mapping[str, str] = {"active": "active", "paused": "temporarily closed
 PROFILE_URL = "https://openreferraluk.org/"
 CATEGORY_TAXONOMY = "AssetMap activity categories"
 TAG_TAXONOMY = "AssetMap suitability"
+#: An ONS Government Statistical Service code (E05000137, E09000007, W05000001...).
+GSS_CODE = re.compile(r"^[EKLMNSW]\d{8}$")
 
 
 # -- identifiers ---------------------------------------------------------------------------
@@ -108,7 +112,8 @@ def service_detail(session: Session, config: Mapping, raw_id: str) -> dict[str, 
     if row is None:
         raise NotFound(f"there is no published service with id {raw_id!r}")
     activity, lat, lon = row
-    return service_full(activity, lat, lon, config)
+    return service_full(activity, lat, lon, config,
+                        area_names(session, activity.service_area or ()))
 
 
 # -- mapping -------------------------------------------------------------------------------
@@ -182,8 +187,9 @@ def service_summary(activity: Activity, config: Mapping) -> dict[str, Any]:
 
 
 def service_full(activity: Activity, lat: float | None, lon: float | None,
-                 config: Mapping) -> dict[str, Any]:
-    """The fully nested service (the profile's service)."""
+                 config: Mapping, names: Mapping[str, str]) -> dict[str, Any]:
+    """The fully nested service (the profile's service); `names` gives the names of the
+    areas its service area lists (`area_names`)."""
     base = config["PUBLIC_URL"].rstrip("/")
     data = service_summary(activity, config)
     service_id = data["id"]
@@ -200,10 +206,27 @@ def service_full(activity: Activity, lat: float | None, lon: float | None,
             {"id": entity_id(base, "language", activity.id * 64 + position),
              "service_id": service_id, "name": LANGUAGES.get(code, code), "code": code}
             for position, code in enumerate(activity.languages[:64]) if code != "und"]
+    if activity.service_area:
+        data["service_areas"] = _service_areas(activity, names, base, service_id)
     if activity.contact_name:
         data["contacts"] = [{"id": entity_id(base, "contact", activity.id),
                              "service_id": service_id, "name": activity.contact_name}]
     return data
+
+
+def _service_areas(activity: Activity, names: Mapping[str, str], base: str,
+                   service_id: str) -> list[dict[str, Any]]:
+    """Where a phone or online service is available: each area by name, with the ONS's
+    persistent URI for a GSS code (E05… wards, E09… boroughs)."""
+    areas = []
+    for position, code in enumerate((activity.service_area or [])[:64]):
+        name = "Anywhere" if code == ANYWHERE else names.get(code, code)
+        area = {"id": entity_id(base, "service_area", activity.id * 64 + position),
+                "service_id": service_id, "name": name, "service_area": name}
+        if GSS_CODE.match(code):
+            area["uri"] = f"http://statistics.data.gov.uk/id/statistical-geography/{code}"
+        areas.append(area)
+    return areas
 
 
 def _time(value: Any) -> str | None:

@@ -1,7 +1,7 @@
 """Every Open Referral UK list filter, honoured: what a consumer asks for is what it gets.
 
 The profile's filters (`search`, `taxonomy_term_id`, `taxonomy_id`, `minimum_age`,
-`maximum_age`, `day`, `start_time`, `end_time`, `postcode` + `proximity`, `organization_id`,
+`maximum_age`, `day`, `start_time`, `end_time`, `postcode` (+ `proximity`), `organization_id`,
 `modified_after`) and AssetMap's documented extensions (`age`, `walking_minutes` + `pace`).
 Filters that SQL can answer narrow the query; schedules and distances are checked in Python on
 the few columns they need, and paging is then done over the ordered ids, so `total_items` and
@@ -31,6 +31,7 @@ from assetmap.models import Activity, ActivityTag, Organisation, ScheduleEntry, 
 from assetmap.opendata import oruk
 from assetmap.opendata.oruk import taxonomy_id
 from assetmap.params import in_range
+from assetmap.places.area_index import area_names, origin_areas, serves
 from assetmap.places.geocode import geocode_postcode
 from assetmap.schedule import DAY_CODES, DAY_NAMES, LONDON, ScheduleRule
 from assetmap.spatial import BBox, in_bbox, lat_of, lon_of
@@ -163,6 +164,8 @@ class ServiceFilter:
     organisation_id: int | None = None
     no_organisation: bool = False
     modified_after: datetime | None = None
+    # The areas the postcode lies in: a service with a service area must serve one of them.
+    served: frozenset[str] | None = None
 
     @classmethod
     def checked(cls, *, search: str = "", terms: tuple[TermRef, ...] | None = None,
@@ -187,13 +190,14 @@ class ServiceFilter:
             else None
         origin, pace = _where(session, config, postcode=postcode, proximity=proximity,
                               minutes=walking_minutes, pace=pace)
+        served = None if origin is None else frozenset(origin_areas(session, *origin))
         return cls(search=tuple(w.lower() for w in search.split() if w), terms=terms,
                    taxonomy=taxonomy, no_taxonomy=bool(raw_tax) and taxonomy is None,
                    minimum_age=minimum_age, maximum_age=maximum_age, age=age, day=_day(day),
                    start_time=start_time, end_time=end_time, origin=origin,
                    proximity=proximity, walking_minutes=walking_minutes, pace=pace,
                    organisation_id=org, no_organisation=bool(raw_org) and org is None,
-                   modified_after=modified_after)
+                   modified_after=modified_after, served=served)
 
     @property
     def by_schedule(self) -> bool:
@@ -202,6 +206,13 @@ class ServiceFilter:
     @property
     def by_place(self) -> bool:
         return self.proximity is not None or self.walking_minutes is not None
+
+    @property
+    def by_area(self) -> bool:
+        """A postcode was given: services with a service area must cover it (the profile:
+        "if service_area is available, only return results where the postcode exists within
+        the service_area"); those without one are not narrowed by it."""
+        return self.served is not None
 
 
 def _day(raw: str | None) -> str | None:
@@ -256,8 +267,10 @@ def _runs(rule: ScheduleRule, flt: ServiceFilter, today: date) -> bool:
 # -- queries -------------------------------------------------------------------------------
 
 def _filtered(flt: ServiceFilter, *, located: bool) -> Select:
-    """(id, lat, lon, venue id) of published services matching every SQL-answerable filter."""
-    stmt = (select(Activity.id, lat_of(Venue.geom), lon_of(Venue.geom), Activity.venue_id)
+    """(id, lat, lon, venue id, service area) of published services matching every
+    SQL-answerable filter."""
+    stmt = (select(Activity.id, lat_of(Venue.geom), lon_of(Venue.geom), Activity.venue_id,
+                   Activity.service_area)
             .outerjoin(Venue, Venue.id == Activity.venue_id)
             .outerjoin(Organisation, Organisation.id == Activity.organisation_id)
             .where(Activity.status.in_(tuple(oruk.STATUSES))))
@@ -317,6 +330,8 @@ def matching_ids(session: Session, flt: ServiceFilter, *, now: datetime,
                 if activity_id not in running and _runs(ScheduleRule.from_dict(rule), flt, today):
                     running.add(activity_id)
         rows = [r for r in rows if r[0] in running]
+    if flt.served is not None:
+        rows = [r for r in rows if r.service_area is None or serves(r.service_area, flt.served)]
     if not flt.by_place:
         return [r[0] for r in rows]
     assert flt.origin is not None
@@ -324,7 +339,7 @@ def matching_ids(session: Session, flt: ServiceFilter, *, now: datetime,
     reachable = (walk(lat0, lon0, flt.walking_minutes, flt.pace)
                  if flt.walking_minutes is not None else None)
     kept: list[tuple[float, int]] = []
-    for activity_id, lat, lon, venue_id in rows:
+    for activity_id, lat, lon, venue_id, _area in rows:
         if lat is None or lon is None:
             continue
         metres = haversine_m(lat0, lon0, lat, lon)
@@ -351,7 +366,7 @@ def _load(session: Session, ids: Sequence[int], *, full: bool) -> list[tuple[Act
 
 def _page_of(session: Session, flt: ServiceFilter, config: Mapping, page: int, per_page: int,
              walk: Callable, *, located: bool) -> tuple[int, list]:
-    if flt.by_schedule or flt.by_place:
+    if flt.by_schedule or flt.by_place or flt.by_area:
         ids = matching_ids(session, flt, now=clock(config), walk=walk, located=located)
         total, chosen = len(ids), ids[(page - 1) * per_page:page * per_page]
     else:
@@ -401,7 +416,8 @@ def service_at_location_detail(session: Session, config: Mapping, raw_id: str
     rows = _load(session, [number], full=True) if number is not None else []
     if rows and rows[0][0].status in oruk.STATUSES:
         activity, lat, lon = rows[0]
-        service = oruk.service_full(activity, lat, lon, config)
+        service = oruk.service_full(activity, lat, lon, config,
+                                    area_names(session, activity.service_area or ()))
         for link in service["service_at_locations"]:
             fields = {k: v for k, v in service.items() if k != "id"}
             return fields | link | {"service": service}
@@ -442,9 +458,9 @@ SERVICE_FILTERS = {
                          "time (HH:MM, London).", {"type": "string", "format": "time"}),
     "end_time": _param("end_time", "Services with a session ending at or before this time "
                        "(HH:MM, London).", {"type": "string", "format": "time"}),
-    "postcode": _param("postcode", "A UK postcode to measure from (needed by proximity and "
-                       "walking_minutes; alone it narrows nothing, as AssetMap publishes no "
-                       "service areas).", {"type": "string"}),
+    "postcode": _param("postcode", "A UK postcode: services with a service area (phone and "
+                       "online ones) only where it lies inside it; and the point proximity "
+                       "and walking_minutes measure from.", {"type": "string"}),
     "proximity": _param("proximity", "Metres, as the crow flies, from the postcode; results "
                         "come nearest first.", {"type": "number", "exclusiveMinimum": 0,
                                                 "maximum": MAX_PROXIMITY_M}),

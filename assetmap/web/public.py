@@ -13,10 +13,11 @@ from assetmap.freshness.rules import method_words
 from assetmap.handout.model import session_words
 from assetmap.listings.query import activity_with_point
 from assetmap.listings.serialize import activity_to_dict
-from assetmap.listings.service_area import area_names, area_words
+from assetmap.listings.service_area import area_words
 from assetmap.maps.nearby import find_nearby, walk_from
 from assetmap.models import utcnow
 from assetmap.places.addresses import index_for
+from assetmap.places.area_index import area_names
 from assetmap.schedule import date_words
 from assetmap.values import cost_in_words
 from assetmap.walking.service import walking_service

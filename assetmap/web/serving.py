@@ -8,8 +8,8 @@ from flask import Flask
 from sqlalchemy.orm import configure_mappers
 
 from assetmap.db import get_engine, session_scope
-from assetmap.listings.service_area import held_areas
 from assetmap.matching.candidates import candidates
+from assetmap.places.area_index import held_areas
 from assetmap.walking.router import preload_libraries
 
 

@@ -11,7 +11,6 @@ from assetmap import db, migrate
 from assetmap.db import session_scope
 from assetmap.demo import load_areas
 from assetmap.listings.changes import SYSTEM, apply_changes, create_activity
-from assetmap.listings.service_area import held_areas
 from assetmap.listings.venues import find_or_create_venue
 from assetmap.matching.candidates import _read, candidates
 from assetmap.matching.rank import MatchQuery, Origin
@@ -25,6 +24,7 @@ from assetmap.models.changes import (
     changes_since,
     prune_changes,
 )
+from assetmap.places.area_index import held_areas
 from assetmap.schedule import parse_schedule
 from assetmap.walking.service import walking_service
 
@@ -230,8 +230,8 @@ def test_what_a_writing_session_sees_is_not_held_for_others(app, group):
 def test_the_server_reads_the_listings_before_its_workers_fork(app, group):
     import gc
 
-    from assetmap.listings.service_area import _HELD as _HELD_AREAS
     from assetmap.matching.candidates import _HELD
+    from assetmap.places.area_index import _HELD as _HELD_AREAS
     from assetmap.web.serving import prepare_to_serve
 
     with session_scope(app) as s:

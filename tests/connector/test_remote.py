@@ -11,8 +11,8 @@ from sqlalchemy import select
 from assetmap.db import session_scope
 from assetmap.demo import load_areas, load_demo
 from assetmap.listings.changes import SYSTEM, create_activity
-from assetmap.listings.service_area import origin_areas
 from assetmap.models import Activity
+from assetmap.places.area_index import origin_areas
 from tests.conftest import csrf_token
 
 INSIDE = "NW5 2AB"   # Kentish Town

@@ -270,3 +270,46 @@ def test_refusals_name_the_allowed_methods(client):
     for path in OPEN_PATHS:
         allowed = client.post(path).headers.get("Allow", "")
         assert "GET" in allowed and "POST" not in allowed, path
+
+
+def test_postcode_narrows_services_that_have_a_service_area_to_those_serving_it(
+        app, client, rows):
+    """The profile: "if service_area is available, only return results where the postcode
+    exists within the service_area". Phone and online services publish theirs; services at
+    a venue have none and are not narrowed by the postcode alone."""
+    with session_scope(app) as s:
+        south = create_activity(s, {
+            "name": "Holborn Phone Friends", "category": "befriending", "mode": "phone",
+            "service_area": "E05000138", "join_how": "Ring 020 7946 0999"}, SYSTEM).id
+        anywhere = create_activity(s, {
+            "name": "Online Chat Club", "category": "befriending", "mode": "online",
+            "service_area": "anywhere", "join_how": "https://chat.example.org"}, SYSTEM).id
+        areas = {a.id: a.service_area for a in s.scalars(select(Activity))}
+    everything = listing_ids(all_items(client, "/oruk/services"))
+    near = listing_ids(all_items(client, "/oruk/services", postcode=POSTCODE))
+    # NW5 1TL is in Kentish Town ward, in Camden: the demo's phone listings serve one or the
+    # other, Holborn's does not, and "anywhere" serves it.
+    assert south in everything and south not in near
+    assert anywhere in near
+    assert near == {i for i in everything
+                    if areas[i] is None or areas[i] == ["anywhere"]
+                    or {"E05000139", "E09000007"} & set(areas[i])}
+    assert {i for i in near if areas[i] and areas[i] != ["anywhere"]}  # the demo's phones
+    in_holborn = listing_ids(all_items(client, "/oruk/services", postcode="EC1N 7SD"))
+    assert south in in_holborn and anywhere in in_holborn
+    assert not {i for i in in_holborn if areas[i] and set(areas[i]) == {
+        "E05000131", "E05000134", "E05000136", "E05000137", "E05000139"}}  # the north's
+
+    detail = client.get(f"/oruk/services/{south}")
+    assert detail.status_code == 200, detail.get_data(as_text=True)
+    served = detail.get_json()["service_areas"]
+    assert [(a["name"], a["uri"]) for a in served] == [
+        ("Holborn and Covent Garden",
+         "http://statistics.data.gov.uk/id/statistical-geography/E05000138")]
+    assert served[0]["service_id"] == detail.get_json()["id"]
+    schema = json.loads(shared("standards", "oruk", "schema-service.json").read_text())
+    assert list(Draft202012Validator(schema).iter_errors(detail.get_json())) == []
+    online = client.get(
+        f"/oruk/services/{anywhere}").get_json()
+    assert [a["name"] for a in online["service_areas"]] == ["Anywhere"]
+    assert "uri" not in online["service_areas"][0]

@@ -1,4 +1,4 @@
-"""The areas are held in memory per database (assetmap.listings.service_area.held_areas):
+"""The areas are held in memory per database (assetmap.places.area_index.held_areas):
 a search places its start in them as `ST_Contains` would, every write to `areas` is seen by
 the next search, a session's own uncommitted writes too, and nothing of a rolled-back write
 is held for others."""
@@ -10,9 +10,9 @@ from sqlalchemy import delete, inspect, select, update
 from assetmap import db, migrate
 from assetmap.db import session_scope
 from assetmap.demo import load_areas
-from assetmap.listings.service_area import area_names, held_areas, origin_areas
 from assetmap.models import Area
 from assetmap.models.changes import AREAS, change_token
+from assetmap.places.area_index import area_names, held_areas, origin_areas
 from assetmap.spatial import contains_point
 
 # A square well away from Camden, and a point in it.

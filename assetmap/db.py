@@ -134,6 +134,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return engine
 
 
+def engine_of(session: Session) -> Engine:
+    """The engine a session runs on (its bind may be a connection): what caches held per
+    database are keyed by."""
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
 def is_sqlite(engine_or_session: Engine | Session) -> bool:
     bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else (
         engine_or_session)

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, Row, case, or_, select
 from sqlalchemy.orm import Session
 
 from assetmap import vocab
-from assetmap.db import column_rows, one_of
+from assetmap.db import column_rows, engine_of, one_of
 from assetmap.freshness.rules import standing_due, state_at
 from assetmap.listings.query import schedule_rules
 from assetmap.listings.service_area import REMOTE_MODES
@@ -127,8 +127,7 @@ def candidates(session: Session, tokens: Tokens | None = None) -> CandidateIndex
     """The listings as this session sees them now (one update at a time per database, the
     other searches waiting for it); `tokens`, when the search has read them, hold the
     listings' change token."""
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
+    engine = engine_of(session)
     with _HELD_LOCK:
         held = _HELD.get(engine)
         if held is None:

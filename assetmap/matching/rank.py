@@ -159,7 +159,8 @@ def _terms(given: Sequence[str], name: str, allowed: frozenset[str]) -> tuple[st
     return values
 
 
-def _window(query: MatchQuery, now: datetime) -> tuple[datetime, datetime]:
+def search_window(query: MatchQuery, now: datetime) -> tuple[datetime, datetime]:
+    """When the asked-for day runs (the next week when no day is asked for)."""
     local = now.astimezone(LONDON)
     if query.day in (None, "week"):
         return now, now + timedelta(days=7)
@@ -171,17 +172,12 @@ def _window(query: MatchQuery, now: datetime) -> tuple[datetime, datetime]:
     return max(start, now - timedelta(hours=3)), start + timedelta(days=1)
 
 
-def search_window(query: MatchQuery, now: datetime) -> tuple[datetime, datetime]:
-    """When the asked-for day runs (the next week when no day is asked for)."""
-    return _window(query, now)
-
-
 def wanted(query: MatchQuery, now: datetime) -> Wanted:
     """What the search asks of every listing, near or far, by phone or online. When one
     day is asked for, listings never meeting on that weekday are dropped before their
     sessions are worked out (the window is that day: its sessions start on it)."""
     weekday = None if query.day in (None, "week") else (
-        _window(query, now)[0].astimezone(LONDON).weekday())
+        search_window(query, now)[0].astimezone(LONDON).weekday())
     return Wanted(frozenset(query.tag_needs), query.free_only, query.newcomers, weekday,
                   query.language)
 
@@ -268,8 +264,8 @@ def circle(query: MatchQuery, pace: Any) -> dict:
     return {"type": "Polygon", "coordinates": [ring]}
 
 
-def rank_walking(query: MatchQuery, walk: Walk, listed: CandidateIndex, *, now: datetime,
-                 limit: int) -> list[Kept]:
+def rank_walking(query: MatchQuery, walk: Walk, listed: CandidateIndex, wants: Wanted,
+                 sessions: SessionsIn, *, now: datetime, limit: int) -> list[Kept]:
     """The exact top `limit` of the listings at the venues walked to, touching as little as
     possible (what is shown of them is read by the caller, set-wise).
 
@@ -281,12 +277,9 @@ def rank_walking(query: MatchQuery, walk: Walk, listed: CandidateIndex, *, now: 
     """
     if not walk:
         return []
-    wants = wanted(query, now)
-    sessions = SessionsIn(query, *_window(query, now))
     venues = sorted(walk, key=lambda v: (walk[v][1], v))
     best_bonus = BEST_FRESHNESS + SESSION_POINTS + BEST_INTAKE_POINTS + (
         WELCOMING_POINTS) + (INTEREST_POINTS if query.interests else 0)
-    needs_session = bool(query.day or query.time_of_day)
     kept: list[Kept] = []
     taken, batch_size = 0, FIRST_VENUE_BATCH
     while taken < len(venues):
@@ -313,7 +306,7 @@ def rank_walking(query: MatchQuery, walk: Walk, listed: CandidateIndex, *, now: 
                 if best >= floor - 1e-9:  # else even fresh and with a session it would not
                     hopes.append((best, listing.id, known, listing))
         hopes.sort(key=lambda h: (-h[0], h[1]))
-        _keep_best(hopes, kept, sessions, needs_session, limit, now)
+        _keep_best(hopes, kept, sessions, query, limit, now)
     return kept
 
 
@@ -330,23 +323,33 @@ def describe_walking(kept: list[Kept], shown: Mapping[int, ListingSummary], walk
 
 
 def _keep_best(hopes: list[Hope], kept: list[Kept], sessions: SessionsIn,
-               needs_session: bool, limit: int, now: datetime) -> None:
+               query: MatchQuery, limit: int, now: datetime) -> None:
     """Fold listings, the best they could score first, into `kept`: a heap of the best `limit`
     so far with the last of them on top. Freshness and sessions are worked out only while a
     listing could still get in, so most of a search's candidates never need them."""
     for best, aid, known, listing in hopes:
         if len(kept) >= limit and best < kept[0][0] - 1e-9:
             return
-        sittings = sessions(listing.rules)
-        if needs_session and not sittings:
+        timely = timely_points(listing, sessions, query, now)
+        if timely is None:
             continue
-        entry = (known + FRESHNESS_POINTS[listing.state(now)]
-                 + (SESSION_POINTS if sittings else 0), -aid,
-                 sittings, listing.rules)
+        points, sittings = timely
+        entry = (known + points, -aid, sittings, listing.rules)
         if len(kept) < limit:
             heapq.heappush(kept, entry)
         elif entry[:2] > kept[0][:2]:
             heapq.heapreplace(kept, entry)
+
+
+def timely_points(listing: Candidate, sessions: SessionsIn, query: MatchQuery,
+                  now: datetime) -> tuple[float, list[Sitting]] | None:
+    """The points a listing earns for being fresh and having a session in the search's
+    window, and those sessions; None when a day or time was asked and it has none there
+    (walking and phone or online alike)."""
+    sittings = sessions(listing.rules)
+    if (query.day or query.time_of_day) and not sittings:
+        return None
+    return FRESHNESS_POINTS[listing.state(now)] + (SESSION_POINTS if sittings else 0), sittings
 
 
 def standing_points(listing: Candidate, query: MatchQuery) -> float:

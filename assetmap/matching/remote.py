@@ -18,17 +18,14 @@ from sqlalchemy.orm import Session
 from assetmap.listings.query import ListingSummary
 from assetmap.listings.serialize import summary_to_dict
 from assetmap.listings.service_area import MODE_WORDS, area_words
-from assetmap.matching.candidates import Candidate, CandidateIndex
+from assetmap.matching.candidates import Candidate, CandidateIndex, Wanted
 from assetmap.matching.rank import (
-    FRESHNESS_POINTS,
-    SESSION_POINTS,
     STALE_STATES,
     MatchQuery,
     SessionsIn,
     reasons,
-    search_window,
     standing_points,
-    wanted,
+    timely_points,
 )
 from assetmap.models.changes import Tokens
 from assetmap.places.area_index import ANYWHERE, area_names, origin_areas, serves
@@ -43,25 +40,23 @@ MAX_REMOTE = 50
 RemoteKept = tuple[float, Candidate, list[Sitting]]
 
 
-def rank_remote(session: Session, query: MatchQuery, listed: CandidateIndex, tokens: Tokens,
-                *, now: datetime, limit: int = MAX_REMOTE) -> tuple[list[RemoteKept], Here]:
+def rank_remote(session: Session, query: MatchQuery, listed: CandidateIndex, wants: Wanted,
+                sessions: SessionsIn, tokens: Tokens, *, now: datetime,
+                limit: int = MAX_REMOTE) -> tuple[list[RemoteKept], Here]:
     """Phone and online listings serving the search's origin, best first, and the areas the
     origin lies in (what is shown of them is read with the walking list's, by the caller)."""
     here = origin_areas(session, query.lat, query.lon, tokens)
     codes = set(here)
-    wants = wanted(query, now)  # no travel, so "near a bus stop" asks nothing of them
+    # No travel, so "near a bus stop" asks nothing of them (`wants` holds only tag needs).
     serving = [listing for listing in listed.remote
                if serves(listing.service_area, codes) and wants.accepts(listing)]
-    sessions = SessionsIn(query, *search_window(query, now))
-    needs_session = bool(query.day or query.time_of_day)
     found: list[RemoteKept] = []
     for row in serving:
-        sittings = sessions(row.rules)
-        if needs_session and not sittings:
+        timely = timely_points(row, sessions, query, now)
+        if timely is None:
             continue
-        score = FRESHNESS_POINTS[row.state(now)] + standing_points(row, query) + (
-            SESSION_POINTS if sittings else 0)
-        found.append((score, row, sittings))
+        points, sittings = timely
+        found.append((points + standing_points(row, query), row, sittings))
     found.sort(key=lambda f: (-f[0], (f[1].name or "").lower(), f[1].id))
     return found[:limit], here
 

@@ -19,11 +19,14 @@ from assetmap.listings.query import listing_summaries
 from assetmap.matching.candidates import candidates
 from assetmap.matching.rank import (
     MatchQuery,
+    SessionsIn,
     circle,
     describe_walking,
     estimated_walk,
     network_walk,
     rank_walking,
+    search_window,
+    wanted,
 )
 from assetmap.matching.remote import describe_remote, rank_remote
 from assetmap.models.changes import AREAS, LISTINGS, VENUES, change_tokens
@@ -74,8 +77,12 @@ def find_matches(session: Session, service: WalkingService, query: MatchQuery, *
             near = service.near_bus_stop(session, name, router, query.pace, tokens) or set()
             walk = {venue: w for venue, w in walk.items() if venue in near}
         estimated = reach.estimated
-    kept = rank_walking(query, walk, listed, now=now, limit=query.limit)
-    far, here = rank_remote(session, query, listed, tokens, now=now) if remote else ([], {})
+    # What every listing must meet, and its sessions in the window, for both lists at once.
+    wants = wanted(query, now)
+    sessions = SessionsIn(query, *search_window(query, now))
+    kept = rank_walking(query, walk, listed, wants, sessions, now=now, limit=query.limit)
+    far, here = (rank_remote(session, query, listed, wants, sessions, tokens, now=now)
+                 if remote else ([], {}))
     rules = {-negated: list(rules) for _s, negated, _x, rules in kept}
     rules.update((row.id, list(row.rules)) for _s, row, _x in far)
     shown = listing_summaries(session, list(rules), rules=rules)

@@ -15,6 +15,7 @@ import shapely
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from assetmap.db import engine_of
 from assetmap.models import Area
 from assetmap.models.changes import AREAS, Tokens, change_token, has_written
 
@@ -66,8 +67,7 @@ _HELD_LOCK = threading.Lock()
 def held_areas(session: Session, tokens: Tokens | None = None) -> AreaIndex:
     """The areas as this session sees them now; `tokens`, when the caller has read them,
     hold the areas' change token (`assetmap.models.changes`)."""
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
+    engine = engine_of(session)
     token = change_token(session, AREAS) if tokens is None else tokens[AREAS]
     with _HELD_LOCK:
         held = _HELD.get(engine)
